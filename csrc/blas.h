@@ -1,0 +1,33 @@
+/* One place that knows which BLAS we link. Everything else calls gemm_f32 / gemm_f64
+ * with row-major arguments and never sees the library's prefix. */
+#ifndef GRU_BLAS_H
+#define GRU_BLAS_H
+
+#include <cblas.h>
+
+#if defined(GRU_BLAS_SCIPY_OPENBLAS)
+#define GRU_CBLAS(name) scipy_cblas_##name
+#else
+#define GRU_CBLAS(name) cblas_##name
+#endif
+
+/* C = alpha * op(A) op(B) + beta * C, row-major; ta/tb nonzero means transpose. */
+static inline void gemm_f32(int ta, int tb, int m, int n, int k, float alpha,
+                            const float *a, int lda, const float *b, int ldb,
+                            float beta, float *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    GRU_CBLAS(sgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static inline void gemm_f64(int ta, int tb, int m, int n, int k, double alpha,
+                            const double *a, int lda, const double *b, int ldb,
+                            double beta, double *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    GRU_CBLAS(dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#endif

@@ -1,0 +1,81 @@
+/* Sizes and shared helpers of the GRU kernels; the kernels themselves are written once in
+ * gru_impl.h and instantiated below for float and double. */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "blas.h"
+#include "gru.h"
+#include "threads.h"
+
+/* Scratch rows of one step: [z r n] products, plus one block for r*h (or its gradient) when the
+ * reset gate comes before U (reset_after=0 needs a second, dependent GEMM per step). */
+static int step_stride(const gru_shape *s) { return s->reset_after ? 3 * s->H : 4 * s->H; }
+
+size_t gru_cache_size(const gru_shape *s)
+{
+    /* h_{t-1} (H), z r n (3H), h U_n + b_hn or r * h_{t-1} (H), all by (sequence, position) */
+    return (size_t)s->B * s->T * 5 * s->H;
+}
+
+size_t gru_forward_work_size(const gru_shape *s)
+{
+    /* input projections of every step, then one step's recurrent products */
+    return (size_t)s->B * s->T * 3 * s->H + (size_t)s->B * step_stride(s);
+}
+
+size_t gru_backward_work_size(const gru_shape *s)
+{
+    size_t btg = (size_t)s->B * s->T * 3 * s->H;
+    /* gate gradients (input side, and hidden side when it differs), a step's scratch, the carry */
+    return btg + (s->reset_after ? btg : 0) + (size_t)s->B * step_stride(s) + (size_t)s->B * s->H;
+}
+
+/* Number of valid steps of sequence b. */
+static inline int seq_len(const gru_shape *s, const int *lengths, int b)
+{
+    return lengths ? lengths[b] : s->T;
+}
+
+/* Position in its sequence of the k-th step that sequence b runs. */
+static inline int step_pos(const gru_shape *s, int len, int k)
+{
+    return s->reverse ? len - 1 - k : k;
+}
+
+/* Threads worth using: one per few sequences at most, and one only when the whole call is tiny
+ * (starting a team costs more than it saves). */
+static int pick_threads(const gru_shape *s, int max_threads)
+{
+    double flops = 6.0 * s->B * s->T * s->H * (double)(s->F + s->H);
+    int n = max_threads < s->B ? max_threads : s->B;
+    if (flops < 1e6 || n < 1) n = 1;
+    return n;
+}
+
+static inline float sigmoid_f32(float v) { return 1.0f / (1.0f + expf(-v)); }
+static inline double sigmoid_f64(double v) { return 1.0 / (1.0 + exp(-v)); }
+
+#define REAL float
+#define FN(name) name##_f32
+#define GEMM gemm_f32
+#define SIGMOID sigmoid_f32
+#define TANH tanhf
+#include "gru_impl.h"
+#undef REAL
+#undef FN
+#undef GEMM
+#undef SIGMOID
+#undef TANH
+
+#define REAL double
+#define FN(name) name##_f64
+#define GEMM gemm_f64
+#define SIGMOID sigmoid_f64
+#define TANH tanh
+#include "gru_impl.h"
+#undef REAL
+#undef FN
+#undef GEMM
+#undef SIGMOID
+#undef TANH

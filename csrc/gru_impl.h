@@ -1,0 +1,278 @@
+/* GRU forward and backward through time, written once. gru.c includes this file twice, with
+ * REAL, FN, GEMM, SIGMOID and TANH defined for float and for double.
+ *
+ * Parallel plan: the recurrence of each sequence is independent of the others, so every thread
+ * owns a block of sequences and runs the whole time loop for it (its input GEMM, one recurrent
+ * GEMM per step, the fused gate pass) with no synchronisation between steps. The weight
+ * gradients, which sum over all sequences, are then split by columns: each thread computes
+ * its columns of dW = X^T dGX and dU = H^T dGH as one GEMM over all T*B rows. The BLAS runs
+ * single-threaded in the calling thread (see threads.h). */
+
+/* Rows [lo, hi) take step k; reset gate after U: gs = h U, then one fused pass. */
+static void FN(forward_step_after)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
+                                   const REAL *gx, const REAL *u, const REAL *b, REAL *gs,
+                                   REAL *h, REAL *y, REAL *cache)
+{
+    const int T = s->T, H = s->H, G = 3 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    const REAL *bx = b, *bh = b + G;
+    GEMM(0, 0, hi - lo, G, H, 1, h + (size_t)lo * H, H, u, G, 0, gs + (size_t)lo * G, G);
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(s, lengths, bi);
+        if (k >= len) continue;
+        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const REAL *gxr = gx + o * G, *ghr = gs + (size_t)bi * G;
+        REAL *hr = h + (size_t)bi * H;
+        for (int j = 0; j < H; j++) {
+            const REAL z = SIGMOID(gxr[j] + bx[j] + ghr[j] + bh[j]);
+            const REAL r = SIGMOID(gxr[H + j] + bx[H + j] + ghr[H + j] + bh[H + j]);
+            const REAL hn = ghr[2 * H + j] + bh[2 * H + j];
+            const REAL n = TANH(gxr[2 * H + j] + bx[2 * H + j] + r * hn);
+            const REAL hnew = n + z * (hr[j] - n);
+            if (cache) {
+                cache[o * H + j] = hr[j];
+                REAL *zrn = cache + bth + o * G;
+                zrn[j] = z;
+                zrn[H + j] = r;
+                zrn[2 * H + j] = n;
+                cache[4 * bth + o * H + j] = hn;
+            }
+            if (y) y[o * H + j] = hnew;
+            hr[j] = hnew;
+        }
+    }
+}
+
+/* Rows [lo, hi) take step k; reset gate before U: gs[:, 0:2H] = h U_zr, then z, r and r*h,
+ * then gs[:, 2H:3H] = (r*h) U_n, then n and the new state. */
+static void FN(forward_step_before)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
+                                    const REAL *gx, const REAL *u, const REAL *b, REAL *gs,
+                                    REAL *h, REAL *y, REAL *cache)
+{
+    const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    REAL *gsl = gs + (size_t)lo * S;
+    GEMM(0, 0, hi - lo, 2 * H, H, 1, h + (size_t)lo * H, H, u, G, 0, gsl, S);
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(s, lengths, bi);
+        REAL *gr = gs + (size_t)bi * S, *hr = h + (size_t)bi * H;
+        if (k >= len) { memset(gr + 3 * H, 0, (size_t)H * sizeof(REAL)); continue; }
+        const REAL *gxr = gx + ((size_t)bi * T + step_pos(s, len, k)) * G;
+        for (int j = 0; j < H; j++) {
+            gr[j] = SIGMOID(gxr[j] + b[j] + gr[j]);
+            gr[H + j] = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
+            gr[3 * H + j] = gr[H + j] * hr[j];
+        }
+    }
+    GEMM(0, 0, hi - lo, H, H, 1, gsl + 3 * H, S, u + 2 * H, G, 0, gsl + 2 * H, S);
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(s, lengths, bi);
+        if (k >= len) continue;
+        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const REAL *gxr = gx + o * G, *gr = gs + (size_t)bi * S;
+        REAL *hr = h + (size_t)bi * H;
+        for (int j = 0; j < H; j++) {
+            const REAL z = gr[j];
+            const REAL n = TANH(gxr[2 * H + j] + b[2 * H + j] + gr[2 * H + j]);
+            const REAL hnew = n + z * (hr[j] - n);
+            if (cache) {
+                cache[o * H + j] = hr[j];
+                REAL *zrn = cache + bth + o * G;
+                zrn[j] = z;
+                zrn[H + j] = gr[H + j];
+                zrn[2 * H + j] = n;
+                cache[4 * bth + o * H + j] = gr[3 * H + j];
+            }
+            if (y) y[o * H + j] = hnew;
+            hr[j] = hnew;
+        }
+    }
+}
+
+/* Zero what sequence bi holds past its length in a (B, T, width) array. */
+static void FN(zero_tail)(const gru_shape *s, int bi, int len, REAL *a, int width)
+{
+    if (a && len < s->T)
+        memset(a + ((size_t)bi * s->T + len) * width, 0, (size_t)(s->T - len) * width * sizeof(REAL));
+}
+
+void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
+                     const REAL *u, const REAL *b, const REAL *h0, const int *lengths, REAL *y,
+                     REAL *h_last, REAL *cache, REAL *work)
+{
+    const int T = s->T, F = s->F, H = s->H, G = 3 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    REAL *gx = work, *gs = work + (size_t)s->B * T * G;
+    gru_blas_single_thread();
+
+#pragma omp parallel num_threads(pick_threads(s, max_threads))
+    {
+        int lo, hi;
+        gru_split(s->B, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
+        if (hi > lo) {
+            GEMM(0, 0, (hi - lo) * T, G, F, 1, x + (size_t)lo * T * F, F, w, G, 0,
+                 gx + (size_t)lo * T * G, G);
+            if (h0)
+                memcpy(h_last + (size_t)lo * H, h0 + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
+            else
+                memset(h_last + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
+            for (int k = 0; k < T; k++) {
+                if (s->reset_after)
+                    FN(forward_step_after)(s, lo, hi, k, lengths, gx, u, b, gs, h_last, y, cache);
+                else
+                    FN(forward_step_before)(s, lo, hi, k, lengths, gx, u, b, gs, h_last, y, cache);
+            }
+            /* Past a sequence's end: zero outputs, and zero the cached GEMM operands so that the
+             * backward's all-steps GEMMs see exact zeros there. */
+            for (int bi = lo; lengths && bi < hi; bi++) {
+                FN(zero_tail)(s, bi, lengths[bi], y, H);
+                FN(zero_tail)(s, bi, lengths[bi], cache, H);
+                FN(zero_tail)(s, bi, lengths[bi], cache ? cache + 4 * bth : NULL, H);
+            }
+        }
+    }
+}
+
+/* Rows [lo, hi) go back through step k, reset gate after U. carry holds dL/dh after step k on
+ * entry and dL/dh before it on exit. */
+static void FN(backward_step_after)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
+                                    const REAL *cache, const REAL *dy, const REAL *u, REAL *dgx,
+                                    REAL *dgh, REAL *ds, REAL *carry)
+{
+    const int T = s->T, H = s->H, G = 3 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(s, lengths, bi);
+        REAL *dsr = ds + (size_t)bi * G, *cr = carry + (size_t)bi * H;
+        if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
+        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const REAL *hp = cache + o * H, *zrn = cache + bth + o * G, *hn = cache + 4 * bth + o * H;
+        const REAL *dyr = dy ? dy + o * H : NULL;
+        REAL *dgxr = dgx + o * G, *dghr = dgh + o * G;
+        for (int j = 0; j < H; j++) {
+            const REAL dh = cr[j] + (dyr ? dyr[j] : 0);
+            const REAL z = zrn[j], r = zrn[H + j], n = zrn[2 * H + j];
+            const REAL an = dh * (1 - z) * (1 - n * n);
+            const REAL az = dh * (hp[j] - n) * z * (1 - z);
+            const REAL ar = an * hn[j] * r * (1 - r);
+            dgxr[j] = dghr[j] = dsr[j] = az;
+            dgxr[H + j] = dghr[H + j] = dsr[H + j] = ar;
+            dgxr[2 * H + j] = an;
+            dghr[2 * H + j] = dsr[2 * H + j] = an * r;
+            cr[j] = dh * z;
+        }
+    }
+    /* dh_{t-1} = dh * z + dGH U^T */
+    GEMM(0, 1, hi - lo, H, G, 1, ds + (size_t)lo * G, G, u, G, 1, carry + (size_t)lo * H, H);
+}
+
+/* The same, reset gate before U: d(r*h) = a_n U_n^T needs its own GEMM in the middle. */
+static void FN(backward_step_before)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
+                                     const REAL *cache, const REAL *dy, const REAL *u, REAL *dgx,
+                                     REAL *ds, REAL *carry)
+{
+    const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    REAL *dsl = ds + (size_t)lo * S;
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(s, lengths, bi);
+        REAL *dsr = ds + (size_t)bi * S, *cr = carry + (size_t)bi * H;
+        if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
+        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const REAL *hp = cache + o * H, *zrn = cache + bth + o * G;
+        const REAL *dyr = dy ? dy + o * H : NULL;
+        REAL *dgxr = dgx + o * G;
+        for (int j = 0; j < H; j++) {
+            const REAL dh = cr[j] + (dyr ? dyr[j] : 0);
+            const REAL z = zrn[j], n = zrn[2 * H + j];
+            dgxr[j] = dsr[j] = dh * (hp[j] - n) * z * (1 - z);
+            dgxr[2 * H + j] = dsr[2 * H + j] = dh * (1 - z) * (1 - n * n);
+            cr[j] = dh;
+        }
+    }
+    /* d(r*h) = a_n U_n^T */
+    GEMM(0, 1, hi - lo, H, H, 1, dsl + 2 * H, S, u + 2 * H, G, 0, dsl + 3 * H, S);
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(s, lengths, bi);
+        if (k >= len) continue;
+        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const REAL *hp = cache + o * H, *zrn = cache + bth + o * G;
+        REAL *dsr = ds + (size_t)bi * S, *cr = carry + (size_t)bi * H, *dgxr = dgx + o * G;
+        for (int j = 0; j < H; j++) {
+            const REAL z = zrn[j], r = zrn[H + j], drh = dsr[3 * H + j];
+            dgxr[H + j] = dsr[H + j] = drh * hp[j] * r * (1 - r);
+            cr[j] = cr[j] * z + drh * r;
+        }
+    }
+    /* dh_{t-1} += [a_z a_r] U_zr^T */
+    GEMM(0, 1, hi - lo, H, 2 * H, 1, dsl, S, u, G, 1, carry + (size_t)lo * H, H);
+}
+
+/* db[c] = sum over all rows of g[:, c], for columns [c0, c1). */
+static void FN(column_sums)(size_t rows, int G, int c0, int c1, const REAL *g, REAL *db)
+{
+    for (int c = c0; c < c1; c++) db[c] = 0;
+    for (size_t i = 0; i < rows; i++)
+        for (int c = c0; c < c1; c++) db[c] += g[i * G + c];
+}
+
+void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
+                      const REAL *u, const int *lengths, const REAL *cache, const REAL *dy,
+                      const REAL *dh_last, REAL *dx, REAL *dh0, REAL *dw, REAL *du, REAL *db,
+                      REAL *work)
+{
+    const int T = s->T, F = s->F, H = s->H, G = 3 * H;
+    const size_t bt = (size_t)s->B * T, bth = bt * H;
+    REAL *dgx = work;                                   /* (B, T, 3H): d of x W + b_x */
+    REAL *dgh = s->reset_after ? dgx + bt * G : dgx;    /* (B, T, 3H): d of h U + b_h */
+    REAL *ds = dgx + bt * G * (s->reset_after ? 2 : 1); /* one step's gate gradients */
+    REAL *carry = ds + (size_t)s->B * (s->reset_after ? G : 4 * H);
+    const REAL *hp = cache, *aux = cache + 4 * bth;
+    gru_blas_single_thread();
+
+#pragma omp parallel num_threads(pick_threads(s, max_threads))
+    {
+        const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        int lo, hi;
+        gru_split(s->B, nt, tid, &lo, &hi);
+        if (hi > lo) {
+            if (dh_last)
+                memcpy(carry + (size_t)lo * H, dh_last + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
+            else
+                memset(carry + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
+            for (int k = T - 1; k >= 0; k--) {
+                if (s->reset_after)
+                    FN(backward_step_after)(s, lo, hi, k, lengths, cache, dy, u, dgx, dgh, ds, carry);
+                else
+                    FN(backward_step_before)(s, lo, hi, k, lengths, cache, dy, u, dgx, ds, carry);
+            }
+            if (dh0) memcpy(dh0 + (size_t)lo * H, carry + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
+            for (int bi = lo; lengths && bi < hi; bi++) {
+                FN(zero_tail)(s, bi, lengths[bi], dgx, G);
+                if (s->reset_after) FN(zero_tail)(s, bi, lengths[bi], dgh, G);
+            }
+            if (dx)  /* dX = dGX W^T */
+                GEMM(0, 1, (hi - lo) * T, F, G, 1, dgx + (size_t)lo * T * G, G, w, G, 0,
+                     dx + (size_t)lo * T * F, F);
+        }
+#pragma omp barrier
+        int c0, c1;
+        gru_split(G, nt, tid, &c0, &c1);
+        if (c1 > c0) {
+            const int nc = c1 - c0;
+            /* dW = X^T dGX */
+            GEMM(1, 0, F, nc, (int)bt, 1, x, F, dgx + c0, G, 0, dw + c0, G);
+            FN(column_sums)(bt, G, c0, c1, dgx, db);
+            if (s->reset_after) {
+                /* dU = H_prev^T dGH, db_h = sum dGH */
+                GEMM(1, 0, H, nc, (int)bt, 1, hp, H, dgh + c0, G, 0, du + c0, G);
+                FN(column_sums)(bt, G, c0, c1, dgh, db + G);
+            } else {
+                /* dU_zr = H_prev^T [a_z a_r], dU_n = (r*H_prev)^T a_n */
+                const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
+                if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hp, H, dgx + c0, G, 0, du + c0, G);
+                if (c1 > a0) GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, dgx + a0, G, 0, du + a0, G);
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Bindings of the C kernels: validate every array that crosses into C, convert it once to a
+C-contiguous array of the computing dtype, then run the kernel with the GIL released."""
+
+import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from *:
+    const char *GRU_BLAS_NAME
+
+BLAS_BACKEND = GRU_BLAS_NAME.decode()
+_INT_MAX = 2**31 - 1
+
+
+def get_num_threads():
+    """Threads the kernels use at most (OpenMP; the BLAS runs inside them single-threaded)."""
+    return gru_get_num_threads()
+
+
+def set_num_threads(int n):
+    """Set the threads the kernels use at most (n >= 1)."""
+    if n < 1:
+        raise ValueError(f"the number of threads must be at least 1, got {n}")
+    gru_set_num_threads(n)
+
+
+def _compute_dtype(weights):
+    dtype = np.asarray(weights).dtype
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"GRU weights must be float32 or float64, got {dtype}")
+    return dtype
+
+
+cdef cnp.ndarray _array(a, dtype, str name, tuple shape):
+    """`a` as a C-contiguous array of `dtype` and exactly `shape` (a copy only when needed)."""
+    a = np.asarray(a)
+    if not np.can_cast(a.dtype, dtype, "same_kind"):
+        raise TypeError(f"{name} has dtype {a.dtype}, which cannot be used as {np.dtype(dtype)}")
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+cdef cnp.ndarray _optional(a, dtype, str name, tuple shape):
+    return None if a is None else _array(a, dtype, name, shape)
+
+
+cdef void *_data(cnp.ndarray a):
+    return NULL if a is None else cnp.PyArray_DATA(a)
+
+
+cdef cnp.ndarray _lengths(lengths, int B, int T):
+    if lengths is None:
+        return None
+    a = np.asarray(lengths)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"lengths must be integers, got dtype {a.dtype}")
+    if a.shape != (B,):
+        raise ValueError(f"lengths must have shape ({B},), one per sequence, got {a.shape}")
+    if B and (a.min() < 0 or a.max() > T):
+        raise ValueError(f"lengths must lie in [0, {T}] (the number of steps), got "
+                         f"[{a.min()}, {a.max()}]")
+    return np.ascontiguousarray(a, dtype=np.intc)
+
+
+def bias_shape(units, reset_after):
+    """Shape of a GRU bias: input and recurrent rows when reset_after, else one row."""
+    if reset_after:
+        return (2, 3 * units)
+    return (3 * units,)
+
+
+cdef class GRUCache:
+    """What a training forward keeps for the backward of the same call."""
+    cdef gru_shape shape
+    cdef readonly object dtype
+    cdef cnp.ndarray x, kernel, recurrent_kernel, lengths, saved
+
+
+def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *,
+                bint reset_after=True, bint reverse=False, bint return_sequences=True,
+                bint training=False):
+    """Run a GRU layer over a batch of sequences.
+
+    x (B, T, I); kernel (I, 3H) and recurrent_kernel (H, 3H) in Keras layout (gates z, r, n);
+    bias (2, 3H) if reset_after else (3H,), or None for no bias; h0 (B, H) or None for zeros;
+    lengths (B,) valid steps per sequence, or None for all T. The computing dtype is the
+    kernel's (float32 or float64).
+
+    Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
+    (B, H), and what gru_backward needs (None unless training).
+    """
+    dtype = _compute_dtype(kernel)
+    xa = np.asarray(x)
+    if xa.ndim != 3:
+        raise ValueError(f"x must be 3-D (batch, timesteps, features), got shape {xa.shape}")
+    cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2]
+    if B == 0 or T == 0 or I == 0:
+        raise ValueError(f"x must have at least one sequence, step and feature, got shape {xa.shape}")
+    kernel_a = np.asarray(kernel)
+    if kernel_a.ndim != 2 or kernel_a.shape[1] % 3 or kernel_a.shape[1] == 0:
+        raise ValueError(f"kernel must have shape (features, 3 * units), got {kernel_a.shape}")
+    cdef int H = kernel_a.shape[1] // 3
+    if <long long>B * T > _INT_MAX:
+        raise ValueError(f"x of shape {xa.shape} with {H} units is too large for the kernels")
+
+    cdef gru_shape s
+    s.T, s.B, s.F, s.H, s.reset_after, s.reverse = T, B, I, H, reset_after, reverse
+    xa = _array(xa, dtype, "x", (B, T, I))
+    w = _array(kernel_a, dtype, "kernel", (I, 3 * H))
+    u = _array(recurrent_kernel, dtype, "recurrent_kernel", (H, 3 * H))
+    b_shape = bias_shape(H, reset_after)
+    b = np.zeros(b_shape, dtype) if bias is None else _array(bias, dtype, "bias", b_shape)
+    h0a = _optional(h0, dtype, "h0", (B, H))
+    lens = _lengths(lengths, B, T)
+
+    y = np.empty((B, T, H), dtype) if return_sequences else None
+    h_last = np.empty((B, H), dtype)
+    saved = np.empty(gru_cache_size(&s), dtype) if training else None
+    work = np.empty(gru_forward_work_size(&s), dtype)
+    cdef int nt = gru_get_num_threads()
+    cdef void *px = _data(xa)
+    cdef void *pw = _data(w)
+    cdef void *pu = _data(u)
+    cdef void *pb = _data(b)
+    cdef void *ph0 = _data(h0a)
+    cdef void *py = _data(y)
+    cdef void *ph = _data(h_last)
+    cdef void *pc = _data(saved)
+    cdef void *pwork = _data(work)
+    cdef int *pl = <int *>_data(lens)
+    if dtype == np.float32:
+        with nogil:
+            gru_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
+                            <float *>ph0, pl, <float *>py, <float *>ph, <float *>pc, <float *>pwork)
+    else:
+        with nogil:
+            gru_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, <double *>pb,
+                            <double *>ph0, pl, <double *>py, <double *>ph, <double *>pc,
+                            <double *>pwork)
+    cdef GRUCache cache = None
+    if training:
+        cache = GRUCache()
+        cache.shape, cache.dtype, cache.x, cache.kernel = s, dtype, xa, w
+        cache.recurrent_kernel, cache.lengths, cache.saved = u, lens, saved
+    return y, h_last, cache
+
+
+def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx=True,
+                 bint need_dh0=False):
+    """Backward through time of the gru_forward call that made `cache`.
+
+    dy (B, T, H) gradient of the loss w.r.t. y, dh_last (B, H) w.r.t. the final states; either may
+    be None (zero). Returns (dx, dh0, dkernel, drecurrent_kernel, dbias); dx and dh0 are None
+    unless asked for. dbias has the bias layout of the forward.
+    """
+    cdef gru_shape s = cache.shape
+    cdef int B = s.B, T = s.T, I = s.F, H = s.H
+    dtype = cache.dtype
+    dya = _optional(dy, dtype, "dy", (B, T, H))
+    dha = _optional(dh_last, dtype, "dh_last", (B, H))
+    dx = np.empty((B, T, I), dtype) if need_dx else None
+    dh0 = np.empty((B, H), dtype) if need_dh0 else None
+    dw = np.empty((I, 3 * H), dtype)
+    du = np.empty((H, 3 * H), dtype)
+    db = np.empty(bias_shape(H, s.reset_after), dtype)
+    work = np.empty(gru_backward_work_size(&s), dtype)
+    cdef int nt = gru_get_num_threads()
+    cdef void *px = _data(cache.x)
+    cdef void *pw = _data(cache.kernel)
+    cdef void *pu = _data(cache.recurrent_kernel)
+    cdef void *pc = _data(cache.saved)
+    cdef void *pdy = _data(dya)
+    cdef void *pdh = _data(dha)
+    cdef void *pdx = _data(dx)
+    cdef void *pdh0 = _data(dh0)
+    cdef void *pdw = _data(dw)
+    cdef void *pdu = _data(du)
+    cdef void *pdb = _data(db)
+    cdef void *pwork = _data(work)
+    cdef int *pl = <int *>_data(cache.lengths)
+    if dtype == np.float32:
+        with nogil:
+            gru_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pc,
+                             <float *>pdy, <float *>pdh, <float *>pdx, <float *>pdh0,
+                             <float *>pdw, <float *>pdu, <float *>pdb, <float *>pwork)
+    else:
+        with nogil:
+            gru_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, pl, <double *>pc,
+                             <double *>pdy, <double *>pdh, <double *>pdx, <double *>pdh0,
+                             <double *>pdw, <double *>pdu, <double *>pdb, <double *>pwork)
+    return dx, dh0, dw, du, db
