@@ -2,6 +2,11 @@
 
 import os as _os
 
+# Idle OpenMP threads sleep instead of spinning: spinning threads starve other thread pools in
+# the process (NumPy's BLAS, PyTorch) and anything else on a busy machine. libgomp reads this
+# when our extensions load it; it changes nothing if libgomp is already loaded.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def _preload_openblas():
     """Load the scipy-openblas32 library by path, privately (RTLD_LOCAL), so that our extension's
@@ -19,14 +24,8 @@ def _preload_openblas():
 
 _preload_openblas()
 
-from ._kernels import (  # noqa: E402
-    BLAS_BACKEND,
-    GRUCache,
-    get_num_threads,
-    gru_backward,
-    gru_forward,
-    set_num_threads,
-)
+from ._gru import GRUCache, gru_backward, gru_forward  # noqa: E402
+from ._threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
 
 __version__ = "0.1.0"
 

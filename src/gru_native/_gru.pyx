@@ -1,29 +1,14 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Bindings of the C kernels: validate every array that crosses into C, convert it once to a
+"""Bindings of the GRU kernels: validate every array that crosses into C, convert it once to a
 C-contiguous array of the computing dtype, then run the kernel with the GIL released."""
 
 import numpy as np
 cimport numpy as cnp
 
+from ._threads cimport gru_get_num_threads
+
 cnp.import_array()
 
-cdef extern from *:
-    const char *GRU_BLAS_NAME
-
-BLAS_BACKEND = GRU_BLAS_NAME.decode()
 _INT_MAX = 2**31 - 1
-
-
-def get_num_threads():
-    """Threads the kernels use at most (OpenMP; the BLAS runs inside them single-threaded)."""
-    return gru_get_num_threads()
-
-
-def set_num_threads(int n):
-    """Set the threads the kernels use at most (n >= 1)."""
-    if n < 1:
-        raise ValueError(f"the number of threads must be at least 1, got {n}")
-    gru_set_num_threads(n)
 
 
 def _compute_dtype(weights):

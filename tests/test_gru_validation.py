@@ -1,4 +1,4 @@
-"""The bindings (src/gru_native/_kernels.pyx) reject bad arrays with exceptions that name the
+"""The bindings (src/gru_native/_gru.pyx) reject bad arrays with exceptions that name the
 problem, and convert acceptable ones (other dtypes, strides) without changing the result."""
 
 import numpy as np

@@ -1,8 +1,4 @@
-# The C kernels' interface (csrc/*.h), for the bindings in _kernels.pyx.
-
-cdef extern from "threads.h" nogil:
-    int gru_get_num_threads()
-    void gru_set_num_threads(int n)
+# The GRU kernels' interface (csrc/gru.h), for the bindings in _gru.pyx.
 
 cdef extern from "gru.h" nogil:
     ctypedef struct gru_shape:

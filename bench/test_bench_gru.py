@@ -1,0 +1,51 @@
+"""pytest-benchmark timings of one GRU layer: `pytest bench/ --benchmark-only`.
+
+Not part of the normal test run (pyproject's testpaths is tests/). The problems and the torch
+twin come from compare_gru.py, so both benchmarks time the same thing.
+"""
+
+import os
+
+import pytest
+
+import gru_native
+from compare_gru import make_problem, native_step, torch_step
+
+SHAPES = [(50, 8, 64, 64), (100, 64, 256, 128)]  # (T, I, H, B)
+THREADS = os.cpu_count()
+
+
+@pytest.fixture(params=SHAPES, ids=lambda s: "T{}-I{}-H{}-B{}".format(*s))
+def problem(request, benchmark):
+    benchmark.group = request.node.callspec.id  # one table per shape, libraries side by side
+    gru_native.set_num_threads(THREADS)
+    return make_problem(*request.param)
+
+
+def _forward(p, training):
+    return gru_native.gru_forward(p["x"], p["kernel"], p["recurrent"], p["bias"],
+                                  training=training)
+
+
+def test_native_forward_inference(benchmark, problem):
+    benchmark(_forward, problem, False)
+
+
+def test_native_forward_training(benchmark, problem):
+    benchmark(_forward, problem, True)
+
+
+def test_native_backward(benchmark, problem):
+    # The backward only reads the cache, so one forward serves every round.
+    _, _, cache = _forward(problem, True)
+    benchmark(gru_native.gru_backward, cache, dy=problem["dy"])
+
+
+def test_native_forward_backward(benchmark, problem):
+    benchmark(native_step(problem))
+
+
+def test_torch_forward_backward(benchmark, problem):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(THREADS)
+    benchmark(torch_step(problem))
