@@ -26,14 +26,17 @@ _preload_openblas()
 
 from ._gru import GRUCache, gru_backward, gru_forward  # noqa: E402
 from ._threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
+from . import activations, callbacks, initializers, losses, metrics, optimizers, utils  # noqa: E402
+from .layers import (  # noqa: E402
+    GRU, Activation, Bidirectional, Dense, Dropout, Embedding, Layer, Masking)
+from .models import Sequential  # noqa: E402
+from .saving import load_model  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BLAS_BACKEND",
-    "GRUCache",
-    "get_num_threads",
-    "gru_backward",
-    "gru_forward",
-    "set_num_threads",
+    "BLAS_BACKEND", "GRU", "GRUCache", "Activation", "Bidirectional", "Dense", "Dropout",
+    "Embedding", "Layer", "Masking", "Sequential", "activations", "callbacks", "get_num_threads",
+    "gru_backward", "gru_forward", "initializers", "load_model", "losses", "metrics",
+    "optimizers", "set_num_threads", "utils",
 ]

@@ -1,0 +1,174 @@
+"""Weight initialisers with Keras' names and formulas. Each fills an array of a given shape from
+a NumPy generator; `get` turns a name, a config dict or an instance into one."""
+
+import numpy as np
+
+
+def _fans(shape):
+    """Keras' fan-in and fan-out: the last axis is the output, the rest the input."""
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    name = None
+
+    def __call__(self, shape, rng):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+
+class Zeros(Initializer):
+    name = "zeros"
+
+    def __call__(self, shape, rng):
+        return np.zeros(shape)
+
+
+class Ones(Initializer):
+    name = "ones"
+
+    def __call__(self, shape, rng):
+        return np.ones(shape)
+
+
+class RandomUniform(Initializer):
+    name = "random_uniform"
+
+    def __init__(self, minval=-0.05, maxval=0.05):
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, rng):
+        return rng.uniform(self.minval, self.maxval, shape)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class RandomNormal(Initializer):
+    name = "random_normal"
+
+    def __init__(self, mean=0.0, stddev=0.05):
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, rng):
+        return rng.normal(self.mean, self.stddev, shape)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class VarianceScaling(Initializer):
+    """Uniform or truncated-normal with variance scale / fan, as keras.initializers."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal"):
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, rng):
+        fan_in, fan_out = _fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, fan)
+        if self.distribution == "uniform":
+            limit = np.sqrt(3 * variance)
+            return rng.uniform(-limit, limit, shape)
+        # a normal truncated at two standard deviations; 0.8796... is its standard deviation
+        stddev = np.sqrt(variance) / 0.87962566103423978
+        values = rng.normal(0, 1, shape)
+        bad = np.abs(values) > 2
+        while bad.any():
+            values[bad] = rng.normal(0, 1, int(bad.sum()))
+            bad = np.abs(values) > 2
+        return values * stddev
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+
+
+class GlorotUniform(VarianceScaling):
+    name = "glorot_uniform"
+
+    def __init__(self):
+        super().__init__(1.0, "fan_avg", "uniform")
+
+    def get_config(self):
+        return {}
+
+
+class GlorotNormal(VarianceScaling):
+    name = "glorot_normal"
+
+    def __init__(self):
+        super().__init__(1.0, "fan_avg", "truncated_normal")
+
+    def get_config(self):
+        return {}
+
+
+class HeUniform(VarianceScaling):
+    name = "he_uniform"
+
+    def __init__(self):
+        super().__init__(2.0, "fan_in", "uniform")
+
+    def get_config(self):
+        return {}
+
+
+class HeNormal(VarianceScaling):
+    name = "he_normal"
+
+    def __init__(self):
+        super().__init__(2.0, "fan_in", "truncated_normal")
+
+    def get_config(self):
+        return {}
+
+
+class Orthogonal(Initializer):
+    """An orthogonal matrix (Keras' QR recipe); for (H, 3H) every gate block is orthogonal."""
+
+    name = "orthogonal"
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, rng):
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = rng.normal(0, 1, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+_BY_NAME = {cls.name: cls for cls in (Zeros, Ones, RandomUniform, RandomNormal, GlorotUniform,
+                                      GlorotNormal, HeUniform, HeNormal, Orthogonal)}
+_BY_NAME["uniform"] = RandomUniform
+_BY_NAME["normal"] = RandomNormal
+
+
+def get(identifier):
+    """An Initializer from a name ('glorot_uniform', ...), a config dict or an instance."""
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, dict):
+        return _BY_NAME[identifier["class_name"]](**identifier.get("config", {}))
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(f"unknown initializer {identifier!r}; known: {sorted(_BY_NAME)}")
+
+
+def to_config(identifier):
+    """What a layer's config stores for an initializer argument: its name, or a config dict."""
+    if isinstance(identifier, str):
+        return identifier
+    initializer = get(identifier)
+    return {"class_name": initializer.name, "config": initializer.get_config()}

@@ -1,0 +1,23 @@
+"""Activation: applies an activation function ('relu', 'sigmoid', 'tanh', 'softmax', ...)."""
+
+from .. import activations
+from .base import Layer
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def forward(self, x, mask=None, training=False):
+        self._z = x
+        self._a = self.activation.forward(x)
+        return self._a, mask
+
+    def backward(self, dy, need_dx=True, dy_is_logits=False):
+        if not need_dx:
+            return None
+        return dy if dy_is_logits else self.activation.backward(dy, self._a, self._z)
+
+    def get_config(self):
+        return dict(super().get_config(), activation=self.activation.name)

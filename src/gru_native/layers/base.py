@@ -1,0 +1,148 @@
+"""The Layer contract, and the one contiguous buffer that holds every weight of a model.
+
+A layer declares its weights in `build` (`add_weight`), is then bound to views into the model's
+parameter and gradient buffers, and runs as a pair of calls: `forward(x, mask, training)` keeps
+what its backward needs and returns (y, mask), `backward(dy, need_dx)` writes its gradient views
+and returns dx. The model runs layers in order and in reverse; nothing else talks to the kernels.
+"""
+
+import re
+from collections import namedtuple
+
+import numpy as np
+
+from .. import initializers
+from .. import utils
+
+WeightSpec = namedtuple("WeightSpec", "name shape initializer")
+
+_name_counts = {}
+
+
+def _snake_case(name):
+    """Keras' rule: 'GRU' -> 'gru', 'Bidirectional' -> 'bidirectional', 'MyLayer' -> 'my_layer'."""
+    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base):
+    """Keras' automatic names: 'gru', then 'gru_1', 'gru_2', ..."""
+    n = _name_counts.get(base, 0)
+    _name_counts[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def as_shape(shape, what):
+    """A shape without the batch axis, as a tuple of ints or None (unknown length)."""
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"{what} must be a tuple such as (timesteps, features), got {shape!r}") from None
+    if any(d is not None and d < 1 for d in shape):
+        raise ValueError(f"{what} must have positive dimensions, got {shape}")
+    return shape
+
+
+class Layer:
+    def __init__(self, name=None, input_shape=None, trainable=True, dtype=None):
+        self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
+        self.input_shape_arg = None if input_shape is None else as_shape(input_shape, "input_shape")
+        self.trainable = trainable
+        self.dtype = dtype
+        self.built = False
+        self.input_shape = self.output_shape = None  # without the batch axis
+        self.weights, self.grads = [], []
+        self._specs = []
+
+    # ---- building -------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Declare the weights for inputs of `input_shape` (no batch axis); return the output shape."""
+        self._specs = []
+        self.input_shape = input_shape
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.built = True
+        return self.output_shape
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def add_weight(self, name, shape, initializer):
+        self._specs.append(WeightSpec(name, tuple(shape), initializers.get(initializer)))
+
+    def weight_specs(self):
+        return list(self._specs)
+
+    def bind(self, params, grads):
+        """Take views into the model's buffers, one per weight spec, in order."""
+        self.weights, self.grads = list(params), list(grads)
+
+    # ---- running --------------------------------------------------------------------------
+    def forward(self, x, mask=None, training=False):
+        raise NotImplementedError
+
+    def backward(self, dy, need_dx=True):
+        raise NotImplementedError
+
+    def __call__(self, x, training=False):
+        """Run the layer on its own on an array, building it (with its own weights) if needed."""
+        x = np.asarray(x)
+        if not self.built:
+            self.build(as_shape(x.shape[1:], "the input's shape"))
+            allocate([self], np.float32 if self.dtype is None else np.dtype(self.dtype))
+        y, _ = self.forward(x, None, training)
+        return y
+
+    # ---- weights --------------------------------------------------------------------------
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        if len(weights) != len(self.weights):
+            raise ValueError(f"layer {self.name!r} has {len(self.weights)} weights, got {len(weights)}")
+        for spec, w, value in zip(self.weight_specs(), self.weights, weights):
+            value = np.asarray(value)
+            if value.shape != w.shape:
+                raise ValueError(f"layer {self.name!r}: weight {spec.name!r} has shape {w.shape}, "
+                                 f"got {value.shape}")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"layer {self.name!r}: weight {spec.name!r} has NaN or infinite values")
+        for w, value in zip(self.weights, weights):
+            w[...] = value
+
+    def count_params(self):
+        return sum(int(np.prod(s.shape)) for s in self.weight_specs())
+
+    # ---- saving ---------------------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.input_shape_arg is not None:
+            config["input_shape"] = list(self.input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def allocate(layers, dtype, rng=None):
+    """Give `layers` (built) their weights as views into one parameter buffer and one gradient
+    buffer of the same layout, initialised from `rng`. Returns (params, grads, segments), where
+    segments are the (offset, size) of each weight in the buffers."""
+    rng = utils.rng() if rng is None else rng
+    specs = [(layer, spec) for layer in layers for spec in layer.weight_specs()]
+    total = sum(int(np.prod(spec.shape)) for _, spec in specs)
+    params, grads = np.empty(total, dtype), np.zeros(total, dtype)
+    segments, offset = [], 0
+    views = {id(layer): ([], []) for layer in layers}
+    for layer, spec in specs:
+        size = int(np.prod(spec.shape))
+        p = params[offset:offset + size].reshape(spec.shape)
+        p[...] = spec.initializer(spec.shape, rng)
+        views[id(layer)][0].append(p)
+        views[id(layer)][1].append(grads[offset:offset + size].reshape(spec.shape))
+        segments.append((offset, size))
+        offset += size
+    for layer in layers:
+        layer.bind(*views[id(layer)])
+    return params, grads, segments

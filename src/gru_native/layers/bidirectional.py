@@ -1,0 +1,99 @@
+"""Bidirectional: a recurrent layer run forwards and a copy run backwards, outputs merged."""
+
+import numpy as np
+
+from .base import Layer
+
+MERGE_MODES = ("concat", "sum", "ave", "mul")
+
+
+class Bidirectional(Layer):
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+        if getattr(layer, "return_state", False):
+            raise ValueError("Bidirectional does not support return_state=True layers")
+        kwargs.setdefault("input_shape", layer.input_shape_arg)
+        super().__init__(**kwargs)
+        from . import deserialize, serialize
+
+        self.forward_layer = layer
+        if backward_layer is None:
+            config = serialize(layer)
+            config["config"] = dict(config["config"], name=f"backward_{layer.name}",
+                                    go_backwards=not layer.go_backwards)
+            backward_layer = deserialize(config)
+        self.backward_layer = backward_layer
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+
+    def compute_output_shape(self, input_shape):
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        return shape[:-1] + (2 * shape[-1],) if self.merge_mode == "concat" else shape
+
+    def build(self, input_shape):
+        self.forward_layer.build(input_shape)
+        self.backward_layer.build(input_shape)
+        return super().build(input_shape)
+
+    def weight_specs(self):
+        return self.forward_layer.weight_specs() + self.backward_layer.weight_specs()
+
+    def bind(self, params, grads):
+        k = len(self.forward_layer.weight_specs())
+        self.forward_layer.bind(params[:k], grads[:k])
+        self.backward_layer.bind(params[k:], grads[k:])
+        super().bind(params, grads)
+
+    def forward(self, x, mask=None, training=False):
+        yf, out_mask = self.forward_layer.forward(x, mask, training)
+        yb, _ = self.backward_layer.forward(x, mask, training)
+        if self.return_sequences:
+            yb = yb[:, ::-1]  # the backward layer returns its sequence reversed
+        self._yf, self._yb = yf, yb
+        if self.merge_mode == "concat":
+            y = np.concatenate([yf, yb], axis=-1)
+        elif self.merge_mode == "sum":
+            y = yf + yb
+        elif self.merge_mode == "ave":
+            y = (yf + yb) / 2
+        else:
+            y = yf * yb
+        return y, out_mask
+
+    def backward(self, dy, need_dx=True):
+        if self.merge_mode == "concat":
+            h = self._yf.shape[-1]
+            dyf, dyb = dy[..., :h], dy[..., h:]
+        elif self.merge_mode == "sum":
+            dyf = dyb = dy
+        elif self.merge_mode == "ave":
+            dyf = dyb = dy / 2
+        else:
+            dyf, dyb = dy * self._yb, dy * self._yf
+        if self.return_sequences:
+            dyb = dyb[:, ::-1]
+        dxf = self.forward_layer.backward(np.ascontiguousarray(dyf), need_dx)
+        dxb = self.backward_layer.backward(np.ascontiguousarray(dyb), need_dx)
+        return dxf + dxb if need_dx else None
+
+    def reset_states(self):
+        self.forward_layer.reset_states()
+        self.backward_layer.reset_states()
+
+    def get_config(self):
+        from . import serialize
+
+        config = dict(super().get_config(), layer=serialize(self.forward_layer),
+                      merge_mode=self.merge_mode)
+        config["backward_layer"] = serialize(self.backward_layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        from . import deserialize
+
+        config = dict(config)
+        layer = deserialize(config.pop("layer"))
+        backward = deserialize(config.pop("backward_layer"))
+        return cls(layer, backward_layer=backward, **config)

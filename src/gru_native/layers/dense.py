@@ -1,0 +1,55 @@
+"""Dense: y = activation(x W + b), on the last axis (per timestep on 3-D inputs, as Keras)."""
+
+from .. import activations, initializers
+from .._dense import dense_backward, dense_forward
+from .base import Layer
+
+
+class Dense(Layer):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def build(self, input_shape):
+        out = super().build(input_shape)
+        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer)
+        return out
+
+    def forward(self, x, mask=None, training=False):
+        if x.shape[-1] != self.input_shape[-1] or x.ndim != len(self.input_shape) + 1:
+            raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, "
+                             f"{', '.join(map(str, self.input_shape))}), got {x.shape}")
+        self._x = x.reshape(-1, x.shape[-1])
+        z = dense_forward(self._x, self.weights[0], self.weights[1] if self.use_bias else None)
+        z = z.reshape(x.shape[:-1] + (self.units,))
+        self._z = z  # the logits, for losses fused with this activation
+        self._a = self.activation.forward(z)
+        return self._a, mask
+
+    def backward(self, dy, need_dx=True, dy_is_logits=False):
+        """dy is the gradient w.r.t. the output, or w.r.t. the logits when a loss fused with our
+        activation computed it directly."""
+        dz = dy if dy_is_logits else self.activation.backward(dy, self._a, self._z)
+        dx, dkernel, dbias = dense_backward(self._x, self.weights[0], dz.reshape(-1, self.units),
+                                            need_dx=need_dx)
+        self.grads[0][...] = dkernel
+        if self.use_bias:
+            self.grads[1][...] = dbias
+        return None if dx is None else dx.reshape(self._a.shape[:-1] + (self._x.shape[-1],))
+
+    def get_config(self):
+        return dict(super().get_config(), units=self.units, activation=self.activation.name,
+                    use_bias=self.use_bias,
+                    kernel_initializer=initializers.to_config(self.kernel_initializer),
+                    bias_initializer=initializers.to_config(self.bias_initializer))

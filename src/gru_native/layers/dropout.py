@@ -1,0 +1,32 @@
+"""Dropout: in training, zero a fraction `rate` of the inputs and scale the rest by 1/(1-rate)."""
+
+from .. import utils
+from .base import Layer
+
+
+class Dropout(Layer):
+    def __init__(self, rate, noise_shape=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+
+    def forward(self, x, mask=None, training=False):
+        self._scale = None
+        if not training or self.rate == 0:
+            return x, mask
+        shape = x.shape if self.noise_shape is None else tuple(
+            x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = 1.0 - self.rate
+        self._scale = ((utils.rng().random(shape) < keep) / keep).astype(x.dtype)
+        return x * self._scale, mask
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        return dy if self._scale is None else dy * self._scale
+
+    def get_config(self):
+        return dict(super().get_config(), rate=self.rate,
+                    noise_shape=None if self.noise_shape is None else list(self.noise_shape))

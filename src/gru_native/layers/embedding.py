@@ -1,0 +1,51 @@
+"""Embedding: integer token ids (B, T) to vectors (B, T, output_dim); with mask_zero, id 0 is
+padding and its mask reaches the GRU as sequence lengths."""
+
+import numpy as np
+
+from .. import initializers
+from .base import Layer
+
+
+class Embedding(Layer):
+    integer_inputs = True  # the model passes token ids through unconverted
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+        self.mask_zero = mask_zero
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def build(self, input_shape):
+        out = super().build(input_shape)
+        self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
+        return out
+
+    def forward(self, x, mask=None, training=False):
+        x = np.asarray(x)
+        if x.dtype.kind not in "iu":
+            raise TypeError(f"layer {self.name!r} takes integer token ids, got dtype {x.dtype}")
+        if x.size and (x.min() < 0 or x.max() >= self.input_dim):
+            raise ValueError(f"layer {self.name!r}: token ids must lie in [0, {self.input_dim}), "
+                             f"got [{x.min()}, {x.max()}]")
+        self._ids = x
+        out_mask = (x != 0) if self.mask_zero else mask
+        return self.weights[0][x], out_mask
+
+    def backward(self, dy, need_dx=True):
+        grad = self.grads[0]
+        grad[...] = 0
+        np.add.at(grad, self._ids.reshape(-1), dy.reshape(-1, self.output_dim))
+        return None  # token ids have no gradient
+
+    def get_config(self):
+        return dict(super().get_config(), input_dim=self.input_dim, output_dim=self.output_dim,
+                    embeddings_initializer=initializers.to_config(self.embeddings_initializer),
+                    mask_zero=self.mask_zero)

@@ -1,0 +1,135 @@
+"""The GRU layer (Keras' arguments and weight layout) over the C kernels in _gru."""
+
+import numpy as np
+
+from .. import initializers, utils
+from .._gru import bias_shape, gru_backward, gru_forward
+from .base import Layer
+
+
+def lengths_from_mask(mask):
+    """Per-sequence lengths for a (B, T) mask, and the step order that puts every sequence's
+    unmasked steps first (None when they already are: padding at the end)."""
+    mask = np.asarray(mask, bool)
+    lengths = mask.sum(axis=1)
+    if np.array_equal(mask, np.arange(mask.shape[1]) < lengths[:, None]):
+        return lengths, None
+    return lengths, np.argsort(~mask, axis=1, kind="stable")
+
+
+class GRU(Layer):
+    """Gated recurrent unit, as keras.layers.GRU; masked steps (Masking, Embedding(mask_zero))
+    are skipped: they cost nothing and change nothing."""
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 reset_after=True, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        if activation != "tanh" or recurrent_activation != "sigmoid":
+            raise ValueError("the GRU kernels compute activation='tanh' and "
+                             f"recurrent_activation='sigmoid'; got {activation!r}, {recurrent_activation!r}")
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
+        if recurrent_dropout:
+            raise NotImplementedError("recurrent_dropout is not implemented yet; use dropout")
+        self.units = int(units)
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.return_sequences, self.return_state = return_sequences, return_state
+        self.go_backwards, self.stateful, self.reset_after = go_backwards, stateful, reset_after
+        self.states = None  # the carried state of a stateful layer
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"GRU expects inputs of shape (timesteps, features), got {input_shape}")
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def build(self, input_shape):
+        out = super().build(input_shape)
+        H = self.units
+        self.add_weight("kernel", (input_shape[1], 3 * H), self.kernel_initializer)
+        self.add_weight("recurrent_kernel", (H, 3 * H), self.recurrent_initializer)
+        if self.use_bias:
+            self.add_weight("bias", bias_shape(H, self.reset_after), self.bias_initializer)
+        return out
+
+    def forward(self, x, mask=None, training=False):
+        if x.ndim != 3 or x.shape[2] != self.input_shape[1]:
+            raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, timesteps, "
+                             f"{self.input_shape[1]}), got {x.shape}")
+        self._dropout_mask = None
+        if training and self.dropout:
+            keep = 1.0 - self.dropout  # one mask per sequence, the same at every step, as Keras
+            self._dropout_mask = (utils.rng().random((x.shape[0], 1, x.shape[2])) < keep) / keep
+            x = x * self._dropout_mask.astype(x.dtype)
+        lengths, self._order = (None, None) if mask is None else lengths_from_mask(mask)
+        if self._order is not None:
+            x = np.take_along_axis(x, self._order[..., None], axis=1)
+        h0 = None
+        if self.stateful and self.states is not None:
+            if self.states.shape[0] != x.shape[0]:
+                raise ValueError(f"stateful layer {self.name!r} keeps states for batches of "
+                                 f"{self.states.shape[0]}, got a batch of {x.shape[0]}")
+            h0 = self.states
+        kernel, recurrent = self.weights[0], self.weights[1]
+        bias = self.weights[2] if self.use_bias else None
+        y, h, self._cache = gru_forward(
+            x, kernel, recurrent, bias, h0, lengths, reset_after=self.reset_after,
+            reverse=self.go_backwards, return_sequences=self.return_sequences, training=training)
+        if self.stateful:
+            self.states = h
+        if not self.return_sequences:
+            return ([h, h] if self.return_state else h), None
+        y = self._restore_order(y)
+        if self.go_backwards:
+            y = y[:, ::-1]  # Keras returns the reversed sequence
+        return ([y, h] if self.return_state else y), mask
+
+    def _restore_order(self, a):
+        if self._order is None:
+            return a
+        out = np.zeros_like(a)
+        np.put_along_axis(out, self._order[..., None], a, axis=1)
+        return out
+
+    def backward(self, dy, need_dx=True):
+        dy_seq = dh_last = None
+        if self.return_sequences:
+            dy_seq = dy[:, ::-1] if self.go_backwards else dy
+            if self._order is not None:
+                dy_seq = np.take_along_axis(dy_seq, self._order[..., None], axis=1)
+        else:
+            dh_last = dy
+        dx, _, dkernel, drecurrent, dbias = gru_backward(self._cache, dy_seq, dh_last, need_dx=need_dx)
+        self.grads[0][...] = dkernel
+        self.grads[1][...] = drecurrent
+        if self.use_bias:
+            self.grads[2][...] = dbias
+        if dx is not None:
+            dx = self._restore_order(dx)
+            if self._dropout_mask is not None:
+                dx *= self._dropout_mask
+        return dx
+
+    def reset_states(self):
+        self.states = None
+
+    def get_config(self):
+        return dict(super().get_config(), units=self.units, activation=self.activation,
+                    recurrent_activation=self.recurrent_activation, use_bias=self.use_bias,
+                    kernel_initializer=initializers.to_config(self.kernel_initializer),
+                    recurrent_initializer=initializers.to_config(self.recurrent_initializer),
+                    bias_initializer=initializers.to_config(self.bias_initializer),
+                    dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                    return_sequences=self.return_sequences, return_state=self.return_state,
+                    go_backwards=self.go_backwards, stateful=self.stateful,
+                    reset_after=self.reset_after)

@@ -1,0 +1,247 @@
+"""Keras' losses with their gradients. A loss maps (y_true, y_pred, sample_weight) to a float and
+`value_and_grad` also returns d loss / d y_pred.
+
+Reduction is Keras' 'sum_over_batch_size': each entry (a sample, or a sample's timestep on 3-D
+outputs) gets the mean over the last axis (crossentropies: the sum over classes); entries are
+multiplied by sample_weight, summed, and divided by the number of entries, as Keras does (not by
+the sum of the weights).
+
+Crossentropies also compute the loss of activation(logits) from the logits
+(`value_and_grad_from_logits`, with `fused_activation` naming the activation): log-sum-exp and
+softplus stay finite where the probabilities round to 0 or 1, and the gradient is just (p - y)/n.
+"""
+
+import numpy as np
+
+from . import activations
+
+_EPSILON = 1e-7  # Keras' backend.epsilon(): probabilities are clipped to [eps, 1 - eps]
+
+
+def as_arrays(y_true, y_pred):
+    """y_true and y_pred as float arrays of y_pred's float dtype (float64 for other dtypes)."""
+    y_pred = np.asarray(y_pred)
+    if y_pred.dtype not in (np.float32, np.float64):
+        y_pred = y_pred.astype(np.float64)
+    return np.asarray(y_true, dtype=y_pred.dtype), y_pred
+
+
+def match_shapes(y_true, y_pred):
+    """Targets with one axis fewer than the predictions, whose last axis has size 1, get that
+    axis back: (batch,) targets against (batch, 1) predictions. Any other mismatch raises."""
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}")
+    return y_true
+
+
+def match_label_shape(labels, y_pred):
+    """Integer class labels with y_pred's shape without its class axis; a class axis of size 1 is
+    dropped. Any other shape raises."""
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.shape != y_pred.shape[:-1]:
+        raise ValueError(f"sparse labels must have shape {y_pred.shape[:-1]} (or with a last axis "
+                         f"of 1) for y_pred of shape {y_pred.shape}; got {labels.shape}")
+    return labels
+
+
+def batch_weights(sample_weight, shape, dtype=np.float64):
+    """sample_weight broadcast to the per-entry shape: it may have that shape, or a leading part
+    of it (one weight per sample for per-timestep entries), or a trailing axis of size 1."""
+    weights = np.asarray(sample_weight, dtype=dtype)
+    if weights.ndim == len(shape) + 1 and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    if weights.shape != tuple(shape[:weights.ndim]):
+        raise ValueError(f"sample_weight has shape {weights.shape}; it must have shape "
+                         f"{tuple(shape)} or a leading part of it")
+    if np.isnan(weights).any():
+        raise ValueError("sample_weight contains NaN")
+    weights = weights.reshape(weights.shape + (1,) * (len(shape) - weights.ndim))
+    return np.broadcast_to(weights, shape)
+
+
+def _reduce(entries, entry_grads, sample_weight):
+    """Keras' 'sum_over_batch_size' of the per-entry losses, and the gradient it passes on."""
+    if sample_weight is None:
+        scale = np.full(entries.shape, 1 / entries.size, entries.dtype)
+    else:
+        scale = batch_weights(sample_weight, entries.shape, entries.dtype) / entries.size
+    return float(np.sum(entries * scale)), entry_grads * scale[..., None]
+
+
+class Loss:
+    name = None
+    fused_activation = None
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self.value_and_grad(y_true, y_pred, sample_weight)[0]
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = self._targets(y_true, y_pred)
+        return _reduce(*self._entries(y_true, y_pred), sample_weight)
+
+    def _targets(self, y_true, y_pred):
+        y_true, y_pred = as_arrays(y_true, y_pred)
+        y_true = match_shapes(y_true, y_pred)
+        if not np.isfinite(y_true).all():
+            raise ValueError("y_true contains NaN or infinite values")
+        return y_true, y_pred
+
+    def _entries(self, y_true, y_pred):
+        """The per-entry losses (y_pred's shape without its last axis) and their gradients
+        (y_pred's shape: entry i's loss only depends on y_pred[i])."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    def __repr__(self):
+        return f"<loss {self.name} {self.get_config()}>"
+
+
+class MeanSquaredError(Loss):
+    name = "mean_squared_error"
+
+    def _entries(self, y_true, y_pred):
+        error = y_pred - y_true
+        return np.mean(error * error, axis=-1), 2 * error / error.shape[-1]
+
+
+class MeanAbsoluteError(Loss):
+    name = "mean_absolute_error"
+
+    def _entries(self, y_true, y_pred):
+        error = y_pred - y_true
+        return np.mean(np.abs(error), axis=-1), np.sign(error) / error.shape[-1]
+
+
+class Huber(Loss):
+    """Quadratic for errors up to delta, linear beyond."""
+    name = "huber_loss"
+
+    def __init__(self, delta=1.0):
+        if not delta > 0:
+            raise ValueError(f"delta must be positive, got {delta!r}")
+        self.delta = delta
+
+    def _entries(self, y_true, y_pred):
+        error = y_pred - y_true
+        size = np.abs(error)
+        d = self.delta
+        losses = np.where(size <= d, 0.5 * error * error, d * size - 0.5 * d * d)
+        return np.mean(losses, axis=-1), np.clip(error, -d, d) / error.shape[-1]
+
+    def get_config(self):
+        return {"delta": self.delta}
+
+
+class _Crossentropy(Loss):
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+
+    def value_and_grad_from_logits(self, y_true, logits, sample_weight=None):
+        """The loss of fused_activation(logits), and its gradient w.r.t. the logits."""
+        y_true, logits = self._targets(y_true, logits)
+        return _reduce(*self._entries_from_logits(y_true, logits), sample_weight)
+
+    def _entries(self, y_true, y_pred):
+        if self.from_logits:
+            return self._entries_from_logits(y_true, y_pred)
+        return self._entries_from_probabilities(y_true, y_pred)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
+
+
+class BinaryCrossentropy(_Crossentropy):
+    """Mean over the last axis of -(y log p + (1 - y) log(1 - p)): independent 0/1 labels."""
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+
+    def _entries_from_probabilities(self, y_true, p):
+        eps = p.dtype.type(_EPSILON)
+        clipped = np.clip(p, eps, 1 - eps)
+        losses = -(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped))
+        # the clip passes no gradient where it is active, as in Keras
+        inside = (p >= eps) & (p <= 1 - eps)
+        grads = np.where(inside, (clipped - y_true) / (clipped * (1 - clipped)), 0)
+        return np.mean(losses, axis=-1), grads / p.shape[-1]
+
+    def _entries_from_logits(self, y_true, z):
+        # softplus(z) - y z, with softplus(z) = max(z, 0) + log1p(exp(-|z|))
+        losses = np.maximum(z, 0) - y_true * z + np.log1p(np.exp(-np.abs(z)))
+        p = activations.get("sigmoid").forward(z)
+        return np.mean(losses, axis=-1), (p - y_true) / z.shape[-1]
+
+
+class CategoricalCrossentropy(_Crossentropy):
+    """-sum over the last axis of y log p: one-hot (or soft) labels over exclusive classes."""
+    name = "categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def _entries_from_probabilities(self, y_true, p):
+        # Keras first rescales the predictions to sum to 1, then clips them
+        total = np.sum(p, axis=-1, keepdims=True)
+        q = p / total
+        eps = p.dtype.type(_EPSILON)
+        clipped = np.clip(q, eps, 1 - eps)
+        losses = -np.sum(y_true * np.log(clipped), axis=-1)
+        dq = np.where((q >= eps) & (q <= 1 - eps), -y_true / clipped, 0)
+        # through q = p / sum(p): dp_j = (dq_j - sum_c dq_c q_c) / sum(p)
+        return losses, (dq - np.sum(dq * q, axis=-1, keepdims=True)) / total
+
+    def _entries_from_logits(self, y_true, z):
+        shifted = z - np.max(z, axis=-1, keepdims=True)
+        log_total = np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+        losses = -np.sum(y_true * (shifted - log_total), axis=-1)
+        # softmax(z) sum(y) - y: p - y for labels that sum to 1
+        p = np.exp(shifted - log_total)
+        return losses, p * np.sum(y_true, axis=-1, keepdims=True) - y_true
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Categorical crossentropy with integer class labels: y_true has y_pred's shape without the
+    class axis, or with a class axis of size 1."""
+    name = "sparse_categorical_crossentropy"
+
+    def _targets(self, y_true, y_pred):
+        labels, y_pred = as_arrays(y_true, y_pred)
+        labels = match_label_shape(labels, y_pred)
+        if np.isnan(labels).any():
+            raise ValueError("y_true contains NaN")
+        classes = y_pred.shape[-1]
+        if np.any(labels != np.round(labels)) or np.any((labels < 0) | (labels >= classes)):
+            raise ValueError(f"sparse labels must be integers in [0, {classes - 1}] for y_pred "
+                             f"with {classes} classes; got values from {labels.min()} to "
+                             f"{labels.max()}")
+        one_hot = (labels[..., None] == np.arange(classes)).astype(y_pred.dtype)
+        return one_hot, y_pred
+
+
+_CLASSES = (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
+            CategoricalCrossentropy, SparseCategoricalCrossentropy)
+_BY_NAME = {cls.name: cls for cls in _CLASSES}
+_BY_NAME.update(mse=MeanSquaredError, mae=MeanAbsoluteError, huber=Huber)
+_BY_NAME.update((cls.__name__, cls) for cls in _CLASSES)  # as Keras, and saved configs
+_BY_LOWER_NAME = {name.lower(): cls for name, cls in _BY_NAME.items()}
+
+
+def _lookup(name):
+    cls = _BY_LOWER_NAME.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"unknown loss {name!r}; known: {', '.join(sorted(_BY_NAME))}")
+    return cls
+
+
+def get(identifier):
+    """A Loss from a name ('mse', 'binary_crossentropy', 'Huber', ...; any case), a config dict
+    {"class_name": <a name>, "config": loss.get_config()}, or a Loss (returned as is)."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return _lookup(identifier.get("class_name"))(**(identifier.get("config") or {}))
+    raise TypeError(f"cannot get a loss from {identifier!r}: give a name, a config dict or a Loss")

@@ -1,0 +1,419 @@
+"""Sequential: a Keras-style model over layers whose weights share one parameter buffer."""
+
+import numpy as np
+
+from . import callbacks as callbacks_module
+from . import layers as layers_module
+from . import losses as losses_module
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+from . import utils
+from .layers.base import allocate, as_shape, unique_name
+from .progbar import Progbar
+
+
+class Sequential:
+    """A linear stack of layers, as keras.Sequential: compile, fit, evaluate, predict, summary.
+
+    All weights live in one contiguous buffer and all gradients in another of the same layout,
+    so an optimizer step, gradient clipping and saving are each one operation over one array.
+    `dtype` is the computing precision of every layer ('float32', or 'float64').
+    """
+
+    def __init__(self, layers=None, name=None, dtype="float32"):
+        self.name = name if name is not None else unique_name("sequential")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.layers = []
+        self.built = False
+        self.optimizer = self.loss = None
+        self.compiled_metrics = []
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ---- building ---------------------------------------------------------------------------
+    def add(self, layer):
+        if not isinstance(layer, layers_module.Layer):
+            raise TypeError(f"Sequential takes gru_native layers, got {type(layer).__name__}")
+        if getattr(layer, "return_state", False):
+            raise ValueError(f"layer {layer.name!r} has return_state=True: a Sequential model has "
+                             "a single output")
+        kept = self.get_weights() if self.built else []
+        self.layers.append(layer)
+        if self.built or self.layers[0].input_shape_arg is not None:
+            input_shape = self.input_shape if self.built else (None,) + self.layers[0].input_shape_arg
+            self.build(input_shape)
+            for w, value in zip(self.weights, kept):  # the layers before keep their weights
+                w[...] = value
+
+    def build(self, input_shape):
+        """Build every layer for inputs of `input_shape` (batch axis first, as Keras)."""
+        if not self.layers:
+            raise ValueError("the model has no layers")
+        shape = as_shape(tuple(input_shape)[1:], "input_shape")
+        self.input_shape = (None,) + shape
+        for layer in self.layers:
+            shape = layer.build(shape)
+        self.output_shape = (None,) + shape
+        self._params, self._grads, self._segments = allocate(self.layers, self.dtype)
+        self.built = True
+        if self.optimizer is not None:
+            self.optimizer.build(self._params, self._segments)
+
+    def _ensure_built(self, x):
+        if not self.built:
+            self.build((None,) + x.shape[1:])
+
+    # ---- compiling --------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = None if loss is None else losses_module.get(loss)
+        self.compiled_metrics = [metrics_module.get(m, loss=self.loss) for m in (metrics or [])]
+        if self.built:
+            self.optimizer.build(self._params, self._segments)
+
+    def _check_compiled(self):
+        if self.optimizer is None or self.loss is None:
+            raise RuntimeError("compile the model with an optimizer and a loss before training "
+                               "or evaluating it: model.compile(optimizer='adam', loss='mse')")
+
+    # ---- data -------------------------------------------------------------------------------
+    def _inputs(self, x):
+        """x as an array the first layer accepts, converted and checked once per call."""
+        x = np.asarray(x)
+        if x.size == 0:
+            raise ValueError(f"x is empty (shape {x.shape})")
+        if getattr(self.layers[0], "integer_inputs", False):
+            if x.dtype.kind not in "iu":
+                if x.dtype.kind != "f" or not np.array_equal(x, np.round(x)):
+                    raise TypeError(f"layer {self.layers[0].name!r} takes integer token ids, got {x.dtype}")
+                x = x.astype(np.int64)
+        else:
+            if x.dtype.kind not in "biuf":
+                raise TypeError(f"x must be numeric, got dtype {x.dtype}")
+            x = np.ascontiguousarray(x, dtype=self.dtype)
+            if not np.all(np.isfinite(x)):
+                raise ValueError("x contains NaN or infinite values")
+        if self.built and (x.ndim != len(self.input_shape) or any(
+                want is not None and got != want for got, want in zip(x.shape[1:], self.input_shape[1:]))):
+            raise ValueError(f"model {self.name!r} expects inputs of shape {self.input_shape}, "
+                             f"got {x.shape}")
+        return x
+
+    def _targets(self, y, n):
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise TypeError(f"y must be numeric, got dtype {y.dtype}")
+        if len(y) != n:
+            raise ValueError(f"x and y hold different numbers of samples: {n} and {len(y)}")
+        if y.dtype.kind == "f":
+            y = np.ascontiguousarray(y, dtype=self.dtype)
+            if not np.all(np.isfinite(y)):
+                raise ValueError("y contains NaN or infinite values")
+        return y
+
+    @staticmethod
+    def _batch_size(batch_size):
+        if batch_size is None:
+            return 32
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return int(batch_size)
+
+    # ---- running ----------------------------------------------------------------------------
+    def _forward(self, x, training):
+        mask = None
+        for layer in self.layers:
+            x, mask = layer.forward(x, mask, training)
+        return x, mask
+
+    def _fused_with_loss(self):
+        """Whether the last layer's activation folds into the loss (stable logits form)."""
+        last = self.layers[-1]
+        fused = getattr(self.loss, "fused_activation", None)
+        act = getattr(last, "activation", None)
+        return fused is not None and getattr(act, "name", None) == fused \
+            and not getattr(self.loss, "from_logits", False)
+
+    def _loss_weights(self, mask, y_pred):
+        """Timestep weights for sequence outputs under a mask, as Keras applies them."""
+        if mask is None or y_pred.ndim != 3:
+            return None
+        return np.asarray(mask, self.dtype)
+
+    def _loss_and_grad(self, y, y_pred, mask):
+        weights = self._loss_weights(mask, y_pred)
+        if self._fused_with_loss():
+            loss, dz = self.loss.value_and_grad_from_logits(y, self.layers[-1]._z, weights)
+            return loss, dz, True
+        if getattr(self.loss, "from_logits", False):
+            loss, dy = self.loss.value_and_grad_from_logits(y, y_pred, weights)
+        else:
+            loss, dy = self.loss.value_and_grad(y, y_pred, weights)
+        return loss, dy, False
+
+    def _backward(self, dy, dy_is_logits):
+        dy = np.asarray(dy, self.dtype)
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            layer, need_dx = self.layers[i], i > 0
+            if i == last and dy_is_logits:
+                dy = layer.backward(dy, need_dx=need_dx, dy_is_logits=True)
+            else:
+                dy = layer.backward(dy, need_dx=need_dx)
+
+    def _train_step(self, x, y):
+        y_pred, mask = self._forward(x, training=True)
+        loss, dy, dy_is_logits = self._loss_and_grad(y, y_pred, mask)
+        if not np.isfinite(loss):
+            return float(loss), y_pred, mask  # no update from a non-finite loss
+        self._backward(dy, dy_is_logits)
+        self.optimizer.apply(self._params, self._grads)
+        return float(loss), y_pred, mask
+
+    def _update_metrics(self, y, y_pred, mask):
+        weights = self._loss_weights(mask, y_pred)
+        for m in self.compiled_metrics:
+            m.update_state(y, y_pred, weights)
+
+    def _metric_logs(self, loss_sum, count):
+        logs = {"loss": loss_sum / count}
+        for m in self.compiled_metrics:
+            logs[m.name] = float(m.result())
+        return logs
+
+    # ---- public API -------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+        self._check_compiled()
+        x = self._inputs(x)
+        y = self._targets(y, len(x))
+        self._ensure_built(x)
+        batch_size = self._batch_size(batch_size)
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (x_val, y_val)")
+            x_val = self._inputs(validation_data[0])
+            y_val = self._targets(validation_data[1], len(x_val))
+        elif validation_split:
+            split = int(len(x) * (1 - validation_split))  # the last samples, as Keras
+            if split == 0 or split == len(x):
+                raise ValueError(f"validation_split={validation_split} leaves no training or "
+                                 f"no validation samples out of {len(x)}")
+            x, x_val, y, y_val = x[:split], x[split:], y[:split], y[split:]
+        else:
+            x_val = y_val = None
+        verbose = 1 if verbose == "auto" else verbose
+        n = len(x)
+        steps = -(-n // batch_size)
+
+        self.history = callbacks_module.History()
+        cbs = callbacks_module.CallbackList(list(callbacks or []) + [self.history])
+        cbs.set_model(self)
+        cbs.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+        self.stop_training = False
+        cbs.on_train_begin()
+        rng = utils.rng()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            bar = Progbar(steps, verbose=verbose) if verbose else None
+            order = rng.permutation(n) if shuffle else None
+            for m in self.compiled_metrics:
+                m.reset_state()
+            loss_sum = count = 0
+            for step in range(steps):
+                cbs.on_train_batch_begin(step)
+                if order is None:
+                    sl = slice(step * batch_size, (step + 1) * batch_size)
+                    xb, yb = x[sl], y[sl]
+                else:
+                    idx = order[step * batch_size:(step + 1) * batch_size]
+                    xb, yb = x[idx], y[idx]
+                loss, y_pred, mask = self._train_step(xb, yb)
+                self._update_metrics(yb, y_pred, mask)
+                loss_sum += loss * len(xb)
+                count += len(xb)
+                logs = self._metric_logs(loss_sum, count)
+                cbs.on_train_batch_end(step, logs)
+                if bar is not None:
+                    bar.update(step + 1, list(logs.items()), finalize=False)
+                if self.stop_training:
+                    break
+            if x_val is not None:
+                val_logs = self._evaluate_arrays(x_val, y_val, batch_size)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            if bar is not None:
+                bar.update(step + 1, list(logs.items()), finalize=True)
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _evaluate_arrays(self, x, y, batch_size):
+        for m in self.compiled_metrics:
+            m.reset_state()
+        loss_sum = count = 0
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            y_pred, mask = self._forward(xb, training=False)
+            loss, _, _ = self._loss_and_grad(yb, y_pred, mask)
+            self._update_metrics(yb, y_pred, mask)
+            loss_sum += loss * len(xb)
+            count += len(xb)
+        return self._metric_logs(loss_sum, count)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+        self._check_compiled()
+        x = self._inputs(x)
+        y = self._targets(y, len(x))
+        self._ensure_built(x)
+        logs = self._evaluate_arrays(x, y, self._batch_size(batch_size))
+        if verbose not in ("auto", 0):
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto"):
+        x = self._inputs(x)
+        self._ensure_built(x)
+        batch_size = self._batch_size(batch_size)
+        if len(x) <= batch_size:
+            return self._forward(x, training=False)[0]
+        return np.concatenate([self._forward(x[s:s + batch_size], training=False)[0]
+                               for s in range(0, len(x), batch_size)])
+
+    def train_on_batch(self, x, y, return_dict=False):
+        self._check_compiled()
+        x = self._inputs(x)
+        y = self._targets(y, len(x))
+        self._ensure_built(x)
+        for m in self.compiled_metrics:
+            m.reset_state()
+        loss, y_pred, mask = self._train_step(x, y)
+        self._update_metrics(y, y_pred, mask)
+        logs = self._metric_logs(loss, 1)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def test_on_batch(self, x, y, return_dict=False):
+        return self.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        x = self._inputs(x)
+        self._ensure_built(x)
+        return self._forward(x, training=False)[0]
+
+    def reset_states(self):
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    # ---- weights ----------------------------------------------------------------------------
+    @property
+    def weights(self):
+        return [w for layer in self.layers for w in layer.weights]
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        if not self.built:
+            raise ValueError("build the model (give input_shape, or fit/predict once) before set_weights")
+        if len(weights) != len(self.weights):
+            raise ValueError(f"model {self.name!r} has {len(self.weights)} weights, got {len(weights)}")
+        start = 0
+        for layer in self.layers:
+            k = len(layer.weights)
+            layer.set_weights(weights[start:start + k])
+            start += k
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError("the model is not built yet: give the first layer an input_shape")
+        return int(self._params.size)
+
+    def summary(self, print_fn=None):
+        print_fn = print if print_fn is None else print_fn
+        rows = [(f"{layer.name} ({type(layer).__name__})",
+                 str((None,) + tuple(layer.output_shape)) if layer.built else "?",
+                 f"{layer.count_params():,}" if layer.built else "0 (unbuilt)")
+                for layer in self.layers]
+        widths = [max(31, *(len(r[0]) + 2 for r in rows)), max(22, *(len(r[1]) + 2 for r in rows)), 13]
+
+        def line(left, mid, right, fill):
+            return left + mid.join(fill * (w + 2) for w in widths) + right
+
+        def row(cells, heavy=False):
+            bar = "┃" if heavy else "│"
+            a, b, c = cells
+            return (f"{bar} {a:<{widths[0]}} {bar} {b:<{widths[1]}} {bar} {c:>{widths[2]}} {bar}")
+
+        out = [f'Model: "{self.name}"', line("┏", "┳", "┓", "━"),
+               row(("Layer (type)", "Output Shape", "Param #"), heavy=True), line("┡", "╇", "┩", "━")]
+        for i, r in enumerate(rows):
+            out.append(row(r))
+            out.append(line("├", "┼", "┤", "─") if i < len(rows) - 1 else line("└", "┴", "┘", "─"))
+        total = self.count_params() if self.built else 0
+        size = total * self.dtype.itemsize
+        out += [f" Total params: {total:,} ({_human_bytes(size)})",
+                f" Trainable params: {total:,} ({_human_bytes(size)})",
+                f" Non-trainable params: 0 ({_human_bytes(0)})"]
+        for text in out:
+            print_fn(text)
+
+    # ---- saving -----------------------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "dtype": self.dtype.name,
+                  "layers": [layers_module.serialize(layer) for layer in self.layers]}
+        if self.built:
+            config["build_input_shape"] = list(self.input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        model = cls([layers_module.deserialize(c) for c in config["layers"]],
+                    name=config["name"], dtype=config["dtype"])
+        if not model.built and "build_input_shape" in config:
+            model.build(tuple(config["build_input_shape"]))
+        return model
+
+    def save(self, filepath):
+        from .saving import save_model
+        save_model(self, filepath)
+
+    def save_weights(self, filepath):
+        from .saving import save_weights
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        from .saving import load_weights
+        load_weights(self, filepath)
+
+    def __getstate__(self):
+        from .saving import model_to_arrays
+        return model_to_arrays(self)
+
+    def __setstate__(self, state):
+        from .saving import model_from_arrays
+        self.__dict__.update(model_from_arrays(state).__dict__)
+
+
+def _human_bytes(n):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.2f} {unit}"
+        n /= 1024

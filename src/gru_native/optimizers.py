@@ -1,0 +1,328 @@
+"""Optimizers with Keras 3's update formulas, over one flat parameter buffer.
+
+A model keeps all its parameters in one contiguous 1-D array (float32 or float64) and all their
+gradients in another of the same layout; `build(params, segments)` tells the optimizer where each
+variable lies, and every `apply(params, grads)` is one C call that updates the whole buffer in
+place (plus one for the norm when clipping by norm).
+
+    opt = gru_native.optimizers.get("adam")
+    opt.build(params, [(0, 12), (12, 48)])   # (offset, size) of each variable
+    opt.apply(params, grads)                 # one step; opt.iterations == 1
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _optim
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize", "deserialize"]
+
+# Keras arguments we accept only at the values that leave Keras' update unchanged, so that a
+# Keras optimizer config loads as it is.
+_KERAS_INERT = {"use_ema": False, "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                "gradient_accumulation_steps": None}
+_KERAS_IGNORED = ("ema_momentum",)  # meaningful only with use_ema
+
+
+def _number(name, value, low, high=None, low_open=False, high_open=False):
+    """value as a float, or ValueError naming the hyper-parameter and its allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    ok = math.isfinite(v) and (v > low if low_open else v >= low)
+    if high is not None:
+        ok = ok and (v < high if high_open else v <= high)
+    if not ok:
+        if high is None:
+            allowed = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
+    return v
+
+
+def _optional_positive(name, value):
+    return None if value is None else _number(name, value, 0, low_open=True)
+
+
+class Optimizer:
+    """What every optimizer shares: the learning rate, Keras' clipping (clipnorm per variable,
+    global_clipnorm over all, clipvalue per element; at most one of them, as Keras) and weight
+    decay (p -= p * weight_decay * learning_rate before the update), the step count, the slots,
+    config and state. Subclasses name their slots and run their kernel in `_update`."""
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name=None, **kwargs):
+        for key, value in kwargs.items():
+            if key in _KERAS_IGNORED or (key in _KERAS_INERT and value == _KERAS_INERT[key]):
+                continue
+            if key in _KERAS_INERT:
+                raise ValueError(f"{key}={value!r} is not supported by gru_native optimizers")
+            raise ValueError(f"Argument(s) not recognized: {key}={value!r}")
+        self.learning_rate = learning_rate
+        self.weight_decay = None if weight_decay is None else _number("weight_decay", weight_decay, 0)
+        self.clipnorm = _optional_positive("clipnorm", clipnorm)
+        self.clipvalue = _optional_positive("clipvalue", clipvalue)
+        self.global_clipnorm = _optional_positive("global_clipnorm", global_clipnorm)
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set. "
+                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                             f"global_clipnorm={global_clipnorm}")
+        self.name = type(self).__name__.lower() if name is None else str(name)
+        self.iterations = 0
+        self._slots = None
+        self._size = self._dtype = self._segments = None
+
+    # -- learning rate: a plain float, settable (ReduceLROnPlateau) --------------------------
+
+    @property
+    def learning_rate(self):
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, np.ndarray) and value.shape == ():
+            value = value.item()
+        self._learning_rate = _number("learning_rate", value, 0)
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _slot_names(self):
+        """Names of the state arrays this configuration keeps (Keras' names)."""
+        return ()
+
+    @property
+    def built(self):
+        return self._slots is not None
+
+    def build(self, params, segments=None):
+        """Zeroed slots for a flat buffer laid out like `params` (1-D float32 or float64);
+        segments lists the (offset, size) of each variable, None for one variable over the whole
+        buffer. Building again starts afresh (new slots, iterations 0)."""
+        if not isinstance(params, np.ndarray):
+            raise TypeError(f"params must be a NumPy array, got {type(params).__name__}")
+        if params.dtype not in (np.float32, np.float64):
+            raise TypeError(f"params must be float32 or float64, got dtype {params.dtype}")
+        if params.ndim != 1:
+            raise ValueError(f"params must be 1-D (one flat buffer), got shape {params.shape}")
+        n = params.shape[0]
+        self._segments = _optim.check_segments(segments, n)
+        self._size, self._dtype = n, params.dtype
+        self._slots = {name: np.zeros(n, params.dtype) for name in self._slot_names()}
+        self.iterations = 0
+
+    # -- one step ------------------------------------------------------------------------------
+
+    def apply(self, params, grads):
+        """One step over the whole buffer, in place; increments iterations. With clipnorm the
+        gradients are clipped in place."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} is not built: call build(params, segments) "
+                             "before apply")
+        for name, a in (("params", params), ("grads", grads)):
+            if isinstance(a, np.ndarray) and (a.shape != (self._size,) or a.dtype != self._dtype):
+                raise ValueError(f"{name} has shape {a.shape} and dtype {a.dtype}, but the "
+                                 f"optimizer was built for ({self._size},) {self._dtype}")
+        scale, clipvalue = 1.0, self.clipvalue or 0.0
+        if self.clipnorm is not None:
+            _optim.clip_by_norm(grads, self._segments, self.clipnorm)
+        elif self.global_clipnorm is not None:
+            norm = math.sqrt(float(_optim.sum_squares(grads)[0]))
+            c = self.global_clipnorm
+            # Keras: c * min(1 / norm, 1 / c), NaN when the norm is not finite
+            scale = (c * min(1.0 / norm, 1.0 / c) if norm > 0 else 1.0) if math.isfinite(norm) else math.nan
+        self._update(params, grads, scale, clipvalue)
+        self.iterations += 1
+
+    def _update(self, params, grads, grad_scale, clipvalue):
+        raise NotImplementedError
+
+    def _common(self, grad_scale, clipvalue):
+        return dict(learning_rate=self._learning_rate, weight_decay=self.weight_decay or 0.0,
+                    grad_scale=grad_scale, clipvalue=clipvalue)
+
+    # -- config and state ------------------------------------------------------------------
+
+    def get_config(self):
+        """The hyper-parameters (JSON-friendly), enough to make the same optimizer afresh."""
+        return {"name": self.name, "learning_rate": self._learning_rate,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def get_state(self):
+        """Copies of what training changes: iterations, learning_rate and the slots (none before
+        build)."""
+        state = {"iterations": np.array(self.iterations, np.int64),
+                 "learning_rate": np.array(self._learning_rate, np.float64)}
+        state.update((k, v.copy()) for k, v in (self._slots or {}).items())
+        return state
+
+    def set_state(self, state):
+        """Restore what get_state returned, after build with the same layout, so that training
+        resumes exactly where it stopped."""
+        slots = self._slots if self.built else {}
+        want = set(slots) | {"iterations"}
+        got = set(state)
+        if not self.built and got - want - {"learning_rate"}:
+            raise ValueError(f"{type(self).__name__} is not built: call build(params, segments) "
+                             "before restoring its slots")
+        if not want <= got or not got <= want | {"learning_rate"}:
+            raise ValueError(f"state must have the keys {sorted(want)} (and optionally "
+                             f"'learning_rate'), got {sorted(got)}")
+        iterations = np.asarray(state["iterations"])
+        if iterations.shape != () or iterations.dtype.kind not in "iu" or iterations < 0:
+            raise ValueError(f"state['iterations'] must be an integer >= 0, got {state['iterations']!r}")
+        arrays = {}
+        for name in slots:
+            a = np.asarray(state[name])
+            if a.shape != (self._size,):
+                raise ValueError(f"state[{name!r}] must have shape ({self._size},), got {a.shape}")
+            if not np.can_cast(a.dtype, self._dtype, "same_kind"):
+                raise TypeError(f"state[{name!r}] has dtype {a.dtype}, which cannot be used as "
+                                f"{self._dtype}")
+            arrays[name] = a
+        if "learning_rate" in state:
+            self.learning_rate = state["learning_rate"]
+        for name, a in arrays.items():
+            np.copyto(slots[name], a, casting="same_kind")
+        self.iterations = int(iterations)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional (Nesterov) momentum, Keras' form:
+    m = momentum * m - lr * g;  p += m  (nesterov: p += momentum * m - lr * g)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
+                         **kwargs)
+        self.momentum = _number("momentum", momentum, 0, 1)
+        self.nesterov = bool(nesterov)
+
+    def _slot_names(self):
+        return ("momentum",) if self.momentum != 0 else ()
+
+    def _update(self, params, grads, grad_scale, clipvalue):
+        _optim.sgd_update(params, grads, self._slots.get("momentum"), momentum=self.momentum,
+                          nesterov=self.nesterov, **self._common(grad_scale, clipvalue))
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam, Keras' form (epsilon added to sqrt(v), bias correction in the step size):
+    lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t);  m += (g - m)(1 - beta_1);
+    v += (g^2 - v)(1 - beta_2);  p -= lr_t m / (sqrt(v) + epsilon). amsgrad uses max(v) so far."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name="adam", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
+                         **kwargs)
+        self.beta_1 = _number("beta_1", beta_1, 0, 1, high_open=True)
+        self.beta_2 = _number("beta_2", beta_2, 0, 1, high_open=True)
+        self.epsilon = _number("epsilon", epsilon, 0)
+        self.amsgrad = bool(amsgrad)
+
+    def _slot_names(self):
+        return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
+
+    def _update(self, params, grads, grad_scale, clipvalue):
+        s = self._slots
+        _optim.adam_update(params, grads, s["momentum"], s["velocity"], s.get("velocity_hat"),
+                           beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                           step=self.iterations + 1, **self._common(grad_scale, clipvalue))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as Keras: every parameter first
+    decays by p * weight_decay * lr, then takes the Adam step."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name="adamw", **kwargs):
+        if weight_decay is None:
+            raise ValueError("weight_decay must be a number >= 0 for AdamW, got None")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+                         clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, Keras' form (epsilon inside the square root):
+    v = rho v + (1 - rho) g^2;  inc = lr g / sqrt(v + epsilon)  (centered: v - avg^2 + epsilon,
+    avg = rho avg + (1 - rho) g);  momentum > 0: mom = momentum mom + inc, p -= mom; else p -= inc."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="rmsprop", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
+                         **kwargs)
+        self.rho = _number("rho", rho, 0, 1, high_open=True)
+        self.momentum = _number("momentum", momentum, 0, 1)
+        self.epsilon = _number("epsilon", epsilon, 0)
+        self.centered = bool(centered)
+
+    def _slot_names(self):
+        return (("velocity",) + (("momentum",) if self.momentum > 0 else ())
+                + (("average_gradient",) if self.centered else ()))
+
+    def _update(self, params, grads, grad_scale, clipvalue):
+        s = self._slots
+        _optim.rmsprop_update(params, grads, s["velocity"], s.get("momentum"),
+                              s.get("average_gradient"), rho=self.rho, momentum=self.momentum,
+                              epsilon=self.epsilon, **self._common(grad_scale, clipvalue))
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+
+
+def serialize(optimizer):
+    """{"class_name": ..., "config": ...}, which `get` and `deserialize` turn back into it."""
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config):
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"an optimizer config must be a dict with 'class_name' and 'config', "
+                         f"got {config!r}")
+    cls = _lookup(config["class_name"])
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+def _lookup(name):
+    cls = _BY_NAME.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(sorted(_BY_NAME))}")
+    return cls
+
+
+def get(identifier):
+    """An optimizer from a name ('sgd', 'adam', 'adamw', 'rmsprop', any case; default settings),
+    a config dict {"class_name": ..., "config": ...}, or an Optimizer (returned as is)."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise TypeError(f"cannot get an optimizer from {identifier!r}: give a name, a config dict or "
+                    "an Optimizer")
