@@ -232,3 +232,27 @@ def test_activation_layer_and_softmax_output(rng):
     model = Sequential([GRU(3, input_shape=(4, 2)), Dense(5), Activation("softmax")])
     p = model.predict(x)
     np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_step_mask_argument_equals_masking_layer(rng):
+    """fit/predict's mask (valid steps) gives what a Masking layer gives on zero-padded data."""
+    x = rng.normal(size=(6, 5, 2)).astype(np.float32)
+    lengths = np.array([5, 3, 1, 4, 2, 5])
+    mask = np.arange(5) < lengths[:, None]
+    x[~mask] = 0
+    y = rng.normal(size=(6, 1)).astype(np.float32)
+    plain = Sequential([GRU(4, input_shape=(5, 2)), Dense(1)])
+    masked = Sequential([Masking(0.0, input_shape=(5, 2)), GRU(4), Dense(1)])
+    masked.set_weights(plain.get_weights())
+    np.testing.assert_allclose(plain.predict(x, mask=mask), masked.predict(x), rtol=1e-6)
+    for model in (plain, masked):
+        gru_native.utils.set_random_seed(5)
+        model.compile("adam", "mse")
+    gru_native.utils.set_random_seed(5)
+    plain.fit(x, y, epochs=2, batch_size=4, verbose=0, mask=mask)
+    gru_native.utils.set_random_seed(5)
+    masked.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    for a, b in zip(plain.get_weights(), masked.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="mask must have shape"):
+        plain.predict(x, mask=mask[:, :3])

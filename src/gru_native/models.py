@@ -116,6 +116,18 @@ class Sequential:
         return y
 
     @staticmethod
+    def _step_mask(mask, x):
+        """The optional (samples, timesteps) mask of valid steps, checked against x."""
+        if mask is None:
+            return None
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"mask must be boolean (True marks a valid step), got dtype {mask.dtype}")
+        if mask.shape != x.shape[:2]:
+            raise ValueError(f"mask must have shape {x.shape[:2]} (samples, timesteps), got {mask.shape}")
+        return mask
+
+    @staticmethod
     def _batch_size(batch_size):
         if batch_size is None:
             return 32
@@ -124,8 +136,7 @@ class Sequential:
         return int(batch_size)
 
     # ---- running ----------------------------------------------------------------------------
-    def _forward(self, x, training):
-        mask = None
+    def _forward(self, x, training, mask=None):
         for layer in self.layers:
             x, mask = layer.forward(x, mask, training)
         return x, mask
@@ -165,8 +176,8 @@ class Sequential:
             else:
                 dy = layer.backward(dy, need_dx=need_dx)
 
-    def _train_step(self, x, y):
-        y_pred, mask = self._forward(x, training=True)
+    def _train_step(self, x, y, mask=None):
+        y_pred, mask = self._forward(x, training=True, mask=mask)
         loss, dy, dy_is_logits = self._loss_and_grad(y, y_pred, mask)
         if not np.isfinite(loss):
             return float(loss), y_pred, mask  # no update from a non-finite loss
@@ -187,27 +198,32 @@ class Sequential:
 
     # ---- public API -------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, mask=None):
+        """As keras.Model.fit. `mask` (gru_native's addition, like the mask argument of a Keras
+        call): a boolean (samples, timesteps) array, True where a step is valid."""
         self._check_compiled()
         x = self._inputs(x)
         y = self._targets(y, len(x))
+        mask = self._step_mask(mask, x)
         self._ensure_built(x)
         batch_size = self._batch_size(batch_size)
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val)")
+            if len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, mask_val)")
             x_val = self._inputs(validation_data[0])
             y_val = self._targets(validation_data[1], len(x_val))
+            m_val = self._step_mask(validation_data[2], x_val) if len(validation_data) == 3 else None
         elif validation_split:
             split = int(len(x) * (1 - validation_split))  # the last samples, as Keras
             if split == 0 or split == len(x):
                 raise ValueError(f"validation_split={validation_split} leaves no training or "
                                  f"no validation samples out of {len(x)}")
             x, x_val, y, y_val = x[:split], x[split:], y[:split], y[split:]
+            mask, m_val = (None, None) if mask is None else (mask[:split], mask[split:])
         else:
-            x_val = y_val = None
+            x_val = y_val = m_val = None
         verbose = 1 if verbose == "auto" else verbose
         n = len(x)
         steps = -(-n // batch_size)
@@ -232,13 +248,12 @@ class Sequential:
             for step in range(steps):
                 cbs.on_train_batch_begin(step)
                 if order is None:
-                    sl = slice(step * batch_size, (step + 1) * batch_size)
-                    xb, yb = x[sl], y[sl]
+                    idx = slice(step * batch_size, (step + 1) * batch_size)
                 else:
                     idx = order[step * batch_size:(step + 1) * batch_size]
-                    xb, yb = x[idx], y[idx]
-                loss, y_pred, mask = self._train_step(xb, yb)
-                self._update_metrics(yb, y_pred, mask)
+                xb, yb = x[idx], y[idx]
+                loss, y_pred, out_mask = self._train_step(xb, yb, None if mask is None else mask[idx])
+                self._update_metrics(yb, y_pred, out_mask)
                 loss_sum += loss * len(xb)
                 count += len(xb)
                 logs = self._metric_logs(loss_sum, count)
@@ -248,7 +263,7 @@ class Sequential:
                 if self.stop_training:
                     break
             if x_val is not None:
-                val_logs = self._evaluate_arrays(x_val, y_val, batch_size)
+                val_logs = self._evaluate_arrays(x_val, y_val, batch_size, m_val)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             if bar is not None:
                 bar.update(step + 1, list(logs.items()), finalize=True)
@@ -258,25 +273,27 @@ class Sequential:
         cbs.on_train_end(logs)
         return self.history
 
-    def _evaluate_arrays(self, x, y, batch_size):
+    def _evaluate_arrays(self, x, y, batch_size, mask=None):
         for m in self.compiled_metrics:
             m.reset_state()
         loss_sum = count = 0
         for start in range(0, len(x), batch_size):
-            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-            y_pred, mask = self._forward(xb, training=False)
-            loss, _, _ = self._loss_and_grad(yb, y_pred, mask)
-            self._update_metrics(yb, y_pred, mask)
+            sl = slice(start, start + batch_size)
+            xb, yb = x[sl], y[sl]
+            y_pred, out_mask = self._forward(xb, training=False, mask=None if mask is None else mask[sl])
+            loss, _, _ = self._loss_and_grad(yb, y_pred, out_mask)
+            self._update_metrics(yb, y_pred, out_mask)
             loss_sum += loss * len(xb)
             count += len(xb)
         return self._metric_logs(loss_sum, count)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, mask=None):
         self._check_compiled()
         x = self._inputs(x)
         y = self._targets(y, len(x))
+        mask = self._step_mask(mask, x)
         self._ensure_built(x)
-        logs = self._evaluate_arrays(x, y, self._batch_size(batch_size))
+        logs = self._evaluate_arrays(x, y, self._batch_size(batch_size), mask)
         if verbose not in ("auto", 0):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
@@ -284,23 +301,27 @@ class Sequential:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose="auto"):
+    def predict(self, x, batch_size=None, verbose="auto", mask=None):
         x = self._inputs(x)
+        mask = self._step_mask(mask, x)
         self._ensure_built(x)
         batch_size = self._batch_size(batch_size)
         if len(x) <= batch_size:
-            return self._forward(x, training=False)[0]
-        return np.concatenate([self._forward(x[s:s + batch_size], training=False)[0]
-                               for s in range(0, len(x), batch_size)])
+            return self._forward(x, training=False, mask=mask)[0]
+        return np.concatenate([
+            self._forward(x[s:s + batch_size], training=False,
+                          mask=None if mask is None else mask[s:s + batch_size])[0]
+            for s in range(0, len(x), batch_size)])
 
-    def train_on_batch(self, x, y, return_dict=False):
+    def train_on_batch(self, x, y, return_dict=False, mask=None):
         self._check_compiled()
         x = self._inputs(x)
         y = self._targets(y, len(x))
+        mask = self._step_mask(mask, x)
         self._ensure_built(x)
         for m in self.compiled_metrics:
             m.reset_state()
-        loss, y_pred, mask = self._train_step(x, y)
+        loss, y_pred, mask = self._train_step(x, y, mask)
         self._update_metrics(y, y_pred, mask)
         logs = self._metric_logs(loss, 1)
         if return_dict:
@@ -311,10 +332,11 @@ class Sequential:
     def test_on_batch(self, x, y, return_dict=False):
         return self.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x, mask=None):
         x = self._inputs(x)
+        mask = self._step_mask(mask, x)
         self._ensure_built(x)
-        return self._forward(x, training=False)[0]
+        return self._forward(x, training=False, mask=mask)[0]
 
     def reset_states(self):
         for layer in self.layers:
