@@ -20,15 +20,19 @@ size_t gru_cache_size(const gru_shape *s)
 
 size_t gru_forward_work_size(const gru_shape *s)
 {
-    /* input projections of every step, then one step's recurrent products */
-    return (size_t)s->B * s->T * 3 * s->H + (size_t)s->B * step_stride(s);
+    /* input projections of every step, one step's recurrent products, h * hmask */
+    return (size_t)s->B * s->T * 3 * s->H + (size_t)s->B * step_stride(s)
+           + (s->masked_state ? (size_t)s->B * s->H : 0);
 }
 
 size_t gru_backward_work_size(const gru_shape *s)
 {
     size_t btg = (size_t)s->B * s->T * 3 * s->H;
-    /* gate gradients (input side, and hidden side when it differs), a step's scratch, the carry */
-    return btg + (s->reset_after ? btg : 0) + (size_t)s->B * step_stride(s) + (size_t)s->B * s->H;
+    size_t bh = (size_t)s->B * s->H;
+    /* gate gradients (input side, and hidden side when it differs), a step's scratch, the carry;
+     * under recurrent dropout the gradient reaching h * hmask and h * hmask at every step */
+    return btg + (s->reset_after ? btg : 0) + (size_t)s->B * step_stride(s) + bh
+           + (s->masked_state ? bh + (size_t)s->T * bh : 0);
 }
 
 /* Number of valid steps of sequence b. */

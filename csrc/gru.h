@@ -13,6 +13,9 @@
  * changing after them, its outputs there are zero and pass no gradient. reverse=1 runs each sequence
  * from its last valid step to its first; outputs stay at the position of their input.
  *
+ * hmask (B, H) optional, with masked_state=1 (Keras' recurrent_dropout): the recurrent products
+ * use h * hmask in place of h; the state update uses h.
+ *
  * The caller provides every buffer (sizes below, in elements); the kernels never allocate. */
 #ifndef GRU_H
 #define GRU_H
@@ -23,6 +26,7 @@ typedef struct {
     int T, B, F, H;   /* steps, sequences, input features, units (no "I": complex.h takes it) */
     int reset_after;  /* 1: the reset gate multiplies h U_n + b_hn; 0: it multiplies h */
     int reverse;      /* 1: run every sequence backwards in time */
+    int masked_state; /* 1: calls pass hmask (recurrent dropout); the work sizes include its scratch */
 } gru_shape;
 
 /* What the forward keeps for the backward: h_{t-1}, [z r n] and h U_n + b_hn (or r*h_{t-1}). */
@@ -30,23 +34,24 @@ size_t gru_cache_size(const gru_shape *s);
 size_t gru_forward_work_size(const gru_shape *s);
 size_t gru_backward_work_size(const gru_shape *s);
 
-/* y, cache may be NULL (no sequence output / inference only); h0, lengths may be NULL (zeros / all T). */
+/* y, cache may be NULL (no sequence output / inference only); h0, lengths, hmask may be NULL
+ * (zeros / all T / none). */
 void gru_forward_f32(const gru_shape *s, int max_threads, const float *x, const float *w,
                      const float *u, const float *b, const float *h0, const int *lengths,
-                     float *y, float *h_last, float *cache, float *work);
+                     const float *hmask, float *y, float *h_last, float *cache, float *work);
 void gru_forward_f64(const gru_shape *s, int max_threads, const double *x, const double *w,
                      const double *u, const double *b, const double *h0, const int *lengths,
-                     double *y, double *h_last, double *cache, double *work);
+                     const double *hmask, double *y, double *h_last, double *cache, double *work);
 
 /* Gradients are written, not accumulated. dy, dh_last may be NULL (zero); dx, dh0 may be NULL (not
  * wanted). db has the layout of b. */
 void gru_backward_f32(const gru_shape *s, int max_threads, const float *x, const float *w,
-                      const float *u, const int *lengths, const float *cache, const float *dy,
-                      const float *dh_last, float *dx, float *dh0, float *dw, float *du, float *db,
-                      float *work);
+                      const float *u, const int *lengths, const float *hmask, const float *cache,
+                      const float *dy, const float *dh_last, float *dx, float *dh0, float *dw,
+                      float *du, float *db, float *work);
 void gru_backward_f64(const gru_shape *s, int max_threads, const double *x, const double *w,
-                      const double *u, const int *lengths, const double *cache, const double *dy,
-                      const double *dh_last, double *dx, double *dh0, double *dw, double *du,
-                      double *db, double *work);
+                      const double *u, const int *lengths, const double *hmask,
+                      const double *cache, const double *dy, const double *dh_last, double *dx,
+                      double *dh0, double *dw, double *du, double *db, double *work);
 
 #endif

@@ -6,23 +6,45 @@
  * GEMM per step, the fused gate pass) with no synchronisation between steps. The weight
  * gradients, which sum over all sequences, are then split by columns: each thread computes
  * its columns of dW = X^T dGX and dU = H^T dGH as one GEMM over all T*B rows. The BLAS runs
- * single-threaded in the calling thread (see threads.h). */
+ * single-threaded in the calling thread (see threads.h).
+ *
+ * Recurrent dropout (hmask, Keras' recurrent_dropout): the recurrent products see h * hmask,
+ * the update h' = z h + (1 - z) n sees h itself. */
+
+/* The arrays of one forward call; each thread works on its rows [lo, hi) of them. */
+typedef struct {
+    const gru_shape *s;
+    const int *lengths;
+    const REAL *gx, *u, *b, *hmask;
+    REAL *gs;     /* one step's recurrent products, step_stride(s) per row */
+    REAL *hm;     /* h * hmask, the recurrent GEMM's input (with hmask only) */
+    REAL *h;      /* the running state, ends as h_last */
+    REAL *y, *cache;
+} FN(forward_call);
+
+/* The state the recurrent GEMMs read: h, or h * hmask under recurrent dropout. */
+static const REAL *FN(recurrent_input)(const FN(forward_call) *c, int lo, int hi)
+{
+    if (!c->hmask) return c->h;
+    for (size_t i = (size_t)lo * c->s->H; i < (size_t)hi * c->s->H; i++) c->hm[i] = c->h[i] * c->hmask[i];
+    return c->hm;
+}
 
 /* Rows [lo, hi) take step k; reset gate after U: gs = h U, then one fused pass. */
-static void FN(forward_step_after)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
-                                   const REAL *gx, const REAL *u, const REAL *b, REAL *gs,
-                                   REAL *h, REAL *y, REAL *cache)
+static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, int k)
 {
+    const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H;
     const size_t bth = (size_t)s->B * T * H;
-    const REAL *bx = b, *bh = b + G;
-    GEMM(0, 0, hi - lo, G, H, 1, h + (size_t)lo * H, H, u, G, 0, gs + (size_t)lo * G, G);
+    const REAL *bx = c->b, *bh = c->b + G;
+    const REAL *hin = FN(recurrent_input)(c, lo, hi);
+    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * G, G);
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, lengths, bi);
+        const int len = seq_len(s, c->lengths, bi);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *gxr = gx + o * G, *ghr = gs + (size_t)bi * G;
-        REAL *hr = h + (size_t)bi * H;
+        const REAL *gxr = c->gx + o * G, *ghr = c->gs + (size_t)bi * G;
+        REAL *hr = c->h + (size_t)bi * H, *cache = c->cache;
         for (int j = 0; j < H; j++) {
             const REAL z = SIGMOID(gxr[j] + bx[j] + ghr[j] + bh[j]);
             const REAL r = SIGMOID(gxr[H + j] + bx[H + j] + ghr[H + j] + bh[H + j]);
@@ -37,7 +59,7 @@ static void FN(forward_step_after)(const gru_shape *s, int lo, int hi, int k, co
                 zrn[2 * H + j] = n;
                 cache[4 * bth + o * H + j] = hn;
             }
-            if (y) y[o * H + j] = hnew;
+            if (c->y) c->y[o * H + j] = hnew;
             hr[j] = hnew;
         }
     }
@@ -45,32 +67,34 @@ static void FN(forward_step_after)(const gru_shape *s, int lo, int hi, int k, co
 
 /* Rows [lo, hi) take step k; reset gate before U: gs[:, 0:2H] = h U_zr, then z, r and r*h,
  * then gs[:, 2H:3H] = (r*h) U_n, then n and the new state. */
-static void FN(forward_step_before)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
-                                    const REAL *gx, const REAL *u, const REAL *b, REAL *gs,
-                                    REAL *h, REAL *y, REAL *cache)
+static void FN(forward_step_before)(const FN(forward_call) *c, int lo, int hi, int k)
 {
+    const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
     const size_t bth = (size_t)s->B * T * H;
-    REAL *gsl = gs + (size_t)lo * S;
-    GEMM(0, 0, hi - lo, 2 * H, H, 1, h + (size_t)lo * H, H, u, G, 0, gsl, S);
+    const REAL *b = c->b;
+    REAL *gsl = c->gs + (size_t)lo * S;
+    const REAL *hin = FN(recurrent_input)(c, lo, hi);
+    GEMM(0, 0, hi - lo, 2 * H, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, gsl, S);
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, lengths, bi);
-        REAL *gr = gs + (size_t)bi * S, *hr = h + (size_t)bi * H;
+        const int len = seq_len(s, c->lengths, bi);
+        REAL *gr = c->gs + (size_t)bi * S;
+        const REAL *hr = hin + (size_t)bi * H;
         if (k >= len) { memset(gr + 3 * H, 0, (size_t)H * sizeof(REAL)); continue; }
-        const REAL *gxr = gx + ((size_t)bi * T + step_pos(s, len, k)) * G;
+        const REAL *gxr = c->gx + ((size_t)bi * T + step_pos(s, len, k)) * G;
         for (int j = 0; j < H; j++) {
             gr[j] = SIGMOID(gxr[j] + b[j] + gr[j]);
             gr[H + j] = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
             gr[3 * H + j] = gr[H + j] * hr[j];
         }
     }
-    GEMM(0, 0, hi - lo, H, H, 1, gsl + 3 * H, S, u + 2 * H, G, 0, gsl + 2 * H, S);
+    GEMM(0, 0, hi - lo, H, H, 1, gsl + 3 * H, S, c->u + 2 * H, G, 0, gsl + 2 * H, S);
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, lengths, bi);
+        const int len = seq_len(s, c->lengths, bi);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *gxr = gx + o * G, *gr = gs + (size_t)bi * S;
-        REAL *hr = h + (size_t)bi * H;
+        const REAL *gxr = c->gx + o * G, *gr = c->gs + (size_t)bi * S;
+        REAL *hr = c->h + (size_t)bi * H, *cache = c->cache;
         for (int j = 0; j < H; j++) {
             const REAL z = gr[j];
             const REAL n = TANH(gxr[2 * H + j] + b[2 * H + j] + gr[2 * H + j]);
@@ -83,7 +107,7 @@ static void FN(forward_step_before)(const gru_shape *s, int lo, int hi, int k, c
                 zrn[2 * H + j] = n;
                 cache[4 * bth + o * H + j] = gr[3 * H + j];
             }
-            if (y) y[o * H + j] = hnew;
+            if (c->y) c->y[o * H + j] = hnew;
             hr[j] = hnew;
         }
     }
@@ -97,12 +121,14 @@ static void FN(zero_tail)(const gru_shape *s, int bi, int len, REAL *a, int widt
 }
 
 void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
-                     const REAL *u, const REAL *b, const REAL *h0, const int *lengths, REAL *y,
-                     REAL *h_last, REAL *cache, REAL *work)
+                     const REAL *u, const REAL *b, const REAL *h0, const int *lengths,
+                     const REAL *hmask, REAL *y, REAL *h_last, REAL *cache, REAL *work)
 {
     const int T = s->T, F = s->F, H = s->H, G = 3 * H;
     const size_t bth = (size_t)s->B * T * H;
-    REAL *gx = work, *gs = work + (size_t)s->B * T * G;
+    REAL *gx = work, *gs = gx + (size_t)s->B * T * G;
+    const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
+                                h_last, y, cache};
     gru_blas_single_thread();
 
 #pragma omp parallel num_threads(pick_threads(s, max_threads))
@@ -118,9 +144,9 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
                 memset(h_last + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
             for (int k = 0; k < T; k++) {
                 if (s->reset_after)
-                    FN(forward_step_after)(s, lo, hi, k, lengths, gx, u, b, gs, h_last, y, cache);
+                    FN(forward_step_after)(&c, lo, hi, k);
                 else
-                    FN(forward_step_before)(s, lo, hi, k, lengths, gx, u, b, gs, h_last, y, cache);
+                    FN(forward_step_before)(&c, lo, hi, k);
             }
             /* Past a sequence's end: zero outputs, and zero the cached GEMM operands so that the
              * backward's all-steps GEMMs see exact zeros there. */
@@ -133,22 +159,46 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
     }
 }
 
-/* Rows [lo, hi) go back through step k, reset gate after U. carry holds dL/dh after step k on
- * entry and dL/dh before it on exit. */
-static void FN(backward_step_after)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
-                                    const REAL *cache, const REAL *dy, const REAL *u, REAL *dgx,
-                                    REAL *dgh, REAL *ds, REAL *carry)
+/* The arrays of one backward call. carry holds dL/dh after the current step on entry to a
+ * step and dL/dh before it on exit. */
+typedef struct {
+    const gru_shape *s;
+    const int *lengths;
+    const REAL *cache, *dy, *u, *hmask;
+    REAL *dgx, *dgh;  /* (B, T, 3H) gradients of x W + b_x and of h U + b_h, by position */
+    REAL *ds;         /* one step's gate gradients, step_stride(s) per row */
+    REAL *carry;      /* (B, H) */
+    REAL *dhm;        /* (B, H) gradient reaching h * hmask (with hmask only) */
+    REAL *hsm;        /* (B, T, H) h * hmask by position, for dU (with hmask only) */
+} FN(backward_call);
+
+/* carry += d U_part^T for rows [lo, hi), d having k columns and row stride ld: straight into
+ * carry, or through hmask under recurrent dropout. */
+static void FN(add_recurrent_grad)(const FN(backward_call) *c, int lo, int hi, const REAL *d,
+                                   int ld, int k, const REAL *u_part)
 {
+    const int H = c->s->H, G = 3 * H;
+    if (!c->hmask) {
+        GEMM(0, 1, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, u_part, G, 1, c->carry + (size_t)lo * H, H);
+        return;
+    }
+    GEMM(0, 1, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, u_part, G, 0, c->dhm + (size_t)lo * H, H);
+    for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry[i] += c->hmask[i] * c->dhm[i];
+}
+
+static void FN(backward_step_after)(const FN(backward_call) *c, int lo, int hi, int k)
+{
+    const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H;
     const size_t bth = (size_t)s->B * T * H;
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, lengths, bi);
-        REAL *dsr = ds + (size_t)bi * G, *cr = carry + (size_t)bi * H;
+        const int len = seq_len(s, c->lengths, bi);
+        REAL *dsr = c->ds + (size_t)bi * G, *cr = c->carry + (size_t)bi * H;
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *hp = cache + o * H, *zrn = cache + bth + o * G, *hn = cache + 4 * bth + o * H;
-        const REAL *dyr = dy ? dy + o * H : NULL;
-        REAL *dgxr = dgx + o * G, *dghr = dgh + o * G;
+        const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G, *hn = c->cache + 4 * bth + o * H;
+        const REAL *dyr = c->dy ? c->dy + o * H : NULL;
+        REAL *dgxr = c->dgx + o * G, *dghr = c->dgh + o * G;
         for (int j = 0; j < H; j++) {
             const REAL dh = cr[j] + (dyr ? dyr[j] : 0);
             const REAL z = zrn[j], r = zrn[H + j], n = zrn[2 * H + j];
@@ -161,27 +211,28 @@ static void FN(backward_step_after)(const gru_shape *s, int lo, int hi, int k, c
             dghr[2 * H + j] = dsr[2 * H + j] = an * r;
             cr[j] = dh * z;
         }
+        if (c->hmask)
+            for (int j = 0; j < H; j++) c->hsm[o * H + j] = hp[j] * c->hmask[(size_t)bi * H + j];
     }
     /* dh_{t-1} = dh * z + dGH U^T */
-    GEMM(0, 1, hi - lo, H, G, 1, ds + (size_t)lo * G, G, u, G, 1, carry + (size_t)lo * H, H);
+    FN(add_recurrent_grad)(c, lo, hi, c->ds, G, G, c->u);
 }
 
 /* The same, reset gate before U: d(r*h) = a_n U_n^T needs its own GEMM in the middle. */
-static void FN(backward_step_before)(const gru_shape *s, int lo, int hi, int k, const int *lengths,
-                                     const REAL *cache, const REAL *dy, const REAL *u, REAL *dgx,
-                                     REAL *ds, REAL *carry)
+static void FN(backward_step_before)(const FN(backward_call) *c, int lo, int hi, int k)
 {
+    const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
     const size_t bth = (size_t)s->B * T * H;
-    REAL *dsl = ds + (size_t)lo * S;
+    REAL *dsl = c->ds + (size_t)lo * S;
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, lengths, bi);
-        REAL *dsr = ds + (size_t)bi * S, *cr = carry + (size_t)bi * H;
+        const int len = seq_len(s, c->lengths, bi);
+        REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H;
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *hp = cache + o * H, *zrn = cache + bth + o * G;
-        const REAL *dyr = dy ? dy + o * H : NULL;
-        REAL *dgxr = dgx + o * G;
+        const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
+        const REAL *dyr = c->dy ? c->dy + o * H : NULL;
+        REAL *dgxr = c->dgx + o * G;
         for (int j = 0; j < H; j++) {
             const REAL dh = cr[j] + (dyr ? dyr[j] : 0);
             const REAL z = zrn[j], n = zrn[2 * H + j];
@@ -191,21 +242,24 @@ static void FN(backward_step_before)(const gru_shape *s, int lo, int hi, int k, 
         }
     }
     /* d(r*h) = a_n U_n^T */
-    GEMM(0, 1, hi - lo, H, H, 1, dsl + 2 * H, S, u + 2 * H, G, 0, dsl + 3 * H, S);
+    GEMM(0, 1, hi - lo, H, H, 1, dsl + 2 * H, S, c->u + 2 * H, G, 0, dsl + 3 * H, S);
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, lengths, bi);
+        const int len = seq_len(s, c->lengths, bi);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *hp = cache + o * H, *zrn = cache + bth + o * G;
-        REAL *dsr = ds + (size_t)bi * S, *cr = carry + (size_t)bi * H, *dgxr = dgx + o * G;
+        const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
+        const REAL *m = c->hmask ? c->hmask + (size_t)bi * H : NULL;
+        REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H, *dgxr = c->dgx + o * G;
         for (int j = 0; j < H; j++) {
             const REAL z = zrn[j], r = zrn[H + j], drh = dsr[3 * H + j];
-            dgxr[H + j] = dsr[H + j] = drh * hp[j] * r * (1 - r);
-            cr[j] = cr[j] * z + drh * r;
+            const REAL mj = m ? m[j] : 1, hin = hp[j] * mj;
+            dgxr[H + j] = dsr[H + j] = drh * hin * r * (1 - r);
+            cr[j] = cr[j] * z + drh * r * mj;
+            if (m) c->hsm[o * H + j] = hin;
         }
     }
     /* dh_{t-1} += [a_z a_r] U_zr^T */
-    GEMM(0, 1, hi - lo, H, 2 * H, 1, dsl, S, u, G, 1, carry + (size_t)lo * H, H);
+    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, 2 * H, c->u);
 }
 
 /* db[c] = sum over all rows of g[:, c], for columns [c0, c1). */
@@ -217,17 +271,20 @@ static void FN(column_sums)(size_t rows, int G, int c0, int c1, const REAL *g, R
 }
 
 void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
-                      const REAL *u, const int *lengths, const REAL *cache, const REAL *dy,
-                      const REAL *dh_last, REAL *dx, REAL *dh0, REAL *dw, REAL *du, REAL *db,
-                      REAL *work)
+                      const REAL *u, const int *lengths, const REAL *hmask, const REAL *cache,
+                      const REAL *dy, const REAL *dh_last, REAL *dx, REAL *dh0, REAL *dw,
+                      REAL *du, REAL *db, REAL *work)
 {
     const int T = s->T, F = s->F, H = s->H, G = 3 * H;
     const size_t bt = (size_t)s->B * T, bth = bt * H;
-    REAL *dgx = work;                                   /* (B, T, 3H): d of x W + b_x */
-    REAL *dgh = s->reset_after ? dgx + bt * G : dgx;    /* (B, T, 3H): d of h U + b_h */
-    REAL *ds = dgx + bt * G * (s->reset_after ? 2 : 1); /* one step's gate gradients */
-    REAL *carry = ds + (size_t)s->B * (s->reset_after ? G : 4 * H);
-    const REAL *hp = cache, *aux = cache + 4 * bth;
+    REAL *dgx = work;
+    REAL *dgh = s->reset_after ? dgx + bt * G : dgx;    /* reset_before: the same gradients */
+    REAL *ds = dgx + bt * G * (s->reset_after ? 2 : 1);
+    REAL *carry = ds + (size_t)s->B * step_stride(s);
+    REAL *dhm = carry + (size_t)s->B * H, *hsm = dhm + (size_t)s->B * H;
+    const FN(backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, dgh, ds, carry, dhm, hsm};
+    /* the states the recurrent GEMMs saw, and r * that state (reset_before) */
+    const REAL *hs = hmask ? hsm : cache, *aux = cache + 4 * bth;
     gru_blas_single_thread();
 
 #pragma omp parallel num_threads(pick_threads(s, max_threads))
@@ -242,14 +299,15 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
                 memset(carry + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
             for (int k = T - 1; k >= 0; k--) {
                 if (s->reset_after)
-                    FN(backward_step_after)(s, lo, hi, k, lengths, cache, dy, u, dgx, dgh, ds, carry);
+                    FN(backward_step_after)(&c, lo, hi, k);
                 else
-                    FN(backward_step_before)(s, lo, hi, k, lengths, cache, dy, u, dgx, ds, carry);
+                    FN(backward_step_before)(&c, lo, hi, k);
             }
             if (dh0) memcpy(dh0 + (size_t)lo * H, carry + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
             for (int bi = lo; lengths && bi < hi; bi++) {
                 FN(zero_tail)(s, bi, lengths[bi], dgx, G);
                 if (s->reset_after) FN(zero_tail)(s, bi, lengths[bi], dgh, G);
+                if (hmask) FN(zero_tail)(s, bi, lengths[bi], hsm, H);
             }
             if (dx)  /* dX = dGX W^T */
                 GEMM(0, 1, (hi - lo) * T, F, G, 1, dgx + (size_t)lo * T * G, G, w, G, 0,
@@ -265,12 +323,12 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
             FN(column_sums)(bt, G, c0, c1, dgx, db);
             if (s->reset_after) {
                 /* dU = H_prev^T dGH, db_h = sum dGH */
-                GEMM(1, 0, H, nc, (int)bt, 1, hp, H, dgh + c0, G, 0, du + c0, G);
+                GEMM(1, 0, H, nc, (int)bt, 1, hs, H, dgh + c0, G, 0, du + c0, G);
                 FN(column_sums)(bt, G, c0, c1, dgh, db + G);
             } else {
                 /* dU_zr = H_prev^T [a_z a_r], dU_n = (r*H_prev)^T a_n */
                 const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
-                if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hp, H, dgx + c0, G, 0, du + c0, G);
+                if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hs, H, dgx + c0, G, 0, du + c0, G);
                 if (c1 > a0) GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, dgx + a0, G, 0, du + a0, G);
             }
         }

@@ -33,27 +33,38 @@ def lengths_for(rng, T, B):
     return lengths
 
 
-def run_both(rng, T, I, H, B, dtype, reset_after, reverse, use_h0, use_lengths):
+def recurrent_mask_for(rng, H, B, dtype=np.float64, rate=0.3):
+    """A recurrent-dropout mask as the GRU layer draws it: zeros, and 1/(1-rate) elsewhere."""
+    return ((rng.random((B, H)) > rate) / (1 - rate)).astype(dtype)
+
+
+def run_both(rng, T, I, H, B, dtype, reset_after, reverse, use_h0, use_lengths, use_mask=False):
     x, W, U, b, h0 = random_gru(rng, T, I, H, B, reset_after, dtype)
     h0 = h0 if use_h0 else None
     lengths = lengths_for(rng, T, B) if use_lengths else None
+    # a mild rate: 1/(1-rate) scales U's gain, and float32 round-off grows with that gain
+    hmask = recurrent_mask_for(rng, H, B, dtype, rate=0.1) if use_mask else None
     dy = rng.normal(size=(B, T, H)).astype(dtype)
     dh = rng.normal(size=(B, H)).astype(dtype)
     opts = dict(reset_after=reset_after, reverse=reverse)
-    y, h_last, cache = gru_native.gru_forward(x, W, U, b, h0, lengths, training=True, **opts)
+    y, h_last, cache = gru_native.gru_forward(x, W, U, b, h0, lengths, training=True,
+                                              recurrent_mask=hmask, **opts)
     grads = gru_native.gru_backward(cache, dy, dh, need_dx=True, need_dh0=True)
-    ry, rh, tape = ref.forward(x, W, U, b, h0, lengths, **opts)
-    rgrads = ref.backward(x, W, U, tape, dy, dh, lengths, **opts)
+    ry, rh, tape = ref.forward(x, W, U, b, h0, lengths, hmask=hmask, **opts)
+    rgrads = ref.backward(x, W, U, tape, dy, dh, lengths, hmask=hmask, **opts)
     return (y, h_last) + grads, (ry, rh) + rgrads
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("use_h0,use_lengths", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("use_h0,use_lengths,use_mask", [
+    (False, False, False), (True, False, False), (False, True, False), (True, True, False),
+    (False, False, True), (True, True, True)])
 @pytest.mark.parametrize("T,I,H,B", SHAPES)
-def test_matches_numpy_reference(rng, T, I, H, B, dtype, reset_after, reverse, use_h0, use_lengths):
-    got, want = run_both(rng, T, I, H, B, dtype, reset_after, reverse, use_h0, use_lengths)
+def test_matches_numpy_reference(rng, T, I, H, B, dtype, reset_after, reverse, use_h0, use_lengths,
+                                 use_mask):
+    got, want = run_both(rng, T, I, H, B, dtype, reset_after, reverse, use_h0, use_lengths, use_mask)
     names = ["y", "h_last", "dx", "dh0", "dkernel", "drecurrent", "dbias"]
     for name, g, w in zip(names, got, want):
         assert g.dtype == dtype, name
@@ -90,14 +101,15 @@ FD_SHAPES = [(1, 1, 1, 1), (3, 2, 3, 2), (23, 13, 37, 5)]
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("reverse,use_mask", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("T,I,H,B", FD_SHAPES)
-def test_gradients_match_finite_differences(rng, T, I, H, B, reset_after, reverse):
+def test_gradients_match_finite_differences(rng, T, I, H, B, reset_after, reverse, use_mask):
     x, W, U, b, h0 = random_gru(rng, T, I, H, B, reset_after)
     lengths = lengths_for(rng, T, B)
+    hmask = recurrent_mask_for(rng, H, B) if use_mask else None
     dy = rng.normal(size=(B, T, H))
     dh = rng.normal(size=(B, H))
-    opts = dict(reset_after=reset_after, reverse=reverse)
+    opts = dict(reset_after=reset_after, reverse=reverse, recurrent_mask=hmask)
     params = {"x": x, "kernel": W, "recurrent_kernel": U, "bias": b, "h0": h0}
 
     def loss():

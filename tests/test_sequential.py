@@ -204,9 +204,26 @@ def test_stateful_carries_state_between_batches(rng):
     np.testing.assert_allclose(stateful.predict(x[:, :3]), whole.predict(x[:, :3]), rtol=1e-6)
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_recurrent_dropout_is_the_kernel_with_a_state_mask(rng, reset_after):
+    x = rng.normal(size=(4, 5, 3))
+    layer = GRU(6, recurrent_dropout=0.4, return_sequences=True, reset_after=reset_after,
+                dtype="float64")
+    layer(x)
+    gru_native.utils.set_random_seed(11)
+    y, _ = layer.forward(x, training=True)
+    gru_native.utils.set_random_seed(11)
+    mask = (gru_native.utils.rng().random((4, 6)) < 0.6) / 0.6
+    want, _, _ = gru_native.gru_forward(x, *layer.get_weights(), reset_after=reset_after,
+                                        recurrent_mask=mask)
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+    assert not np.allclose(y, layer(x))  # inference uses no mask
+
+
 def test_dropout_only_in_training(rng):
     x = rng.normal(size=(4, 5, 3)).astype(np.float32)
-    model = Sequential([GRU(4, dropout=0.5, input_shape=(5, 3)), Dropout(0.5), Dense(1)])
+    model = Sequential([GRU(4, dropout=0.5, recurrent_dropout=0.3, input_shape=(5, 3)),
+                        Dropout(0.5), Dense(1)])
     np.testing.assert_array_equal(model.predict(x), model.predict(x))
     y_train = model._forward(x, training=True)[0]
     assert not np.allclose(y_train, model.predict(x))

@@ -5,6 +5,7 @@ cdef extern from "gru.h" nogil:
         int T, B, F, H
         int reset_after
         int reverse
+        int masked_state
 
     size_t gru_cache_size(const gru_shape *s)
     size_t gru_forward_work_size(const gru_shape *s)
@@ -12,15 +13,15 @@ cdef extern from "gru.h" nogil:
 
     void gru_forward_f32(const gru_shape *s, int max_threads, const float *x, const float *w,
                          const float *u, const float *b, const float *h0, const int *lengths,
-                         float *y, float *h_last, float *cache, float *work)
+                         const float *hmask, float *y, float *h_last, float *cache, float *work)
     void gru_forward_f64(const gru_shape *s, int max_threads, const double *x, const double *w,
                          const double *u, const double *b, const double *h0, const int *lengths,
-                         double *y, double *h_last, double *cache, double *work)
+                         const double *hmask, double *y, double *h_last, double *cache, double *work)
     void gru_backward_f32(const gru_shape *s, int max_threads, const float *x, const float *w,
-                          const float *u, const int *lengths, const float *cache, const float *dy,
+                          const float *u, const int *lengths, const float *hmask, const float *cache, const float *dy,
                           const float *dh_last, float *dx, float *dh0, float *dw, float *du,
                           float *db, float *work)
     void gru_backward_f64(const gru_shape *s, int max_threads, const double *x, const double *w,
-                          const double *u, const int *lengths, const double *cache,
+                          const double *u, const int *lengths, const double *hmask, const double *cache,
                           const double *dy, const double *dh_last, double *dx, double *dh0,
                           double *dw, double *du, double *db, double *work)

@@ -61,18 +61,19 @@ cdef class GRUCache:
     """What a training forward keeps for the backward of the same call."""
     cdef gru_shape shape
     cdef readonly object dtype
-    cdef cnp.ndarray x, kernel, recurrent_kernel, lengths, saved
+    cdef cnp.ndarray x, kernel, recurrent_kernel, lengths, hmask, saved
 
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *,
                 bint reset_after=True, bint reverse=False, bint return_sequences=True,
-                bint training=False):
+                bint training=False, recurrent_mask=None):
     """Run a GRU layer over a batch of sequences.
 
     x (B, T, I); kernel (I, 3H) and recurrent_kernel (H, 3H) in Keras layout (gates z, r, n);
     bias (2, 3H) if reset_after else (3H,), or None for no bias; h0 (B, H) or None for zeros;
-    lengths (B,) valid steps per sequence, or None for all T. The computing dtype is the
-    kernel's (float32 or float64).
+    lengths (B,) valid steps per sequence, or None for all T; recurrent_mask (B, H) multiplies
+    the state where it enters the recurrent products (recurrent dropout), or None. The computing
+    dtype is the kernel's (float32 or float64).
 
     Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
     (B, H), and what gru_backward needs (None unless training).
@@ -93,6 +94,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
 
     cdef gru_shape s
     s.T, s.B, s.F, s.H, s.reset_after, s.reverse = T, B, I, H, reset_after, reverse
+    s.masked_state = recurrent_mask is not None
     xa = _array(xa, dtype, "x", (B, T, I))
     w = _array(kernel_a, dtype, "kernel", (I, 3 * H))
     u = _array(recurrent_kernel, dtype, "recurrent_kernel", (H, 3 * H))
@@ -100,6 +102,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     b = np.zeros(b_shape, dtype) if bias is None else _array(bias, dtype, "bias", b_shape)
     h0a = _optional(h0, dtype, "h0", (B, H))
     lens = _lengths(lengths, B, T)
+    hmask = _optional(recurrent_mask, dtype, "recurrent_mask", (B, H))
 
     y = np.empty((B, T, H), dtype) if return_sequences else None
     h_last = np.empty((B, H), dtype)
@@ -115,21 +118,23 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     cdef void *ph = _data(h_last)
     cdef void *pc = _data(saved)
     cdef void *pwork = _data(work)
+    cdef void *pm = _data(hmask)
     cdef int *pl = <int *>_data(lens)
     if dtype == np.float32:
         with nogil:
             gru_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
-                            <float *>ph0, pl, <float *>py, <float *>ph, <float *>pc, <float *>pwork)
+                            <float *>ph0, pl, <float *>pm, <float *>py, <float *>ph, <float *>pc,
+                            <float *>pwork)
     else:
         with nogil:
             gru_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, <double *>pb,
-                            <double *>ph0, pl, <double *>py, <double *>ph, <double *>pc,
-                            <double *>pwork)
+                            <double *>ph0, pl, <double *>pm, <double *>py, <double *>ph,
+                            <double *>pc, <double *>pwork)
     cdef GRUCache cache = None
     if training:
         cache = GRUCache()
         cache.shape, cache.dtype, cache.x, cache.kernel = s, dtype, xa, w
-        cache.recurrent_kernel, cache.lengths, cache.saved = u, lens, saved
+        cache.recurrent_kernel, cache.lengths, cache.hmask, cache.saved = u, lens, hmask, saved
     return y, h_last, cache
 
 
@@ -165,15 +170,17 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     cdef void *pdu = _data(du)
     cdef void *pdb = _data(db)
     cdef void *pwork = _data(work)
+    cdef void *pm = _data(cache.hmask)
     cdef int *pl = <int *>_data(cache.lengths)
     if dtype == np.float32:
         with nogil:
-            gru_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pc,
+            gru_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pm, <float *>pc,
                              <float *>pdy, <float *>pdh, <float *>pdx, <float *>pdh0,
                              <float *>pdw, <float *>pdu, <float *>pdb, <float *>pwork)
     else:
         with nogil:
-            gru_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, pl, <double *>pc,
+            gru_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, pl, <double *>pm,
+                             <double *>pc,
                              <double *>pdy, <double *>pdh, <double *>pdx, <double *>pdh0,
                              <double *>pdw, <double *>pdu, <double *>pdb, <double *>pwork)
     return dx, dh0, dw, du, db

@@ -35,8 +35,6 @@ class GRU(Layer):
         for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0 <= rate < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {rate}")
-        if recurrent_dropout:
-            raise NotImplementedError("recurrent_dropout is not implemented yet; use dropout")
         self.units = int(units)
         self.activation, self.recurrent_activation = activation, recurrent_activation
         self.use_bias = use_bias
@@ -71,6 +69,10 @@ class GRU(Layer):
             keep = 1.0 - self.dropout  # one mask per sequence, the same at every step, as Keras
             self._dropout_mask = (utils.rng().random((x.shape[0], 1, x.shape[2])) < keep) / keep
             x = x * self._dropout_mask.astype(x.dtype)
+        recurrent_mask = None
+        if training and self.recurrent_dropout:
+            keep = 1.0 - self.recurrent_dropout  # one mask per sequence for all steps and gates
+            recurrent_mask = ((utils.rng().random((x.shape[0], self.units)) < keep) / keep).astype(x.dtype)
         lengths, self._order = (None, None) if mask is None else lengths_from_mask(mask)
         if self._order is not None:
             x = np.take_along_axis(x, self._order[..., None], axis=1)
@@ -84,7 +86,8 @@ class GRU(Layer):
         bias = self.weights[2] if self.use_bias else None
         y, h, self._cache = gru_forward(
             x, kernel, recurrent, bias, h0, lengths, reset_after=self.reset_after,
-            reverse=self.go_backwards, return_sequences=self.return_sequences, training=training)
+            reverse=self.go_backwards, return_sequences=self.return_sequences, training=training,
+            recurrent_mask=recurrent_mask)
         if self.stateful:
             self.states = h
         if not self.return_sequences:
