@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "blas.h"
+#include "fastmath.h"
 #include "gru.h"
 #include "threads.h"
 
-/* Scratch rows of one step: [z r n] products, plus one block for r*h (or its gradient) when the
- * reset gate comes before U (reset_after=0 needs a second, dependent GEMM per step). */
-static int step_stride(const gru_shape *s) { return s->reset_after ? 3 * s->H : 4 * s->H; }
+/* Scratch row of one step, per sequence: the [z r n] blocks and one more (h U_n + b_hn, or r*h
+ * and its gradient when the reset gate comes before U). */
+static int step_stride(const gru_shape *s) { return 4 * s->H; }
 
 size_t gru_cache_size(const gru_shape *s)
 {
@@ -57,14 +58,26 @@ static int pick_threads(const gru_shape *s, int max_threads)
     return n;
 }
 
-static inline float sigmoid_f32(float v) { return 1.0f / (1.0f + expf(-v)); }
 static inline double sigmoid_f64(double v) { return 1.0 / (1.0 + exp(-v)); }
+
+/* The float32 activations on arrays, for the tests of their error bounds. */
+void gru_sigmoid_f32(const float *x, float *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) y[i] = sigmoid_f32(x[i]);
+}
+
+void gru_tanh_f32(const float *x, float *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) y[i] = tanh_f32(x[i]);
+}
 
 #define REAL float
 #define FN(name) name##_f32
 #define GEMM gemm_f32
 #define SIGMOID sigmoid_f32
-#define TANH tanhf
+#define TANH tanh_f32
 #include "gru_impl.h"
 #undef REAL
 #undef FN

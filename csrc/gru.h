@@ -54,4 +54,8 @@ void gru_backward_f64(const gru_shape *s, int max_threads, const double *x, cons
                       const double *cache, const double *dy, const double *dh_last, double *dx,
                       double *dh0, double *dw, double *du, double *db, double *work);
 
+/* The vectorised float32 activations of the gate passes, on arrays (for tests). */
+void gru_sigmoid_f32(const float *x, float *y, size_t n);
+void gru_tanh_f32(const float *x, float *y, size_t n);
+
 #endif

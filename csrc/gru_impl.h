@@ -30,38 +30,48 @@ static const REAL *FN(recurrent_input)(const FN(forward_call) *c, int lo, int hi
     return c->hm;
 }
 
+/* What the forward keeps of sequence row o after its step (gr: [z r n aux], hr: the new h):
+ * z, r, n and aux (h U_n + b_hn, or r*h) for the backward, and the output. h_{t-1} was kept
+ * before the step overwrote it. */
+static void FN(keep_step)(const FN(forward_call) *c, size_t o, const REAL *gr, const REAL *hr)
+{
+    const int H = c->s->H;
+    const size_t bth = (size_t)c->s->B * c->s->T * H;
+    if (c->cache) {
+        memcpy(c->cache + bth + o * 3 * H, gr, (size_t)3 * H * sizeof(REAL));
+        memcpy(c->cache + 4 * bth + o * H, gr + 3 * H, (size_t)H * sizeof(REAL));
+    }
+    if (c->y) memcpy(c->y + o * H, hr, (size_t)H * sizeof(REAL));
+}
+
 /* Rows [lo, hi) take step k; reset gate after U: gs = h U, then one fused pass. */
 static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, int k)
 {
     const gru_shape *s = c->s;
-    const int T = s->T, H = s->H, G = 3 * H;
-    const size_t bth = (size_t)s->B * T * H;
+    const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
     const REAL *bx = c->b, *bh = c->b + G;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * G, G);
+    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(s, c->lengths, bi);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *gxr = c->gx + o * G, *ghr = c->gs + (size_t)bi * G;
-        REAL *hr = c->h + (size_t)bi * H, *cache = c->cache;
+        const REAL *gxr = c->gx + o * G;
+        REAL *gr = c->gs + (size_t)bi * S, *hr = c->h + (size_t)bi * H;
+        if (c->cache) memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
+#pragma omp simd
         for (int j = 0; j < H; j++) {
-            const REAL z = SIGMOID(gxr[j] + bx[j] + ghr[j] + bh[j]);
-            const REAL r = SIGMOID(gxr[H + j] + bx[H + j] + ghr[H + j] + bh[H + j]);
-            const REAL hn = ghr[2 * H + j] + bh[2 * H + j];
+            const REAL z = SIGMOID(gxr[j] + bx[j] + gr[j] + bh[j]);
+            const REAL r = SIGMOID(gxr[H + j] + bx[H + j] + gr[H + j] + bh[H + j]);
+            const REAL hn = gr[2 * H + j] + bh[2 * H + j];
             const REAL n = TANH(gxr[2 * H + j] + bx[2 * H + j] + r * hn);
-            const REAL hnew = n + z * (hr[j] - n);
-            if (cache) {
-                cache[o * H + j] = hr[j];
-                REAL *zrn = cache + bth + o * G;
-                zrn[j] = z;
-                zrn[H + j] = r;
-                zrn[2 * H + j] = n;
-                cache[4 * bth + o * H + j] = hn;
-            }
-            if (c->y) c->y[o * H + j] = hnew;
-            hr[j] = hnew;
+            gr[j] = z;
+            gr[H + j] = r;
+            gr[2 * H + j] = n;
+            gr[3 * H + j] = hn;
+            hr[j] = n + z * (hr[j] - n);
         }
+        FN(keep_step)(c, o, gr, hr);
     }
 }
 
@@ -71,7 +81,6 @@ static void FN(forward_step_before)(const FN(forward_call) *c, int lo, int hi, i
 {
     const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
-    const size_t bth = (size_t)s->B * T * H;
     const REAL *b = c->b;
     REAL *gsl = c->gs + (size_t)lo * S;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
@@ -82,10 +91,12 @@ static void FN(forward_step_before)(const FN(forward_call) *c, int lo, int hi, i
         const REAL *hr = hin + (size_t)bi * H;
         if (k >= len) { memset(gr + 3 * H, 0, (size_t)H * sizeof(REAL)); continue; }
         const REAL *gxr = c->gx + ((size_t)bi * T + step_pos(s, len, k)) * G;
+#pragma omp simd
         for (int j = 0; j < H; j++) {
+            const REAL r = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
             gr[j] = SIGMOID(gxr[j] + b[j] + gr[j]);
-            gr[H + j] = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
-            gr[3 * H + j] = gr[H + j] * hr[j];
+            gr[H + j] = r;
+            gr[3 * H + j] = r * hr[j];
         }
     }
     GEMM(0, 0, hi - lo, H, H, 1, gsl + 3 * H, S, c->u + 2 * H, G, 0, gsl + 2 * H, S);
@@ -93,23 +104,17 @@ static void FN(forward_step_before)(const FN(forward_call) *c, int lo, int hi, i
         const int len = seq_len(s, c->lengths, bi);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *gxr = c->gx + o * G, *gr = c->gs + (size_t)bi * S;
-        REAL *hr = c->h + (size_t)bi * H, *cache = c->cache;
+        const REAL *gxr = c->gx + o * G;
+        REAL *gr = c->gs + (size_t)bi * S, *hr = c->h + (size_t)bi * H;
+        if (c->cache) memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
+#pragma omp simd
         for (int j = 0; j < H; j++) {
             const REAL z = gr[j];
             const REAL n = TANH(gxr[2 * H + j] + b[2 * H + j] + gr[2 * H + j]);
-            const REAL hnew = n + z * (hr[j] - n);
-            if (cache) {
-                cache[o * H + j] = hr[j];
-                REAL *zrn = cache + bth + o * G;
-                zrn[j] = z;
-                zrn[H + j] = gr[H + j];
-                zrn[2 * H + j] = n;
-                cache[4 * bth + o * H + j] = gr[3 * H + j];
-            }
-            if (c->y) c->y[o * H + j] = hnew;
-            hr[j] = hnew;
+            gr[2 * H + j] = n;
+            hr[j] = n + z * (hr[j] - n);
         }
+        FN(keep_step)(c, o, gr, hr);
     }
 }
 
@@ -186,21 +191,32 @@ static void FN(add_recurrent_grad)(const FN(backward_call) *c, int lo, int hi, c
     for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry[i] += c->hmask[i] * c->dhm[i];
 }
 
+/* carry += dy at the step's output position (rows whose sequence still runs at step k). */
+static void FN(add_output_grad)(const FN(backward_call) *c, size_t o, REAL *cr)
+{
+    const int H = c->s->H;
+    if (!c->dy) return;
+    const REAL *dyr = c->dy + o * c->s->H;
+#pragma omp simd
+    for (int j = 0; j < H; j++) cr[j] += dyr[j];
+}
+
 static void FN(backward_step_after)(const FN(backward_call) *c, int lo, int hi, int k)
 {
     const gru_shape *s = c->s;
-    const int T = s->T, H = s->H, G = 3 * H;
+    const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
     const size_t bth = (size_t)s->B * T * H;
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(s, c->lengths, bi);
-        REAL *dsr = c->ds + (size_t)bi * G, *cr = c->carry + (size_t)bi * H;
+        REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H;
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G, *hn = c->cache + 4 * bth + o * H;
-        const REAL *dyr = c->dy ? c->dy + o * H : NULL;
         REAL *dgxr = c->dgx + o * G, *dghr = c->dgh + o * G;
+        FN(add_output_grad)(c, o, cr);
+#pragma omp simd
         for (int j = 0; j < H; j++) {
-            const REAL dh = cr[j] + (dyr ? dyr[j] : 0);
+            const REAL dh = cr[j];
             const REAL z = zrn[j], r = zrn[H + j], n = zrn[2 * H + j];
             const REAL an = dh * (1 - z) * (1 - n * n);
             const REAL az = dh * (hp[j] - n) * z * (1 - z);
@@ -215,7 +231,7 @@ static void FN(backward_step_after)(const FN(backward_call) *c, int lo, int hi, 
             for (int j = 0; j < H; j++) c->hsm[o * H + j] = hp[j] * c->hmask[(size_t)bi * H + j];
     }
     /* dh_{t-1} = dh * z + dGH U^T */
-    FN(add_recurrent_grad)(c, lo, hi, c->ds, G, G, c->u);
+    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, G, c->u);
 }
 
 /* The same, reset gate before U: d(r*h) = a_n U_n^T needs its own GEMM in the middle. */
@@ -231,10 +247,11 @@ static void FN(backward_step_before)(const FN(backward_call) *c, int lo, int hi,
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
-        const REAL *dyr = c->dy ? c->dy + o * H : NULL;
         REAL *dgxr = c->dgx + o * G;
+        FN(add_output_grad)(c, o, cr);
+#pragma omp simd
         for (int j = 0; j < H; j++) {
-            const REAL dh = cr[j] + (dyr ? dyr[j] : 0);
+            const REAL dh = cr[j];
             const REAL z = zrn[j], n = zrn[2 * H + j];
             dgxr[j] = dsr[j] = dh * (hp[j] - n) * z * (1 - z);
             dgxr[2 * H + j] = dsr[2 * H + j] = dh * (1 - z) * (1 - n * n);
@@ -250,12 +267,15 @@ static void FN(backward_step_before)(const FN(backward_call) *c, int lo, int hi,
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
         const REAL *m = c->hmask ? c->hmask + (size_t)bi * H : NULL;
         REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H, *dgxr = c->dgx + o * G;
+        if (m) {  /* the state the recurrent GEMMs saw */
+            for (int j = 0; j < H; j++) c->hsm[o * H + j] = hp[j] * m[j];
+            hp = c->hsm + o * H;
+        }
+#pragma omp simd
         for (int j = 0; j < H; j++) {
             const REAL z = zrn[j], r = zrn[H + j], drh = dsr[3 * H + j];
-            const REAL mj = m ? m[j] : 1, hin = hp[j] * mj;
-            dgxr[H + j] = dsr[H + j] = drh * hin * r * (1 - r);
-            cr[j] = cr[j] * z + drh * r * mj;
-            if (m) c->hsm[o * H + j] = hin;
+            dgxr[H + j] = dsr[H + j] = drh * hp[j] * r * (1 - r);
+            cr[j] = cr[j] * z + drh * r * (m ? m[j] : 1);
         }
     }
     /* dh_{t-1} += [a_z a_r] U_zr^T */

@@ -25,3 +25,6 @@ cdef extern from "gru.h" nogil:
                           const double *u, const int *lengths, const double *hmask, const double *cache,
                           const double *dy, const double *dh_last, double *dx, double *dh0,
                           double *dw, double *du, double *db, double *work)
+
+    void gru_sigmoid_f32(const float *x, float *y, size_t n)
+    void gru_tanh_f32(const float *x, float *y, size_t n)

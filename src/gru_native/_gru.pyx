@@ -184,3 +184,19 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
                              <double *>pdy, <double *>pdh, <double *>pdx, <double *>pdh0,
                              <double *>pdw, <double *>pdu, <double *>pdb, <double *>pwork)
     return dx, dh0, dw, du, db
+
+
+def fast_sigmoid_f32(x):
+    """The float32 sigmoid of the gate passes, on an array (to test its error bound)."""
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(a)
+    gru_sigmoid_f32(<float *>_data(a), <float *>_data(out), a.size)
+    return out
+
+
+def fast_tanh_f32(x):
+    """The float32 tanh of the gate passes, on an array (to test its error bound)."""
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(a)
+    gru_tanh_f32(<float *>_data(a), <float *>_data(out), a.size)
+    return out
