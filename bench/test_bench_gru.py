@@ -1,7 +1,7 @@
 """pytest-benchmark timings of one GRU layer: `pytest bench/ --benchmark-only`.
 
 Not part of the normal test run (pyproject's testpaths is tests/). The problems and the torch
-twin come from compare_gru.py, so both benchmarks time the same thing.
+twin come from workloads.py, as in `compare.py --kernels`, so both time the same thing.
 """
 
 import os
@@ -9,7 +9,7 @@ import os
 import pytest
 
 import gru_native
-from compare_gru import make_problem, native_step, torch_step
+from workloads import kernel_problem, native_kernels, torch_kernels
 
 SHAPES = [(50, 8, 64, 64), (100, 64, 256, 128)]  # (T, I, H, B)
 THREADS = os.cpu_count()
@@ -19,7 +19,7 @@ THREADS = os.cpu_count()
 def problem(request, benchmark):
     benchmark.group = request.node.callspec.id  # one table per shape, libraries side by side
     gru_native.set_num_threads(THREADS)
-    return make_problem(*request.param)
+    return kernel_problem(*request.param)
 
 
 def _forward(p, training):
@@ -42,10 +42,10 @@ def test_native_backward(benchmark, problem):
 
 
 def test_native_forward_backward(benchmark, problem):
-    benchmark(native_step(problem))
+    benchmark(native_kernels(problem))
 
 
 def test_torch_forward_backward(benchmark, problem):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(THREADS)
-    benchmark(torch_step(problem))
+    benchmark(torch_kernels(problem))

@@ -3,6 +3,8 @@
 #ifndef GRU_BLAS_H
 #define GRU_BLAS_H
 
+#include <string.h>
+
 #include <cblas.h>
 
 #if defined(GRU_BLAS_SCIPY_OPENBLAS)
@@ -11,12 +13,19 @@
 #define GRU_CBLAS(name) cblas_##name
 #endif
 
-/* C = alpha * op(A) op(B) + beta * C, row-major; ta/tb nonzero means transpose. */
+/* C = alpha * op(A) op(B) + beta * C, row-major; ta/tb nonzero means transpose. A one-row
+ * product is a GEMV: a GEMM would repack all of B for it (batch-1 prediction, every step). */
 static inline void gemm_f32(int ta, int tb, int m, int n, int k, float alpha,
                             const float *a, int lda, const float *b, int ldb,
                             float beta, float *c, int ldc)
 {
     if (m <= 0 || n <= 0) return;
+    if (m == 1 && !ta) {
+        if (beta == 0) memset(c, 0, (size_t)n * sizeof *c);  /* beta = 0 must not read c */
+        if (tb) GRU_CBLAS(sgemv)(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
+        else GRU_CBLAS(sgemv)(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
     GRU_CBLAS(sgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                      m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -26,6 +35,12 @@ static inline void gemm_f64(int ta, int tb, int m, int n, int k, double alpha,
                             double beta, double *c, int ldc)
 {
     if (m <= 0 || n <= 0) return;
+    if (m == 1 && !ta) {
+        if (beta == 0) memset(c, 0, (size_t)n * sizeof *c);
+        if (tb) GRU_CBLAS(dgemv)(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
+        else GRU_CBLAS(dgemv)(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
     GRU_CBLAS(dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                      m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

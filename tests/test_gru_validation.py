@@ -92,3 +92,33 @@ def test_inference_outputs(call):
     ys, hs, _ = forward(**call)
     np.testing.assert_array_equal(h, hs)
     np.testing.assert_array_equal(ys[:, -1], hs)
+
+
+def test_workspace_reuse_gives_the_same_results_and_guards_stale_caches(call, rng):
+    ws = gru_native.GRUWorkspace()
+    dy = rng.normal(size=(2, 5, 4)).astype(np.float32)
+    y, h, cache = forward(training=True, **call)
+    want = gru_native.gru_backward(cache, dy)
+    for _ in range(2):
+        y2, h2, cache2 = forward(training=True, workspace=ws, **call)
+        np.testing.assert_array_equal(y2, y)
+        out = (np.empty((3, 12), np.float32), np.empty((4, 12), np.float32), np.empty((2, 12), np.float32))
+        got = gru_native.gru_backward(cache2, dy, workspace=ws, out=out)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+        for g, o in zip(got[2:], out):
+            assert g is o
+    _, _, newer = forward(training=True, workspace=ws, **call)
+    with pytest.raises(RuntimeError, match="overwritten"):
+        gru_native.gru_backward(cache2, dy)
+    gru_native.gru_backward(newer, dy)
+
+
+def test_backward_out_arrays_are_checked(call):
+    _, _, cache = forward(training=True, **call)
+    bad = [(np.empty((3, 12), np.float64), None, None),
+           (None, np.empty((4, 11), np.float32), None),
+           (None, None, np.empty((2, 12), np.float32)[:, ::-1])]
+    for out in bad:
+        with pytest.raises(ValueError, match="must be a writeable C-contiguous"):
+            gru_native.gru_backward(cache, None, np.ones((2, 4)), out=out)

@@ -57,23 +57,53 @@ def bias_shape(units, reset_after):
     return (3 * units,)
 
 
+cdef class GRUWorkspace:
+    """Scratch memory one GRU layer reuses from call to call, so that steady-state training
+    allocates nothing large: the work arrays of forward and backward and the saved activations.
+    A training forward through a workspace invalidates the cache of the one before it."""
+    cdef dict buffers
+    cdef readonly long generation
+
+    def __cinit__(self):
+        self.buffers = {}
+        self.generation = 0
+
+    def __reduce__(self):  # a copy starts with empty scratch
+        return (GRUWorkspace, ())
+
+
+cdef cnp.ndarray _scratch(GRUWorkspace ws, str name, size_t size, dtype):
+    """`size` elements of scratch: fresh without a workspace, else its buffer `name`, grown
+    when too small."""
+    if ws is None:
+        return np.empty(size, dtype)
+    buf = ws.buffers.get(name)
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        buf = np.empty(size, dtype)
+        ws.buffers[name] = buf
+    return buf[:size]
+
+
 cdef class GRUCache:
     """What a training forward keeps for the backward of the same call."""
     cdef gru_shape shape
     cdef readonly object dtype
     cdef cnp.ndarray x, kernel, recurrent_kernel, lengths, hmask, saved
+    cdef GRUWorkspace workspace
+    cdef long generation
 
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *,
                 bint reset_after=True, bint reverse=False, bint return_sequences=True,
-                bint training=False, recurrent_mask=None):
+                bint training=False, recurrent_mask=None, GRUWorkspace workspace=None):
     """Run a GRU layer over a batch of sequences.
 
     x (B, T, I); kernel (I, 3H) and recurrent_kernel (H, 3H) in Keras layout (gates z, r, n);
     bias (2, 3H) if reset_after else (3H,), or None for no bias; h0 (B, H) or None for zeros;
     lengths (B,) valid steps per sequence, or None for all T; recurrent_mask (B, H) multiplies
     the state where it enters the recurrent products (recurrent dropout), or None. The computing
-    dtype is the kernel's (float32 or float64).
+    dtype is the kernel's (float32 or float64). `workspace` (a GRUWorkspace) lends the scratch
+    memory, to reuse it across calls.
 
     Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
     (B, H), and what gru_backward needs (None unless training).
@@ -106,8 +136,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
 
     y = np.empty((B, T, H), dtype) if return_sequences else None
     h_last = np.empty((B, H), dtype)
-    saved = np.empty(gru_cache_size(&s), dtype) if training else None
-    work = np.empty(gru_forward_work_size(&s), dtype)
+    saved = _scratch(workspace, "saved", gru_cache_size(&s), dtype) if training else None
+    work = _scratch(workspace, "forward", gru_forward_work_size(&s), dtype)
     cdef int nt = gru_get_num_threads()
     cdef void *px = _data(xa)
     cdef void *pw = _data(w)
@@ -135,17 +165,35 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
         cache = GRUCache()
         cache.shape, cache.dtype, cache.x, cache.kernel = s, dtype, xa, w
         cache.recurrent_kernel, cache.lengths, cache.hmask, cache.saved = u, lens, hmask, saved
+        if workspace is not None:
+            workspace.generation += 1
+            cache.workspace, cache.generation = workspace, workspace.generation
     return y, h_last, cache
 
 
+cdef cnp.ndarray _output(out, dtype, str name, tuple shape):
+    """A caller's array to write a result into, or a new one."""
+    if out is None:
+        return np.empty(shape, dtype)
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype \
+            or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype)} array of "
+                         f"shape {shape}")
+    return out
+
+
 def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx=True,
-                 bint need_dh0=False):
+                 bint need_dh0=False, GRUWorkspace workspace=None, out=None):
     """Backward through time of the gru_forward call that made `cache`.
 
     dy (B, T, H) gradient of the loss w.r.t. y, dh_last (B, H) w.r.t. the final states; either may
     be None (zero). Returns (dx, dh0, dkernel, drecurrent_kernel, dbias); dx and dh0 are None
-    unless asked for. dbias has the bias layout of the forward.
+    unless asked for. dbias has the bias layout of the forward. `out`, a tuple (dkernel,
+    drecurrent_kernel, dbias) of arrays (any may be None), receives the weight gradients in place.
     """
+    if cache.workspace is not None and cache.workspace.generation != cache.generation:
+        raise RuntimeError("this GRU cache was overwritten by a later training forward through "
+                           "the same workspace")
     cdef gru_shape s = cache.shape
     cdef int B = s.B, T = s.T, I = s.F, H = s.H
     dtype = cache.dtype
@@ -153,10 +201,11 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     dha = _optional(dh_last, dtype, "dh_last", (B, H))
     dx = np.empty((B, T, I), dtype) if need_dx else None
     dh0 = np.empty((B, H), dtype) if need_dh0 else None
-    dw = np.empty((I, 3 * H), dtype)
-    du = np.empty((H, 3 * H), dtype)
-    db = np.empty(bias_shape(H, s.reset_after), dtype)
-    work = np.empty(gru_backward_work_size(&s), dtype)
+    out_w, out_u, out_b = (None, None, None) if out is None else out
+    dw = _output(out_w, dtype, "dkernel", (I, 3 * H))
+    du = _output(out_u, dtype, "drecurrent_kernel", (H, 3 * H))
+    db = _output(out_b, dtype, "dbias", bias_shape(H, s.reset_after))
+    work = _scratch(workspace, "backward", gru_backward_work_size(&s), dtype)
     cdef int nt = gru_get_num_threads()
     cdef void *px = _data(cache.x)
     cdef void *pw = _data(cache.kernel)

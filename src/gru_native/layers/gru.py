@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import initializers, utils
-from .._gru import bias_shape, gru_backward, gru_forward
+from .._gru import GRUWorkspace, bias_shape, gru_backward, gru_forward
 from .base import Layer
 
 
@@ -45,6 +45,7 @@ class GRU(Layer):
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.stateful, self.reset_after = go_backwards, stateful, reset_after
         self.states = None  # the carried state of a stateful layer
+        self._workspace = GRUWorkspace()  # scratch memory reused by every call
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
@@ -87,7 +88,7 @@ class GRU(Layer):
         y, h, self._cache = gru_forward(
             x, kernel, recurrent, bias, h0, lengths, reset_after=self.reset_after,
             reverse=self.go_backwards, return_sequences=self.return_sequences, training=training,
-            recurrent_mask=recurrent_mask)
+            recurrent_mask=recurrent_mask, workspace=self._workspace)
         if self.stateful:
             self.states = h
         if not self.return_sequences:
@@ -112,11 +113,9 @@ class GRU(Layer):
                 dy_seq = np.take_along_axis(dy_seq, self._order[..., None], axis=1)
         else:
             dh_last = dy
-        dx, _, dkernel, drecurrent, dbias = gru_backward(self._cache, dy_seq, dh_last, need_dx=need_dx)
-        self.grads[0][...] = dkernel
-        self.grads[1][...] = drecurrent
-        if self.use_bias:
-            self.grads[2][...] = dbias
+        out = (self.grads[0], self.grads[1], self.grads[2] if self.use_bias else None)
+        dx = gru_backward(self._cache, dy_seq, dh_last, need_dx=need_dx, workspace=self._workspace,
+                          out=out)[0]
         if dx is not None:
             dx = self._restore_order(dx)
             if self._dropout_mask is not None:

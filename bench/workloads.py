@@ -1,0 +1,159 @@
+"""The work that compare.py and the pytest benchmarks time, in each library, float32.
+
+Each factory builds everything beforehand (model, optimizer, tensors) and returns a callable of no
+arguments that runs one unit of work. torch and keras are imported inside their factories, so a
+process that times one library loads only that one (compare.py's memory runs rely on it).
+"""
+
+import numpy as np
+
+import gru_native
+
+EPOCH_BATCHES = 4  # a training run is one epoch of this many batches
+
+
+# ---- data -----------------------------------------------------------------------------------
+def train_data(T, I, B, seed=0):
+    """x (EPOCH_BATCHES * B, T, I) and y (EPOCH_BATCHES * B, 1), float32."""
+    rng = np.random.default_rng(seed)
+    n = EPOCH_BATCHES * B
+    return (rng.standard_normal((n, T, I), dtype=np.float32),
+            rng.standard_normal((n, 1), dtype=np.float32))
+
+
+def one_sequence(T, I, seed=0):
+    return np.random.default_rng(seed).standard_normal((1, T, I), dtype=np.float32)
+
+
+# ---- gru_native: GRU(H) + Dense(1), Adam, MSE -----------------------------------------------
+def native_model(T, I, H):
+    model = gru_native.Sequential([gru_native.GRU(H, input_shape=(T, I)), gru_native.Dense(1)])
+    model.compile(optimizer=gru_native.optimizers.Adam(), loss="mse")
+    return model
+
+
+def native_train(x, y, H, B):
+    model = native_model(*x.shape[1:], H)
+    return lambda: model.fit(x, y, batch_size=B, epochs=1, verbose=0, shuffle=True)
+
+
+def native_predict(x1, H):
+    model = native_model(*x1.shape[1:], H)
+    return lambda: model.predict(x1)
+
+
+# ---- PyTorch: the idiomatic user code -------------------------------------------------------
+def torch_model(I, H):
+    import torch
+
+    class GRURegressor(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = torch.nn.GRU(I, H, batch_first=True)
+            self.head = torch.nn.Linear(H, 1)
+
+        def forward(self, x):
+            out, _ = self.gru(x)
+            return self.head(out[:, -1])
+
+    return GRURegressor()
+
+
+def torch_train(x, y, H, B):
+    import torch
+    model = torch_model(x.shape[2], H)
+    optimizer = torch.optim.Adam(model.parameters())
+    loss_fn = torch.nn.MSELoss()
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def epoch():
+        for idx in torch.randperm(len(x)).split(B):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+    return epoch
+
+
+def torch_predict(x1, H):
+    import torch
+    model = torch_model(x1.shape[2], H).eval()
+    x1 = torch.from_numpy(x1)
+
+    def run():
+        with torch.no_grad():
+            return model(x1).numpy()
+    return run
+
+
+# ---- Keras (optional, not installed here) ---------------------------------------------------
+def keras_model(T, I, H):
+    import keras
+    model = keras.Sequential([keras.Input((T, I)), keras.layers.GRU(H), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def keras_train(x, y, H, B):
+    model = keras_model(*x.shape[1:], H)
+    return lambda: model.fit(x, y, batch_size=B, epochs=1, verbose=0, shuffle=True)
+
+
+def keras_predict(x1, H):
+    model = keras_model(*x1.shape[1:], H)
+    return lambda: model.predict(x1, verbose=0)
+
+
+TRAIN = {"gru_native": native_train, "torch": torch_train, "keras": keras_train}
+PREDICT = {"gru_native": native_predict, "torch": torch_predict, "keras": keras_predict}
+
+
+# ---- one GRU layer's kernels: forward (training) + backward, dx included --------------------
+def kernel_problem(T, I, H, B, seed=0):
+    """Inputs, Keras-layout weights (gates z, r, n) and an output gradient, all float32."""
+    rng = np.random.default_rng(seed)
+    scale = 1.0 / np.sqrt(H)
+    f32 = lambda *shape, s=1.0: (s * rng.standard_normal(shape)).astype(np.float32)
+    return dict(x=f32(B, T, I), kernel=f32(I, 3 * H, s=scale), recurrent=f32(H, 3 * H, s=scale),
+                bias=f32(2, 3 * H, s=0.1), dy=f32(B, T, H))
+
+
+def native_kernels(p):
+    def run():
+        y, _, cache = gru_native.gru_forward(p["x"], p["kernel"], p["recurrent"], p["bias"],
+                                             training=True)
+        gru_native.gru_backward(cache, dy=p["dy"])
+        return y
+    return run
+
+
+def _keras_to_torch(w):
+    """(in, 3H) Keras blocks z, r, n -> torch's (3H, in) blocks r, z, n."""
+    import torch
+    z, r, n = np.split(w, 3, axis=-1)
+    return torch.from_numpy(np.ascontiguousarray(np.concatenate([r, z, n], axis=-1).T))
+
+
+def torch_kernels(p):
+    """torch.nn.GRU forward + backward of (y * dy).sum(), with the same weights."""
+    import torch
+    B, T, I = p["x"].shape
+    gru = torch.nn.GRU(I, p["recurrent"].shape[0], batch_first=True)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(_keras_to_torch(p["kernel"]))
+        gru.weight_hh_l0.copy_(_keras_to_torch(p["recurrent"]))
+        gru.bias_ih_l0.copy_(_keras_to_torch(p["bias"][0]))
+        gru.bias_hh_l0.copy_(_keras_to_torch(p["bias"][1]))
+    x = torch.from_numpy(p["x"]).requires_grad_(True)  # so that torch computes dx too
+    dy = torch.from_numpy(p["dy"])
+
+    def run():
+        gru.zero_grad(set_to_none=True)
+        x.grad = None
+        y, _ = gru(x)
+        (y * dy).sum().backward()
+        return y.detach().numpy()
+    return run
+
+
+KERNELS = {"gru_native": native_kernels, "torch": torch_kernels}
