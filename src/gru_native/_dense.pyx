@@ -4,6 +4,7 @@ C-contiguous array of the computing dtype, then run the kernel with the GIL rele
 import numpy as np
 cimport numpy as cnp
 
+from ._arrays cimport as_array, compute_dtype, data_ptr
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
@@ -11,31 +12,10 @@ cnp.import_array()
 _INT_MAX = 2**31 - 1
 
 
-def _compute_dtype(kernel):
-    dtype = np.asarray(kernel).dtype
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dense kernel must be float32 or float64, got {dtype}")
-    return dtype
-
-
-cdef cnp.ndarray _array(a, dtype, str name, tuple shape):
-    """`a` as a C-contiguous array of `dtype` and exactly `shape` (a copy only when needed)."""
-    a = np.asarray(a)
-    if not np.can_cast(a.dtype, dtype, "same_kind"):
-        raise TypeError(f"{name} has dtype {a.dtype}, which cannot be used as {np.dtype(dtype)}")
-    if a.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-    return np.ascontiguousarray(a, dtype=dtype)
-
-
-cdef void *_data(cnp.ndarray a):
-    return NULL if a is None else cnp.PyArray_DATA(a)
-
-
 cdef tuple _operands(x, kernel):
     """(dtype, x, kernel) checked and converted; x (N, in) may have no rows, the kernel may not be
     empty."""
-    dtype = _compute_dtype(kernel)
+    dtype = compute_dtype(kernel, "dense kernel")
     w = np.asarray(kernel)
     if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
         raise ValueError(f"kernel must have shape (features, units), both >= 1, got {w.shape}")
@@ -44,8 +24,8 @@ cdef tuple _operands(x, kernel):
         raise ValueError(f"x must be 2-D (rows, features), got shape {xa.shape}")
     if max(xa.shape[0], w.shape[0], w.shape[1]) > _INT_MAX:
         raise ValueError(f"x of shape {xa.shape} with kernel {w.shape} is too large for the kernels")
-    xa = _array(xa, dtype, "x", (xa.shape[0], w.shape[0]))
-    return dtype, xa, _array(w, dtype, "kernel", w.shape)
+    xa = as_array(xa, dtype, "x", (xa.shape[0], w.shape[0]))
+    return dtype, xa, as_array(w, dtype, "kernel", w.shape)
 
 
 def dense_forward(x, kernel, bias=None):
@@ -54,13 +34,13 @@ def dense_forward(x, kernel, bias=None):
     dtype, xa, w = _operands(x, kernel)
     cdef dense_shape s
     s.N, s.IN, s.OUT = xa.shape[0], w.shape[0], w.shape[1]
-    b = None if bias is None else _array(bias, dtype, "bias", (s.OUT,))
+    b = None if bias is None else as_array(bias, dtype, "bias", (s.OUT,))
     y = np.empty((s.N, s.OUT), dtype)
     cdef int nt = gru_get_num_threads()
-    cdef void *px = _data(xa)
-    cdef void *pw = _data(w)
-    cdef void *pb = _data(b)
-    cdef void *py = _data(y)
+    cdef void *px = data_ptr(xa)
+    cdef void *pw = data_ptr(w)
+    cdef void *pb = data_ptr(b)
+    cdef void *py = data_ptr(y)
     if dtype == np.float32:
         with nogil:
             dense_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pb, <float *>py)
@@ -76,17 +56,17 @@ def dense_backward(x, kernel, dy, bint need_dx=True):
     dtype, xa, w = _operands(x, kernel)
     cdef dense_shape s
     s.N, s.IN, s.OUT = xa.shape[0], w.shape[0], w.shape[1]
-    dya = _array(dy, dtype, "dy", (s.N, s.OUT))
+    dya = as_array(dy, dtype, "dy", (s.N, s.OUT))
     dx = np.empty((s.N, s.IN), dtype) if need_dx else None
     dw = np.empty((s.IN, s.OUT), dtype)
     db = np.empty(s.OUT, dtype)
     cdef int nt = gru_get_num_threads()
-    cdef void *px = _data(xa)
-    cdef void *pw = _data(w)
-    cdef void *pdy = _data(dya)
-    cdef void *pdx = _data(dx)
-    cdef void *pdw = _data(dw)
-    cdef void *pdb = _data(db)
+    cdef void *px = data_ptr(xa)
+    cdef void *pw = data_ptr(w)
+    cdef void *pdy = data_ptr(dya)
+    cdef void *pdx = data_ptr(dx)
+    cdef void *pdw = data_ptr(dw)
+    cdef void *pdb = data_ptr(db)
     if dtype == np.float32:
         with nogil:
             dense_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pdy, <float *>pdx,

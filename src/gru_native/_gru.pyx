@@ -4,36 +4,12 @@ C-contiguous array of the computing dtype, then run the kernel with the GIL rele
 import numpy as np
 cimport numpy as cnp
 
+from ._arrays cimport as_array, compute_dtype, data_ptr, optional_array
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
 
 _INT_MAX = 2**31 - 1
-
-
-def _compute_dtype(weights):
-    dtype = np.asarray(weights).dtype
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"GRU weights must be float32 or float64, got {dtype}")
-    return dtype
-
-
-cdef cnp.ndarray _array(a, dtype, str name, tuple shape):
-    """`a` as a C-contiguous array of `dtype` and exactly `shape` (a copy only when needed)."""
-    a = np.asarray(a)
-    if not np.can_cast(a.dtype, dtype, "same_kind"):
-        raise TypeError(f"{name} has dtype {a.dtype}, which cannot be used as {np.dtype(dtype)}")
-    if a.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-    return np.ascontiguousarray(a, dtype=dtype)
-
-
-cdef cnp.ndarray _optional(a, dtype, str name, tuple shape):
-    return None if a is None else _array(a, dtype, name, shape)
-
-
-cdef void *_data(cnp.ndarray a):
-    return NULL if a is None else cnp.PyArray_DATA(a)
 
 
 cdef cnp.ndarray _lengths(lengths, int B, int T):
@@ -108,7 +84,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
     (B, H), and what gru_backward needs (None unless training).
     """
-    dtype = _compute_dtype(kernel)
+    dtype = compute_dtype(kernel, "GRU weights")
     xa = np.asarray(x)
     if xa.ndim != 3:
         raise ValueError(f"x must be 3-D (batch, timesteps, features), got shape {xa.shape}")
@@ -125,31 +101,31 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     cdef gru_shape s
     s.T, s.B, s.F, s.H, s.reset_after, s.reverse = T, B, I, H, reset_after, reverse
     s.masked_state = recurrent_mask is not None
-    xa = _array(xa, dtype, "x", (B, T, I))
-    w = _array(kernel_a, dtype, "kernel", (I, 3 * H))
-    u = _array(recurrent_kernel, dtype, "recurrent_kernel", (H, 3 * H))
+    xa = as_array(xa, dtype, "x", (B, T, I))
+    w = as_array(kernel_a, dtype, "kernel", (I, 3 * H))
+    u = as_array(recurrent_kernel, dtype, "recurrent_kernel", (H, 3 * H))
     b_shape = bias_shape(H, reset_after)
-    b = np.zeros(b_shape, dtype) if bias is None else _array(bias, dtype, "bias", b_shape)
-    h0a = _optional(h0, dtype, "h0", (B, H))
+    b = np.zeros(b_shape, dtype) if bias is None else as_array(bias, dtype, "bias", b_shape)
+    h0a = optional_array(h0, dtype, "h0", (B, H))
     lens = _lengths(lengths, B, T)
-    hmask = _optional(recurrent_mask, dtype, "recurrent_mask", (B, H))
+    hmask = optional_array(recurrent_mask, dtype, "recurrent_mask", (B, H))
 
     y = np.empty((B, T, H), dtype) if return_sequences else None
     h_last = np.empty((B, H), dtype)
     saved = _scratch(workspace, "saved", gru_cache_size(&s), dtype) if training else None
     work = _scratch(workspace, "forward", gru_forward_work_size(&s), dtype)
     cdef int nt = gru_get_num_threads()
-    cdef void *px = _data(xa)
-    cdef void *pw = _data(w)
-    cdef void *pu = _data(u)
-    cdef void *pb = _data(b)
-    cdef void *ph0 = _data(h0a)
-    cdef void *py = _data(y)
-    cdef void *ph = _data(h_last)
-    cdef void *pc = _data(saved)
-    cdef void *pwork = _data(work)
-    cdef void *pm = _data(hmask)
-    cdef int *pl = <int *>_data(lens)
+    cdef void *px = data_ptr(xa)
+    cdef void *pw = data_ptr(w)
+    cdef void *pu = data_ptr(u)
+    cdef void *pb = data_ptr(b)
+    cdef void *ph0 = data_ptr(h0a)
+    cdef void *py = data_ptr(y)
+    cdef void *ph = data_ptr(h_last)
+    cdef void *pc = data_ptr(saved)
+    cdef void *pwork = data_ptr(work)
+    cdef void *pm = data_ptr(hmask)
+    cdef int *pl = <int *>data_ptr(lens)
     if dtype == np.float32:
         with nogil:
             gru_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
@@ -197,8 +173,8 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     cdef gru_shape s = cache.shape
     cdef int B = s.B, T = s.T, I = s.F, H = s.H
     dtype = cache.dtype
-    dya = _optional(dy, dtype, "dy", (B, T, H))
-    dha = _optional(dh_last, dtype, "dh_last", (B, H))
+    dya = optional_array(dy, dtype, "dy", (B, T, H))
+    dha = optional_array(dh_last, dtype, "dh_last", (B, H))
     dx = np.empty((B, T, I), dtype) if need_dx else None
     dh0 = np.empty((B, H), dtype) if need_dh0 else None
     out_w, out_u, out_b = (None, None, None) if out is None else out
@@ -207,20 +183,20 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     db = _output(out_b, dtype, "dbias", bias_shape(H, s.reset_after))
     work = _scratch(workspace, "backward", gru_backward_work_size(&s), dtype)
     cdef int nt = gru_get_num_threads()
-    cdef void *px = _data(cache.x)
-    cdef void *pw = _data(cache.kernel)
-    cdef void *pu = _data(cache.recurrent_kernel)
-    cdef void *pc = _data(cache.saved)
-    cdef void *pdy = _data(dya)
-    cdef void *pdh = _data(dha)
-    cdef void *pdx = _data(dx)
-    cdef void *pdh0 = _data(dh0)
-    cdef void *pdw = _data(dw)
-    cdef void *pdu = _data(du)
-    cdef void *pdb = _data(db)
-    cdef void *pwork = _data(work)
-    cdef void *pm = _data(cache.hmask)
-    cdef int *pl = <int *>_data(cache.lengths)
+    cdef void *px = data_ptr(cache.x)
+    cdef void *pw = data_ptr(cache.kernel)
+    cdef void *pu = data_ptr(cache.recurrent_kernel)
+    cdef void *pc = data_ptr(cache.saved)
+    cdef void *pdy = data_ptr(dya)
+    cdef void *pdh = data_ptr(dha)
+    cdef void *pdx = data_ptr(dx)
+    cdef void *pdh0 = data_ptr(dh0)
+    cdef void *pdw = data_ptr(dw)
+    cdef void *pdu = data_ptr(du)
+    cdef void *pdb = data_ptr(db)
+    cdef void *pwork = data_ptr(work)
+    cdef void *pm = data_ptr(cache.hmask)
+    cdef int *pl = <int *>data_ptr(cache.lengths)
     if dtype == np.float32:
         with nogil:
             gru_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pm, <float *>pc,
@@ -239,7 +215,7 @@ def fast_sigmoid_f32(x):
     """The float32 sigmoid of the gate passes, on an array (to test its error bound)."""
     a = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty_like(a)
-    gru_sigmoid_f32(<float *>_data(a), <float *>_data(out), a.size)
+    gru_sigmoid_f32(<float *>data_ptr(a), <float *>data_ptr(out), a.size)
     return out
 
 
@@ -247,5 +223,5 @@ def fast_tanh_f32(x):
     """The float32 tanh of the gate passes, on an array (to test its error bound)."""
     a = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty_like(a)
-    gru_tanh_f32(<float *>_data(a), <float *>_data(out), a.size)
+    gru_tanh_f32(<float *>data_ptr(a), <float *>data_ptr(out), a.size)
     return out

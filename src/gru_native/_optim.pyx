@@ -5,6 +5,7 @@ kernel with the GIL released. Nothing is converted: the kernels update these ver
 import numpy as np
 cimport numpy as cnp
 
+from ._arrays cimport data_ptr
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
@@ -44,10 +45,6 @@ cdef list _state(params, grads, dict slots):
             if np.may_share_memory(a, b):
                 raise ValueError(f"{name} and {other} share memory; each must be its own buffer")
     return [p, g] + [slots[k] for k in slots]
-
-
-cdef void *_data(cnp.ndarray a):
-    return NULL if a is None else cnp.PyArray_DATA(a)
 
 
 cdef tuple _segments(segments, Py_ssize_t n):
@@ -91,13 +88,13 @@ def sum_squares(g, segments=None):
     off, size = _segments(segments, ga.shape[0])
     cdef size_t nseg = off.shape[0]
     out = np.zeros(nseg, np.float64)
-    work = np.empty(optim_norm_work_size(nseg, <size_t *>_data(size)), np.float64)
+    work = np.empty(optim_norm_work_size(nseg, <size_t *>data_ptr(size)), np.float64)
     cdef int nt = gru_get_num_threads()
-    cdef void *pg = _data(ga)
-    cdef size_t *po = <size_t *>_data(off)
-    cdef size_t *ps = <size_t *>_data(size)
-    cdef double *pout = <double *>_data(out)
-    cdef double *pw = <double *>_data(work)
+    cdef void *pg = data_ptr(ga)
+    cdef size_t *po = <size_t *>data_ptr(off)
+    cdef size_t *ps = <size_t *>data_ptr(size)
+    cdef double *pout = <double *>data_ptr(out)
+    cdef double *pw = <double *>data_ptr(work)
     if ga.dtype == np.float32:
         with nogil:
             optim_sum_squares_f32(nt, <float *>pg, nseg, po, ps, pout, pw)
@@ -115,12 +112,12 @@ def clip_by_norm(g, segments, double clipnorm):
     ga = _buffer(g, "grads", None, -1, True)
     off, size = _segments(segments, ga.shape[0])
     cdef size_t nseg = off.shape[0]
-    work = np.empty(optim_norm_work_size(nseg, <size_t *>_data(size)), np.float64)
+    work = np.empty(optim_norm_work_size(nseg, <size_t *>data_ptr(size)), np.float64)
     cdef int nt = gru_get_num_threads()
-    cdef void *pg = _data(ga)
-    cdef size_t *po = <size_t *>_data(off)
-    cdef size_t *ps = <size_t *>_data(size)
-    cdef double *pw = <double *>_data(work)
+    cdef void *pg = data_ptr(ga)
+    cdef size_t *po = <size_t *>data_ptr(off)
+    cdef size_t *ps = <size_t *>data_ptr(size)
+    cdef double *pw = <double *>data_ptr(work)
     if ga.dtype == np.float32:
         with nogil:
             optim_clip_by_norm_f32(nt, <float *>pg, nseg, po, ps, clipnorm, pw)
@@ -139,9 +136,9 @@ def sgd_update(params, grads, momentum_slot=None, *, double learning_rate,
     p, g, m = _state(params, grads, {"momentum": momentum_slot if momentum != 0 else None})
     cdef size_t n = p.shape[0]
     cdef int nt = gru_get_num_threads()
-    cdef void *pp = _data(p)
-    cdef void *pg = _data(g)
-    cdef void *pm = _data(m)
+    cdef void *pp = data_ptr(p)
+    cdef void *pg = data_ptr(g)
+    cdef void *pm = data_ptr(m)
     if p.dtype == np.float32:
         with nogil:
             optim_sgd_f32(nt, n, <float *>pp, <float *>pg, <float *>pm, learning_rate, momentum,
@@ -165,11 +162,11 @@ def adam_update(params, grads, m, v, vhat=None, *, double learning_rate, double 
     p, g, ma, va, vh = _state(params, grads, {"m": m, "v": v, "vhat": vhat})
     cdef size_t n = p.shape[0]
     cdef int nt = gru_get_num_threads()
-    cdef void *pp = _data(p)
-    cdef void *pg = _data(g)
-    cdef void *pm = _data(ma)
-    cdef void *pv = _data(va)
-    cdef void *pvh = _data(vh)
+    cdef void *pp = data_ptr(p)
+    cdef void *pg = data_ptr(g)
+    cdef void *pm = data_ptr(ma)
+    cdef void *pv = data_ptr(va)
+    cdef void *pvh = data_ptr(vh)
     if p.dtype == np.float32:
         with nogil:
             optim_adam_f32(nt, n, <float *>pp, <float *>pg, <float *>pm, <float *>pv,
@@ -196,11 +193,11 @@ def rmsprop_update(params, grads, velocity, momentum_slot=None, average_gradient
         "average_gradient": average_gradient})
     cdef size_t n = p.shape[0]
     cdef int nt = gru_get_num_threads()
-    cdef void *pp = _data(p)
-    cdef void *pg = _data(g)
-    cdef void *pv = _data(va)
-    cdef void *pmo = _data(mo)
-    cdef void *pav = _data(av)
+    cdef void *pp = data_ptr(p)
+    cdef void *pg = data_ptr(g)
+    cdef void *pv = data_ptr(va)
+    cdef void *pmo = data_ptr(mo)
+    cdef void *pav = data_ptr(av)
     if p.dtype == np.float32:
         with nogil:
             optim_rmsprop_f32(nt, n, <float *>pp, <float *>pg, <float *>pv, <float *>pmo,

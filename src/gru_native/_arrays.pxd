@@ -1,0 +1,35 @@
+# Checks shared by the bindings of every kernel: what an array must be to cross into C.
+# Inline, so each extension module compiles its own copy and no module imports another.
+
+import numpy as np
+cimport numpy as cnp
+
+
+cdef inline object compute_dtype(weights, str what):
+    """The kernels' precision: the weights' dtype, float32 or float64."""
+    dtype = weights.dtype if isinstance(weights, np.ndarray) else np.asarray(weights).dtype
+    if dtype != np.float32 and dtype != np.float64:
+        raise TypeError(f"{what} must be float32 or float64, got {dtype}")
+    return dtype
+
+
+cdef inline cnp.ndarray as_array(a, dtype, str name, tuple shape):
+    """`a` as a C-contiguous array of `dtype` and exactly `shape`: itself when it already is
+    one (the common case, checked first because it is cheap), else a converted copy."""
+    if type(a) is np.ndarray and (<cnp.ndarray>a).dtype == dtype and a.shape == shape \
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+        return <cnp.ndarray>a
+    a = np.asarray(a)
+    if not np.can_cast(a.dtype, dtype, "same_kind"):
+        raise TypeError(f"{name} has dtype {a.dtype}, which cannot be used as {np.dtype(dtype)}")
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+cdef inline cnp.ndarray optional_array(a, dtype, str name, tuple shape):
+    return None if a is None else as_array(a, dtype, name, shape)
+
+
+cdef inline void *data_ptr(cnp.ndarray a):
+    return NULL if a is None else cnp.PyArray_DATA(a)
