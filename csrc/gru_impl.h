@@ -15,7 +15,8 @@
 typedef struct {
     const gru_shape *s;
     const int *lengths;
-    const REAL *gx, *u, *b, *hmask;
+    REAL *gx;     /* (B, T, 3H) input projections x W, by position */
+    const REAL *u, *b, *hmask;
     REAL *gs;     /* one step's recurrent products, step_stride(s) per row */
     REAL *hm;     /* h * hmask, the recurrent GEMM's input (with hmask only) */
     REAL *h;      /* the running state, ends as h_last */
@@ -125,42 +126,54 @@ static void FN(zero_tail)(const gru_shape *s, int bi, int len, REAL *a, int widt
         memset(a + ((size_t)bi * s->T + len) * width, 0, (size_t)(s->T - len) * width * sizeof(REAL));
 }
 
+/* The whole forward of sequences [lo, hi): their input GEMM, then every step. */
+static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REAL *w,
+                             const REAL *h0, int lo, int hi)
+{
+    const gru_shape *s = c->s;
+    const int T = s->T, F = s->F, H = s->H, G = 3 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    if (hi <= lo) return;
+    GEMM(0, 0, (hi - lo) * T, G, F, 1, x + (size_t)lo * T * F, F, w, G, 0,
+         c->gx + (size_t)lo * T * G, G);
+    if (h0)
+        memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
+    else
+        memset(c->h + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
+    for (int k = 0; k < T; k++) {
+        if (s->reset_after)
+            FN(forward_step_after)(c, lo, hi, k);
+        else
+            FN(forward_step_before)(c, lo, hi, k);
+    }
+    /* Past a sequence's end: zero outputs, and zero the cached GEMM operands so that the
+     * backward's all-steps GEMMs see exact zeros there. */
+    for (int bi = lo; c->lengths && bi < hi; bi++) {
+        const int len = c->lengths[bi];
+        FN(zero_tail)(s, bi, len, c->y, H);
+        FN(zero_tail)(s, bi, len, c->cache, H);
+        FN(zero_tail)(s, bi, len, c->cache ? c->cache + 4 * bth : NULL, H);
+    }
+}
+
 void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
                      const REAL *u, const REAL *b, const REAL *h0, const int *lengths,
                      const REAL *hmask, REAL *y, REAL *h_last, REAL *cache, REAL *work)
 {
-    const int T = s->T, F = s->F, H = s->H, G = 3 * H;
-    const size_t bth = (size_t)s->B * T * H;
-    REAL *gx = work, *gs = gx + (size_t)s->B * T * G;
+    REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 3 * s->H;
     const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
                                 h_last, y, cache};
+    const int nt = pick_threads(s, max_threads);
     gru_blas_single_thread();
-
-#pragma omp parallel num_threads(pick_threads(s, max_threads))
+    if (nt == 1) {  /* no team to start: this matters for one short sequence */
+        FN(forward_rows)(&c, x, w, h0, 0, s->B);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
     {
         int lo, hi;
         gru_split(s->B, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
-        if (hi > lo) {
-            GEMM(0, 0, (hi - lo) * T, G, F, 1, x + (size_t)lo * T * F, F, w, G, 0,
-                 gx + (size_t)lo * T * G, G);
-            if (h0)
-                memcpy(h_last + (size_t)lo * H, h0 + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
-            else
-                memset(h_last + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
-            for (int k = 0; k < T; k++) {
-                if (s->reset_after)
-                    FN(forward_step_after)(&c, lo, hi, k);
-                else
-                    FN(forward_step_before)(&c, lo, hi, k);
-            }
-            /* Past a sequence's end: zero outputs, and zero the cached GEMM operands so that the
-             * backward's all-steps GEMMs see exact zeros there. */
-            for (int bi = lo; lengths && bi < hi; bi++) {
-                FN(zero_tail)(s, bi, lengths[bi], y, H);
-                FN(zero_tail)(s, bi, lengths[bi], cache, H);
-                FN(zero_tail)(s, bi, lengths[bi], cache ? cache + 4 * bth : NULL, H);
-            }
-        }
+        FN(forward_rows)(&c, x, w, h0, lo, hi);
     }
 }
 
@@ -290,67 +303,88 @@ static void FN(column_sums)(size_t rows, int G, int c0, int c1, const REAL *g, R
         for (int c = c0; c < c1; c++) db[c] += g[i * G + c];
 }
 
+/* Backward through time of sequences [lo, hi): every step, then their dX. */
+static void FN(backward_rows)(const FN(backward_call) *c, const REAL *w, const REAL *dh_last,
+                              REAL *dx, REAL *dh0, int lo, int hi)
+{
+    const gru_shape *s = c->s;
+    const int T = s->T, F = s->F, H = s->H, G = 3 * H;
+    const size_t rows = (size_t)(hi - lo) * H * sizeof(REAL);
+    if (hi <= lo) return;
+    if (dh_last)
+        memcpy(c->carry + (size_t)lo * H, dh_last + (size_t)lo * H, rows);
+    else
+        memset(c->carry + (size_t)lo * H, 0, rows);
+    for (int k = T - 1; k >= 0; k--) {
+        if (s->reset_after)
+            FN(backward_step_after)(c, lo, hi, k);
+        else
+            FN(backward_step_before)(c, lo, hi, k);
+    }
+    if (dh0) memcpy(dh0 + (size_t)lo * H, c->carry + (size_t)lo * H, rows);
+    for (int bi = lo; c->lengths && bi < hi; bi++) {
+        const int len = c->lengths[bi];
+        FN(zero_tail)(s, bi, len, c->dgx, G);
+        if (s->reset_after) FN(zero_tail)(s, bi, len, c->dgh, G);
+        if (c->hmask) FN(zero_tail)(s, bi, len, c->hsm, H);
+    }
+    if (dx)  /* dX = dGX W^T */
+        GEMM(0, 1, (hi - lo) * T, F, G, 1, c->dgx + (size_t)lo * T * G, G, w, G, 0,
+             dx + (size_t)lo * T * F, F);
+}
+
+/* Weight gradients, columns [c0, c1) of the 3H gate columns, each one GEMM over all T*B rows. */
+static void FN(weight_grads)(const FN(backward_call) *c, const REAL *x, REAL *dw, REAL *du,
+                             REAL *db, int c0, int c1)
+{
+    const gru_shape *s = c->s;
+    const int F = s->F, H = s->H, G = 3 * H, nc = c1 - c0;
+    const size_t bt = (size_t)s->B * s->T;
+    /* the states the recurrent GEMMs saw, and r * that state (reset_before) */
+    const REAL *hs = c->hmask ? c->hsm : c->cache, *aux = c->cache + 4 * bt * H;
+    if (nc <= 0) return;
+    /* dW = X^T dGX */
+    GEMM(1, 0, F, nc, (int)bt, 1, x, F, c->dgx + c0, G, 0, dw + c0, G);
+    FN(column_sums)(bt, G, c0, c1, c->dgx, db);
+    if (s->reset_after) {
+        /* dU = H_prev^T dGH, db_h = sum dGH */
+        GEMM(1, 0, H, nc, (int)bt, 1, hs, H, c->dgh + c0, G, 0, du + c0, G);
+        FN(column_sums)(bt, G, c0, c1, c->dgh, db + G);
+    } else {
+        /* dU_zr = H_prev^T [a_z a_r], dU_n = (r*H_prev)^T a_n */
+        const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
+        if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hs, H, c->dgx + c0, G, 0, du + c0, G);
+        if (c1 > a0) GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, c->dgx + a0, G, 0, du + a0, G);
+    }
+}
+
 void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
                       const REAL *u, const int *lengths, const REAL *hmask, const REAL *cache,
                       const REAL *dy, const REAL *dh_last, REAL *dx, REAL *dh0, REAL *dw,
                       REAL *du, REAL *db, REAL *work)
 {
-    const int T = s->T, F = s->F, H = s->H, G = 3 * H;
-    const size_t bt = (size_t)s->B * T, bth = bt * H;
+    const size_t btg = (size_t)s->B * s->T * 3 * s->H;
     REAL *dgx = work;
-    REAL *dgh = s->reset_after ? dgx + bt * G : dgx;    /* reset_before: the same gradients */
-    REAL *ds = dgx + bt * G * (s->reset_after ? 2 : 1);
+    REAL *dgh = s->reset_after ? dgx + btg : dgx;    /* reset_before: the same gradients */
+    REAL *ds = dgx + btg * (s->reset_after ? 2 : 1);
     REAL *carry = ds + (size_t)s->B * step_stride(s);
-    REAL *dhm = carry + (size_t)s->B * H, *hsm = dhm + (size_t)s->B * H;
+    REAL *dhm = carry + (size_t)s->B * s->H, *hsm = dhm + (size_t)s->B * s->H;
     const FN(backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, dgh, ds, carry, dhm, hsm};
-    /* the states the recurrent GEMMs saw, and r * that state (reset_before) */
-    const REAL *hs = hmask ? hsm : cache, *aux = cache + 4 * bth;
+    const int nt = pick_threads(s, max_threads);
     gru_blas_single_thread();
-
-#pragma omp parallel num_threads(pick_threads(s, max_threads))
+    if (nt == 1) {
+        FN(backward_rows)(&c, w, dh_last, dx, dh0, 0, s->B);
+        FN(weight_grads)(&c, x, dw, du, db, 0, 3 * s->H);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
     {
-        const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
-        int lo, hi;
-        gru_split(s->B, nt, tid, &lo, &hi);
-        if (hi > lo) {
-            if (dh_last)
-                memcpy(carry + (size_t)lo * H, dh_last + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
-            else
-                memset(carry + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
-            for (int k = T - 1; k >= 0; k--) {
-                if (s->reset_after)
-                    FN(backward_step_after)(&c, lo, hi, k);
-                else
-                    FN(backward_step_before)(&c, lo, hi, k);
-            }
-            if (dh0) memcpy(dh0 + (size_t)lo * H, carry + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
-            for (int bi = lo; lengths && bi < hi; bi++) {
-                FN(zero_tail)(s, bi, lengths[bi], dgx, G);
-                if (s->reset_after) FN(zero_tail)(s, bi, lengths[bi], dgh, G);
-                if (hmask) FN(zero_tail)(s, bi, lengths[bi], hsm, H);
-            }
-            if (dx)  /* dX = dGX W^T */
-                GEMM(0, 1, (hi - lo) * T, F, G, 1, dgx + (size_t)lo * T * G, G, w, G, 0,
-                     dx + (size_t)lo * T * F, F);
-        }
+        const int n = omp_get_num_threads(), tid = omp_get_thread_num();
+        int lo, hi, c0, c1;
+        gru_split(s->B, n, tid, &lo, &hi);
+        FN(backward_rows)(&c, w, dh_last, dx, dh0, lo, hi);
 #pragma omp barrier
-        int c0, c1;
-        gru_split(G, nt, tid, &c0, &c1);
-        if (c1 > c0) {
-            const int nc = c1 - c0;
-            /* dW = X^T dGX */
-            GEMM(1, 0, F, nc, (int)bt, 1, x, F, dgx + c0, G, 0, dw + c0, G);
-            FN(column_sums)(bt, G, c0, c1, dgx, db);
-            if (s->reset_after) {
-                /* dU = H_prev^T dGH, db_h = sum dGH */
-                GEMM(1, 0, H, nc, (int)bt, 1, hs, H, dgh + c0, G, 0, du + c0, G);
-                FN(column_sums)(bt, G, c0, c1, dgh, db + G);
-            } else {
-                /* dU_zr = H_prev^T [a_z a_r], dU_n = (r*H_prev)^T a_n */
-                const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
-                if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hs, H, dgx + c0, G, 0, du + c0, G);
-                if (c1 > a0) GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, dgx + a0, G, 0, du + a0, G);
-            }
-        }
+        gru_split(3 * s->H, n, tid, &c0, &c1);
+        FN(weight_grads)(&c, x, dw, du, db, c0, c1);
     }
 }
