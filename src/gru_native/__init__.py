@@ -24,7 +24,7 @@ def _preload_openblas():
 
 _preload_openblas()
 
-from ._gru import GRUCache, gru_backward, gru_forward  # noqa: E402
+from ._gru import GRUCache, GRUWorkspace, gru_backward, gru_forward  # noqa: E402
 from ._threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
 from . import activations, callbacks, initializers, losses, metrics, optimizers, utils  # noqa: E402
 from .layers import (  # noqa: E402
@@ -34,9 +34,27 @@ from .saving import load_model  # noqa: E402
 
 __version__ = "0.1.0"
 
+# The scikit-learn estimators load on first use: importing scikit-learn takes about a second,
+# which users of the Keras-style API (and every prediction service) should not pay.
+_LAZY = {"GRUClassifier": "estimators", "GRURegressor": "estimators",
+         "GRUForecaster": "forecaster", "preprocessing": None}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gru_native' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
+    value = module if _LAZY[name] is None else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
-    "BLAS_BACKEND", "GRU", "GRUCache", "Activation", "Bidirectional", "Dense", "Dropout",
-    "Embedding", "Layer", "Masking", "Sequential", "activations", "callbacks", "get_num_threads",
-    "gru_backward", "gru_forward", "initializers", "load_model", "losses", "metrics",
-    "optimizers", "set_num_threads", "utils",
+    "BLAS_BACKEND", "GRU", "GRUCache", "GRUWorkspace", "GRUClassifier", "GRUForecaster",
+    "GRURegressor", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Layer",
+    "Masking", "Sequential", "preprocessing",
+    "activations", "callbacks", "get_num_threads", "gru_backward", "gru_forward", "initializers",
+    "load_model", "losses", "metrics", "optimizers", "set_num_threads", "utils",
 ]

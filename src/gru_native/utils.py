@@ -1,10 +1,15 @@
 """Random state shared by initialisation, shuffling and dropout, so one seed reproduces a run."""
 
+import contextlib
+import contextvars
 import random
 
 import numpy as np
 
 _rng = np.random.default_rng()
+# A generator that overrides _rng in one thread (context) only, so that concurrent fits of
+# estimators with their own random_state neither share nor disturb a stream.
+_local_rng = contextvars.ContextVar("gru_native_local_rng", default=None)
 
 
 def set_random_seed(seed):
@@ -19,4 +24,18 @@ def set_random_seed(seed):
 
 def rng():
     """The generator every random draw of gru_native comes from."""
-    return _rng
+    local = _local_rng.get()
+    return _rng if local is None else local
+
+
+@contextlib.contextmanager
+def local_rng(generator):
+    """Draw gru_native's random numbers from `generator` inside the block, in this thread only;
+    the seeded stream of set_random_seed resumes unchanged after it."""
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"generator must be a numpy.random.Generator, got {type(generator).__name__}")
+    token = _local_rng.set(generator)
+    try:
+        yield generator
+    finally:
+        _local_rng.reset(token)
