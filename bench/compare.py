@@ -29,6 +29,13 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+# PyTorch and gru_native share one OpenMP runtime (libgomp) in a process, and its thread wait
+# policy is fixed by whoever loads it first: gru_native asks for passive waits, which slow
+# PyTorch's many small parallel regions. Load PyTorch first so that it runs as its users know it
+# (and gru_native then runs under PyTorch's active waits).
+if importlib.util.find_spec("torch"):
+    import torch  # noqa: F401
+
 import gru_native
 import workloads
 

@@ -9,6 +9,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The gate passes are compiled twice, for the baseline x86-64 (SSE2, 4 floats a vector) and
+ * for x86-64-v3 (AVX2 + FMA, 8 floats), and the loader picks by CPU: the wheel stays portable
+ * and recent CPUs get twice the width. A native build (-march=native) needs no clones. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__)
+#define GRU_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GRU_SIMD_CLONES
+#endif
+
 /* exp(x) = 2^n exp(r) with n = round(x / ln 2), |r| <= ln2 / 2, exp(r) by Cephes' expf
  * polynomial. x is clamped to [-87, 88], where 2^n stays a normal float. */
 static inline float exp_f32(float x)

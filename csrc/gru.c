@@ -60,14 +60,15 @@ static int pick_threads(const gru_shape *s, int max_threads)
 
 static inline double sigmoid_f64(double v) { return 1.0 / (1.0 + exp(-v)); }
 
-/* The float32 activations on arrays, for the tests of their error bounds. */
-void gru_sigmoid_f32(const float *x, float *y, size_t n)
+/* The float32 activations on arrays, for the tests of their error bounds (cloned as the gate
+ * passes are, so the tests check the code the kernels run). */
+GRU_SIMD_CLONES void gru_sigmoid_f32(const float *x, float *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) y[i] = sigmoid_f32(x[i]);
 }
 
-void gru_tanh_f32(const float *x, float *y, size_t n)
+GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) y[i] = tanh_f32(x[i]);

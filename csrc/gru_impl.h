@@ -46,7 +46,7 @@ static void FN(keep_step)(const FN(forward_call) *c, size_t o, const REAL *gr, c
 }
 
 /* Rows [lo, hi) take step k; reset gate after U: gs = h U, then one fused pass. */
-static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, int k)
+GRU_SIMD_CLONES static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, int k)
 {
     const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
@@ -78,7 +78,7 @@ static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, in
 
 /* Rows [lo, hi) take step k; reset gate before U: gs[:, 0:2H] = h U_zr, then z, r and r*h,
  * then gs[:, 2H:3H] = (r*h) U_n, then n and the new state. */
-static void FN(forward_step_before)(const FN(forward_call) *c, int lo, int hi, int k)
+GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, int lo, int hi, int k)
 {
     const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
@@ -214,7 +214,7 @@ static void FN(add_output_grad)(const FN(backward_call) *c, size_t o, REAL *cr)
     for (int j = 0; j < H; j++) cr[j] += dyr[j];
 }
 
-static void FN(backward_step_after)(const FN(backward_call) *c, int lo, int hi, int k)
+GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, int lo, int hi, int k)
 {
     const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
@@ -248,7 +248,7 @@ static void FN(backward_step_after)(const FN(backward_call) *c, int lo, int hi, 
 }
 
 /* The same, reset gate before U: d(r*h) = a_n U_n^T needs its own GEMM in the middle. */
-static void FN(backward_step_before)(const FN(backward_call) *c, int lo, int hi, int k)
+GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c, int lo, int hi, int k)
 {
     const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
