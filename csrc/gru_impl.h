@@ -31,9 +31,9 @@ static const REAL *FN(recurrent_input)(const FN(forward_call) *c, int lo, int hi
     return c->hm;
 }
 
-/* What the forward keeps of sequence row o after its step (gr: [z r n aux], hr: the new h):
- * z, r, n and aux (h U_n + b_hn, or r*h) for the backward, and the output. h_{t-1} was kept
- * before the step overwrote it. */
+/* What the forward keeps of sequence row o after a reset_before step (gr: [z r n r*h], hr: the
+ * new h): z, r, n and r*h for the backward, and the output. h_{t-1} was kept before the step
+ * overwrote it. */
 static void FN(keep_step)(const FN(forward_call) *c, size_t o, const REAL *gr, const REAL *hr)
 {
     const int H = c->s->H;
@@ -50,6 +50,7 @@ GRU_SIMD_CLONES static void FN(forward_step_after)(const FN(forward_call) *c, in
 {
     const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
+    const size_t bth = (size_t)s->B * T * H;
     const REAL *bx = c->b, *bh = c->b + G;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
     GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
@@ -57,8 +58,11 @@ GRU_SIMD_CLONES static void FN(forward_step_after)(const FN(forward_call) *c, in
         const int len = seq_len(s, c->lengths, bi);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
-        const REAL *gxr = c->gx + o * G;
-        REAL *gr = c->gs + (size_t)bi * S, *hr = c->h + (size_t)bi * H;
+        const REAL *gxr = c->gx + o * G, *gr = c->gs + (size_t)bi * S;
+        REAL *hr = c->h + (size_t)bi * H;
+        /* z r n and h U_n + b_hn go straight to the cache when training, else back into gs */
+        REAL *zrn = c->cache ? c->cache + bth + o * G : c->gs + (size_t)bi * S;
+        REAL *hnr = c->cache ? c->cache + 4 * bth + o * H : zrn + G;
         if (c->cache) memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
 #pragma omp simd
         for (int j = 0; j < H; j++) {
@@ -66,13 +70,13 @@ GRU_SIMD_CLONES static void FN(forward_step_after)(const FN(forward_call) *c, in
             const REAL r = SIGMOID(gxr[H + j] + bx[H + j] + gr[H + j] + bh[H + j]);
             const REAL hn = gr[2 * H + j] + bh[2 * H + j];
             const REAL n = TANH(gxr[2 * H + j] + bx[2 * H + j] + r * hn);
-            gr[j] = z;
-            gr[H + j] = r;
-            gr[2 * H + j] = n;
-            gr[3 * H + j] = hn;
+            zrn[j] = z;
+            zrn[H + j] = r;
+            zrn[2 * H + j] = n;
+            hnr[j] = hn;
             hr[j] = n + z * (hr[j] - n);
         }
-        FN(keep_step)(c, o, gr, hr);
+        if (c->y) memcpy(c->y + o * H, hr, (size_t)H * sizeof(REAL));
     }
 }
 
@@ -183,7 +187,8 @@ typedef struct {
     const gru_shape *s;
     const int *lengths;
     const REAL *cache, *dy, *u, *hmask;
-    REAL *dgx, *dgh;  /* (B, T, 3H) gradients of x W + b_x and of h U + b_h, by position */
+    REAL *dgx;        /* (B, T, 3H) gradient of x W + b_x, by position */
+    REAL *dghn;       /* (B, T, H) gradient of h U_n + b_hn (reset_after; its z, r blocks are dgx's) */
     REAL *ds;         /* one step's gate gradients, step_stride(s) per row */
     REAL *carry;      /* (B, H) */
     REAL *dhm;        /* (B, H) gradient reaching h * hmask (with hmask only) */
@@ -225,7 +230,7 @@ GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, 
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G, *hn = c->cache + 4 * bth + o * H;
-        REAL *dgxr = c->dgx + o * G, *dghr = c->dgh + o * G;
+        REAL *dgxr = c->dgx + o * G, *dghnr = c->dghn + o * H;
         FN(add_output_grad)(c, o, cr);
 #pragma omp simd
         for (int j = 0; j < H; j++) {
@@ -234,10 +239,10 @@ GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, 
             const REAL an = dh * (1 - z) * (1 - n * n);
             const REAL az = dh * (hp[j] - n) * z * (1 - z);
             const REAL ar = an * hn[j] * r * (1 - r);
-            dgxr[j] = dghr[j] = dsr[j] = az;
-            dgxr[H + j] = dghr[H + j] = dsr[H + j] = ar;
+            dgxr[j] = dsr[j] = az;
+            dgxr[H + j] = dsr[H + j] = ar;
             dgxr[2 * H + j] = an;
-            dghr[2 * H + j] = dsr[2 * H + j] = an * r;
+            dghnr[j] = dsr[2 * H + j] = an * r;
             cr[j] = dh * z;
         }
         if (c->hmask)
@@ -325,7 +330,7 @@ static void FN(backward_rows)(const FN(backward_call) *c, const REAL *w, const R
     for (int bi = lo; c->lengths && bi < hi; bi++) {
         const int len = c->lengths[bi];
         FN(zero_tail)(s, bi, len, c->dgx, G);
-        if (s->reset_after) FN(zero_tail)(s, bi, len, c->dgh, G);
+        if (s->reset_after) FN(zero_tail)(s, bi, len, c->dghn, H);
         if (c->hmask) FN(zero_tail)(s, bi, len, c->hsm, H);
     }
     if (dx)  /* dX = dGX W^T */
@@ -346,15 +351,19 @@ static void FN(weight_grads)(const FN(backward_call) *c, const REAL *x, REAL *dw
     /* dW = X^T dGX */
     GEMM(1, 0, F, nc, (int)bt, 1, x, F, c->dgx + c0, G, 0, dw + c0, G);
     FN(column_sums)(bt, G, c0, c1, c->dgx, db);
+    /* dU_zr = H_prev^T [a_z a_r] (the hidden side's z, r gradients equal the input side's) */
+    const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
+    if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hs, H, c->dgx + c0, G, 0, du + c0, G);
+    if (s->reset_after)  /* db_h = [db_zr, sum (a_n * r)] */
+        for (int col = c0; col < a1; col++) db[G + col] = db[col];
+    if (c1 <= a0) return;
     if (s->reset_after) {
-        /* dU = H_prev^T dGH, db_h = sum dGH */
-        GEMM(1, 0, H, nc, (int)bt, 1, hs, H, c->dgh + c0, G, 0, du + c0, G);
-        FN(column_sums)(bt, G, c0, c1, c->dgh, db + G);
+        /* dU_n = H_prev^T (a_n * r) */
+        GEMM(1, 0, H, c1 - a0, (int)bt, 1, hs, H, c->dghn + (a0 - split), H, 0, du + a0, G);
+        FN(column_sums)(bt, H, a0 - split, c1 - split, c->dghn, db + G + split);
     } else {
-        /* dU_zr = H_prev^T [a_z a_r], dU_n = (r*H_prev)^T a_n */
-        const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
-        if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hs, H, c->dgx + c0, G, 0, du + c0, G);
-        if (c1 > a0) GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, c->dgx + a0, G, 0, du + a0, G);
+        /* dU_n = (r*H_prev)^T a_n */
+        GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, c->dgx + a0, G, 0, du + a0, G);
     }
 }
 
@@ -365,11 +374,11 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
 {
     const size_t btg = (size_t)s->B * s->T * 3 * s->H;
     REAL *dgx = work;
-    REAL *dgh = s->reset_after ? dgx + btg : dgx;    /* reset_before: the same gradients */
-    REAL *ds = dgx + btg * (s->reset_after ? 2 : 1);
+    REAL *dghn = dgx + btg;
+    REAL *ds = dghn + (s->reset_after ? btg / 3 : 0);
     REAL *carry = ds + (size_t)s->B * step_stride(s);
     REAL *dhm = carry + (size_t)s->B * s->H, *hsm = dhm + (size_t)s->B * s->H;
-    const FN(backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, dgh, ds, carry, dhm, hsm};
+    const FN(backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, dghn, ds, carry, dhm, hsm};
     const int nt = pick_threads(s, max_threads);
     gru_blas_single_thread();
     if (nt == 1) {
