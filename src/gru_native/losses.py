@@ -64,10 +64,10 @@ def batch_weights(sample_weight, shape, dtype=np.float64):
 
 def _reduce(entries, entry_grads, sample_weight):
     """Keras' 'sum_over_batch_size' of the per-entry losses, and the gradient it passes on."""
-    if sample_weight is None:
-        scale = np.full(entries.shape, 1 / entries.size, entries.dtype)
-    else:
-        scale = batch_weights(sample_weight, entries.shape, entries.dtype) / entries.size
+    if sample_weight is None:  # one scale for all: no per-entry array
+        scale = entries.dtype.type(1 / entries.size)
+        return float(np.sum(entries) * scale), entry_grads * scale
+    scale = batch_weights(sample_weight, entries.shape, entries.dtype) / entries.size
     return float(np.sum(entries * scale)), entry_grads * scale[..., None]
 
 
