@@ -25,7 +25,7 @@ def accuracy_score(y_true, y_pred):
 
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
     from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
     from sklearn.utils.validation import check_is_fitted
 except ImportError:
@@ -71,6 +71,10 @@ except ImportError:
         def score(self, X, y):
             """R² of predict(X) against y."""
             return r2_score(y, self.predict(X))
+
+    class TransformerMixin:
+        def fit_transform(self, X, y=None, **fit_params):
+            return self.fit(X, y, **fit_params).transform(X)
 
     class ClassifierMixin:
         _estimator_type = "classifier"

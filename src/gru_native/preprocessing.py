@@ -6,7 +6,6 @@ Nothing here needs scikit-learn; when it is installed, SequenceScaler inherits i
 that clone, pipelines and grid searches treat it as one of their own.
 """
 
-import inspect
 import math
 import numbers
 from collections import Counter
@@ -14,41 +13,7 @@ from collections import Counter
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-try:
-    from sklearn.base import BaseEstimator as _EstimatorBase
-    from sklearn.base import TransformerMixin as _TransformerBase
-    from sklearn.exceptions import NotFittedError
-except ImportError:
-    class _EstimatorBase:
-        """The part of sklearn.base.BaseEstimator that clone and grid searches call: the
-        parameters are the arguments of __init__, stored under their own names."""
-
-        @classmethod
-        def _get_param_names(cls):
-            return sorted(name for name, p in inspect.signature(cls.__init__).parameters.items()
-                          if name != "self" and p.kind is not p.VAR_KEYWORD)
-
-        def get_params(self, deep=True):  # deep is part of the signature; nothing here nests
-            return {name: getattr(self, name) for name in self._get_param_names()}
-
-        def set_params(self, **params):
-            valid = self._get_param_names()
-            for name, value in params.items():
-                if name not in valid:
-                    raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; "
-                                     f"valid parameters are {valid}")
-                setattr(self, name, value)
-            return self
-
-    class _TransformerBase:
-        """sklearn.base.TransformerMixin's fit_transform."""
-
-        def fit_transform(self, X, y=None, **fit_params):
-            return self.fit(X, y, **fit_params).transform(X)
-
-    class NotFittedError(ValueError, AttributeError):
-        """Raised when a transformer is used before fit, as scikit-learn's NotFittedError."""
-
+from ._sklearn_base import BaseEstimator, NotFittedError, TransformerMixin
 
 _KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
@@ -196,7 +161,7 @@ def _stacked_steps(X):
     return steps, restore
 
 
-class SequenceScaler(_TransformerBase, _EstimatorBase):
+class SequenceScaler(TransformerMixin, BaseEstimator):
     """Standardise each feature of sequences: (x - mean_) / scale_, with the statistics taken over
     all samples and timesteps, as sklearn's StandardScaler over the stacked timesteps.
 
