@@ -1,5 +1,7 @@
 """Dense: y = activation(x W + b), on the last axis (per timestep on 3-D inputs, as Keras)."""
 
+import numpy as np
+
 from .. import activations, initializers
 from .._dense import dense_backward, dense_forward
 from .base import Layer
@@ -9,9 +11,9 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units < 1:
+        if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
-        self.units = units
+        self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
