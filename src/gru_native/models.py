@@ -95,7 +95,7 @@ class Sequential:
             if x.dtype.kind not in "biuf":
                 raise TypeError(f"x must be numeric, got dtype {x.dtype}")
             x = np.ascontiguousarray(x, dtype=self.dtype)
-            if not np.all(np.isfinite(x)):
+            if not np.isfinite(x).all():
                 raise ValueError("x contains NaN or infinite values")
         if self.built and (x.ndim != len(self.input_shape) or any(
                 want is not None and got != want for got, want in zip(x.shape[1:], self.input_shape[1:]))):
@@ -111,7 +111,7 @@ class Sequential:
             raise ValueError(f"x and y hold different numbers of samples: {n} and {len(y)}")
         if y.dtype.kind == "f":
             y = np.ascontiguousarray(y, dtype=self.dtype)
-            if not np.all(np.isfinite(y)):
+            if not np.isfinite(y).all():
                 raise ValueError("y contains NaN or infinite values")
         return y
 
