@@ -273,3 +273,20 @@ def test_step_mask_argument_equals_masking_layer(rng):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="mask must have shape"):
         plain.predict(x, mask=mask[:, :3])
+
+
+def test_non_trainable_layers_keep_their_weights(rng, capsys):
+    x = rng.normal(size=(16, 5, 2)).astype(np.float32)
+    y = rng.normal(size=(16, 1)).astype(np.float32)
+    model = Sequential([GRU(4, input_shape=(5, 2)), Dense(1)])
+    model.compile(optimizer="adamw", loss="mse")  # weight decay would move frozen weights too
+    model.layers[0].trainable = False
+    before = model.get_weights()
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    after = model.get_weights()
+    for a, b in zip(before[:3], after[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(before[3], after[3])
+    model.summary()
+    out = capsys.readouterr().out
+    assert "Trainable params: 5 " in out and "Non-trainable params: 96 " in out

@@ -182,7 +182,10 @@ class Sequential:
         if not np.isfinite(loss):
             return float(loss), y_pred, mask  # no update from a non-finite loss
         self._backward(dy, dy_is_logits)
+        frozen = [(w, w.copy()) for layer in self.layers if not layer.trainable for w in layer.weights]
         self.optimizer.apply(self._params, self._grads)
+        for w, value in frozen:  # layer.trainable = False: the step leaves its weights as they were
+            w[...] = value
         return float(loss), y_pred, mask
 
     def _update_metrics(self, y, y_pred, mask):
@@ -390,10 +393,11 @@ class Sequential:
             out.append(row(r))
             out.append(line("├", "┼", "┤", "─") if i < len(rows) - 1 else line("└", "┴", "┘", "─"))
         total = self.count_params() if self.built else 0
-        size = total * self.dtype.itemsize
-        out += [f" Total params: {total:,} ({_human_bytes(size)})",
-                f" Trainable params: {total:,} ({_human_bytes(size)})",
-                f" Non-trainable params: 0 ({_human_bytes(0)})"]
+        frozen = sum(layer.count_params() for layer in self.layers if layer.built and not layer.trainable)
+        item = self.dtype.itemsize
+        out += [f" Total params: {total:,} ({_human_bytes(total * item)})",
+                f" Trainable params: {total - frozen:,} ({_human_bytes((total - frozen) * item)})",
+                f" Non-trainable params: {frozen:,} ({_human_bytes(frozen * item)})"]
         for text in out:
             print_fn(text)
 
