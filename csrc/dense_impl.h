@@ -17,23 +17,33 @@ static void FN(dense_column_sums)(int rows, int cols, int c0, int c1, const REAL
     }
 }
 
+/* y = x W + b for rows [lo, hi). */
+static void FN(dense_rows)(const dense_shape *s, const REAL *x, const REAL *w, const REAL *b,
+                           REAL *y, int lo, int hi)
+{
+    const int IN = s->IN, OUT = s->OUT;
+    if (hi <= lo) return;
+    /* y starts as the bias (or is overwritten: beta 0), then y += x W */
+    for (int i = lo; b && i < hi; i++)
+        memcpy(y + (size_t)i * OUT, b, (size_t)OUT * sizeof(REAL));
+    GEMM(0, 0, hi - lo, OUT, IN, 1, x + (size_t)lo * IN, IN, w, OUT, b ? 1 : 0,
+         y + (size_t)lo * OUT, OUT);
+}
+
 void FN(dense_forward)(const dense_shape *s, int max_threads, const REAL *x, const REAL *w,
                        const REAL *b, REAL *y)
 {
-    const int IN = s->IN, OUT = s->OUT;
+    const int nt = pick_threads(s, max_threads, s->N);
     gru_blas_single_thread();
-
-#pragma omp parallel num_threads(pick_threads(s, max_threads, s->N))
+    if (nt == 1) {  /* no team to start for one thread: it matters for one sample */
+        FN(dense_rows)(s, x, w, b, y, 0, s->N);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
     {
         int lo, hi;
         gru_split(s->N, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
-        if (hi > lo) {
-            /* y starts as the bias (or is overwritten: beta 0), then y += x W */
-            for (int i = lo; b && i < hi; i++)
-                memcpy(y + (size_t)i * OUT, b, (size_t)OUT * sizeof(REAL));
-            GEMM(0, 0, hi - lo, OUT, IN, 1, x + (size_t)lo * IN, IN, w, OUT, b ? 1 : 0,
-                 y + (size_t)lo * OUT, OUT);
-        }
+        FN(dense_rows)(s, x, w, b, y, lo, hi);
     }
 }
 
