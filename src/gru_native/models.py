@@ -63,9 +63,14 @@ class Sequential:
         if self.optimizer is not None:
             self.optimizer.build(self._params, self._segments)
 
-    def _ensure_built(self, x):
+    def _batch_inputs(self, x, mask):
+        """x and its optional step mask, checked and converted once per call; the first data
+        builds the model."""
+        x = self._inputs(x)
+        mask = self._step_mask(mask, x)
         if not self.built:
             self.build((None,) + x.shape[1:])
+        return x, mask
 
     # ---- compiling --------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
@@ -205,10 +210,8 @@ class Sequential:
         """As keras.Model.fit. `mask` (gru_native's addition, like the mask argument of a Keras
         call): a boolean (samples, timesteps) array, True where a step is valid."""
         self._check_compiled()
-        x = self._inputs(x)
+        x, mask = self._batch_inputs(x, mask)
         y = self._targets(y, len(x))
-        mask = self._step_mask(mask, x)
-        self._ensure_built(x)
         batch_size = self._batch_size(batch_size)
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
@@ -292,22 +295,15 @@ class Sequential:
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, mask=None):
         self._check_compiled()
-        x = self._inputs(x)
+        x, mask = self._batch_inputs(x, mask)
         y = self._targets(y, len(x))
-        mask = self._step_mask(mask, x)
-        self._ensure_built(x)
         logs = self._evaluate_arrays(x, y, self._batch_size(batch_size), mask)
         if verbose not in ("auto", 0):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _as_returned(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", mask=None):
-        x = self._inputs(x)
-        mask = self._step_mask(mask, x)
-        self._ensure_built(x)
+        x, mask = self._batch_inputs(x, mask)
         batch_size = self._batch_size(batch_size)
         if len(x) <= batch_size:
             return self._forward(x, training=False, mask=mask)[0]
@@ -318,27 +314,20 @@ class Sequential:
 
     def train_on_batch(self, x, y, return_dict=False, mask=None):
         self._check_compiled()
-        x = self._inputs(x)
+        x, mask = self._batch_inputs(x, mask)
         y = self._targets(y, len(x))
-        mask = self._step_mask(mask, x)
-        self._ensure_built(x)
         for m in self.compiled_metrics:
             m.reset_state()
         loss, y_pred, mask = self._train_step(x, y, mask)
         self._update_metrics(y, y_pred, mask)
         logs = self._metric_logs(loss, 1)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _as_returned(logs, return_dict)
 
     def test_on_batch(self, x, y, return_dict=False):
         return self.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=return_dict)
 
     def predict_on_batch(self, x, mask=None):
-        x = self._inputs(x)
-        mask = self._step_mask(mask, x)
-        self._ensure_built(x)
+        x, mask = self._batch_inputs(x, mask)
         return self._forward(x, training=False, mask=mask)[0]
 
     def reset_states(self):
@@ -436,6 +425,14 @@ class Sequential:
     def __setstate__(self, state):
         from .saving import model_from_arrays
         self.__dict__.update(model_from_arrays(state).__dict__)
+
+
+def _as_returned(logs, return_dict):
+    """Keras' return value of evaluate and train_on_batch: the logs, the loss alone, or a list."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
 
 
 def _human_bytes(n):
