@@ -4,6 +4,12 @@ from .. import utils
 from .base import Layer
 
 
+def dropout_mask(shape, rate, dtype):
+    """Inverted dropout: zeros with probability `rate`, 1 / (1 - rate) elsewhere."""
+    keep = 1.0 - rate
+    return ((utils.rng().random(shape) < keep) / keep).astype(dtype)
+
+
 class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, **kwargs):
         super().__init__(**kwargs)
@@ -18,8 +24,7 @@ class Dropout(Layer):
             return x, mask
         shape = x.shape if self.noise_shape is None else tuple(
             x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        keep = 1.0 - self.rate
-        self._scale = ((utils.rng().random(shape) < keep) / keep).astype(x.dtype)
+        self._scale = dropout_mask(shape, self.rate, x.dtype)
         return x * self._scale, mask
 
     def backward(self, dy, need_dx=True):

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from .. import initializers, utils
+from .. import initializers
 from .._gru import GRUWorkspace, bias_shape, gru_backward, gru_forward
 from .base import Layer
+from .dropout import dropout_mask
 
 
 def lengths_from_mask(mask):
@@ -66,14 +67,12 @@ class GRU(Layer):
             raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, timesteps, "
                              f"{self.input_shape[1]}), got {x.shape}")
         self._dropout_mask = None
-        if training and self.dropout:
-            keep = 1.0 - self.dropout  # one mask per sequence, the same at every step, as Keras
-            self._dropout_mask = (utils.rng().random((x.shape[0], 1, x.shape[2])) < keep) / keep
-            x = x * self._dropout_mask.astype(x.dtype)
+        if training and self.dropout:  # one mask per sequence, the same at every step, as Keras
+            self._dropout_mask = dropout_mask((x.shape[0], 1, x.shape[2]), self.dropout, x.dtype)
+            x = x * self._dropout_mask
         recurrent_mask = None
-        if training and self.recurrent_dropout:
-            keep = 1.0 - self.recurrent_dropout  # one mask per sequence for all steps and gates
-            recurrent_mask = ((utils.rng().random((x.shape[0], self.units)) < keep) / keep).astype(x.dtype)
+        if training and self.recurrent_dropout:  # one mask per sequence for all steps and gates
+            recurrent_mask = dropout_mask((x.shape[0], self.units), self.recurrent_dropout, x.dtype)
         lengths, self._order = (None, None) if mask is None else lengths_from_mask(mask)
         if self._order is not None:
             x = np.take_along_axis(x, self._order[..., None], axis=1)
