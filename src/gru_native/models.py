@@ -8,6 +8,7 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import utils
+from ._inference import InferencePlan
 from .layers.base import allocate, as_shape, unique_name
 from .progbar import Progbar
 
@@ -31,6 +32,7 @@ class Sequential:
         self.compiled_metrics = []
         self.stop_training = False
         self.history = None
+        self._plan = None  # (parameter buffer, inference plan) for predict
         for layer in layers or []:
             self.add(layer)
 
@@ -63,10 +65,10 @@ class Sequential:
         if self.optimizer is not None:
             self.optimizer.build(self._params, self._segments)
 
-    def _batch_inputs(self, x, mask):
+    def _batch_inputs(self, x, mask, check_finite=True):
         """x and its optional step mask, checked and converted once per call; the first data
         builds the model."""
-        x = self._inputs(x)
+        x = self._inputs(x, check_finite)
         mask = self._step_mask(mask, x)
         if not self.built:
             self.build((None,) + x.shape[1:])
@@ -86,8 +88,9 @@ class Sequential:
                                "or evaluating it: model.compile(optimizer='adam', loss='mse')")
 
     # ---- data -------------------------------------------------------------------------------
-    def _inputs(self, x):
-        """x as an array the first layer accepts, converted and checked once per call."""
+    def _inputs(self, x, check_finite=True):
+        """x as an array the first layer accepts, converted and checked once per call
+        (check_finite=False: the caller checks for NaN and infinity)."""
         x = np.asarray(x)
         if x.size == 0:
             raise ValueError(f"x is empty (shape {x.shape})")
@@ -100,7 +103,7 @@ class Sequential:
             if x.dtype.kind not in "biuf":
                 raise TypeError(f"x must be numeric, got dtype {x.dtype}")
             x = np.ascontiguousarray(x, dtype=self.dtype)
-            if not np.isfinite(x).all():
+            if check_finite and not np.isfinite(x).all():
                 raise ValueError("x contains NaN or infinite values")
         if self.built and (x.ndim != len(self.input_shape) or any(
                 want is not None and got != want for got, want in zip(x.shape[1:], self.input_shape[1:]))):
@@ -145,6 +148,38 @@ class Sequential:
         for layer in self.layers:
             x, mask = layer.forward(x, mask, training)
         return x, mask
+
+    def _inference_plan(self):
+        """The built model as (InferencePlan, trailing elementwise functions) for predict, or
+        None when a layer has no such form. Made once per parameter buffer: the plan points
+        into it, so it sees every weight update."""
+        if self._plan is not None and self._plan[0] is self._params:
+            return self._plan[1]
+        ops = []
+        for layer in self.layers:
+            layer_ops = layer.inference_ops()
+            if layer_ops is None:
+                return None
+            ops += layer_ops
+        n = next((i for i, op in enumerate(ops) if callable(op)), len(ops))
+        if n == 0 or ops[0][0] != "gru" or not all(callable(op) for op in ops[n:]):
+            return None  # the plan runs sequences; Python steps only after it
+        plan = (InferencePlan(ops[:n], self.dtype), ops[n:])
+        self._plan = (self._params, plan)
+        return plan
+
+    def _predict_batch(self, x, mask):
+        """The model's output for one batch at inference, through the inference plan when the
+        model has one and there is no mask."""
+        plan = self._inference_plan() if mask is None else None
+        if plan is None:
+            if not np.isfinite(x).all():
+                raise ValueError("x contains NaN or infinite values")
+            return self._forward(x, training=False, mask=mask)[0]
+        y = plan[0].run(x)  # checks x for NaN and infinity
+        for f in plan[1]:
+            y = f(y)
+        return y
 
     def _fused_with_loss(self):
         """Whether the last layer's activation folds into the loss (stable logits form)."""
@@ -303,13 +338,12 @@ class Sequential:
         return _as_returned(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", mask=None):
-        x, mask = self._batch_inputs(x, mask)
+        x, mask = self._batch_inputs(x, mask, check_finite=False)
         batch_size = self._batch_size(batch_size)
         if len(x) <= batch_size:
-            return self._forward(x, training=False, mask=mask)[0]
+            return self._predict_batch(x, mask)
         return np.concatenate([
-            self._forward(x[s:s + batch_size], training=False,
-                          mask=None if mask is None else mask[s:s + batch_size])[0]
+            self._predict_batch(x[s:s + batch_size], None if mask is None else mask[s:s + batch_size])
             for s in range(0, len(x), batch_size)])
 
     def train_on_batch(self, x, y, return_dict=False, mask=None):
@@ -327,8 +361,8 @@ class Sequential:
         return self.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=return_dict)
 
     def predict_on_batch(self, x, mask=None):
-        x, mask = self._batch_inputs(x, mask)
-        return self._forward(x, training=False, mask=mask)[0]
+        x, mask = self._batch_inputs(x, mask, check_finite=False)
+        return self._predict_batch(x, mask)
 
     def reset_states(self):
         for layer in self.layers:

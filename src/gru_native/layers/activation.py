@@ -19,5 +19,8 @@ class Activation(Layer):
             return None
         return dy if dy_is_logits else self.activation.backward(dy, self._a, self._z)
 
+    def inference_ops(self):
+        return [self.activation.forward]
+
     def get_config(self):
         return dict(super().get_config(), activation=self.activation.name)

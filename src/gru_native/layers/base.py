@@ -83,6 +83,12 @@ class Layer:
     def backward(self, dy, need_dx=True):
         raise NotImplementedError
 
+    def inference_ops(self):
+        """What this layer computes at prediction, as InferencePlan ops (a list; elementwise
+        Python functions may end it), or None when it has no such form (the model then predicts
+        through `forward`)."""
+        return None
+
     def __call__(self, x, training=False):
         """Run the layer on its own on an array, building it (with its own weights) if needed."""
         x = np.asarray(x)

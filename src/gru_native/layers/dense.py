@@ -50,6 +50,10 @@ class Dense(Layer):
             self.grads[1][...] = dbias
         return None if dx is None else dx.reshape(self._a.shape[:-1] + (self._x.shape[-1],))
 
+    def inference_ops(self):
+        op = ("dense", self.weights[0], self.weights[1] if self.use_bias else None)
+        return [op] if self.activation.name == "linear" else [op, self.activation.forward]
+
     def get_config(self):
         return dict(super().get_config(), units=self.units, activation=self.activation.name,
                     use_bias=self.use_bias,

@@ -32,6 +32,9 @@ class Dropout(Layer):
             return None
         return dy if self._scale is None else dy * self._scale
 
+    def inference_ops(self):
+        return []  # the identity at prediction
+
     def get_config(self):
         return dict(super().get_config(), rate=self.rate,
                     noise_shape=None if self.noise_shape is None else list(self.noise_shape))

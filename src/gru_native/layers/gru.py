@@ -121,6 +121,14 @@ class GRU(Layer):
                 dx *= self._dropout_mask
         return dx
 
+    def inference_ops(self):
+        if self.stateful or (self.go_backwards and self.return_sequences):
+            return None  # carried state, or Keras' reversed output order: through forward
+        bias = self.weights[2] if self.use_bias else np.zeros(
+            bias_shape(self.units, self.reset_after), self.weights[0].dtype)
+        return [("gru", self.weights[0], self.weights[1], bias, self.reset_after,
+                 self.go_backwards, self.return_sequences)]
+
     def reset_states(self):
         self.states = None
 

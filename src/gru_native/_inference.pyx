@@ -1,0 +1,221 @@
+"""A stack of GRU and Dense layers run as one call into C, for prediction.
+
+A model's `predict` on one short sequence costs a few microseconds of kernel work; going
+through every layer in Python (a binding call, checks and new arrays per layer) would cost as
+much again. An InferencePlan holds what every layer needs (shapes and pointers to the weights,
+which stay in the model's parameter buffer, so weight updates are seen) and runs the whole
+stack with the GIL released, through scratch memory it keeps between calls."""
+
+import numpy as np
+cimport numpy as cnp
+from libc.stdlib cimport calloc, free
+
+from ._arrays cimport compute_dtype, data_ptr
+from ._dense cimport dense_forward_f32, dense_forward_f64, dense_shape
+from ._gru import bias_shape
+from ._gru cimport gru_forward_f32, gru_forward_f64, gru_forward_work_size, gru_shape
+from ._threads cimport gru_get_num_threads
+
+cnp.import_array()
+
+_INT_MAX = 2**31 - 1
+
+cdef enum OpKind:
+    OP_GRU
+    OP_DENSE
+
+cdef struct Op:
+    OpKind kind
+    int features, units  # inputs and outputs per row (dense) or per step (GRU)
+    int reset_after, reverse, return_sequences
+    void *w
+    void *u
+    void *b
+
+
+cdef cnp.ndarray _weight(a, dtype, str name, tuple shape):
+    """A weight the plan points into: it must already be the C-contiguous array of the
+    computing dtype (a copy would not see later updates)."""
+    if not isinstance(a, np.ndarray) or a.dtype != dtype or a.shape != shape \
+            or not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous {np.dtype(dtype)} array of shape {shape}")
+    return a
+
+
+cdef class InferencePlan:
+    """`ops` is a list of ('gru', kernel, recurrent_kernel, bias, reset_after, reverse,
+    return_sequences) and ('dense', kernel, bias) tuples in Keras layouts (bias may be None for
+    a dense op; a GRU without bias passes zeros). `run(x)` returns the last op's output."""
+    cdef Op *ops
+    cdef int n_ops
+    cdef list weights  # keeps the arrays the ops point into alive
+    cdef object dtype
+    cdef cnp.ndarray scratch
+    cdef bint busy
+    cdef readonly int features
+
+    def __cinit__(self, ops, dtype):
+        self.dtype = np.dtype(dtype)
+        if self.dtype != np.float32 and self.dtype != np.float64:
+            raise TypeError(f"an inference plan computes in float32 or float64, not {self.dtype}")
+        if not ops:
+            raise ValueError("an inference plan needs at least one op")
+        self.ops = <Op *>calloc(len(ops), sizeof(Op))
+        if self.ops == NULL:
+            raise MemoryError(f"could not allocate {len(ops)} inference ops")
+        self.n_ops = len(ops)
+        self.weights = []
+        cdef int width = -1, i = 0, F, H
+        cdef bint sequence = True  # whether the data between ops still has a time axis
+        for i, op in enumerate(ops):
+            if op[0] == "gru":
+                _, kernel, recurrent, bias, reset_after, reverse, return_sequences = op
+                if not sequence:
+                    raise ValueError(f"op {i}: a GRU needs sequences, but op {i - 1} returns "
+                                     "one vector per sequence")
+                F, H = kernel.shape[0], kernel.shape[1] // 3
+                bias_rows = bias_shape(H, reset_after)
+                arrays = [_weight(kernel, self.dtype, "kernel", (F, 3 * H)),
+                          _weight(recurrent, self.dtype, "recurrent_kernel", (H, 3 * H)),
+                          _weight(bias, self.dtype, "bias", bias_rows)]
+                self.ops[i].kind = OP_GRU
+                self.ops[i].reset_after, self.ops[i].reverse = reset_after, reverse
+                self.ops[i].return_sequences = return_sequences
+                sequence = return_sequences
+            elif op[0] == "dense":
+                _, kernel, bias = op
+                F, H = kernel.shape
+                arrays = [_weight(kernel, self.dtype, "kernel", (F, H)), None,
+                          None if bias is None else _weight(bias, self.dtype, "bias", (H,))]
+                self.ops[i].kind = OP_DENSE
+            else:
+                raise ValueError(f"op {i}: unknown kind {op[0]!r}; known: 'gru', 'dense'")
+            if width != -1 and F != width:
+                raise ValueError(f"op {i} takes {F} features, but op {i - 1} gives {width}")
+            self.ops[i].features, self.ops[i].units = F, H
+            self.ops[i].w = data_ptr(arrays[0])
+            self.ops[i].u = data_ptr(arrays[1])
+            self.ops[i].b = data_ptr(arrays[2])
+            self.weights.append(arrays)
+            width = H
+        self.features = self.ops[0].features
+        self.scratch = None
+        self.busy = False
+
+    def __dealloc__(self):
+        free(self.ops)
+
+    def run(self, x):
+        """The stack's output for x (B, T, features), a C-contiguous array of the plan's dtype
+        with only finite values (checked here)."""
+        if not isinstance(x, np.ndarray) or (<cnp.ndarray>x).dtype != self.dtype \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x):
+            raise TypeError(f"x must be a C-contiguous {self.dtype} array")
+        cdef cnp.ndarray xa = <cnp.ndarray>x
+        if xa.ndim != 3 or xa.shape[2] != self.features or xa.shape[0] == 0 or xa.shape[1] == 0:
+            raise ValueError(f"x must have shape (batch, timesteps, {self.features}) with at "
+                             f"least one sequence and step, got {x.shape}")
+        if xa.shape[0] * xa.shape[1] > _INT_MAX:
+            raise ValueError(f"x of shape {x.shape} is too large for the kernels")
+        cdef int B = xa.shape[0], T = xa.shape[1], i
+        if not _all_finite(xa):
+            raise ValueError("x contains NaN or infinite values")
+
+        # Sizes: every op's output, the largest GRU work area (+ its h_last), the result's shape.
+        cdef gru_shape g
+        cdef size_t work = 0, between = 0
+        cdef int steps = T  # steps per sequence in the data between ops: T, or 1 after a GRU
+        for i in range(self.n_ops):  # that returns only its last state
+            if self.ops[i].kind == OP_GRU:
+                _gru_shape(&g, &self.ops[i], B, T)
+                work = max(work, gru_forward_work_size(&g) + <size_t>B * g.H)
+                if not self.ops[i].return_sequences:
+                    steps = 0
+            if i < self.n_ops - 1:
+                between = max(between, <size_t>B * max(steps, 1) * self.ops[i].units)
+        last = self.ops[self.n_ops - 1].units
+        out = np.empty((B, T, last), self.dtype) if steps else np.empty((B, last), self.dtype)
+
+        # Scratch: [work | ping | pong]; a second thread running the plan at once gets its own.
+        scratch = self.scratch
+        cdef bint own = not self.busy
+        if not own or scratch is None or scratch.size < work + 2 * between:
+            scratch = np.empty(work + 2 * between, self.dtype)
+            if own:
+                self.scratch = scratch
+        if own:
+            self.busy = True
+        try:
+            self._run(B, T, data_ptr(xa), data_ptr(out), data_ptr(scratch), work, between)
+        finally:
+            if own:
+                self.busy = False
+        return out
+
+    cdef void _run(self, int B, int T, void *x, void *out, void *scratch, size_t work,
+                   size_t between) noexcept:
+        cdef size_t item = self.dtype.itemsize
+        cdef char *base = <char *>scratch
+        cdef void *buffers[2]
+        buffers[0] = base + work * item
+        buffers[1] = base + (work + between) * item
+        cdef int nt = gru_get_num_threads(), i, rows = B * T
+        cdef bint f32 = self.dtype == np.float32
+        cdef gru_shape g
+        cdef dense_shape d
+        cdef void *src = x
+        cdef void *dst
+        cdef void *h_last
+        cdef Op *op
+        with nogil:
+            for i in range(self.n_ops):
+                op = &self.ops[i]
+                dst = out if i == self.n_ops - 1 else buffers[i % 2]
+                if op.kind == OP_GRU:
+                    _gru_shape(&g, op, B, T)
+                    h_last = dst if not op.return_sequences else \
+                        base + gru_forward_work_size(&g) * item
+                    if f32:
+                        gru_forward_f32(&g, nt, <float *>src, <float *>op.w, <float *>op.u,
+                                        <float *>op.b, NULL, NULL, NULL,
+                                        <float *>dst if op.return_sequences else NULL,
+                                        <float *>h_last, NULL, <float *>base)
+                    else:
+                        gru_forward_f64(&g, nt, <double *>src, <double *>op.w, <double *>op.u,
+                                        <double *>op.b, NULL, NULL, NULL,
+                                        <double *>dst if op.return_sequences else NULL,
+                                        <double *>h_last, NULL, <double *>base)
+                    if not op.return_sequences:
+                        rows = B
+                else:
+                    d.N, d.IN, d.OUT = rows, op.features, op.units
+                    if f32:
+                        dense_forward_f32(&d, nt, <float *>src, <float *>op.w, <float *>op.b,
+                                          <float *>dst)
+                    else:
+                        dense_forward_f64(&d, nt, <double *>src, <double *>op.w, <double *>op.b,
+                                          <double *>dst)
+                src = dst
+
+
+cdef inline void _gru_shape(gru_shape *g, const Op *op, int B, int T) noexcept nogil:
+    g.T, g.B, g.F, g.H = T, B, op.features, op.units
+    g.reset_after, g.reverse, g.masked_state = op.reset_after, op.reverse, 0
+
+
+cdef bint _all_finite(cnp.ndarray x):
+    """Whether x (C-contiguous float32 or float64) holds no NaN or infinity: one pass in C."""
+    cdef size_t n = x.size, i
+    cdef float *f
+    cdef double *d
+    cdef float accf = 0
+    cdef double accd = 0
+    if x.dtype == np.float32:
+        f = <float *>cnp.PyArray_DATA(x)
+        for i in range(n):  # 0 * v is NaN exactly when v is NaN or infinite
+            accf += 0 * f[i]
+        return accf == 0
+    d = <double *>cnp.PyArray_DATA(x)
+    for i in range(n):
+        accd += 0 * d[i]
+    return accd == 0
