@@ -18,6 +18,8 @@ def finite_float_array(a, name):
     a = np.asarray(a)
     if np.iscomplexobj(a):
         raise ValueError(f"Complex data not supported: {name} has dtype {a.dtype}")
+    if a.dtype.kind in "USVMm":  # numbers written as text, raw bytes and dates are not data
+        raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
     a = a.astype(np.float64, copy=False)  # object arrays of numbers convert; others raise TypeError
     if np.isnan(a).any():
         raise ValueError(f"Input {name} contains NaN.")

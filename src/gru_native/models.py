@@ -1,5 +1,8 @@
 """Sequential: a Keras-style model over layers whose weights share one parameter buffer."""
 
+import threading
+import warnings
+
 import numpy as np
 
 from . import callbacks as callbacks_module
@@ -33,6 +36,11 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self._plan = None  # (parameter buffer, inference plan) for predict
+        self._last_params = None  # the weights before the current step, to undo a diverged one
+        self._diverged = None
+        # The layers keep per-call state (caches, scratch): one forward or training step at a
+        # time goes through them. Prediction through the inference plan needs no lock.
+        self._lock = threading.RLock()
         for layer in layers or []:
             self.add(layer)
 
@@ -76,9 +84,11 @@ class Sequential:
 
     # ---- compiling --------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        self.optimizer = optimizers_module.get(optimizer)
-        self.loss = None if loss is None else losses_module.get(loss)
-        self.compiled_metrics = [metrics_module.get(m, loss=self.loss) for m in (metrics or [])]
+        # everything is looked up before anything changes: a bad name leaves the model as it was
+        optimizer = optimizers_module.get(optimizer)
+        loss = None if loss is None else losses_module.get(loss)
+        metrics = [metrics_module.get(m, loss=loss) for m in (metrics or [])]
+        self.optimizer, self.loss, self.compiled_metrics = optimizer, loss, metrics
         if self.built:
             self.optimizer.build(self._params, self._segments)
 
@@ -91,7 +101,12 @@ class Sequential:
     def _inputs(self, x, check_finite=True):
         """x as an array the first layer accepts, converted and checked once per call
         (check_finite=False: the caller checks for NaN and infinity)."""
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except ValueError:
+            raise ValueError("x is ragged (its sequences have different shapes): pad them to one "
+                             "length and pass mask=, or use the estimators, which take lists of "
+                             "sequences") from None
         if x.size == 0:
             raise ValueError(f"x is empty (shape {x.shape})")
         if getattr(self.layers[0], "integer_inputs", False):
@@ -136,6 +151,18 @@ class Sequential:
         return mask
 
     @staticmethod
+    def _count(value, name, minimum):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        return int(value)
+
+    @staticmethod
+    def _verbose(verbose):
+        if verbose not in ("auto", 0, 1, 2) or isinstance(verbose, float):
+            raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+        return 1 if verbose == "auto" else int(verbose)
+
+    @staticmethod
     def _batch_size(batch_size):
         if batch_size is None:
             return 32
@@ -175,7 +202,8 @@ class Sequential:
         if plan is None:
             if not np.isfinite(x).all():
                 raise ValueError("x contains NaN or infinite values")
-            return self._forward(x, training=False, mask=mask)[0]
+            with self._lock:
+                return self._forward(x, training=False, mask=mask)[0]
         y = plan[0].run(x)  # checks x for NaN and infinity
         for f in plan[1]:
             y = f(y)
@@ -217,16 +245,41 @@ class Sequential:
                 dy = layer.backward(dy, need_dx=need_dx)
 
     def _train_step(self, x, y, mask=None):
+        """One optimizer step on a batch. A non-finite loss, gradient or updated weight leaves
+        the weights as they were before the step and sets self._diverged to what went wrong."""
+        with self._lock:
+            return self._locked_train_step(x, y, mask)
+
+    def _locked_train_step(self, x, y, mask):
+        self._diverged = None
         y_pred, mask = self._forward(x, training=True, mask=mask)
         loss, dy, dy_is_logits = self._loss_and_grad(y, y_pred, mask)
         if not np.isfinite(loss):
-            return float(loss), y_pred, mask  # no update from a non-finite loss
+            self._diverged = f"the loss is {loss}"
+            return float(loss), y_pred, mask
         self._backward(dy, dy_is_logits)
+        if not _all_finite(self._grads):
+            self._diverged = "a gradient is NaN or infinite"
+            return float(loss), y_pred, mask
+        if self._last_params is None or self._last_params.shape != self._params.shape:
+            self._last_params = np.empty_like(self._params)
+        np.copyto(self._last_params, self._params)
         frozen = [(w, w.copy()) for layer in self.layers if not layer.trainable for w in layer.weights]
-        self.optimizer.apply(self._params, self._grads)
-        for w, value in frozen:  # layer.trainable = False: the step leaves its weights as they were
-            w[...] = value
+        try:
+            self.optimizer.apply(self._params, self._grads)
+        finally:  # also on KeyboardInterrupt: trainable=False layers keep their weights
+            for w, value in frozen:
+                w[...] = value
+        if not _all_finite(self._params):
+            np.copyto(self._params, self._last_params)
+            self._diverged = "the update made a weight NaN or infinite"
         return float(loss), y_pred, mask
+
+    def _stop_diverged(self, where):
+        warnings.warn(f"training diverged at {where}: {self._diverged}; training stops, and the "
+                      "model keeps the weights of its last finite step (lower the learning rate, "
+                      "or clip gradients with clipnorm)", RuntimeWarning, stacklevel=3)
+        self.stop_training = True
 
     def _update_metrics(self, y, y_pred, mask):
         weights = self._loss_weights(mask, y_pred)
@@ -245,6 +298,9 @@ class Sequential:
         """As keras.Model.fit. `mask` (gru_native's addition, like the mask argument of a Keras
         call): a boolean (samples, timesteps) array, True where a step is valid."""
         self._check_compiled()
+        epochs = self._count(epochs, "epochs", 1)
+        initial_epoch = self._count(initial_epoch, "initial_epoch", 0)
+        verbose = self._verbose(verbose)
         x, mask = self._batch_inputs(x, mask)
         y = self._targets(y, len(x))
         batch_size = self._batch_size(batch_size)
@@ -265,7 +321,6 @@ class Sequential:
             mask, m_val = (None, None) if mask is None else (mask[:split], mask[split:])
         else:
             x_val = y_val = m_val = None
-        verbose = 1 if verbose == "auto" else verbose
         n = len(x)
         steps = -(-n // batch_size)
 
@@ -294,6 +349,8 @@ class Sequential:
                     idx = order[step * batch_size:(step + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
                 loss, y_pred, out_mask = self._train_step(xb, yb, None if mask is None else mask[idx])
+                if self._diverged:
+                    self._stop_diverged(f"epoch {epoch + 1}, batch {step + 1}")
                 self._update_metrics(yb, y_pred, out_mask)
                 loss_sum += loss * len(xb)
                 count += len(xb)
@@ -321,7 +378,8 @@ class Sequential:
         for start in range(0, len(x), batch_size):
             sl = slice(start, start + batch_size)
             xb, yb = x[sl], y[sl]
-            y_pred, out_mask = self._forward(xb, training=False, mask=None if mask is None else mask[sl])
+            with self._lock:
+                y_pred, out_mask = self._forward(xb, training=False, mask=None if mask is None else mask[sl])
             loss, _, _ = self._loss_and_grad(yb, y_pred, out_mask)
             self._update_metrics(yb, y_pred, out_mask)
             loss_sum += loss * len(xb)
@@ -333,11 +391,12 @@ class Sequential:
         x, mask = self._batch_inputs(x, mask)
         y = self._targets(y, len(x))
         logs = self._evaluate_arrays(x, y, self._batch_size(batch_size), mask)
-        if verbose not in ("auto", 0):
+        if self._verbose(verbose) and verbose != "auto":
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return _as_returned(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", mask=None):
+        self._verbose(verbose)
         x, mask = self._batch_inputs(x, mask, check_finite=False)
         batch_size = self._batch_size(batch_size)
         if len(x) <= batch_size:
@@ -353,6 +412,8 @@ class Sequential:
         for m in self.compiled_metrics:
             m.reset_state()
         loss, y_pred, mask = self._train_step(x, y, mask)
+        if self._diverged:
+            self._stop_diverged("this batch")
         self._update_metrics(y, y_pred, mask)
         logs = self._metric_logs(loss, 1)
         return _as_returned(logs, return_dict)
@@ -474,3 +535,10 @@ def _human_bytes(n):
         if n < 1024 or unit == "GB":
             return f"{n:.2f} {unit}"
         n /= 1024
+
+
+def _all_finite(a):
+    """Whether `a` holds no NaN or infinity: one sum (they propagate into it), and an exact check
+    only when the sum itself overflowed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
