@@ -7,6 +7,7 @@
 #include "blas.h"
 #include "fastmath.h"
 #include "gru.h"
+#include "interrupt.h"
 #include "threads.h"
 
 /* Scratch row of one step, per sequence: the [z r n] blocks and one more (h U_n + b_hn, or r*h

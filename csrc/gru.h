@@ -16,7 +16,9 @@
  * hmask (B, H) optional, with masked_state=1 (Keras' recurrent_dropout): the recurrent products
  * use h * hmask in place of h; the state update uses h.
  *
- * The caller provides every buffer (sizes below, in elements); the kernels never allocate. */
+ * The caller provides every buffer (sizes below, in elements); the kernels never allocate.
+ * A pending interrupt (interrupt.h) ends the time loops early: the results are then meaningless
+ * and the caller discards them. */
 #ifndef GRU_H
 #define GRU_H
 

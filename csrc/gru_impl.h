@@ -144,7 +144,7 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
         memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
     else
         memset(c->h + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
-    for (int k = 0; k < T; k++) {
+    for (int k = 0; k < T && !gru_interrupt_pending(); k++) {
         if (s->reset_after)
             FN(forward_step_after)(c, lo, hi, k);
         else
@@ -320,7 +320,7 @@ static void FN(backward_rows)(const FN(backward_call) *c, const REAL *w, const R
         memcpy(c->carry + (size_t)lo * H, dh_last + (size_t)lo * H, rows);
     else
         memset(c->carry + (size_t)lo * H, 0, rows);
-    for (int k = T - 1; k >= 0; k--) {
+    for (int k = T - 1; k >= 0 && !gru_interrupt_pending(); k--) {
         if (s->reset_after)
             FN(backward_step_after)(c, lo, hi, k);
         else

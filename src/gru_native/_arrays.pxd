@@ -13,18 +13,27 @@ cdef inline object compute_dtype(weights, str what):
     return dtype
 
 
+cdef inline cnp.ndarray c_array(a, dtype):
+    """np.ascontiguousarray(a, dtype), aligned: NumPy returns a C-contiguous array of the dtype
+    itself even when misaligned (a view into bytes at an odd offset), and the kernels' typed
+    loads from it would be undefined behaviour."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if cnp.PyArray_ISALIGNED(<cnp.ndarray>a) else a.copy()
+
+
 cdef inline cnp.ndarray as_array(a, dtype, str name, tuple shape):
-    """`a` as a C-contiguous array of `dtype` and exactly `shape`: itself when it already is
-    one (the common case, checked first because it is cheap), else a converted copy."""
+    """`a` as an aligned C-contiguous array of `dtype` and exactly `shape`: itself when it
+    already is one (the common case, checked first because it is cheap), else a converted copy."""
     if type(a) is np.ndarray and (<cnp.ndarray>a).dtype == dtype and a.shape == shape \
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a) \
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a):
         return <cnp.ndarray>a
     a = np.asarray(a)
     if not np.can_cast(a.dtype, dtype, "same_kind"):
         raise TypeError(f"{name} has dtype {a.dtype}, which cannot be used as {np.dtype(dtype)}")
     if a.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-    return np.ascontiguousarray(a, dtype=dtype)
+    return c_array(a, dtype)
 
 
 cdef inline cnp.ndarray optional_array(a, dtype, str name, tuple shape):

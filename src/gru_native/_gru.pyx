@@ -4,10 +4,12 @@ C-contiguous array of the computing dtype, then run the kernel with the GIL rele
 import numpy as np
 cimport numpy as cnp
 
-from ._arrays cimport as_array, compute_dtype, data_ptr, optional_array
+from ._arrays cimport as_array, c_array, compute_dtype, data_ptr, optional_array
+from ._interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
+gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1
 
@@ -23,7 +25,7 @@ cdef cnp.ndarray _lengths(lengths, int B, int T):
     if B and (a.min() < 0 or a.max() > T):
         raise ValueError(f"lengths must lie in [0, {T}] (the number of steps), got "
                          f"[{a.min()}, {a.max()}]")
-    return np.ascontiguousarray(a, dtype=np.intc)
+    return c_array(a, np.intc)
 
 
 def bias_shape(units, reset_after):
@@ -84,7 +86,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
     (B, H), and what gru_backward needs (None unless training).
     """
-    dtype = compute_dtype(kernel, "GRU weights")
+    dtype = compute_dtype(kernel, "GRU kernel")
     xa = np.asarray(x)
     if xa.ndim != 3:
         raise ValueError(f"x must be 3-D (batch, timesteps, features), got shape {xa.shape}")
@@ -126,6 +128,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     cdef void *pwork = data_ptr(work)
     cdef void *pm = data_ptr(hmask)
     cdef int *pl = <int *>data_ptr(lens)
+    gru_interrupt_clear()
     if dtype == np.float32:
         with nogil:
             gru_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
@@ -136,6 +139,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
             gru_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, <double *>pb,
                             <double *>ph0, pl, <double *>pm, <double *>py, <double *>ph,
                             <double *>pc, <double *>pwork)
+    raise_if_interrupted()
     cdef GRUCache cache = None
     if training:
         cache = GRUCache()
@@ -152,9 +156,9 @@ cdef cnp.ndarray _output(out, dtype, str name, tuple shape):
     if out is None:
         return np.empty(shape, dtype)
     if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype \
-            or not out.flags.c_contiguous or not out.flags.writeable:
+            or not out.flags.c_contiguous or not out.flags.writeable or not out.flags.aligned:
         raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype)} array of "
-                         f"shape {shape}")
+                         f"shape {shape}, aligned")
     return out
 
 
@@ -197,6 +201,7 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     cdef void *pwork = data_ptr(work)
     cdef void *pm = data_ptr(cache.hmask)
     cdef int *pl = <int *>data_ptr(cache.lengths)
+    gru_interrupt_clear()
     if dtype == np.float32:
         with nogil:
             gru_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pm, <float *>pc,
@@ -208,6 +213,7 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
                              <double *>pc,
                              <double *>pdy, <double *>pdh, <double *>pdx, <double *>pdh0,
                              <double *>pdw, <double *>pdu, <double *>pdb, <double *>pwork)
+    raise_if_interrupted()
     return dx, dh0, dw, du, db
 
 

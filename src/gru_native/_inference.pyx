@@ -12,11 +12,13 @@ from libc.stdlib cimport calloc, free
 
 from ._arrays cimport compute_dtype, data_ptr
 from ._dense cimport dense_forward_f32, dense_forward_f64, dense_shape
+from ._interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from ._gru import bias_shape
 from ._gru cimport gru_forward_f32, gru_forward_f64, gru_forward_work_size, gru_shape
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
+gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1
 
@@ -34,12 +36,23 @@ cdef struct Op:
 
 
 cdef cnp.ndarray _weight(a, dtype, str name, tuple shape):
-    """A weight the plan points into: it must already be the C-contiguous array of the
+    """A weight the plan points into: it must already be the aligned C-contiguous array of the
     computing dtype (a copy would not see later updates)."""
     if not isinstance(a, np.ndarray) or a.dtype != dtype or a.shape != shape \
-            or not a.flags.c_contiguous:
-        raise ValueError(f"{name} must be a C-contiguous {np.dtype(dtype)} array of shape {shape}")
+            or not a.flags.c_contiguous or not a.flags.aligned:
+        raise ValueError(f"{name} must be an aligned C-contiguous {np.dtype(dtype)} array of "
+                         f"shape {shape}")
     return a
+
+
+cdef tuple _kernel_shape(kernel, int i):
+    """The shape of op i's kernel, once it is a 2-D array. Checked before any index: these
+    bindings compile without bounds checks, so kernel.shape[1] of a 1-D kernel reads past the
+    end of its shape tuple (a crash)."""
+    if not isinstance(kernel, np.ndarray) or kernel.ndim != 2:
+        raise ValueError(f"op {i}: kernel must be a 2-D array, got {type(kernel).__name__} of "
+                         f"shape {getattr(kernel, 'shape', None)}")
+    return kernel.shape
 
 
 cdef class InferencePlan:
@@ -68,12 +81,15 @@ cdef class InferencePlan:
         cdef int width = -1, i = 0, F, H
         cdef bint sequence = True  # whether the data between ops still has a time axis
         for i, op in enumerate(ops):
+            if not isinstance(op, (tuple, list)) or len(op) == 0:  # (no bounds check on op[0])
+                raise ValueError(f"op {i} must be a tuple starting with its kind, got {op!r}")
             if op[0] == "gru":
                 _, kernel, recurrent, bias, reset_after, reverse, return_sequences = op
                 if not sequence:
                     raise ValueError(f"op {i}: a GRU needs sequences, but op {i - 1} returns "
                                      "one vector per sequence")
-                F, H = kernel.shape[0], kernel.shape[1] // 3
+                shape = _kernel_shape(kernel, i)
+                F, H = shape[0], shape[1] // 3
                 bias_rows = bias_shape(H, reset_after)
                 arrays = [_weight(kernel, self.dtype, "kernel", (F, 3 * H)),
                           _weight(recurrent, self.dtype, "recurrent_kernel", (H, 3 * H)),
@@ -84,7 +100,7 @@ cdef class InferencePlan:
                 sequence = return_sequences
             elif op[0] == "dense":
                 _, kernel, bias = op
-                F, H = kernel.shape
+                F, H = _kernel_shape(kernel, i)
                 arrays = [_weight(kernel, self.dtype, "kernel", (F, H)), None,
                           None if bias is None else _weight(bias, self.dtype, "bias", (H,))]
                 self.ops[i].kind = OP_DENSE
@@ -109,8 +125,9 @@ cdef class InferencePlan:
         """The stack's output for x (B, T, features), a C-contiguous array of the plan's dtype
         with only finite values (checked here)."""
         if not isinstance(x, np.ndarray) or (<cnp.ndarray>x).dtype != self.dtype \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x):
-            raise TypeError(f"x must be a C-contiguous {self.dtype} array")
+                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x) \
+                or not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
+            raise TypeError(f"x must be an aligned C-contiguous {self.dtype} array")
         cdef cnp.ndarray xa = <cnp.ndarray>x
         if xa.ndim != 3 or xa.shape[2] != self.features or xa.shape[0] == 0 or xa.shape[1] == 0:
             raise ValueError(f"x must have shape (batch, timesteps, {self.features}) with at "
@@ -145,11 +162,13 @@ cdef class InferencePlan:
                 self.scratch = scratch
         if own:
             self.busy = True
+        gru_interrupt_clear()
         try:
             self._run(B, T, data_ptr(xa), data_ptr(out), data_ptr(scratch), work, between)
         finally:
             if own:
                 self.busy = False
+        raise_if_interrupted()
         return out
 
     cdef void _run(self, int B, int T, void *x, void *out, void *scratch, size_t work,

@@ -25,6 +25,8 @@ cdef cnp.ndarray _buffer(a, str name, dtype=None, Py_ssize_t size=-1, bint write
         raise ValueError(f"{name} has {a.shape[0]} elements, but params has {size}")
     if not a.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (updated in place, never copied)")
+    if not a.flags.aligned:
+        raise ValueError(f"{name} must be aligned for {a.dtype} (updated in place, never copied)")
     if write and not a.flags.writeable:
         raise ValueError(f"{name} is read-only, but the step updates it in place")
     return a

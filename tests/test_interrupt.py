@@ -1,0 +1,103 @@
+"""Ctrl-C (SIGINT) during fit: KeyboardInterrupt comes within a second or so, even from inside a
+kernel call that would run for many seconds, and the model keeps the weights of its last
+completed step and still predicts. Each case runs in a child process that the test interrupts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child needs POSIX")
+
+BETWEEN_STEPS = """
+    # Many quick steps; a callback keeps the weights after every completed step.
+    model = gn.Sequential([gn.GRU(16, input_shape=(20, 3)), gn.Dense(1)])
+    model.compile("adam", "mse")
+    x, y = rng.normal(size=(256, 20, 3)), rng.normal(size=(256, 1))
+    kept = [model.get_weights()]
+
+    class Keep(gn.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            kept.append(model.get_weights())
+
+    ready()
+    try:
+        model.fit(x, y, batch_size=8, epochs=100000, verbose=0, callbacks=[Keep()])
+    except KeyboardInterrupt:
+        caught = time.monotonic()
+    same = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), kept[-1]))
+    report(caught, steps=len(kept) - 1, same_as_last_step=same)
+"""
+
+INSIDE_A_KERNEL = """
+    # One step of this model runs the GRU kernels for many seconds: x W alone is a 0.4-TFLOP
+    # forward over 1000 steps of 2048 units.
+    model = gn.Sequential([gn.GRU(2048, recurrent_initializer="glorot_uniform",
+                                  input_shape=(1000, 4)), gn.Dense(1)])
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    x, y = rng.normal(size=(16, 1000, 4)), rng.normal(size=(16, 1))
+    ready()
+    try:
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    except KeyboardInterrupt:
+        caught = time.monotonic()
+    same = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+    report(caught, steps=model.optimizer.iterations, same_as_last_step=same)
+"""
+
+PROLOGUE = """
+import json, sys, time
+import numpy as np
+import gru_native as gn
+rng = np.random.default_rng(0)
+caught = None
+
+def ready():
+    print("ready", time.monotonic(), flush=True)
+
+def report(caught, **facts):
+    facts["caught"] = caught
+    facts["finite"] = all(np.isfinite(w).all() for w in model.get_weights())
+    facts["predicts"] = bool(np.isfinite(model.predict(x[:2], verbose=0)).all())
+    print(json.dumps(facts), flush=True)
+"""
+
+
+def interrupt(body, delay):
+    """Run PROLOGUE + body in a child, SIGINT it `delay` seconds after it says ready; return the
+    child's report and the time of the signal (both on the system's monotonic clock)."""
+    code = PROLOGUE + textwrap.dedent(body)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, OMP_NUM_THREADS="2"))
+    try:
+        line = child.stdout.readline()
+        assert line.startswith("ready"), line
+        time.sleep(delay)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 0, out
+    return json.loads(out.strip().splitlines()[-1]), sent
+
+
+def test_interrupt_between_steps_keeps_the_last_completed_step():
+    facts, sent = interrupt(BETWEEN_STEPS, delay=1.0)
+    assert facts["caught"] is not None and facts["steps"] > 0
+    assert facts["same_as_last_step"] and facts["finite"] and facts["predicts"]
+    assert facts["caught"] - sent < 2.0
+
+
+def test_interrupt_inside_a_long_kernel_call_comes_within_a_second_or_so():
+    facts, sent = interrupt(INSIDE_A_KERNEL, delay=1.5)
+    assert facts["caught"] is not None, "fit finished before the interrupt"
+    assert facts["steps"] == 0 and facts["same_as_last_step"]
+    assert facts["finite"] and facts["predicts"]
+    assert facts["caught"] - sent < 2.0, f"KeyboardInterrupt came {facts['caught'] - sent:.1f} s late"

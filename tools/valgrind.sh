@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Run the kernels (GRU forward/backward, Dense, Adam, the inference plan) under valgrind memcheck,
+# from the normal build in a fresh venv. Exits non-zero on an invalid read or write anywhere, or on
+# any error (uninitialised value, definite leak, ...) with a stack frame in our extension modules;
+# errors of CPython, NumPy and OpenBLAS themselves are counted but not judged.
+set -euo pipefail
+start=$SECONDS
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+python3 -m venv "$tmp/venv"
+py=$tmp/venv/bin/python
+"$py" -m pip install -q numpy scipy-openblas32 threadpoolctl cython cython-cmake scikit-build-core \
+    cmake ninja
+# Own build dir (never the normal build/); not stripped, so stacks name our functions.
+"$py" -m pip install -q --no-build-isolation --no-deps --config-settings=install.strip=false \
+    --config-settings=build-dir="$tmp/build" "$repo"
+echo "valgrind.sh: built in $((SECONDS - start)) s"
+
+cat > "$tmp/prog.py" <<'EOF'
+import numpy as np
+import gru_native
+from gru_native import _dense, _gru, _optim
+
+rng = np.random.default_rng(0)
+
+# The public API: GRU + Dense, two epochs of Adam over the flat parameter buffer, predict
+# through the inference plan (a batch and one sample); then a deeper plan.
+model = gru_native.Sequential([gru_native.GRU(8, input_shape=(5, 3)), gru_native.Dense(1)])
+model.compile("adam", "mse")
+x, y = rng.normal(size=(16, 5, 3)), rng.normal(size=(16, 1))
+model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+model.predict(x, verbose=0)
+model.predict(x[:1], verbose=0)
+deep = gru_native.Sequential([gru_native.GRU(6, input_shape=(5, 3), return_sequences=True),
+                              gru_native.GRU(4, go_backwards=True, reset_after=False),
+                              gru_native.Dense(2)])
+deep.compile("adam", "mse")
+deep.predict(x, verbose=0)
+
+# The kernels directly: both precisions and reset placements, lengths (0 included), h0,
+# recurrent dropout, reverse; (30, 7, 64, 33) is large enough to start the OpenMP team.
+for dtype in (np.float32, np.float64):
+    for reset_after, reverse, (T, I, H, B) in ((True, False, (6, 3, 5, 4)),
+                                                (False, True, (6, 3, 5, 4)),
+                                                (True, True, (30, 7, 64, 33))):
+        xs = rng.normal(size=(B, T, I)).astype(dtype)
+        W, U = rng.normal(size=(I, 3 * H)).astype(dtype), rng.normal(size=(H, 3 * H)).astype(dtype)
+        b = rng.normal(size=(2, 3 * H) if reset_after else 3 * H).astype(dtype)
+        h0 = rng.normal(size=(B, H)).astype(dtype)
+        lengths = rng.integers(0, T + 1, size=B)
+        for mask in (None, (rng.random((B, H)) > 0.3).astype(dtype)):
+            ys, h, cache = _gru.gru_forward(xs, W, U, b, h0, lengths, reset_after=reset_after,
+                                            reverse=reverse, training=True, recurrent_mask=mask)
+            _gru.gru_backward(cache, rng.normal(size=ys.shape).astype(dtype), h, need_dh0=True)
+        _gru.gru_forward(xs, W, U, None, None, None, reset_after=reset_after,
+                         return_sequences=False)
+    xd, Wd = rng.normal(size=(40, 7)).astype(dtype), rng.normal(size=(7, 3)).astype(dtype)
+    yd = _dense.dense_forward(xd, Wd, np.ones(3, dtype))
+    _dense.dense_backward(xd, Wd, yd)
+    _dense.dense_backward(xd, Wd, yd, need_dx=False)
+    n = 3 * 8192 + 5  # a flat parameter buffer of more than one chunk
+    p, g, m, v, vh = (rng.normal(size=n).astype(dtype) for _ in range(5))
+    _optim.adam_update(p, g, m, v, vh, learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
+                       epsilon=1e-7, step=3, weight_decay=0.01, clipvalue=1.0)
+    _optim.clip_by_norm(g, [(0, 10), (10, n - 10)], 1.0)
+print("valgrind program: done")
+EOF
+
+# PYTHONMALLOC=malloc: memcheck sees every Python allocation (pymalloc's arenas hide overruns and
+# read memory it does not own). The suppressions hide known false positives of ld.so and CPython.
+# XML: the verdict below reads it; the log keeps valgrind's own messages (shown if it fails).
+vg_status=0
+PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=1 --errors-for-leak-kinds=definite \
+    --leak-check=full --show-leak-kinds=definite --num-callers=40 \
+    --suppressions="$repo/tools/valgrind-python.supp" --xml=yes --xml-file="$tmp/valgrind.xml" \
+    --log-file="$tmp/valgrind.log" "$py" "$tmp/prog.py" | tee "$tmp/out.txt" || vg_status=$?
+grep -q "valgrind program: done" "$tmp/out.txt" || { cat "$tmp/valgrind.log"; exit 1; }
+
+# valgrind's exit code also counts CPython's and NumPy's own errors (their leaks at exit): judge
+# only invalid accesses anywhere, and errors with a stack frame in our extension modules.
+status=0
+"$py" - "$tmp/valgrind.xml" "$vg_status" <<'EOF' || status=1
+import collections, re, sys, xml.etree.ElementTree as ET
+ours = re.compile(r"/gru_native/_(gru|dense|optim|inference|threads)\.")
+bad, other = 0, collections.Counter()
+for e in ET.parse(sys.argv[1]).getroot().iter("error"):
+    kind, frames = e.findtext("kind"), list(e.iter("frame"))
+    if kind.startswith("Leak_") and kind != "Leak_DefinitelyLost":
+        continue  # CPython keeps its objects alive to the end: only definite leaks count
+    if kind.startswith("Invalid") or any(ours.search(f.findtext("obj") or "") for f in frames):
+        bad += 1
+        print(kind, e.findtext("what") or e.findtext("xwhat/text"))
+        for f in frames[:12]:
+            print("   ", f.findtext("fn"), f.findtext("file") or "", f.findtext("line") or "",
+                  f.findtext("obj"))
+    else:
+        other[kind] += 1
+print(f"valgrind.sh: {bad} errors in our code or invalid accesses; not judged, elsewhere "
+      f"(CPython/NumPy/ld.so): {dict(other)}; valgrind exit {sys.argv[2]}")
+sys.exit(1 if bad else 0)
+EOF
+echo "valgrind.sh: exit $status after $((SECONDS - start)) s"
+exit "$status"
