@@ -8,10 +8,33 @@
 #include <cblas.h>
 
 #if defined(GRU_BLAS_SCIPY_OPENBLAS)
-#define GRU_CBLAS(name) scipy_cblas_##name
+/* The scipy-openblas32 package's library is not linked but called through its addresses:
+ * gru_native/_blas.py loads it by path and each module receives them at import (gru_blas_bind).
+ * So our modules need no library beyond the system's, the installed package finds the BLAS
+ * wherever pip put it, and auditwheel can give the wheel a manylinux tag. */
+typedef struct {
+    void (*sgemm)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint,
+                  blasint, float, const float *, blasint, const float *, blasint, float, float *,
+                  blasint);
+    void (*dgemm)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint,
+                  blasint, double, const double *, blasint, const double *, blasint, double,
+                  double *, blasint);
+    void (*sgemv)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, blasint, blasint, float, const float *,
+                  blasint, const float *, blasint, float, float *, blasint);
+    void (*dgemv)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, blasint, blasint, double,
+                  const double *, blasint, const double *, blasint, double, double *, blasint);
+    int (*get_num_threads)(void);
+    void (*set_num_threads)(int);
+} gru_blas_table;
+extern gru_blas_table gru_blas;
+#define GRU_CBLAS(name) gru_blas.name
 #else
 #define GRU_CBLAS(name) cblas_##name
 #endif
+
+/* Take the BLAS functions from their addresses, in the order of gru_blas_table (a linked BLAS
+ * ignores them). Returns 0, or -1 when an address is missing. */
+int gru_blas_bind(const size_t *addresses, int count);
 
 /* C = alpha * op(A) op(B) + beta * C, row-major; ta/tb nonzero means transpose. A one-row
  * product is a GEMV: a GEMM would repack all of B for it (batch-1 prediction, every step). */

@@ -4,6 +4,11 @@
 #include "interrupt.h"
 
 static volatile sig_atomic_t pending;
+
+#ifdef _WIN32
+/* No sigaction: Ctrl-C reaches Python's handler, and KeyboardInterrupt comes after the call. */
+void gru_interrupt_watch(void) {}
+#else
 static struct sigaction previous;
 static int watching;
 
@@ -30,6 +35,7 @@ void gru_interrupt_watch(void)
     previous = current;
     if (sigaction(SIGINT, &ours, NULL) == 0) watching = 1;
 }
+#endif
 
 void gru_interrupt_clear(void) { pending = 0; }
 

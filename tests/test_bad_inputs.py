@@ -208,3 +208,22 @@ def test_a_non_finite_loss_changes_no_weight(data):
         model.train_on_batch(x, y)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_memory_errors_name_the_size_and_leave_the_model_usable(rng):
+    """Requests far beyond this machine's memory (hundreds of GiB) fail at allocation, before
+    anything changes."""
+    with pytest.raises(MemoryError, match="GiB"):
+        gn.Sequential([layers.GRU(100_000, input_shape=(T, 100_000))])
+    model = compiled_model()
+    x = rng.normal(size=(3, T, F))
+    before = model.predict(x, verbose=0)
+    with pytest.raises(MemoryError, match="GiB"):
+        model.add(layers.Dense(100_000_000_000))  # 100 G weights
+    assert [type(layer).__name__ for layer in model.layers] == ["GRU", "Dense"]
+    np.testing.assert_array_equal(model.predict(x, verbose=0), before)
+    model.fit(x, before, verbose=0)  # still trains
+    big = gn.Sequential([layers.GRU(4096, recurrent_initializer="glorot_uniform",
+                                    input_shape=(None, 2))])
+    with pytest.raises(MemoryError, match="GiB"):  # the scratch of 64 x 200,000 steps x 3 x 4096
+        big.predict(np.zeros((64, 200_000, 2), np.float32), batch_size=64)

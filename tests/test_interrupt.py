@@ -30,8 +30,12 @@ BETWEEN_STEPS = """
         model.fit(x, y, batch_size=8, epochs=100000, verbose=0, callbacks=[Keep()])
     except KeyboardInterrupt:
         caught = time.monotonic()
-    same = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), kept[-1]))
-    report(caught, steps=len(kept) - 1, same_as_last_step=same)
+    # kept[i] holds the weights after i steps. The interrupt may land after a step's update but
+    # before its callback: then the model is one step past the record, which cannot be checked.
+    steps = model.optimizer.iterations
+    same = steps == len(kept) or all(
+        np.array_equal(a, b) for a, b in zip(model.get_weights(), kept[steps]))
+    report(caught, steps=steps, same_as_last_step=same)
 """
 
 INSIDE_A_KERNEL = """

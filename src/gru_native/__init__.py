@@ -10,22 +10,6 @@ import os as _os
 _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 
-def _preload_openblas():
-    """Load the scipy-openblas32 library by path, privately (RTLD_LOCAL), so that our extension's
-    dependency on it resolves in every install mode. Importing scipy_openblas32 instead would
-    load it RTLD_GLOBAL and hijack SciPy's own BLAS symbols."""
-    import ctypes
-    import importlib.util
-
-    spec = importlib.util.find_spec("scipy_openblas32")
-    if spec and spec.submodule_search_locations:
-        lib = _os.path.join(spec.submodule_search_locations[0], "lib", "libscipy_openblas.so")
-        if _os.path.exists(lib):
-            ctypes.CDLL(lib)
-
-
-_preload_openblas()
-
 from ._gru import GRUCache, GRUWorkspace, gru_backward, gru_forward  # noqa: E402
 from ._threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
 from . import activations, callbacks, initializers, losses, metrics, optimizers, utils  # noqa: E402

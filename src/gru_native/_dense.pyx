@@ -5,9 +5,11 @@ import numpy as np
 cimport numpy as cnp
 
 from ._arrays cimport as_array, compute_dtype, data_ptr
+from ._blas cimport bind_blas
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
+bind_blas()
 
 _INT_MAX = 2**31 - 1
 

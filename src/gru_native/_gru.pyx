@@ -6,9 +6,11 @@ cimport numpy as cnp
 
 from ._arrays cimport as_array, c_array, compute_dtype, data_ptr, optional_array
 from ._interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
+from ._blas cimport bind_blas
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
+bind_blas()
 gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1

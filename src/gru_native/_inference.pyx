@@ -15,9 +15,11 @@ from ._dense cimport dense_forward_f32, dense_forward_f64, dense_shape
 from ._interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from ._gru import bias_shape
 from ._gru cimport gru_forward_f32, gru_forward_f64, gru_forward_work_size, gru_shape
+from ._blas cimport bind_blas
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
+bind_blas()
 gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1

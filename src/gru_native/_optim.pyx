@@ -6,9 +6,11 @@ import numpy as np
 cimport numpy as cnp
 
 from ._arrays cimport data_ptr
+from ._blas cimport bind_blas
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
+bind_blas()
 
 
 cdef cnp.ndarray _buffer(a, str name, dtype=None, Py_ssize_t size=-1, bint write=False):

@@ -8,12 +8,16 @@ The network computes in float64, so that a sample's prediction does not depend o
 predicted in, and a random_state gives bit-identical fits (for the same n_jobs).
 """
 
+from __future__ import annotations
+
 import contextlib
 import numbers
 import os
 import warnings
+from typing import Literal, Optional, Sequence, TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import optimizers, utils
 from ._sequence_input import finite_float_array, read_sequences
@@ -28,6 +32,12 @@ __all__ = ["GRURegressor", "GRUClassifier"]
 
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _PREDICT_BATCH = 1024  # the batch does not change results (float64), only speed and memory
+
+# X: an array (samples, timesteps, features) or (samples, timesteps), or a list of sequences
+# (timesteps_i, features) or (timesteps_i,) of different lengths
+SequenceData = Union[ArrayLike, Sequence[ArrayLike]]
+RandomState = Union[int, np.random.RandomState, np.random.Generator, None]
+_Estimator = TypeVar("_Estimator", bound="_GRUEstimator")
 
 
 def _available_cores():
@@ -91,11 +101,15 @@ def _check_number(name, value, low, high=None, low_open=False, high_open=True, i
 class _GRUEstimator(BaseEstimator):
     """What the regressor and the classifier share: parameters, input, training loop, threads."""
 
-    def __init__(self, units=64, *, bidirectional=False, reset_after=True, dropout=0.0,
-                 recurrent_dropout=0.0, dense_units=(), learning_rate=1e-2, optimizer="adam",
-                 global_clipnorm=1.0, batch_size=32, max_iter=200, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
-                 shuffle=True, random_state=None, n_jobs=None, verbose=False):
+    def __init__(self, units: Union[int, Sequence[int]] = 64, *, bidirectional: bool = False,
+                 reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 dense_units: Union[int, Sequence[int]] = (), learning_rate: float = 1e-2,
+                 optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam",
+                 global_clipnorm: Optional[float] = 1.0, batch_size: int = 32, max_iter: int = 200,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 n_iter_no_change: int = 10, tol: float = 1e-4, warm_start: bool = False,
+                 shuffle: bool = True, random_state: RandomState = None,
+                 n_jobs: Optional[int] = None, verbose: Union[bool, int] = False) -> None:
         self.units = units
         self.bidirectional = bidirectional
         self.reset_after = reset_after
@@ -200,7 +214,7 @@ class _GRUEstimator(BaseEstimator):
         return model
 
     # ---- training ---------------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
         """Train for up to max_iter epochs (from the current weights with warm_start=True)."""
         return self._fit(X, y, incremental=False)
 
@@ -323,7 +337,7 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     timestep; for a 2-D X its columns, as scikit-learn counts them, which predict then requires).
     """
 
-    def partial_fit(self, X, y):
+    def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
         """One epoch over (X, y), from the current weights."""
         return self._fit(X, y, incremental=True)
 
@@ -350,7 +364,7 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     def _score_outputs(self, outputs, targets):
         return r2_score(targets, outputs)
 
-    def predict(self, X):
+    def predict(self, X: SequenceData) -> np.ndarray:
         """Predictions in y's units: (samples,) for a 1-D y, (samples, outputs) for a 2-D y."""
         y = self._outputs(X) * self._y_scale + self._y_mean
         return y[:, 0] if self._y_ndim == 1 else y
@@ -372,7 +386,8 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
     number of labels).
     """
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike,
+                    classes: Optional[ArrayLike] = None) -> _Estimator:
         """One epoch over (X, y), from the current weights. `classes` (every label y can take)
         is required on the first call, as scikit-learn's partial_fit; for a multilabel y it is
         np.arange(n_labels)."""
@@ -465,7 +480,7 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
             predicted = outputs.argmax(axis=1)
         return accuracy_score(targets, predicted)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: SequenceData) -> np.ndarray:
         """Class probabilities, (samples, classes) in the order of classes_; for a multilabel y,
         each label's probability, (samples, labels)."""
         p = self._outputs(X)
@@ -473,11 +488,11 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
             return p
         return np.column_stack([1 - p[:, 0], p[:, 0]])
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: SequenceData) -> np.ndarray:
         with np.errstate(divide="ignore"):  # log(0) = -inf is the answer there
             return np.log(self.predict_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: SequenceData) -> np.ndarray:
         """Labels from classes_ (for a multilabel y, the 0/1 indicator matrix)."""
         p = self.predict_proba(X)
         if self._multilabel:

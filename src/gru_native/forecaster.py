@@ -9,16 +9,22 @@ forecasts the change from its level, so that a trend carrying the series beyond 
 range does not carry the network's inputs out of theirs.
 """
 
+from __future__ import annotations
+
 import contextlib
 import numbers
+from typing import Optional, TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import callbacks, optimizers, utils
 from ._sklearn_base import BaseEstimator, check_is_fitted
 from .layers import GRU, Dense
 from .models import Sequential
 from .preprocessing import make_windows
+
+_Forecaster = TypeVar("_Forecaster", bound="GRUForecaster")
 
 
 def _positive_int(name, value):
@@ -27,7 +33,7 @@ def _positive_int(name, value):
     return int(value)
 
 
-def _finite_2d(name, values, rows=None):
+def _finite_2d(name, values, rows=None) -> np.ndarray:
     """`values` as a float64 (steps, features) array; a 1-D array is one feature."""
     array = np.asarray(values)
     if array.dtype.kind not in "biuf":
@@ -107,9 +113,11 @@ class GRUForecaster(BaseEstimator):
         Epochs run.
     """
 
-    def __init__(self, lookback, horizon=1, units=64, learning_rate=1e-3, batch_size=32,
-                 max_iter=200, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
-                 tol=1e-4, random_state=None, verbose=0):
+    def __init__(self, lookback: int, horizon: int = 1, units: int = 64, learning_rate: float = 1e-3,
+                 batch_size: int = 32, max_iter: int = 200, early_stopping: bool = True,
+                 validation_fraction: float = 0.1, n_iter_no_change: int = 10, tol: float = 1e-4,
+                 random_state: Union[int, np.random.Generator, None] = None,
+                 verbose: int = 0) -> None:
         self.lookback = lookback
         self.horizon = horizon
         self.units = units
@@ -124,7 +132,7 @@ class GRUForecaster(BaseEstimator):
         self.verbose = verbose
 
     # ---- fitting ----------------------------------------------------------------------------
-    def fit(self, series, exog=None):
+    def fit(self: _Forecaster, series: ArrayLike, exog: Optional[ArrayLike] = None) -> _Forecaster:
         """Train on `series` (steps,) or (steps, features), with optional known covariates
         `exog` (steps,) or (steps, covariates) aligned with it row by row. Returns self."""
         self._check_params()
@@ -229,7 +237,7 @@ class GRUForecaster(BaseEstimator):
                                verbose=self.verbose, **fit_args)
 
     # ---- forecasting ------------------------------------------------------------------------
-    def predict(self, steps, exog_future=None):
+    def predict(self, steps: int, exog_future: Optional[ArrayLike] = None) -> np.ndarray:
         """Forecast the `steps` steps after the end of the fitted series: shape (steps,) for a
         1-D series, (steps, features) otherwise.
 

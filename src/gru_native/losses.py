@@ -11,6 +11,10 @@ Crossentropies also compute the loss of activation(logits) from the logits
 softplus stay finite where the probabilities round to 0 or 1, and the gradient is just (p - y)/n.
 """
 
+from __future__ import annotations
+
+from typing import Any, Union
+
 import numpy as np
 
 from . import activations
@@ -235,7 +239,7 @@ def _lookup(name):
     return cls
 
 
-def get(identifier):
+def get(identifier: Union[str, dict[str, Any], Loss]) -> Loss:
     """A Loss from a name ('mse', 'binary_crossentropy', 'Huber', ...; any case), a config dict
     {"class_name": <a name>, "config": loss.get_config()}, or a Loss (returned as is)."""
     if isinstance(identifier, Loss):

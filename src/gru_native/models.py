@@ -1,9 +1,14 @@
 """Sequential: a Keras-style model over layers whose weights share one parameter buffer."""
 
+from __future__ import annotations
+
+import os
 import threading
 import warnings
+from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import callbacks as callbacks_module
 from . import layers as layers_module
@@ -12,8 +17,23 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import utils
 from ._inference import InferencePlan
-from .layers.base import allocate, as_shape, unique_name
+from .callbacks import Callback, History
+from .layers.base import Layer, Shape, allocate, as_shape, unique_name
+from .losses import Loss
+from .optimizers import Optimizer
 from .progbar import Progbar
+
+# a file path, as open() takes it
+PathLike = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
+# 'auto' (as 1 here), 0 silent, 1 a progress bar, 2 one line per epoch
+Verbose = Union[Literal["auto"], int]
+# (x_val, y_val) or (x_val, y_val, mask_val)
+ValidationData = Union[tuple[ArrayLike, ArrayLike], tuple[ArrayLike, ArrayLike, Optional[ArrayLike]]]
+# what evaluate and train_on_batch return: the loss alone, a list (loss, then the metrics) or,
+# with return_dict=True, {name: value}
+Logs = Union[float, list[float], dict[str, float]]
+# a metric name ('mae', 'accuracy', ...), or an object with update_state, result and reset_state
+MetricLike = Any
 
 
 class Sequential:
@@ -24,7 +44,16 @@ class Sequential:
     `dtype` is the computing precision of every layer ('float32', or 'float64').
     """
 
-    def __init__(self, layers=None, name=None, dtype="float32"):
+    layers: list[Layer]
+    optimizer: Optional[Optimizer]
+    loss: Optional[Loss]
+    compiled_metrics: list[Any]
+    history: Optional[History]
+    input_shape: Shape  # with the batch axis (None) first; set by build
+    output_shape: Shape
+
+    def __init__(self, layers: Optional[Iterable[Layer]] = None, name: Optional[str] = None,
+                 dtype: DTypeLike = "float32") -> None:
         self.name = name if name is not None else unique_name("sequential")
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
@@ -45,7 +74,7 @@ class Sequential:
             self.add(layer)
 
     # ---- building ---------------------------------------------------------------------------
-    def add(self, layer):
+    def add(self, layer: Layer) -> None:
         if not isinstance(layer, layers_module.Layer):
             raise TypeError(f"Sequential takes gru_native layers, got {type(layer).__name__}")
         if getattr(layer, "return_state", False):
@@ -55,25 +84,29 @@ class Sequential:
         self.layers.append(layer)
         if self.built or self.layers[0].input_shape_arg is not None:
             input_shape = self.input_shape if self.built else (None,) + self.layers[0].input_shape_arg
-            self.build(input_shape)
+            try:
+                self.build(input_shape)
+            except BaseException:  # a layer that does not fit, or no memory: the model stays as it was
+                self.layers.pop()
+                raise
             for w, value in zip(self.weights, kept):  # the layers before keep their weights
                 w[...] = value
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[Optional[int]]) -> None:
         """Build every layer for inputs of `input_shape` (batch axis first, as Keras)."""
         if not self.layers:
             raise ValueError("the model has no layers")
-        shape = as_shape(tuple(input_shape)[1:], "input_shape")
-        self.input_shape = (None,) + shape
+        shape = input_shape = as_shape(tuple(input_shape)[1:], "input_shape")
         for layer in self.layers:
             shape = layer.build(shape)
-        self.output_shape = (None,) + shape
+        # allocate binds the layers to the new buffers only once both exist (MemoryError before)
         self._params, self._grads, self._segments = allocate(self.layers, self.dtype)
+        self.input_shape, self.output_shape = (None,) + input_shape, (None,) + shape
         self.built = True
         if self.optimizer is not None:
             self.optimizer.build(self._params, self._segments)
 
-    def _batch_inputs(self, x, mask, check_finite=True):
+    def _batch_inputs(self, x, mask, check_finite=True) -> tuple[np.ndarray, Optional[np.ndarray]]:
         """x and its optional step mask, checked and converted once per call; the first data
         builds the model."""
         x = self._inputs(x, check_finite)
@@ -83,7 +116,9 @@ class Sequential:
         return x, mask
 
     # ---- compiling --------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+    def compile(self, optimizer: Union[str, dict[str, Any], Optimizer] = "rmsprop",
+                loss: Union[str, dict[str, Any], Loss, None] = None,
+                metrics: Optional[Sequence[MetricLike]] = None) -> None:
         # everything is looked up before anything changes: a bad name leaves the model as it was
         optimizer = optimizers_module.get(optimizer)
         loss = None if loss is None else losses_module.get(loss)
@@ -98,7 +133,7 @@ class Sequential:
                                "or evaluating it: model.compile(optimizer='adam', loss='mse')")
 
     # ---- data -------------------------------------------------------------------------------
-    def _inputs(self, x, check_finite=True):
+    def _inputs(self, x, check_finite=True) -> np.ndarray:
         """x as an array the first layer accepts, converted and checked once per call
         (check_finite=False: the caller checks for NaN and infinity)."""
         try:
@@ -126,7 +161,7 @@ class Sequential:
                              f"got {x.shape}")
         return x
 
-    def _targets(self, y, n):
+    def _targets(self, y, n) -> np.ndarray:
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             raise TypeError(f"y must be numeric, got dtype {y.dtype}")
@@ -139,7 +174,7 @@ class Sequential:
         return y
 
     @staticmethod
-    def _step_mask(mask, x):
+    def _step_mask(mask, x) -> Optional[np.ndarray]:
         """The optional (samples, timesteps) mask of valid steps, checked against x."""
         if mask is None:
             return None
@@ -293,8 +328,11 @@ class Sequential:
         return logs
 
     # ---- public API -------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, mask=None):
+    def fit(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
+            batch_size: Optional[int] = None, epochs: int = 1, verbose: Verbose = "auto",
+            callbacks: Optional[Iterable[Callback]] = None, validation_split: float = 0.0,
+            validation_data: Optional[ValidationData] = None, shuffle: bool = True,
+            initial_epoch: int = 0, mask: Optional[ArrayLike] = None) -> History:
         """As keras.Model.fit. `mask` (gru_native's addition, like the mask argument of a Keras
         call): a boolean (samples, timesteps) array, True where a step is valid."""
         self._check_compiled()
@@ -386,7 +424,9 @@ class Sequential:
             count += len(xb)
         return self._metric_logs(loss_sum, count)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, mask=None):
+    def evaluate(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
+                 batch_size: Optional[int] = None, verbose: Verbose = "auto",
+                 return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
         self._check_compiled()
         x, mask = self._batch_inputs(x, mask)
         y = self._targets(y, len(x))
@@ -395,7 +435,8 @@ class Sequential:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return _as_returned(logs, return_dict)
 
-    def predict(self, x, batch_size=None, verbose="auto", mask=None):
+    def predict(self, x: ArrayLike, batch_size: Optional[int] = None, verbose: Verbose = "auto",
+                mask: Optional[ArrayLike] = None) -> np.ndarray:
         self._verbose(verbose)
         x, mask = self._batch_inputs(x, mask, check_finite=False)
         batch_size = self._batch_size(batch_size)
@@ -405,7 +446,8 @@ class Sequential:
             self._predict_batch(x[s:s + batch_size], None if mask is None else mask[s:s + batch_size])
             for s in range(0, len(x), batch_size)])
 
-    def train_on_batch(self, x, y, return_dict=False, mask=None):
+    def train_on_batch(self, x: ArrayLike, y: ArrayLike, return_dict: bool = False,
+                       mask: Optional[ArrayLike] = None) -> Logs:
         self._check_compiled()
         x, mask = self._batch_inputs(x, mask)
         y = self._targets(y, len(x))
@@ -418,27 +460,27 @@ class Sequential:
         logs = self._metric_logs(loss, 1)
         return _as_returned(logs, return_dict)
 
-    def test_on_batch(self, x, y, return_dict=False):
+    def test_on_batch(self, x: ArrayLike, y: ArrayLike, return_dict: bool = False) -> Logs:
         return self.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=return_dict)
 
-    def predict_on_batch(self, x, mask=None):
+    def predict_on_batch(self, x: ArrayLike, mask: Optional[ArrayLike] = None) -> np.ndarray:
         x, mask = self._batch_inputs(x, mask, check_finite=False)
         return self._predict_batch(x, mask)
 
-    def reset_states(self):
+    def reset_states(self) -> None:
         for layer in self.layers:
             if hasattr(layer, "reset_states"):
                 layer.reset_states()
 
     # ---- weights ----------------------------------------------------------------------------
     @property
-    def weights(self):
+    def weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.weights]
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         return [w.copy() for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         weights = list(weights)
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before set_weights")
@@ -450,12 +492,12 @@ class Sequential:
             layer.set_weights(weights[start:start + k])
             start += k
 
-    def count_params(self):
+    def count_params(self) -> int:
         if not self.built:
             raise ValueError("the model is not built yet: give the first layer an input_shape")
         return int(self._params.size)
 
-    def summary(self, print_fn=None):
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
         print_fn = print if print_fn is None else print_fn
         rows = [(f"{layer.name} ({type(layer).__name__})",
                  str((None,) + tuple(layer.output_shape)) if layer.built else "?",
@@ -486,30 +528,30 @@ class Sequential:
             print_fn(text)
 
     # ---- saving -----------------------------------------------------------------------------
-    def get_config(self):
-        config = {"name": self.name, "dtype": self.dtype.name,
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "dtype": self.dtype.name,
                   "layers": [layers_module.serialize(layer) for layer in self.layers]}
         if self.built:
             config["build_input_shape"] = list(self.input_shape)
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         model = cls([layers_module.deserialize(c) for c in config["layers"]],
                     name=config["name"], dtype=config["dtype"])
         if not model.built and "build_input_shape" in config:
             model.build(tuple(config["build_input_shape"]))
         return model
 
-    def save(self, filepath):
+    def save(self, filepath: PathLike) -> None:
         from .saving import save_model
         save_model(self, filepath)
 
-    def save_weights(self, filepath):
+    def save_weights(self, filepath: PathLike) -> None:
         from .saving import save_weights
         save_weights(self, filepath)
 
-    def load_weights(self, filepath):
+    def load_weights(self, filepath: PathLike) -> None:
         from .saving import load_weights
         load_weights(self, filepath)
 

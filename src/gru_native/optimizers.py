@@ -10,8 +10,11 @@ place (plus one for the norm when clipping by norm).
     opt.apply(params, grads)                 # one step; opt.iterations == 1
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -53,8 +56,10 @@ class Optimizer:
     decay (p -= p * weight_decay * learning_rate before the update), the step count, the slots,
     config and state. Subclasses name their slots and run their kernel in `_update`."""
 
-    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float, weight_decay: Optional[float] = None,
+                 clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
+                 global_clipnorm: Optional[float] = None, name: Optional[str] = None,
+                 **kwargs: Any) -> None:
         for key, value in kwargs.items():
             if key in _KERAS_IGNORED or (key in _KERAS_INERT and value == _KERAS_INERT[key]):
                 continue
@@ -202,8 +207,10 @@ class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum, Keras' form:
     m = momentum * m - lr * g;  p += m  (nesterov: p += momentum * m - lr * g)."""
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: Optional[float] = None, clipnorm: Optional[float] = None,
+                 clipvalue: Optional[float] = None, global_clipnorm: Optional[float] = None,
+                 name: str = "SGD", **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.momentum = _number("momentum", momentum, 0, 1)
@@ -225,9 +232,11 @@ class Adam(Optimizer):
     lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t);  m += (g - m)(1 - beta_1);
     v += (g^2 - v)(1 - beta_2);  p -= lr_t m / (sqrt(v) + epsilon). amsgrad uses max(v) so far."""
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adam", **kwargs):
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: Optional[float] = None,
+                 clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
+                 global_clipnorm: Optional[float] = None, name: str = "adam",
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.beta_1 = _number("beta_1", beta_1, 0, 1, high_open=True)
@@ -253,9 +262,11 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as Keras: every parameter first
     decays by p * weight_decay * lr, then takes the Adam step."""
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adamw", **kwargs):
+    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 amsgrad: bool = False, clipnorm: Optional[float] = None,
+                 clipvalue: Optional[float] = None, global_clipnorm: Optional[float] = None,
+                 name: str = "adamw", **kwargs: Any) -> None:
         if weight_decay is None:
             raise ValueError("weight_decay must be a number >= 0 for AdamW, got None")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
@@ -267,9 +278,11 @@ class RMSprop(Optimizer):
     v = rho v + (1 - rho) g^2;  inc = lr g / sqrt(v + epsilon)  (centered: v - avg^2 + epsilon,
     avg = rho avg + (1 - rho) g);  momentum > 0: mom = momentum mom + inc, p -= mom; else p -= inc."""
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="rmsprop", **kwargs):
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, weight_decay: Optional[float] = None,
+                 clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
+                 global_clipnorm: Optional[float] = None, name: str = "rmsprop",
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.rho = _number("rho", rho, 0, 1, high_open=True)
@@ -315,7 +328,7 @@ def _lookup(name):
     return cls
 
 
-def get(identifier):
+def get(identifier: Union[str, dict[str, Any], Optimizer]) -> Optimizer:
     """An optimizer from a name ('sgd', 'adam', 'adamw', 'rmsprop', any case; default settings),
     a config dict {"class_name": ..., "config": ...}, or an Optimizer (returned as is)."""
     if isinstance(identifier, Optimizer):

@@ -6,16 +6,28 @@ Nothing here needs scikit-learn; when it is installed, SequenceScaler inherits i
 that clone, pipelines and grid searches treat it as one of their own.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 from collections import Counter
+from typing import Any, Iterable, Literal, Optional, Sequence, TypeVar, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._sklearn_base import BaseEstimator, NotFittedError, TransformerMixin
 
 _KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+# Sequences as SequenceScaler takes and returns them: an array (n, T, F) or (n, T), or a list
+# of arrays (T_i, F) or (T_i,) of different lengths.
+SequenceData = Union[ArrayLike, Sequence[ArrayLike]]
+# A text for Tokenizer: a string, or a list of tokens.
+Text = Union[str, list[str]]
+_Scaler = TypeVar("_Scaler", bound="SequenceScaler")
+_Tokenizer = TypeVar("_Tokenizer", bound="Tokenizer")
 
 
 def _check_int(value, name, minimum):
@@ -34,7 +46,8 @@ def _check_finite(array, name):
 
 
 # ---- forecasting windows --------------------------------------------------------------------
-def make_windows(series, lookback, horizon=1, stride=1):
+def make_windows(series: ArrayLike, lookback: int, horizon: int = 1,
+                 stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Cut a time series into (inputs, targets) pairs for forecasting.
 
     Window i holds `series[i*stride : i*stride + lookback]` and its target the `horizon` steps
@@ -68,8 +81,9 @@ def make_windows(series, lookback, horizon=1, stride=1):
 
 
 # ---- padding --------------------------------------------------------------------------------
-def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre",
-                  value=0.0):
+def pad_sequences(sequences: Sequence[Union[Sequence[Any], np.ndarray]], maxlen: Optional[int] = None,
+                  dtype: DTypeLike = "int32", padding: Literal["pre", "post"] = "pre",
+                  truncating: Literal["pre", "post"] = "pre", value: Any = 0.0) -> np.ndarray:
     """Pad sequences to one length, as keras.utils.pad_sequences.
 
     `sequences` is a list of sequences of scalars, giving an array of shape (n, maxlen), or of
@@ -174,11 +188,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     `n_features_in_`.
     """
 
-    def __init__(self, with_mean=True, with_std=True):
+    def __init__(self, with_mean: bool = True, with_std: bool = True) -> None:
         self.with_mean = with_mean
         self.with_std = with_std
 
-    def fit(self, X, y=None):
+    def fit(self: _Scaler, X: SequenceData, y: Any = None) -> _Scaler:
         """Compute the per-feature mean and standard deviation; y is ignored."""
         for name in ("with_mean", "with_std"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
@@ -197,7 +211,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             self.scale_ = np.where(constant, 1.0, steps.std(axis=0, dtype=np.float64))
         return self
 
-    def transform(self, X):
+    def transform(self, X: SequenceData) -> Union[np.ndarray, list[np.ndarray]]:
         steps, restore = self._fitted_steps(X)
         if self.with_mean:
             steps -= self.mean_
@@ -205,7 +219,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             steps /= self.scale_
         return restore(steps)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: SequenceData) -> Union[np.ndarray, list[np.ndarray]]:
         steps, restore = self._fitted_steps(X)
         if self.with_std:
             steps *= self.scale_
@@ -240,8 +254,9 @@ class Tokenizer:
     index 1 instead of moving the OOV token to another index.
     """
 
-    def __init__(self, num_words=None, oov_token=None, lower=True, filters=_KERAS_FILTERS,
-                 split=" ", char_level=False):
+    def __init__(self, num_words: Optional[int] = None, oov_token: Optional[str] = None,
+                 lower: bool = True, filters: str = _KERAS_FILTERS, split: str = " ",
+                 char_level: bool = False) -> None:
         if num_words is not None:
             num_words = _check_int(num_words, "num_words", 1)
         if oov_token is not None and not isinstance(oov_token, str):
@@ -256,11 +271,11 @@ class Tokenizer:
         self.filters = filters
         self.split = split
         self.char_level = char_level
-        self.word_counts = Counter()  # insertion-ordered: first appearance breaks ties
-        self.word_index = {}
-        self.index_word = {}
+        self.word_counts: Counter[str] = Counter()  # insertion-ordered: first appearance breaks ties
+        self.word_index: dict[str, int] = {}
+        self.index_word: dict[int, str] = {}
 
-    def fit_on_texts(self, texts):
+    def fit_on_texts(self: _Tokenizer, texts: Iterable[Text]) -> _Tokenizer:
         """Count the words of `texts` (adding to earlier calls) and rebuild the index."""
         for tokens in self._tokenized(texts):
             self.word_counts.update(tokens)
@@ -271,7 +286,7 @@ class Tokenizer:
         self.index_word = {i: word for word, i in self.word_index.items()}
         return self
 
-    def texts_to_sequences(self, texts):
+    def texts_to_sequences(self, texts: Iterable[Text]) -> list[list[int]]:
         """Each text as a list of word indices; words out of the vocabulary or at an index of
         num_words or more become the OOV index, or are dropped without an oov_token."""
         self._check_fitted()
@@ -284,7 +299,7 @@ class Tokenizer:
             sequences.append([i for i in indices if i is not None])
         return sequences
 
-    def sequences_to_texts(self, sequences):
+    def sequences_to_texts(self, sequences: Iterable[Iterable[int]]) -> list[str]:
         """Each sequence of indices as its words joined by spaces. As Keras, indices without a
         word (0 included) or of num_words or more become the OOV token, or are dropped."""
         self._check_fitted()

@@ -9,6 +9,8 @@ the config's structure, every array's dtype, shape and values) and raises a Valu
 what is wrong; it never returns a half-built model.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import secrets
@@ -20,6 +22,7 @@ import numpy as np
 from . import layers as layers_module
 from . import losses, optimizers
 from .layers.base import as_shape
+from .models import PathLike, Sequential
 
 _FORMAT = "gru_native.model/1"
 _FORMAT_PREFIX = "gru_native.model/"
@@ -295,8 +298,6 @@ def _check_optimizer_state(state, dtype):
 def model_from_arrays(arrays):
     """The model `model_to_arrays` described, compiled as it was; ValueError naming what is
     wrong when the arrays do not describe one."""
-    from .models import Sequential
-
     arrays = dict(arrays)
     if "config" not in arrays:
         raise ValueError("not a gru_native model: it has no 'config' entry")
@@ -351,7 +352,7 @@ def model_from_arrays(arrays):
     return model
 
 
-def load_model(filepath):
+def load_model(filepath: PathLike) -> Sequential:
     """A model written by `Sequential.save`, compiled as it was, ready to predict or resume.
     Raises ValueError naming what is wrong for a file that is not a sound gru_native model file
     (FileNotFoundError and other errors opening it as they are)."""

@@ -1,5 +1,7 @@
 """Random state shared by initialisation, shuffling and dropout, so one seed reproduces a run."""
 
+from __future__ import annotations
+
 import contextlib
 import contextvars
 import random
@@ -12,7 +14,7 @@ _rng = np.random.default_rng()
 _local_rng = contextvars.ContextVar("gru_native_local_rng", default=None)
 
 
-def set_random_seed(seed):
+def set_random_seed(seed: int) -> None:
     """Seed gru_native (weights, shuffling, dropout), NumPy's global RNG and Python's `random`."""
     global _rng
     if not isinstance(seed, (int, np.integer)) or seed < 0:

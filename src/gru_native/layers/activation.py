@@ -1,11 +1,15 @@
 """Activation: applies an activation function ('relu', 'sigmoid', 'tanh', 'softmax', ...)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from .. import activations
-from .base import Layer
+from .base import ActivationLike, Layer
 
 
 class Activation(Layer):
-    def __init__(self, activation, **kwargs):
+    def __init__(self, activation: ActivationLike, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 

@@ -6,17 +6,33 @@ what its backward needs and returns (y, mask), `backward(dy, need_dx)` writes it
 and returns dx. The model runs layers in order and in reverse; nothing else talks to the kernels.
 """
 
+from __future__ import annotations
+
 import re
 from collections import namedtuple
+from typing import Any, Iterable, Optional, Sequence, TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
+from .. import activations
 from .. import initializers
 from .. import utils
 
 WeightSpec = namedtuple("WeightSpec", "name shape initializer")
 
-_name_counts = {}
+# A shape without the batch axis: a tuple of ints, None for an unknown length.
+Shape = tuple[Optional[int], ...]
+# What layers take for an initializer: a name ('glorot_uniform', ...), a config dict
+# {"class_name": ..., "config": ...} or an Initializer.
+InitializerLike = Union[str, dict[str, Any], initializers.Initializer]
+# What layers take for an activation: a name ('relu', 'tanh', ...), None for 'linear', or an
+# object with forward(z) and backward(da, a, z).
+ActivationLike = Union[str, activations.Activation, None]
+
+_L = TypeVar("_L", bound="Layer")
+
+_name_counts: dict[str, int] = {}
 
 
 def _snake_case(name):
@@ -25,14 +41,14 @@ def _snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def unique_name(base):
+def unique_name(base: str) -> str:
     """Keras' automatic names: 'gru', then 'gru_1', 'gru_2', ..."""
     n = _name_counts.get(base, 0)
     _name_counts[base] = n + 1
     return base if n == 0 else f"{base}_{n}"
 
 
-def as_shape(shape, what):
+def as_shape(shape: Iterable[Optional[int]], what: str) -> Shape:
     """A shape without the batch axis, as a tuple of ints or None (unknown length)."""
     try:
         shape = tuple(None if d is None else int(d) for d in shape)
@@ -44,7 +60,15 @@ def as_shape(shape, what):
 
 
 class Layer:
-    def __init__(self, name=None, input_shape=None, trainable=True, dtype=None):
+    input_shape: Optional[Shape]
+    output_shape: Optional[Shape]
+    weights: list[np.ndarray]
+    grads: list[np.ndarray]
+    _specs: list[WeightSpec]
+
+    def __init__(self, name: Optional[str] = None,
+                 input_shape: Optional[Sequence[Optional[int]]] = None, trainable: bool = True,
+                 dtype: Optional[DTypeLike] = None) -> None:
         self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
         self.input_shape_arg = None if input_shape is None else as_shape(input_shape, "input_shape")
         self.trainable = trainable
@@ -55,7 +79,7 @@ class Layer:
         self._specs = []
 
     # ---- building -------------------------------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> Shape:
         """Declare the weights for inputs of `input_shape` (no batch axis); return the output shape."""
         self._specs = []
         self.input_shape = input_shape
@@ -63,33 +87,34 @@ class Layer:
         self.built = True
         return self.output_shape
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def add_weight(self, name, shape, initializer):
+    def add_weight(self, name: str, shape: Sequence[int], initializer: InitializerLike) -> None:
         self._specs.append(WeightSpec(name, tuple(shape), initializers.get(initializer)))
 
-    def weight_specs(self):
+    def weight_specs(self) -> list[WeightSpec]:
         return list(self._specs)
 
-    def bind(self, params, grads):
+    def bind(self, params: Iterable[np.ndarray], grads: Iterable[np.ndarray]) -> None:
         """Take views into the model's buffers, one per weight spec, in order."""
         self.weights, self.grads = list(params), list(grads)
 
     # ---- running --------------------------------------------------------------------------
-    def forward(self, x, mask=None, training=False):
+    def forward(self, x: np.ndarray, mask: Optional[np.ndarray] = None,
+                training: bool = False) -> tuple[Any, Optional[np.ndarray]]:
         raise NotImplementedError
 
-    def backward(self, dy, need_dx=True):
+    def backward(self, dy: np.ndarray, need_dx: bool = True) -> Optional[np.ndarray]:
         raise NotImplementedError
 
-    def inference_ops(self):
+    def inference_ops(self) -> Optional[list[Any]]:
         """What this layer computes at prediction, as InferencePlan ops (a list; elementwise
         Python functions may end it), or None when it has no such form (the model then predicts
         through `forward`)."""
         return None
 
-    def __call__(self, x, training=False):
+    def __call__(self, x: ArrayLike, training: bool = False) -> Any:
         """Run the layer on its own on an array, building it (with its own weights) if needed."""
         x = np.asarray(x)
         if not self.built:
@@ -99,10 +124,10 @@ class Layer:
         return y
 
     # ---- weights --------------------------------------------------------------------------
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         return [w.copy() for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         weights = list(weights)
         if len(weights) != len(self.weights):
             raise ValueError(f"layer {self.name!r} has {len(self.weights)} weights, got {len(weights)}")
@@ -116,18 +141,18 @@ class Layer:
         for w, value in zip(self.weights, weights):
             w[...] = value
 
-    def count_params(self):
+    def count_params(self) -> int:
         return sum(int(np.prod(s.shape)) for s in self.weight_specs())
 
     # ---- saving ---------------------------------------------------------------------------
-    def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable}
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls: type[_L], config: dict[str, Any]) -> _L:
         return cls(**config)
 
 

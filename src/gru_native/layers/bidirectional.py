@@ -1,14 +1,21 @@
 """Bidirectional: a recurrent layer run forwards and a copy run backwards, outputs merged."""
 
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
 import numpy as np
 
 from .base import Layer
+from .gru import GRU
 
 MERGE_MODES = ("concat", "sum", "ave", "mul")
+MergeMode = Literal["concat", "sum", "ave", "mul"]
 
 
 class Bidirectional(Layer):
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+    def __init__(self, layer: GRU, merge_mode: MergeMode = "concat",
+                 backward_layer: Optional[GRU] = None, **kwargs: Any) -> None:
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
         if getattr(layer, "return_state", False):
@@ -77,7 +84,7 @@ class Bidirectional(Layer):
         dxb = self.backward_layer.backward(np.ascontiguousarray(dyb), need_dx)
         return dxf + dxb if need_dx else None
 
-    def reset_states(self):
+    def reset_states(self) -> None:
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 

@@ -1,15 +1,20 @@
 """Dense: y = activation(x W + b), on the last axis (per timestep on 3-D inputs, as Keras)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import activations, initializers
 from .._dense import dense_backward, dense_forward
-from .base import Layer
+from .base import ActivationLike, InitializerLike, Layer
 
 
 class Dense(Layer):
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+    def __init__(self, units: int, activation: ActivationLike = None, use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform",
+                 bias_initializer: InitializerLike = "zeros", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")

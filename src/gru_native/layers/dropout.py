@@ -1,5 +1,9 @@
 """Dropout: in training, zero a fraction `rate` of the inputs and scale the rest by 1/(1-rate)."""
 
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
 from .. import utils
 from .base import Layer
 
@@ -11,7 +15,8 @@ def dropout_mask(shape, rate, dtype):
 
 
 class Dropout(Layer):
-    def __init__(self, rate, noise_shape=None, **kwargs):
+    def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"rate must be in [0, 1), got {rate}")

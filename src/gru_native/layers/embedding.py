@@ -1,17 +1,22 @@
 """Embedding: integer token ids (B, T) to vectors (B, T, output_dim); with mask_zero, id 0 is
 padding and its mask reaches the GRU as sequence lengths."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import initializers
-from .base import Layer
+from .base import InitializerLike, Layer
 
 
 class Embedding(Layer):
     integer_inputs = True  # the model passes token ids through unconverted
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False,
-                 **kwargs):
+    def __init__(self, input_dim: int, output_dim: int,
+                 embeddings_initializer: InitializerLike = "uniform", mask_zero: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, (int, np.integer)) or value < 1:

@@ -1,10 +1,14 @@
 """The GRU layer (Keras' arguments and weight layout) over the C kernels in _gru."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import initializers
 from .._gru import GRUWorkspace, bias_shape, gru_backward, gru_forward
-from .base import Layer
+from .base import InitializerLike, Layer
 from .dropout import dropout_mask
 
 
@@ -22,11 +26,13 @@ class GRU(Layer):
     """Gated recurrent unit, as keras.layers.GRU; masked steps (Masking, Embedding(mask_zero))
     are skipped: they cost nothing and change nothing."""
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
-                 return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 reset_after=True, **kwargs):
+    def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal",
+                 bias_initializer: InitializerLike = "zeros", dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
@@ -129,7 +135,7 @@ class GRU(Layer):
         return [("gru", self.weights[0], self.weights[1], bias, self.reset_after,
                  self.go_backwards, self.return_sequences)]
 
-    def reset_states(self):
+    def reset_states(self) -> None:
         self.states = None
 
     def get_config(self):

@@ -1,12 +1,16 @@
 """Masking: timesteps whose features all equal mask_value are skipped by the layers after it."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .base import Layer
 
 
 class Masking(Layer):
-    def __init__(self, mask_value=0.0, **kwargs):
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mask_value = mask_value
 

@@ -1,0 +1,6 @@
+"""Type stub of the Cython module _threads (the kernels' threads and BLAS)."""
+
+BLAS_BACKEND: str
+
+def get_num_threads() -> int: ...
+def set_num_threads(n: int) -> None: ...
