@@ -6,7 +6,9 @@
 
 Training: a GRU(H) + Dense(1) regressor, Adam and MSE, one epoch of 4 shuffled batches of B
 sequences (`model.fit` against PyTorch's plain training loop); time per step = epoch / 4.
-Prediction: one sequence (`model.predict` against a `no_grad` forward). The libraries run
+Prediction: one sequence (`model.predict` against a `no_grad` forward). Streaming: one
+timestep of a GRU(H) + Dense(1) with the state carried (`model.stream().step` against
+`GRUCell` + `Linear` under `no_grad`). The libraries run
 alternately, the order flipped every round, so a slow phase of the machine hits both alike; each
 is warmed up by one untimed run. Markdown tables give medians, the ratio torch / gru_native
 (> 1: gru_native faster) against its target, samples/s, and GFLOP/s with their fraction of this
@@ -44,6 +46,8 @@ TRAIN_TARGETS = {(10, 1, 50, 32): 5.0, (50, 8, 64, 64): 3.0, (100, 32, 128, 64):
                  (100, 64, 256, 128): 1.5, (50, 128, 512, 64): 1.2}
 # (T, I, H) -> torch / gru_native time per one-sequence prediction
 PREDICT_TARGETS = {(10, 1, 50): 10.0, (100, 8, 256): 2.5}
+# (I, H) -> torch (GRUCell + Linear) / gru_native (model.stream) latency of one streamed step
+STREAM_TARGETS = {(8, 32): 5.0, (8, 64): 5.0, (8, 128): 5.0, (8, 256): 5.0}
 LIBS = [lib for lib in ("gru_native", "torch", "keras") if importlib.util.find_spec(lib)]
 
 
@@ -60,6 +64,8 @@ def parse_args():
                    default=list(TRAIN_TARGETS))
     p.add_argument("--predict-shapes", nargs="+", type=shape_arg, metavar="T,I,H",
                    default=list(PREDICT_TARGETS))
+    p.add_argument("--stream-shapes", nargs="+", type=shape_arg, metavar="I,H",
+                   default=list(STREAM_TARGETS))
     p.add_argument("--memory", action="store_true", help="also measure peak training memory")
     p.add_argument("--kernels", action="store_true",
                    help="time one GRU layer's forward + backward kernels instead of the models")
@@ -137,6 +143,14 @@ def bench_prediction(shape, repeats):
                 flops=2 * 3 * H * (I + H) * T, seconds=time_alternating(runs, repeats))
 
 
+def bench_stream(shape, repeats):
+    I, H = shape
+    x_t = workloads.one_sequence(1, I)[0]
+    runs = {lib: workloads.STREAM[lib](x_t, H) for lib in LIBS if lib in workloads.STREAM}
+    return dict(bench="stream", shape=list(shape), target=STREAM_TARGETS.get(shape), samples=1,
+                flops=2 * 3 * H * (I + H) + 2 * H, seconds=time_alternating(runs, repeats))
+
+
 def bench_kernels(shape, repeats):
     p = workloads.kernel_problem(*shape)
     runs = {lib: workloads.KERNELS[lib](p) for lib in LIBS if lib in workloads.KERNELS}
@@ -204,7 +218,7 @@ def met_mark(met):
 
 def timing_table(rows, unit):
     libs = list(rows[0]["seconds"])
-    dims = "TIHB"[:len(rows[0]["shape"])]
+    dims = "IH" if rows[0]["bench"] == "stream" else "TIHB"[:len(rows[0]["shape"])]
     head = list(dims) + [f"{lib} {unit}" for lib in libs]
     if "torch" in libs:
         head += ["torch / gru_native", "target", "met"]
@@ -234,7 +248,8 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
 
     rows = [r for r in rows if "ratio" in r]
-    labels = [f"{r['bench']}\n" + " ".join(f"{d}{v}" for d, v in zip("TIHB", r["shape"])) for r in rows]
+    labels = [f"{r['bench']}\n" + " ".join(f"{d}{v}" for d, v in zip(
+        "IH" if r["bench"] == "stream" else "TIHB", r["shape"])) for r in rows]
     fig, ax = plt.subplots(figsize=(1.3 * len(rows) + 2, 4.5))
     colors = ["tab:green" if r["met"] in (True, None) else "tab:red" for r in rows]
     ax.bar(range(len(rows)), [r["ratio"] for r in rows], color=colors)
@@ -278,7 +293,12 @@ def main():
                    for s in args.predict_shapes]
         print("Prediction of one sequence:\n")
         print(timing_table(predict, "ms") + "\n")
-        rows += train + predict
+        stream = [summarize(bench_stream(s, args.predict_repeats), sgemm)
+                  for s in args.stream_shapes]
+        print("Streaming one timestep (batch 1, state carried): model.stream().step against "
+              "GRUCell + Linear:\n")
+        print(timing_table(stream, "ms") + "\n")
+        rows += train + predict + stream
     if args.memory:
         memory = [bench_memory(s, args.threads) for s in args.shapes]
         print("Peak RSS growth of one training epoch (fresh process each):\n")

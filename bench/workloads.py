@@ -104,8 +104,28 @@ def keras_predict(x1, H):
     return lambda: model.predict(x1, verbose=0)
 
 
+# ---- streaming: one timestep in, one prediction out, the state carried ----------------------
+def native_stream(x_t, H):
+    stream = native_model(None, x_t.shape[1], H).stream(batch_size=1)
+    return lambda: stream.step(x_t)
+
+
+def torch_stream(x_t, H):
+    """The idiomatic real-time PyTorch loop: GRUCell + Linear under no_grad, h carried."""
+    import torch
+    cell, head = torch.nn.GRUCell(x_t.shape[1], H).eval(), torch.nn.Linear(H, 1).eval()
+    x, state = torch.from_numpy(x_t), [torch.zeros(1, H)]
+
+    def step():
+        with torch.no_grad():
+            state[0] = cell(x, state[0])
+            return head(state[0]).numpy()
+    return step
+
+
 TRAIN = {"gru_native": native_train, "torch": torch_train, "keras": keras_train}
 PREDICT = {"gru_native": native_predict, "torch": torch_predict, "keras": keras_predict}
+STREAM = {"gru_native": native_stream, "torch": torch_stream}
 
 
 # ---- one GRU layer's kernels: forward (training) + backward, dx included --------------------

@@ -37,7 +37,7 @@ size_t gru_forward_work_size(const gru_shape *s);
 size_t gru_backward_work_size(const gru_shape *s);
 
 /* y, cache may be NULL (no sequence output / inference only); h0, lengths, hmask may be NULL
- * (zeros / all T / none). */
+ * (zeros / all T / none). h0 may be h_last (the state updated in place). */
 void gru_forward_f32(const gru_shape *s, int max_threads, const float *x, const float *w,
                      const float *u, const float *b, const float *h0, const int *lengths,
                      const float *hmask, float *y, float *h_last, float *cache, float *work);

@@ -140,10 +140,10 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
     if (hi <= lo) return;
     GEMM(0, 0, (hi - lo) * T, G, F, 1, x + (size_t)lo * T * F, F, w, G, 0,
          c->gx + (size_t)lo * T * G, G);
-    if (h0)
-        memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
-    else
+    if (!h0)
         memset(c->h + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
+    else if (h0 != c->h)  /* h0 may be h_last itself: a state carried from call to call */
+        memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
     for (int k = 0; k < T && !gru_interrupt_pending(); k++) {
         if (s->reset_after)
             FN(forward_step_after)(c, lo, hi, k);

@@ -9,6 +9,7 @@ stack with the GIL released, through scratch memory it keeps between calls."""
 import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
 
 from ._arrays cimport compute_dtype, data_ptr
 from ._dense cimport dense_forward_f32, dense_forward_f64, dense_shape
@@ -123,9 +124,10 @@ cdef class InferencePlan:
     def __dealloc__(self):
         free(self.ops)
 
-    def run(self, x):
+    def run(self, x, states=None):
         """The stack's output for x (B, T, features), a C-contiguous array of the plan's dtype
-        with only finite values (checked here)."""
+        with only finite values (checked here). `states`, one (B, units) array per GRU op, holds
+        the states each GRU starts from and receives those it ends with (streaming)."""
         if not isinstance(x, np.ndarray) or (<cnp.ndarray>x).dtype != self.dtype \
                 or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x) \
                 or not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
@@ -139,6 +141,7 @@ cdef class InferencePlan:
         cdef int B = xa.shape[0], T = xa.shape[1], i
         if not _all_finite(xa):
             raise ValueError("x contains NaN or infinite values")
+        state_arrays = None if states is None else self._states(states, B)
 
         # Sizes: every op's output, the largest GRU work area (+ its h_last), the result's shape.
         cdef gru_shape g
@@ -164,17 +167,42 @@ cdef class InferencePlan:
                 self.scratch = scratch
         if own:
             self.busy = True
+        cdef void **state_ptrs = NULL
+        if state_arrays is not None:
+            state_ptrs = <void **>calloc(self.n_ops, sizeof(void *))
+            if state_ptrs == NULL:
+                raise MemoryError("could not allocate the state pointers")
+            for i in range(self.n_ops):
+                state_ptrs[i] = data_ptr(state_arrays[i])
         gru_interrupt_clear()
         try:
-            self._run(B, T, data_ptr(xa), data_ptr(out), data_ptr(scratch), work, between)
+            self._run(B, T, data_ptr(xa), data_ptr(out), data_ptr(scratch), work, between,
+                      state_ptrs)
         finally:
+            free(state_ptrs)
             if own:
                 self.busy = False
         raise_if_interrupted()
         return out
 
+    cdef list _states(self, states, int B):
+        """`states` checked, as one entry per op (None for dense ops)."""
+        states = list(states)
+        grus = [i for i in range(self.n_ops) if self.ops[i].kind == OP_GRU]
+        if len(states) != len(grus):
+            raise ValueError(f"states must hold one array per GRU op ({len(grus)}), got {len(states)}")
+        per_op = [None] * self.n_ops
+        for i, a in zip(grus, states):
+            shape = (B, self.ops[i].units)
+            if not isinstance(a, np.ndarray) or a.dtype != self.dtype or a.shape != shape \
+                    or not a.flags.c_contiguous or not a.flags.aligned or not a.flags.writeable:
+                raise ValueError(f"the state of op {i} must be a writeable aligned C-contiguous "
+                                 f"{self.dtype} array of shape {shape}")
+            per_op[i] = a
+        return per_op
+
     cdef void _run(self, int B, int T, void *x, void *out, void *scratch, size_t work,
-                   size_t between) noexcept:
+                   size_t between, void **states) noexcept:
         cdef size_t item = self.dtype.itemsize
         cdef char *base = <char *>scratch
         cdef void *buffers[2]
@@ -187,6 +215,7 @@ cdef class InferencePlan:
         cdef void *src = x
         cdef void *dst
         cdef void *h_last
+        cdef void *h0
         cdef Op *op
         with nogil:
             for i in range(self.n_ops):
@@ -194,20 +223,23 @@ cdef class InferencePlan:
                 dst = out if i == self.n_ops - 1 else buffers[i % 2]
                 if op.kind == OP_GRU:
                     _gru_shape(&g, op, B, T)
-                    h_last = dst if not op.return_sequences else \
-                        base + gru_forward_work_size(&g) * item
+                    h0 = states[i] if states != NULL else NULL
+                    h_last = h0 if h0 != NULL else (
+                        dst if not op.return_sequences else base + gru_forward_work_size(&g) * item)
                     if f32:
                         gru_forward_f32(&g, nt, <float *>src, <float *>op.w, <float *>op.u,
-                                        <float *>op.b, NULL, NULL, NULL,
+                                        <float *>op.b, <float *>h0, NULL, NULL,
                                         <float *>dst if op.return_sequences else NULL,
                                         <float *>h_last, NULL, <float *>base)
                     else:
                         gru_forward_f64(&g, nt, <double *>src, <double *>op.w, <double *>op.u,
-                                        <double *>op.b, NULL, NULL, NULL,
+                                        <double *>op.b, <double *>h0, NULL, NULL,
                                         <double *>dst if op.return_sequences else NULL,
                                         <double *>h_last, NULL, <double *>base)
                     if not op.return_sequences:
                         rows = B
+                        if h_last != dst:  # the state carried on is also the op's output
+                            memcpy(dst, h_last, <size_t>B * g.H * item)
                 else:
                     d.N, d.IN, d.OUT = rows, op.features, op.units
                     if f32:

@@ -17,6 +17,7 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import utils
 from ._inference import InferencePlan
+from .streaming import Stream
 from .callbacks import Callback, History
 from .layers.base import Layer, Shape, allocate, as_shape, unique_name
 from .losses import Loss
@@ -212,8 +213,8 @@ class Sequential:
         return x, mask
 
     def _inference_plan(self):
-        """The built model as (InferencePlan, trailing elementwise functions) for predict, or
-        None when a layer has no such form. Made once per parameter buffer: the plan points
+        """The built model as (InferencePlan, trailing elementwise functions, the plan's ops)
+        for predict and stream, or None when a layer has no such form. Made once per parameter buffer: the plan points
         into it, so it sees every weight update."""
         if self._plan is not None and self._plan[0] is self._params:
             return self._plan[1]
@@ -226,7 +227,7 @@ class Sequential:
         n = next((i for i, op in enumerate(ops) if callable(op)), len(ops))
         if n == 0 or ops[0][0] != "gru" or not all(callable(op) for op in ops[n:]):
             return None  # the plan runs sequences; Python steps only after it
-        plan = (InferencePlan(ops[:n], self.dtype), ops[n:])
+        plan = (InferencePlan(ops[:n], self.dtype), ops[n:], ops[:n])
         self._plan = (self._params, plan)
         return plan
 
@@ -466,6 +467,14 @@ class Sequential:
     def predict_on_batch(self, x: ArrayLike, mask: Optional[ArrayLike] = None) -> np.ndarray:
         x, mask = self._batch_inputs(x, mask, check_finite=False)
         return self._predict_batch(x, mask)
+
+    def stream(self, batch_size: int = 1) -> Stream:
+        """A Stream over this model: `step(x_t)` takes one timestep (batch_size, features) and
+        returns the model's output for it, keeping every GRU's state in C between calls;
+        `reset()` starts again from zeros. The stream sees later weight updates."""
+        if not self.built:
+            raise ValueError("build the model (give input_shape, or fit/predict once) before stream")
+        return Stream(self, self._count(batch_size, "batch_size", 1))
 
     def reset_states(self) -> None:
         for layer in self.layers:

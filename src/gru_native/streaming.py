@@ -1,0 +1,61 @@
+"""Streaming: one timestep in, the model's output for it out, with the recurrent states kept
+between calls. For real-time use: each step is one call into C (the model's inference plan)
+with the states passed in place, so nothing is recomputed and no scratch is allocated."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .models import Sequential
+
+
+class Stream:
+    """Made by `Sequential.stream(batch_size)`. Successive `step` outputs equal what `predict`
+    gives on the whole sequence: at every step when the last GRU returns sequences, else for
+    the sequence so far."""
+
+    def __init__(self, model: Sequential, batch_size: int):
+        plan = model._inference_plan()
+        unsupported = [layer.name for layer in model.layers if layer.inference_ops() is None]
+        if plan is None or unsupported:
+            raise ValueError(f"model {model.name!r} cannot stream: its layers {unsupported or ''} "
+                             "are not GRU, Dense, Dropout or Activation layers in that order")
+        grus = [op for op in plan[2] if op[0] == "gru"]
+        if any(op[5] for op in grus):
+            raise ValueError("a GRU with go_backwards=True needs the whole sequence: it cannot "
+                             "stream")
+        self.model, self.batch_size = model, batch_size
+        self._params = model._params
+        self._features = model.input_shape[-1]
+        self._states = [np.zeros((batch_size, op[1].shape[1] // 3), model.dtype) for op in grus]
+
+    def step(self, x_t) -> np.ndarray:
+        """The output for one timestep x_t of shape (batch_size, features)."""
+        if self.model._params is not self._params:
+            raise RuntimeError("the model was rebuilt (a layer was added) since this stream was "
+                               "made: make a new one with model.stream()")
+        x = np.asarray(x_t)
+        if x.shape != (self.batch_size, self._features):
+            raise ValueError(f"x_t must have shape (batch_size, features) = "
+                             f"({self.batch_size}, {self._features}), got {x.shape}")
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"x_t must be numeric, got dtype {x.dtype}")
+        x = np.ascontiguousarray(x, dtype=self.model.dtype).reshape(self.batch_size, 1, -1)
+        plan, post, _ = self.model._inference_plan()
+        y = plan.run(x, self._states)  # checks x for NaN and infinity; updates the states
+        for f in post:
+            y = f(y)
+        return y[:, 0] if y.ndim == 3 else y
+
+    def reset(self) -> None:
+        """Start again from zero states."""
+        for s in self._states:
+            s.fill(0)
+
+    @property
+    def states(self) -> list[np.ndarray]:
+        """Copies of the GRUs' current states, (batch_size, units) each."""
+        return [s.copy() for s in self._states]
