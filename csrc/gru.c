@@ -60,6 +60,17 @@ static int pick_threads(const gru_shape *s, int max_threads)
     return n;
 }
 
+/* Threads for splitting every step by units instead (forward_units): when there are fewer
+ * sequences than threads and each step's U is large enough to be worth two barriers a step.
+ * Measured at T=100, batch 1, 2 threads against 1: H=128 0.74x, H=256 1.04x, H=512 1.45x,
+ * hence 256 units per thread. 1: do not split by units. */
+static int units_threads(const gru_shape *s, int max_threads)
+{
+    int n = s->H / 256;
+    if (s->B >= max_threads || n < 2) return 1;
+    return n < max_threads ? n : max_threads;
+}
+
 static inline double sigmoid_f64(double v) { return 1.0 / (1.0 + exp(-v)); }
 
 /* The float32 activations on arrays, for the tests of their error bounds (cloned as the gate

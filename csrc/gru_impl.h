@@ -45,15 +45,15 @@ static void FN(keep_step)(const FN(forward_call) *c, size_t o, const REAL *gr, c
     if (c->y) memcpy(c->y + o * H, hr, (size_t)H * sizeof(REAL));
 }
 
-/* Rows [lo, hi) take step k; reset gate after U: gs = h U, then one fused pass. */
-GRU_SIMD_CLONES static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, int k)
+/* The fused gate pass of step k (reset gate after U) for rows [lo, hi) and units [j0, j1), gs
+ * holding h U: z r n, the new state, and what the cache and y keep of them. */
+GRU_SIMD_CLONES static void FN(gates_after)(const FN(forward_call) *c, int lo, int hi, int k,
+                                            int j0, int j1)
 {
     const gru_shape *s = c->s;
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
-    const size_t bth = (size_t)s->B * T * H;
+    const size_t bth = (size_t)s->B * T * H, width = (size_t)(j1 - j0) * sizeof(REAL);
     const REAL *bx = c->b, *bh = c->b + G;
-    const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(s, c->lengths, bi);
         if (k >= len) continue;
@@ -63,9 +63,9 @@ GRU_SIMD_CLONES static void FN(forward_step_after)(const FN(forward_call) *c, in
         /* z r n and h U_n + b_hn go straight to the cache when training, else back into gs */
         REAL *zrn = c->cache ? c->cache + bth + o * G : c->gs + (size_t)bi * S;
         REAL *hnr = c->cache ? c->cache + 4 * bth + o * H : zrn + G;
-        if (c->cache) memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
+        if (c->cache) memcpy(c->cache + o * H + j0, hr + j0, width);
 #pragma omp simd
-        for (int j = 0; j < H; j++) {
+        for (int j = j0; j < j1; j++) {
             const REAL z = SIGMOID(gxr[j] + bx[j] + gr[j] + bh[j]);
             const REAL r = SIGMOID(gxr[H + j] + bx[H + j] + gr[H + j] + bh[H + j]);
             const REAL hn = gr[2 * H + j] + bh[2 * H + j];
@@ -76,8 +76,17 @@ GRU_SIMD_CLONES static void FN(forward_step_after)(const FN(forward_call) *c, in
             hnr[j] = hn;
             hr[j] = n + z * (hr[j] - n);
         }
-        if (c->y) memcpy(c->y + o * H, hr, (size_t)H * sizeof(REAL));
+        if (c->y) memcpy(c->y + o * H + j0, hr + j0, width);
     }
+}
+
+/* Rows [lo, hi) take step k; reset gate after U: gs = h U, then one fused pass. */
+static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, int k)
+{
+    const int H = c->s->H, G = 3 * H, S = 4 * H;
+    const REAL *hin = FN(recurrent_input)(c, lo, hi);
+    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
+    FN(gates_after)(c, lo, hi, k, 0, H);
 }
 
 /* Rows [lo, hi) take step k; reset gate before U: gs[:, 0:2H] = h U_zr, then z, r and r*h,
@@ -160,6 +169,41 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
     }
 }
 
+/* Few sequences, many units (one-sequence prediction, streaming), inference with the reset gate
+ * after U: every thread of the team takes a block of units of every step, so the cores share
+ * the reading of U (each its columns, from its own cache) instead of one core reading all of it.
+ * Each step's products read h whole and its gate pass writes h by blocks: two barriers a step.
+ * The team decides together whether an interrupt stops the loop (`stop` is shared). */
+static void FN(forward_units)(const FN(forward_call) *c, const REAL *x, const REAL *w,
+                              const REAL *h0, volatile int *stop)
+{
+    const gru_shape *s = c->s;
+    const int B = s->B, T = s->T, F = s->F, H = s->H, G = 3 * H, S = 4 * H;
+    int j0, j1;
+    gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
+    const size_t width = (size_t)(j1 - j0) * sizeof(REAL);
+    for (int g = 0; g < 3; g++)  /* this block's columns of every step's input projection */
+        GEMM(0, 0, B * T, j1 - j0, F, 1, x, F, w + g * H + j0, G, 0, c->gx + g * H + j0, G);
+    for (int bi = 0; bi < B; bi++) {
+        REAL *hr = c->h + (size_t)bi * H + j0;
+        if (!h0) memset(hr, 0, width);
+        else if (h0 != c->h) memcpy(hr, h0 + (size_t)bi * H + j0, width);
+    }
+#pragma omp barrier
+    for (int k = 0; k < T; k++) {
+        for (int g = 0; g < 3; g++)
+            GEMM(0, 0, B, j1 - j0, H, 1, c->h, H, c->u + g * H + j0, G, 0, c->gs + g * H + j0, S);
+#pragma omp barrier  /* every block has read h */
+        FN(gates_after)(c, 0, B, k, j0, j1);
+        if (omp_get_thread_num() == 0) *stop = gru_interrupt_pending();
+#pragma omp barrier  /* h is whole again, and the team agrees on stopping */
+        if (*stop) break;
+    }
+#pragma omp single
+    for (int bi = 0; c->lengths && bi < B; bi++)
+        FN(zero_tail)(s, bi, c->lengths[bi], c->y, H);
+}
+
 void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
                      const REAL *u, const REAL *b, const REAL *h0, const int *lengths,
                      const REAL *hmask, REAL *y, REAL *h_last, REAL *cache, REAL *work)
@@ -167,8 +211,14 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
     REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 3 * s->H;
     const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
                                 h_last, y, cache};
-    const int nt = pick_threads(s, max_threads);
+    const int nt = pick_threads(s, max_threads), units_nt = units_threads(s, max_threads);
     gru_blas_single_thread();
+    if (units_nt > 1 && !cache && !hmask && s->reset_after) {
+        volatile int stop = 0;
+#pragma omp parallel num_threads(units_nt)
+        FN(forward_units)(&c, x, w, h0, &stop);
+        return;
+    }
     if (nt == 1) {  /* no team to start: this matters for one short sequence */
         FN(forward_rows)(&c, x, w, h0, 0, s->B);
         return;

@@ -192,3 +192,27 @@ def test_matches_torch_gru(rng, T, I, H, B, reverse, use_lengths):
     for name, (got, want) in pairs.items():
         want = want.detach().numpy() if hasattr(want, "detach") else want
         assert_close(got, want, 1e-5, name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reverse, use_h0, use_lengths", [
+    (False, False, False), (True, True, False), (False, True, True), (True, False, True)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_inference_split_by_units_matches_numpy_reference(rng, dtype, reverse, use_h0,
+                                                          use_lengths, threads):
+    """One sequence and many units: with 2 threads the forward splits every step by units
+    (forward_units); with 1 it runs whole rows. Both against the reference (tests/test_streaming.py
+    runs the split with the state updated in place)."""
+    T, I, H, B = 9, 6, 531, 1  # 531 units: uneven blocks of 256+ units
+    x, W, U, b, h0 = random_gru(rng, T, I, H, B, True, dtype, scale=0.2)
+    lengths = np.array([6]) if use_lengths else None
+    n = gru_native.get_num_threads()
+    gru_native.set_num_threads(threads)
+    try:
+        y, h_last, _ = gru_native.gru_forward(x, W, U, b, h0 if use_h0 else None, lengths,
+                                              reverse=reverse)
+    finally:
+        gru_native.set_num_threads(n)
+    ry, rh, _ = ref.forward(x, W, U, b, h0 if use_h0 else None, lengths, reverse=reverse)
+    assert_close(y, ry, TOL[dtype], "y")
+    assert_close(h_last, rh, TOL[dtype], "h_last")

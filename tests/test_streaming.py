@@ -15,6 +15,8 @@ STACKS = {
     "last_state": lambda: [layers.GRU(8, input_shape=(None, 3)), layers.Dense(2)],
     "sequences": lambda: [layers.GRU(8, return_sequences=True, input_shape=(None, 3)),
                           layers.Dense(2)],
+    "wide_split_by_units": lambda: [layers.GRU(520, return_sequences=True, input_shape=(None, 3)),
+                                    layers.GRU(16), layers.Dense(2)],
     "stacked_reset_before_softmax": lambda: [
         layers.GRU(12, return_sequences=True, reset_after=False, input_shape=(None, 3)),
         layers.Dropout(0.3), layers.GRU(6), layers.Dense(4, activation="softmax")],
@@ -26,8 +28,9 @@ STACKS = {
 def test_steps_equal_predict_on_the_sequence_so_far(rng, name, dtype):
     gn.utils.set_random_seed(5)
     model = gn.Sequential(STACKS[name](), dtype=dtype)
-    x = rng.normal(size=(3, 12, 3))
-    stream = model.stream(batch_size=3)
+    batch = 1 if name == "wide_split_by_units" else 3  # one sequence: steps split by units
+    x = rng.normal(size=(batch, 12, 3))
+    stream = model.stream(batch_size=batch)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for t in range(12):
         y = stream.step(x[:, t])
