@@ -17,6 +17,7 @@ from .layers import (  # noqa: E402
     GRU, Activation, Bidirectional, Dense, Dropout, Embedding, Layer, Masking)
 from .models import Sequential  # noqa: E402
 from .saving import load_model  # noqa: E402
+from .interop import from_keras, from_torch  # noqa: E402
 
 __version__ = "0.1.0"
 
