@@ -564,6 +564,13 @@ class Sequential:
         from .saving import load_weights
         load_weights(self, filepath)
 
+    def export(self, filepath: PathLike, format: str = "onnx") -> None:
+        """Write the model for other runtimes: format 'onnx' (gru_native/onnx_export.py)."""
+        if format != "onnx":
+            raise ValueError(f"unknown export format {format!r}; known: 'onnx'")
+        from .onnx_export import export_onnx
+        export_onnx(self, filepath)
+
     def __getstate__(self):
         from .saving import model_to_arrays
         return model_to_arrays(self)
