@@ -6,6 +6,7 @@
 #ifndef GRU_FASTMATH_H
 #define GRU_FASTMATH_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -55,5 +56,8 @@ static inline float tanh_f32(float x)
     const float large = 1.0f - 2.0f / (1.0f + exp_f32(2.0f * x));
     return (x > -0.625f && x < 0.625f) ? small : large;
 }
+
+/* float64 keeps libm's exp: the double kernels are the reference-precision path. */
+static inline double sigmoid_f64(double v) { return 1.0 / (1.0 + exp(-v)); }
 
 #endif

@@ -8,6 +8,7 @@
 #include "fastmath.h"
 #include "gru.h"
 #include "interrupt.h"
+#include "recurrent.h"
 #include "threads.h"
 
 /* Scratch row of one step, per sequence: the [z r n] blocks and one more (h U_n + b_hn, or r*h
@@ -38,28 +39,6 @@ size_t gru_backward_work_size(const gru_shape *s)
            + (s->masked_state ? bh + (size_t)s->T * bh : 0);
 }
 
-/* Number of valid steps of sequence b. */
-static inline int seq_len(const gru_shape *s, const int *lengths, int b)
-{
-    return lengths ? lengths[b] : s->T;
-}
-
-/* Position in its sequence of the k-th step that sequence b runs. */
-static inline int step_pos(const gru_shape *s, int len, int k)
-{
-    return s->reverse ? len - 1 - k : k;
-}
-
-/* Threads worth using: one per few sequences at most, and one only when the whole call is tiny
- * (starting a team costs more than it saves). */
-static int pick_threads(const gru_shape *s, int max_threads)
-{
-    double flops = 6.0 * s->B * s->T * s->H * (double)(s->F + s->H);
-    int n = max_threads < s->B ? max_threads : s->B;
-    if (flops < 1e6 || n < 1) n = 1;
-    return n;
-}
-
 /* Threads for splitting every step by units instead (forward_units): when there are fewer
  * sequences than threads and each step's U is large enough to be worth two barriers a step.
  * Measured at T=100, batch 1, 2 threads against 1: H=128 0.74x, H=256 1.04x, H=512 1.45x,
@@ -70,8 +49,6 @@ static int units_threads(const gru_shape *s, int max_threads)
     if (s->B >= max_threads || n < 2) return 1;
     return n < max_threads ? n : max_threads;
 }
-
-static inline double sigmoid_f64(double v) { return 1.0 / (1.0 + exp(-v)); }
 
 /* The float32 activations on arrays, for the tests of their error bounds (cloned as the gate
  * passes are, so the tests check the code the kernels run). */
@@ -92,6 +69,7 @@ GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 #define GEMM gemm_f32
 #define SIGMOID sigmoid_f32
 #define TANH tanh_f32
+#include "recurrent_impl.h"
 #include "gru_impl.h"
 #undef REAL
 #undef FN
@@ -104,6 +82,7 @@ GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 #define GEMM gemm_f64
 #define SIGMOID sigmoid_f64
 #define TANH tanh
+#include "recurrent_impl.h"
 #include "gru_impl.h"
 #undef REAL
 #undef FN

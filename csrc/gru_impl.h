@@ -55,9 +55,9 @@ GRU_SIMD_CLONES static void FN(gates_after)(const FN(forward_call) *c, int lo, i
     const size_t bth = (size_t)s->B * T * H, width = (size_t)(j1 - j0) * sizeof(REAL);
     const REAL *bx = c->b, *bh = c->b + G;
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, c->lengths, bi);
+        const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
-        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *gxr = c->gx + o * G, *gr = c->gs + (size_t)bi * S;
         REAL *hr = c->h + (size_t)bi * H;
         /* z r n and h U_n + b_hn go straight to the cache when training, else back into gs */
@@ -100,11 +100,11 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
     GEMM(0, 0, hi - lo, 2 * H, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, gsl, S);
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, c->lengths, bi);
+        const int len = seq_len(c->lengths, bi, s->T);
         REAL *gr = c->gs + (size_t)bi * S;
         const REAL *hr = hin + (size_t)bi * H;
         if (k >= len) { memset(gr + 3 * H, 0, (size_t)H * sizeof(REAL)); continue; }
-        const REAL *gxr = c->gx + ((size_t)bi * T + step_pos(s, len, k)) * G;
+        const REAL *gxr = c->gx + ((size_t)bi * T + step_pos(s->reverse, len, k)) * G;
 #pragma omp simd
         for (int j = 0; j < H; j++) {
             const REAL r = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
@@ -115,9 +115,9 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
     }
     GEMM(0, 0, hi - lo, H, H, 1, gsl + 3 * H, S, c->u + 2 * H, G, 0, gsl + 2 * H, S);
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, c->lengths, bi);
+        const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
-        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *gxr = c->gx + o * G;
         REAL *gr = c->gs + (size_t)bi * S, *hr = c->h + (size_t)bi * H;
         if (c->cache) memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
@@ -130,13 +130,6 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
         }
         FN(keep_step)(c, o, gr, hr);
     }
-}
-
-/* Zero what sequence bi holds past its length in a (B, T, width) array. */
-static void FN(zero_tail)(const gru_shape *s, int bi, int len, REAL *a, int width)
-{
-    if (a && len < s->T)
-        memset(a + ((size_t)bi * s->T + len) * width, 0, (size_t)(s->T - len) * width * sizeof(REAL));
 }
 
 /* The whole forward of sequences [lo, hi): their input GEMM, then every step. */
@@ -163,9 +156,9 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
      * backward's all-steps GEMMs see exact zeros there. */
     for (int bi = lo; c->lengths && bi < hi; bi++) {
         const int len = c->lengths[bi];
-        FN(zero_tail)(s, bi, len, c->y, H);
-        FN(zero_tail)(s, bi, len, c->cache, H);
-        FN(zero_tail)(s, bi, len, c->cache ? c->cache + 4 * bth : NULL, H);
+        FN(zero_tail)(s->T, bi, len, c->y, H);
+        FN(zero_tail)(s->T, bi, len, c->cache, H);
+        FN(zero_tail)(s->T, bi, len, c->cache ? c->cache + 4 * bth : NULL, H);
     }
 }
 
@@ -201,7 +194,7 @@ static void FN(forward_units)(const FN(forward_call) *c, const REAL *x, const RE
     }
 #pragma omp single
     for (int bi = 0; c->lengths && bi < B; bi++)
-        FN(zero_tail)(s, bi, c->lengths[bi], c->y, H);
+        FN(zero_tail)(s->T, bi, c->lengths[bi], c->y, H);
 }
 
 void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
@@ -211,7 +204,8 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
     REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 3 * s->H;
     const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
                                 h_last, y, cache};
-    const int nt = pick_threads(s, max_threads), units_nt = units_threads(s, max_threads);
+    const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
+    const int units_nt = units_threads(s, max_threads);
     gru_blas_single_thread();
     if (units_nt > 1 && !cache && !hmask && s->reset_after) {
         volatile int stop = 0;
@@ -275,10 +269,10 @@ GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, 
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
     const size_t bth = (size_t)s->B * T * H;
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, c->lengths, bi);
+        const int len = seq_len(c->lengths, bi, s->T);
         REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H;
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
-        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G, *hn = c->cache + 4 * bth + o * H;
         REAL *dgxr = c->dgx + o * G, *dghnr = c->dghn + o * H;
         FN(add_output_grad)(c, o, cr);
@@ -310,10 +304,10 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
     const size_t bth = (size_t)s->B * T * H;
     REAL *dsl = c->ds + (size_t)lo * S;
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, c->lengths, bi);
+        const int len = seq_len(c->lengths, bi, s->T);
         REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H;
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
-        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
         REAL *dgxr = c->dgx + o * G;
         FN(add_output_grad)(c, o, cr);
@@ -329,9 +323,9 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
     /* d(r*h) = a_n U_n^T */
     GEMM(0, 1, hi - lo, H, H, 1, dsl + 2 * H, S, c->u + 2 * H, G, 0, dsl + 3 * H, S);
     for (int bi = lo; bi < hi; bi++) {
-        const int len = seq_len(s, c->lengths, bi);
+        const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
-        const size_t o = (size_t)bi * T + step_pos(s, len, k);
+        const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
         const REAL *m = c->hmask ? c->hmask + (size_t)bi * H : NULL;
         REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H, *dgxr = c->dgx + o * G;
@@ -348,14 +342,6 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
     }
     /* dh_{t-1} += [a_z a_r] U_zr^T */
     FN(add_recurrent_grad)(c, lo, hi, c->ds, S, 2 * H, c->u);
-}
-
-/* db[c] = sum over all rows of g[:, c], for columns [c0, c1). */
-static void FN(column_sums)(size_t rows, int G, int c0, int c1, const REAL *g, REAL *db)
-{
-    for (int c = c0; c < c1; c++) db[c] = 0;
-    for (size_t i = 0; i < rows; i++)
-        for (int c = c0; c < c1; c++) db[c] += g[i * G + c];
 }
 
 /* Backward through time of sequences [lo, hi): every step, then their dX. */
@@ -379,9 +365,9 @@ static void FN(backward_rows)(const FN(backward_call) *c, const REAL *w, const R
     if (dh0) memcpy(dh0 + (size_t)lo * H, c->carry + (size_t)lo * H, rows);
     for (int bi = lo; c->lengths && bi < hi; bi++) {
         const int len = c->lengths[bi];
-        FN(zero_tail)(s, bi, len, c->dgx, G);
-        if (s->reset_after) FN(zero_tail)(s, bi, len, c->dghn, H);
-        if (c->hmask) FN(zero_tail)(s, bi, len, c->hsm, H);
+        FN(zero_tail)(s->T, bi, len, c->dgx, G);
+        if (s->reset_after) FN(zero_tail)(s->T, bi, len, c->dghn, H);
+        if (c->hmask) FN(zero_tail)(s->T, bi, len, c->hsm, H);
     }
     if (dx)  /* dX = dGX W^T */
         GEMM(0, 1, (hi - lo) * T, F, G, 1, c->dgx + (size_t)lo * T * G, G, w, G, 0,
@@ -429,7 +415,7 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
     REAL *carry = ds + (size_t)s->B * step_stride(s);
     REAL *dhm = carry + (size_t)s->B * s->H, *hsm = dhm + (size_t)s->B * s->H;
     const FN(backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, dghn, ds, carry, dhm, hsm};
-    const int nt = pick_threads(s, max_threads);
+    const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
     gru_blas_single_thread();
     if (nt == 1) {
         FN(backward_rows)(&c, w, dh_last, dx, dh0, 0, s->B);

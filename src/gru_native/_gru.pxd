@@ -1,4 +1,18 @@
-# The GRU kernels' interface (csrc/gru.h), for the bindings in _gru.pyx.
+# The GRU kernels' interface (csrc/gru.h), for the bindings in _gru.pyx, and the scratch memory
+# of a recurrent layer, which _lstm.pyx shares.
+
+cimport numpy as cnp
+
+
+cdef class GRUWorkspace:
+    cdef dict buffers
+    cdef readonly long generation
+
+
+cdef cnp.ndarray scratch(GRUWorkspace ws, str name, size_t size, dtype)
+cdef cnp.ndarray lengths_array(lengths, int B, int T)
+cdef cnp.ndarray output_array(out, dtype, str name, tuple shape)
+
 
 cdef extern from "gru.h" nogil:
     ctypedef struct gru_shape:

@@ -16,7 +16,7 @@ gru_interrupt_watch()
 _INT_MAX = 2**31 - 1
 
 
-cdef cnp.ndarray _lengths(lengths, int B, int T):
+cdef cnp.ndarray lengths_array(lengths, int B, int T):
     if lengths is None:
         return None
     a = np.asarray(lengths)
@@ -38,11 +38,10 @@ def bias_shape(units, reset_after):
 
 
 cdef class GRUWorkspace:
-    """Scratch memory one GRU layer reuses from call to call, so that steady-state training
-    allocates nothing large: the work arrays of forward and backward and the saved activations.
-    A training forward through a workspace invalidates the cache of the one before it."""
-    cdef dict buffers
-    cdef readonly long generation
+    """Scratch memory one recurrent layer (GRU or LSTM) reuses from call to call, so that
+    steady-state training allocates nothing large: the work arrays of forward and backward and
+    the saved activations. A training forward through a workspace invalidates the cache of the
+    one before it. (Its attributes are declared in _gru.pxd, for _lstm.pyx.)"""
 
     def __cinit__(self):
         self.buffers = {}
@@ -52,7 +51,7 @@ cdef class GRUWorkspace:
         return (GRUWorkspace, ())
 
 
-cdef cnp.ndarray _scratch(GRUWorkspace ws, str name, size_t size, dtype):
+cdef cnp.ndarray scratch(GRUWorkspace ws, str name, size_t size, dtype):
     """`size` elements of scratch: fresh without a workspace, else its buffer `name`, grown
     when too small."""
     if ws is None:
@@ -111,13 +110,13 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     b_shape = bias_shape(H, reset_after)
     b = np.zeros(b_shape, dtype) if bias is None else as_array(bias, dtype, "bias", b_shape)
     h0a = optional_array(h0, dtype, "h0", (B, H))
-    lens = _lengths(lengths, B, T)
+    lens = lengths_array(lengths, B, T)
     hmask = optional_array(recurrent_mask, dtype, "recurrent_mask", (B, H))
 
     y = np.empty((B, T, H), dtype) if return_sequences else None
     h_last = np.empty((B, H), dtype)
-    saved = _scratch(workspace, "saved", gru_cache_size(&s), dtype) if training else None
-    work = _scratch(workspace, "forward", gru_forward_work_size(&s), dtype)
+    saved = scratch(workspace, "saved", gru_cache_size(&s), dtype) if training else None
+    work = scratch(workspace, "forward", gru_forward_work_size(&s), dtype)
     cdef int nt = gru_get_num_threads()
     cdef void *px = data_ptr(xa)
     cdef void *pw = data_ptr(w)
@@ -153,7 +152,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     return y, h_last, cache
 
 
-cdef cnp.ndarray _output(out, dtype, str name, tuple shape):
+cdef cnp.ndarray output_array(out, dtype, str name, tuple shape):
     """A caller's array to write a result into, or a new one."""
     if out is None:
         return np.empty(shape, dtype)
@@ -184,10 +183,10 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     dx = np.empty((B, T, I), dtype) if need_dx else None
     dh0 = np.empty((B, H), dtype) if need_dh0 else None
     out_w, out_u, out_b = (None, None, None) if out is None else out
-    dw = _output(out_w, dtype, "dkernel", (I, 3 * H))
-    du = _output(out_u, dtype, "drecurrent_kernel", (H, 3 * H))
-    db = _output(out_b, dtype, "dbias", bias_shape(H, s.reset_after))
-    work = _scratch(workspace, "backward", gru_backward_work_size(&s), dtype)
+    dw = output_array(out_w, dtype, "dkernel", (I, 3 * H))
+    du = output_array(out_u, dtype, "drecurrent_kernel", (H, 3 * H))
+    db = output_array(out_b, dtype, "dbias", bias_shape(H, s.reset_after))
+    work = scratch(workspace, "backward", gru_backward_work_size(&s), dtype)
     cdef int nt = gru_get_num_threads()
     cdef void *px = data_ptr(cache.x)
     cdef void *pw = data_ptr(cache.kernel)

@@ -1,0 +1,56 @@
+/* Sizes of the LSTM kernels; the kernels themselves are written once in lstm_impl.h and
+ * instantiated below for float and double. */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "blas.h"
+#include "fastmath.h"
+#include "interrupt.h"
+#include "lstm.h"
+#include "recurrent.h"
+#include "threads.h"
+
+size_t lstm_cache_size(const lstm_shape *s)
+{
+    /* h_{t-1}, c_{t-1} (H each), i f g o (4H), tanh(c') (H), by (sequence, position) */
+    return (size_t)s->B * s->T * 7 * s->H;
+}
+
+size_t lstm_forward_work_size(const lstm_shape *s)
+{
+    /* input projections of every step; one step's h U and tanh(c') (5H per sequence) */
+    return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 5 * s->H;
+}
+
+size_t lstm_backward_work_size(const lstm_shape *s)
+{
+    /* gate gradients of every step, one step's, and the two carries */
+    return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 4 * s->H + (size_t)s->B * 2 * s->H;
+}
+
+#define REAL float
+#define FN(name) name##_f32
+#define GEMM gemm_f32
+#define SIGMOID sigmoid_f32
+#define TANH tanh_f32
+#include "recurrent_impl.h"
+#include "lstm_impl.h"
+#undef REAL
+#undef FN
+#undef GEMM
+#undef SIGMOID
+#undef TANH
+
+#define REAL double
+#define FN(name) name##_f64
+#define GEMM gemm_f64
+#define SIGMOID sigmoid_f64
+#define TANH tanh
+#include "recurrent_impl.h"
+#include "lstm_impl.h"
+#undef REAL
+#undef FN
+#undef GEMM
+#undef SIGMOID
+#undef TANH

@@ -1,0 +1,204 @@
+/* LSTM forward and backward through time, written once; lstm.c includes this file twice, with
+ * REAL, FN, GEMM, SIGMOID and TANH defined for float and for double. The parallel plan is the
+ * GRU's (gru_impl.h): threads own blocks of sequences through the whole time loop, then split
+ * the weight gradients by columns.
+ *
+ * Cache, by (sequence, position) o: h_{t-1} at o*H, c_{t-1} at bth + o*H, [i f g o] at
+ * 2*bth + o*4H, tanh(c') at 6*bth + o*H, where bth = B*T*H. */
+
+typedef struct {
+    const lstm_shape *s;
+    const int *lengths;
+    REAL *gx;            /* (B, T, 4H) input projections x W, by position */
+    const REAL *u, *b;
+    REAL *gs;            /* one step's h U (4H) and tanh(c') (H), 5H per row */
+    REAL *h, *c;         /* the running states, end as h_last and c_last */
+    REAL *y, *cache;
+} FN(lstm_forward_call);
+
+/* Rows [lo, hi) take step k: gs = h U, then one fused pass over the gates. */
+GRU_SIMD_CLONES static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo, int hi, int k)
+{
+    const lstm_shape *s = c->s;
+    const int T = s->T, H = s->H, G = 4 * H, S = 5 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    const REAL *b = c->b;
+    GEMM(0, 0, hi - lo, G, H, 1, c->h + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(c->lengths, bi, T);
+        if (k >= len) continue;
+        const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
+        const REAL *gxr = c->gx + o * G;
+        REAL *gr = c->gs + (size_t)bi * S, *hr = c->h + (size_t)bi * H, *cr = c->c + (size_t)bi * H;
+        /* the gates and tanh(c') go straight to the cache when training, else back into gs */
+        REAL *gates = c->cache ? c->cache + 2 * bth + o * G : gr;
+        REAL *tcr = c->cache ? c->cache + 6 * bth + o * H : gr + G;
+        if (c->cache) {
+            memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
+            memcpy(c->cache + bth + o * H, cr, (size_t)H * sizeof(REAL));
+        }
+#pragma omp simd
+        for (int j = 0; j < H; j++) {
+            const REAL i = SIGMOID(gxr[j] + b[j] + gr[j]);
+            const REAL f = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
+            const REAL g = TANH(gxr[2 * H + j] + b[2 * H + j] + gr[2 * H + j]);
+            const REAL og = SIGMOID(gxr[3 * H + j] + b[3 * H + j] + gr[3 * H + j]);
+            const REAL cn = f * cr[j] + i * g, tc = TANH(cn);
+            gates[j] = i;
+            gates[H + j] = f;
+            gates[2 * H + j] = g;
+            gates[3 * H + j] = og;
+            tcr[j] = tc;
+            cr[j] = cn;
+            hr[j] = og * tc;
+        }
+        if (c->y) memcpy(c->y + o * H, hr, (size_t)H * sizeof(REAL));
+    }
+}
+
+/* The whole forward of sequences [lo, hi): their input GEMM, then every step. */
+static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x, const REAL *w,
+                                  const REAL *h0, const REAL *c0, int lo, int hi)
+{
+    const lstm_shape *s = c->s;
+    const int T = s->T, F = s->F, H = s->H, G = 4 * H;
+    const size_t rows = (size_t)(hi - lo) * H * sizeof(REAL);
+    if (hi <= lo) return;
+    GEMM(0, 0, (hi - lo) * T, G, F, 1, x + (size_t)lo * T * F, F, w, G, 0,
+         c->gx + (size_t)lo * T * G, G);
+    if (!h0) memset(c->h + (size_t)lo * H, 0, rows);
+    else if (h0 != c->h) memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, rows);
+    if (!c0) memset(c->c + (size_t)lo * H, 0, rows);
+    else if (c0 != c->c) memcpy(c->c + (size_t)lo * H, c0 + (size_t)lo * H, rows);
+    for (int k = 0; k < T && !gru_interrupt_pending(); k++) FN(lstm_step)(c, lo, hi, k);
+    /* Past a sequence's end: zero outputs and the cached h_{t-1}, dU's GEMM operand. */
+    for (int bi = lo; c->lengths && bi < hi; bi++) {
+        FN(zero_tail)(T, bi, c->lengths[bi], c->y, H);
+        FN(zero_tail)(T, bi, c->lengths[bi], c->cache, H);
+    }
+}
+
+void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
+                      const REAL *u, const REAL *b, const REAL *h0, const REAL *c0,
+                      const int *lengths, REAL *y, REAL *h_last, REAL *c_last, REAL *cache,
+                      REAL *work)
+{
+    REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 4 * s->H;
+    const FN(lstm_forward_call) c = {s, lengths, gx, u, b, gs, h_last, c_last, y, cache};
+    const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
+    gru_blas_single_thread();
+    if (nt == 1) {
+        FN(lstm_forward_rows)(&c, x, w, h0, c0, 0, s->B);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int lo, hi;
+        gru_split(s->B, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
+        FN(lstm_forward_rows)(&c, x, w, h0, c0, lo, hi);
+    }
+}
+
+/* The arrays of one backward call. The carries hold dL/dh and dL/dc after the current step on
+ * entry to a step, and before it on exit. */
+typedef struct {
+    const lstm_shape *s;
+    const int *lengths;
+    const REAL *cache, *dy, *u;
+    REAL *dgx;             /* (B, T, 4H) gradient of the gate pre-activations, by position */
+    REAL *ds;              /* one step's, 4H per row */
+    REAL *carry_h, *carry_c;
+} FN(lstm_backward_call);
+
+GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, int lo, int hi,
+                                               int k)
+{
+    const lstm_shape *s = c->s;
+    const int T = s->T, H = s->H, G = 4 * H;
+    const size_t bth = (size_t)s->B * T * H;
+    for (int bi = lo; bi < hi; bi++) {
+        const int len = seq_len(c->lengths, bi, T);
+        REAL *dsr = c->ds + (size_t)bi * G;
+        if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
+        const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
+        const REAL *cp = c->cache + bth + o * H, *gates = c->cache + 2 * bth + o * G;
+        const REAL *tc = c->cache + 6 * bth + o * H, *dyr = c->dy ? c->dy + o * H : NULL;
+        REAL *dgxr = c->dgx + o * G, *ch = c->carry_h + (size_t)bi * H, *cc = c->carry_c + (size_t)bi * H;
+#pragma omp simd
+        for (int j = 0; j < H; j++) {
+            const REAL dh = ch[j] + (dyr ? dyr[j] : 0);
+            const REAL i = gates[j], f = gates[H + j], g = gates[2 * H + j], og = gates[3 * H + j];
+            const REAL dc = cc[j] + dh * og * (1 - tc[j] * tc[j]);
+            dgxr[j] = dsr[j] = dc * g * i * (1 - i);
+            dgxr[H + j] = dsr[H + j] = dc * cp[j] * f * (1 - f);
+            dgxr[2 * H + j] = dsr[2 * H + j] = dc * i * (1 - g * g);
+            dgxr[3 * H + j] = dsr[3 * H + j] = dh * tc[j] * og * (1 - og);
+            cc[j] = dc * f;
+            ch[j] = 0;  /* dh_{t-1} is all from the recurrent product below */
+        }
+    }
+    /* dh_{t-1} = dA U^T (rows past their end keep their carry: their dA is zero) */
+    GEMM(0, 1, hi - lo, H, G, 1, c->ds + (size_t)lo * G, G, c->u, G, 1, c->carry_h + (size_t)lo * H, H);
+}
+
+static void FN(lstm_backward_rows)(const FN(lstm_backward_call) *c, const REAL *w,
+                                   const REAL *dh_last, const REAL *dc_last, REAL *dx, REAL *dh0,
+                                   REAL *dc0, int lo, int hi)
+{
+    const lstm_shape *s = c->s;
+    const int T = s->T, F = s->F, H = s->H, G = 4 * H;
+    const size_t rows = (size_t)(hi - lo) * H * sizeof(REAL), at = (size_t)lo * H;
+    if (hi <= lo) return;
+    if (dh_last) memcpy(c->carry_h + at, dh_last + at, rows);
+    else memset(c->carry_h + at, 0, rows);
+    if (dc_last) memcpy(c->carry_c + at, dc_last + at, rows);
+    else memset(c->carry_c + at, 0, rows);
+    for (int k = T - 1; k >= 0 && !gru_interrupt_pending(); k--) FN(lstm_step_back)(c, lo, hi, k);
+    if (dh0) memcpy(dh0 + at, c->carry_h + at, rows);
+    if (dc0) memcpy(dc0 + at, c->carry_c + at, rows);
+    for (int bi = lo; c->lengths && bi < hi; bi++)
+        FN(zero_tail)(T, bi, c->lengths[bi], c->dgx, G);
+    if (dx)  /* dX = dA W^T */
+        GEMM(0, 1, (hi - lo) * T, F, G, 1, c->dgx + (size_t)lo * T * G, G, w, G, 0,
+             dx + (size_t)lo * T * F, F);
+}
+
+/* Weight gradients, columns [c0, c1) of the 4H gate columns: dW = X^T dA, dU = H_prev^T dA,
+ * db = the column sums of dA, each one GEMM over all T*B rows. */
+static void FN(lstm_weight_grads)(const FN(lstm_backward_call) *c, const REAL *x, REAL *dw,
+                                  REAL *du, REAL *db, int c0, int c1)
+{
+    const int F = c->s->F, H = c->s->H, G = 4 * H, nc = c1 - c0;
+    const size_t bt = (size_t)c->s->B * c->s->T;
+    if (nc <= 0) return;
+    GEMM(1, 0, F, nc, (int)bt, 1, x, F, c->dgx + c0, G, 0, dw + c0, G);
+    GEMM(1, 0, H, nc, (int)bt, 1, c->cache, H, c->dgx + c0, G, 0, du + c0, G);
+    FN(column_sums)(bt, G, c0, c1, c->dgx, db);
+}
+
+void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
+                       const REAL *u, const int *lengths, const REAL *cache, const REAL *dy,
+                       const REAL *dh_last, const REAL *dc_last, REAL *dx, REAL *dh0, REAL *dc0,
+                       REAL *dw, REAL *du, REAL *db, REAL *work)
+{
+    REAL *dgx = work, *ds = dgx + (size_t)s->B * s->T * 4 * s->H;
+    REAL *carry_h = ds + (size_t)s->B * 4 * s->H, *carry_c = carry_h + (size_t)s->B * s->H;
+    const FN(lstm_backward_call) c = {s, lengths, cache, dy, u, dgx, ds, carry_h, carry_c};
+    const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
+    gru_blas_single_thread();
+    if (nt == 1) {
+        FN(lstm_backward_rows)(&c, w, dh_last, dc_last, dx, dh0, dc0, 0, s->B);
+        FN(lstm_weight_grads)(&c, x, dw, du, db, 0, 4 * s->H);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        const int n = omp_get_num_threads(), tid = omp_get_thread_num();
+        int lo, hi, c0, c1;
+        gru_split(s->B, n, tid, &lo, &hi);
+        FN(lstm_backward_rows)(&c, w, dh_last, dc_last, dx, dh0, dc0, lo, hi);
+#pragma omp barrier
+        gru_split(4 * s->H, n, tid, &c0, &c1);
+        FN(lstm_weight_grads)(&c, x, dw, du, db, c0, c1);
+    }
+}

@@ -1,0 +1,23 @@
+/* What the GRU and LSTM kernels share: sequence lengths and direction, and how many threads a
+ * call is worth. Their REAL-typed helpers are in recurrent_impl.h. */
+#ifndef GRU_RECURRENT_H
+#define GRU_RECURRENT_H
+
+/* Number of valid steps of sequence b (all T without lengths). */
+static inline int seq_len(const int *lengths, int b, int T) { return lengths ? lengths[b] : T; }
+
+/* Position in its sequence of the k-th step that a sequence of len valid steps runs. */
+static inline int step_pos(int reverse, int len, int k) { return reverse ? len - 1 - k : k; }
+
+/* Threads worth using for B sequences of T steps with `gates` blocks of H units: one per few
+ * sequences at most, and one only when the whole call is tiny (starting a team costs more than
+ * it saves). */
+static inline int pick_threads(int B, int T, int F, int H, int gates, int max_threads)
+{
+    double flops = 2.0 * gates * B * T * H * (double)(F + H);
+    int n = max_threads < B ? max_threads : B;
+    if (flops < 1e6 || n < 1) n = 1;
+    return n;
+}
+
+#endif
