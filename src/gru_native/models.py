@@ -301,8 +301,15 @@ class Sequential:
             self._last_params = np.empty_like(self._params)
         np.copyto(self._last_params, self._params)
         frozen = [(w, w.copy()) for layer in self.layers if not layer.trainable for w in layer.weights]
+        step = self.optimizer.iterations
         try:
             self.optimizer.apply(self._params, self._grads)
+        except KeyboardInterrupt:
+            # Ctrl-C can land between the optimizer's C update (whole or not at all) and its
+            # count of steps: keep the count with the weights.
+            changed = not np.array_equal(self._params, self._last_params)
+            self.optimizer.iterations = step + changed
+            raise
         finally:  # also on KeyboardInterrupt: trainable=False layers keep their weights
             for w, value in frozen:
                 w[...] = value
