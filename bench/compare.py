@@ -8,7 +8,8 @@ Training: a GRU(H) + Dense(1) regressor, Adam and MSE, one epoch of 4 shuffled b
 sequences (`model.fit` against PyTorch's plain training loop); time per step = epoch / 4.
 Prediction: one sequence (`model.predict` against a `no_grad` forward). Streaming: one
 timestep of a GRU(H) + Dense(1) with the state carried (`model.stream().step` against
-`GRUCell` + `Linear` under `no_grad`). The libraries run
+`GRUCell` + `Linear` under `no_grad`). LSTM: the training runs with an LSTM in place of the
+GRU, against torch.nn.LSTM. The libraries run
 alternately, the order flipped every round, so a slow phase of the machine hits both alike; each
 is warmed up by one untimed run. Markdown tables give medians, the ratio torch / gru_native
 (> 1: gru_native faster) against its target, samples/s, and GFLOP/s with their fraction of this
@@ -66,6 +67,8 @@ def parse_args():
                    default=list(PREDICT_TARGETS))
     p.add_argument("--stream-shapes", nargs="+", type=shape_arg, metavar="I,H",
                    default=list(STREAM_TARGETS))
+    p.add_argument("--lstm-shapes", nargs="+", type=shape_arg, metavar="T,I,H,B",
+                   default=list(TRAIN_TARGETS)[:3], help="LSTM training shapes (no targets)")
     p.add_argument("--memory", action="store_true", help="also measure peak training memory")
     p.add_argument("--kernels", action="store_true",
                    help="time one GRU layer's forward + backward kernels instead of the models")
@@ -125,13 +128,15 @@ def train_flops(T, I, H, B):
     return 3 * 2 * B * 3 * H * (I + H) * T
 
 
-def bench_training(shape, repeats):
+def bench_training(shape, repeats, lstm=False):
     T, I, H, B = shape
     x, y = workloads.train_data(T, I, B)
-    runs = {lib: workloads.TRAIN[lib](x, y, H, B) for lib in LIBS}
+    table = workloads.TRAIN_LSTM if lstm else workloads.TRAIN
+    runs = {lib: table[lib](x, y, H, B) for lib in LIBS if lib in table}
     epoch = time_alternating(runs, repeats)
-    return dict(bench="train", shape=list(shape), target=TRAIN_TARGETS.get(shape), samples=B,
-                flops=train_flops(*shape),
+    return dict(bench="train_lstm" if lstm else "train", shape=list(shape),
+                target=None if lstm else TRAIN_TARGETS.get(shape), samples=B,
+                flops=train_flops(*shape) * (4 / 3 if lstm else 1),
                 seconds={lib: s / workloads.EPOCH_BATCHES for lib, s in epoch.items()})
 
 
@@ -298,7 +303,11 @@ def main():
         print("Streaming one timestep (batch 1, state carried): model.stream().step against "
               "GRUCell + Linear:\n")
         print(timing_table(stream, "ms") + "\n")
-        rows += train + predict + stream
+        lstm = [summarize(bench_training(s, args.repeats, lstm=True), sgemm)
+                for s in args.lstm_shapes]
+        print("Training an LSTM(H) + Dense(1) instead (against torch.nn.LSTM), time per step:\n")
+        print(timing_table(lstm, "ms/step") + "\n")
+        rows += train + predict + stream + lstm
     if args.memory:
         memory = [bench_memory(s, args.threads) for s in args.shapes]
         print("Peak RSS growth of one training epoch (fresh process each):\n")

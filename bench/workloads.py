@@ -26,14 +26,15 @@ def one_sequence(T, I, seed=0):
 
 
 # ---- gru_native: GRU(H) + Dense(1), Adam, MSE -----------------------------------------------
-def native_model(T, I, H):
-    model = gru_native.Sequential([gru_native.GRU(H, input_shape=(T, I)), gru_native.Dense(1)])
+def native_model(T, I, H, cell="GRU"):
+    rnn = getattr(gru_native, cell)(H, input_shape=(T, I))
+    model = gru_native.Sequential([rnn, gru_native.Dense(1)])
     model.compile(optimizer=gru_native.optimizers.Adam(), loss="mse")
     return model
 
 
-def native_train(x, y, H, B):
-    model = native_model(*x.shape[1:], H)
+def native_train(x, y, H, B, cell="GRU"):
+    model = native_model(*x.shape[1:], H, cell)
     return lambda: model.fit(x, y, batch_size=B, epochs=1, verbose=0, shuffle=True)
 
 
@@ -43,13 +44,13 @@ def native_predict(x1, H):
 
 
 # ---- PyTorch: the idiomatic user code -------------------------------------------------------
-def torch_model(I, H):
+def torch_model(I, H, cell="GRU"):
     import torch
 
     class GRURegressor(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.gru = torch.nn.GRU(I, H, batch_first=True)
+            self.gru = getattr(torch.nn, cell)(I, H, batch_first=True)
             self.head = torch.nn.Linear(H, 1)
 
         def forward(self, x):
@@ -59,9 +60,9 @@ def torch_model(I, H):
     return GRURegressor()
 
 
-def torch_train(x, y, H, B):
+def torch_train(x, y, H, B, cell="GRU"):
     import torch
-    model = torch_model(x.shape[2], H)
+    model = torch_model(x.shape[2], H, cell)
     optimizer = torch.optim.Adam(model.parameters())
     loss_fn = torch.nn.MSELoss()
     x, y = torch.from_numpy(x), torch.from_numpy(y)
@@ -126,6 +127,9 @@ def torch_stream(x_t, H):
 TRAIN = {"gru_native": native_train, "torch": torch_train, "keras": keras_train}
 PREDICT = {"gru_native": native_predict, "torch": torch_predict, "keras": keras_predict}
 STREAM = {"gru_native": native_stream, "torch": torch_stream}
+# The same training with an LSTM in place of the GRU (no Keras variant).
+TRAIN_LSTM = {"gru_native": lambda x, y, H, B: native_train(x, y, H, B, "LSTM"),
+              "torch": lambda x, y, H, B: torch_train(x, y, H, B, "LSTM")}
 
 
 # ---- one GRU layer's kernels: forward (training) + backward, dx included --------------------

@@ -34,6 +34,8 @@ CHECKED = [
     GRURegressor(units=(8, 4), bidirectional=True, dense_units=(8,), random_state=0),
     GRUClassifier(units=(8, 4), bidirectional=True, dense_units=(8,), early_stopping=True,
                   random_state=0),
+    GRURegressor(units=8, cell="lstm", random_state=0),
+    GRUClassifier(units=(8, 4), cell="lstm", bidirectional=True, random_state=0),
 ]
 
 
@@ -431,3 +433,16 @@ def test_works_without_scikit_learn():
                             text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_cell_lstm_builds_lstm_layers_and_learns():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 12, 2))
+    y = X[:, :, 0].sum(axis=1) - X[:, -3:, 1].sum(axis=1)
+    reg = GRURegressor(units=16, cell="lstm", max_iter=60, random_state=0).fit(X[:240], y[:240])
+    assert [type(layer).__name__ for layer in reg.model_.layers] == ["LSTM", "Dense"]
+    assert reg.score(X[240:], y[240:]) > 0.9
+    with pytest.raises(ValueError, match="cell must be one of \\('gru', 'lstm'\\), got 'rnn'"):
+        GRURegressor(cell="rnn").fit(X, y)
+    with pytest.raises(ValueError, match="recurrent_dropout"):
+        GRURegressor(cell="lstm", recurrent_dropout=0.1).fit(X, y)

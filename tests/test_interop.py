@@ -77,7 +77,7 @@ def test_from_keras_matches_the_model(rng, stack):
                       L.GRU(5), L.Dense(2, activation="softmax")]
         else:
             layers = [keras.Input((9, 3)), L.GRU(6, reset_after=False, return_sequences=True),
-                      L.Dropout(0.3), L.GRU(4, go_backwards=True), L.Dense(1)]
+                      L.Dropout(0.3), L.LSTM(4, go_backwards=True), L.Dense(1)]
     theirs = keras.Sequential(layers)
     ours = gn.from_keras(theirs)
     want = np.asarray(theirs.predict(x, verbose=0))

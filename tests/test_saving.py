@@ -319,7 +319,7 @@ def _layers(config):
     (lambda c: c["model"].update(layers={}), "'layers' as a list"),
     (lambda c: c["model"].update(dtype="float16"), "dtype 'float16'"),
     (lambda c: _layers(c).__setitem__(0, "GRU"), "layer 0 of the model config"),
-    (lambda c: _layers(c)[1].update(class_name="LSTM"), "unknown layer class 'LSTM'"),
+    (lambda c: _layers(c)[1].update(class_name="ConvLSTM2D"), "unknown layer class 'ConvLSTM2D'"),
     (lambda c: _layers(c)[0]["config"]["layer"].update(class_name="os.system"),
      "unknown layer class 'os.system'"),
     (lambda c: _layers(c)[1]["config"].update(units2=3), "model config is invalid.*units2"),

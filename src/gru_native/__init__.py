@@ -14,7 +14,7 @@ from ._gru import GRUCache, GRUWorkspace, gru_backward, gru_forward  # noqa: E40
 from ._threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
 from . import activations, callbacks, initializers, losses, metrics, optimizers, utils  # noqa: E402
 from .layers import (  # noqa: E402
-    GRU, Activation, Bidirectional, Dense, Dropout, Embedding, Layer, Masking)
+    GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Layer, Masking)
 from .models import Sequential  # noqa: E402
 from .saving import load_model  # noqa: E402
 from .interop import from_keras, from_torch  # noqa: E402
@@ -40,8 +40,8 @@ def __getattr__(name):
 
 __all__ = [
     "BLAS_BACKEND", "GRU", "GRUCache", "GRUWorkspace", "GRUClassifier", "GRUForecaster",
-    "GRURegressor", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Layer",
-    "Masking", "Sequential", "preprocessing",
+    "GRURegressor", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Layer",
+    "Masking", "Sequential", "preprocessing", "from_keras", "from_torch",
     "activations", "callbacks", "get_num_threads", "gru_backward", "gru_forward", "initializers",
     "load_model", "losses", "metrics", "optimizers", "set_num_threads", "utils",
 ]

@@ -25,12 +25,13 @@ from ._sklearn_base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             DataConversionWarning, RegressorMixin, accuracy_score,
                             check_is_fitted, r2_score)
 from ._threads import get_num_threads, set_num_threads
-from .layers import GRU, Bidirectional, Dense
+from .layers import GRU, LSTM, Bidirectional, Dense
 from .models import Sequential
 
 __all__ = ["GRURegressor", "GRUClassifier"]
 
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+_CELLS = {"gru": GRU, "lstm": LSTM}
 _PREDICT_BATCH = 1024  # the batch does not change results (float64), only speed and memory
 
 # X: an array (samples, timesteps, features) or (samples, timesteps), or a list of sequences
@@ -101,7 +102,8 @@ def _check_number(name, value, low, high=None, low_open=False, high_open=True, i
 class _GRUEstimator(BaseEstimator):
     """What the regressor and the classifier share: parameters, input, training loop, threads."""
 
-    def __init__(self, units: Union[int, Sequence[int]] = 64, *, bidirectional: bool = False,
+    def __init__(self, units: Union[int, Sequence[int]] = 64, *,
+                 cell: Literal["gru", "lstm"] = "gru", bidirectional: bool = False,
                  reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  dense_units: Union[int, Sequence[int]] = (), learning_rate: float = 1e-2,
                  optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam",
@@ -111,6 +113,7 @@ class _GRUEstimator(BaseEstimator):
                  shuffle: bool = True, random_state: RandomState = None,
                  n_jobs: Optional[int] = None, verbose: Union[bool, int] = False) -> None:
         self.units = units
+        self.cell = cell
         self.bidirectional = bidirectional
         self.reset_after = reset_after
         self.dropout = dropout
@@ -134,6 +137,10 @@ class _GRUEstimator(BaseEstimator):
     def _check_params(self):
         _layer_sizes("units", self.units, allow_empty=False)
         _layer_sizes("dense_units", self.dense_units, allow_empty=True)
+        if self.cell not in _CELLS:
+            raise ValueError(f"cell must be one of {tuple(_CELLS)}, got {self.cell!r}")
+        if self.cell == "lstm" and self.recurrent_dropout:
+            raise ValueError("cell='lstm' has no recurrent_dropout yet: set it to 0")
         for name in ("bidirectional", "reset_after", "early_stopping", "warm_start", "shuffle"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -200,9 +207,11 @@ class _GRUEstimator(BaseEstimator):
         units = _layer_sizes("units", self.units, allow_empty=False)
         layers = []
         for i, size in enumerate(units):
-            gru = GRU(size, dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                      reset_after=self.reset_after, return_sequences=i < len(units) - 1)
-            layers.append(Bidirectional(gru) if self.bidirectional else gru)
+            options = dict(dropout=self.dropout, return_sequences=i < len(units) - 1)
+            if self.cell == "gru":
+                options.update(recurrent_dropout=self.recurrent_dropout, reset_after=self.reset_after)
+            rnn = _CELLS[self.cell](size, **options)
+            layers.append(Bidirectional(rnn) if self.bidirectional else rnn)
         layers += [Dense(size, activation="relu")
                    for size in _layer_sizes("dense_units", self.dense_units, allow_empty=True)]
         output, loss = self._output_layer()
@@ -317,7 +326,8 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     of (timesteps_i, features) or (timesteps_i,) sequences of any lengths. y: (samples,) or
     (samples, outputs).
 
-    The network: GRU layers of `units` (an int, or a tuple for stacked layers), Bidirectional
+    The network: GRU (or, with cell='lstm', LSTM) layers of `units` (an int, or a tuple for
+    stacked layers), Bidirectional
     if `bidirectional`, each but the last returning sequences; ReLU Dense layers of
     `dense_units`; a linear Dense output. It minimises the mean squared error of the
     standardised targets with `optimizer` at `learning_rate`, gradients clipped to a global norm

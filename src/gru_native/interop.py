@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .layers import GRU, Activation, Bidirectional, Dense, Dropout, Embedding, Masking
+from .layers import GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Masking
 from .models import Sequential
 
 
@@ -91,13 +91,15 @@ def from_torch(module: Any, head: Optional[Any] = None) -> Sequential:
 _KERAS_ARGS = {
     "GRU": ("units", "activation", "recurrent_activation", "use_bias", "dropout",
             "recurrent_dropout", "return_sequences", "go_backwards", "stateful", "reset_after"),
+    "LSTM": ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias",
+             "dropout", "recurrent_dropout", "return_sequences", "go_backwards", "stateful"),
     "Dense": ("units", "activation", "use_bias"),
     "Embedding": ("input_dim", "output_dim", "mask_zero"),
     "Masking": ("mask_value",),
     "Dropout": ("rate",),
     "Activation": ("activation",),
 }
-_OURS = {"GRU": GRU, "Dense": Dense, "Embedding": Embedding, "Masking": Masking,
+_OURS = {"GRU": GRU, "LSTM": LSTM, "Dense": Dense, "Embedding": Embedding, "Masking": Masking,
          "Dropout": Dropout, "Activation": Activation}
 
 
@@ -110,15 +112,15 @@ def _from_keras_layer(layer: Any):
         raise ValueError(f"from_keras converts {', '.join(sorted(_OURS))} and Bidirectional "
                          f"layers; layer {layer.name!r} is a {kind}")
     config = layer.get_config()
-    if kind == "GRU" and config.get("return_state"):
+    if kind in ("GRU", "LSTM") and config.get("return_state"):
         raise ValueError(f"layer {layer.name!r} has return_state=True: a Sequential model has a "
                          "single output")
     return _OURS[kind](**{k: config[k] for k in _KERAS_ARGS[kind] if k in config})
 
 
 def from_keras(model: Any) -> Sequential:
-    """An equivalent Sequential for a Keras Sequential model made of GRU, Bidirectional, Dense,
-    Embedding, Masking, Dropout and Activation layers: same layers, same weights, same
+    """An equivalent Sequential for a Keras Sequential model made of GRU, LSTM, Bidirectional,
+    Dense, Embedding, Masking, Dropout and Activation layers: same layers, same weights, same
     predictions (in float32 or float64, the Keras model's compute dtype)."""
     if not hasattr(model, "layers") or not hasattr(model, "input_shape"):
         raise TypeError(f"from_keras takes a built Keras Sequential model, got {type(model).__name__}")

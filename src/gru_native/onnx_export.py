@@ -119,7 +119,7 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
     for layer in model.layers:
         if isinstance(layer, GRU):
             x = _gru(g, x, [layer])[0]
-        elif isinstance(layer, Bidirectional):
+        elif isinstance(layer, Bidirectional) and isinstance(layer.forward_layer, GRU):
             a, b = _gru(g, x, [layer.forward_layer, layer.backward_layer])
             x = _merge(g, layer.merge_mode, a, b)
         elif isinstance(layer, Dense):
@@ -131,7 +131,7 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
             x = _activation(g, x, layer.activation)
         elif not isinstance(layer, Dropout):  # dropout is the identity at inference
             raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) has no ONNX export; "
-                             "export takes GRU, Bidirectional, Dense, Activation and Dropout")
+                             "export takes GRU, Bidirectional(GRU), Dense, Activation and Dropout")
     g.nodes.append(onnx.helper.make_node("Identity", [x], ["output"]))
     dims = ["batch", "time"] + list(model.output_shape[2:]) if len(model.output_shape) == 3 \
         else ["batch"] + list(model.output_shape[1:])

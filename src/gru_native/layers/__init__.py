@@ -7,10 +7,11 @@ from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .gru import GRU
+from .lstm import LSTM
 from .masking import Masking
 
 _CLASSES = {cls.__name__: cls for cls in (Activation, Bidirectional, Dense, Dropout, Embedding,
-                                          GRU, Masking)}
+                                          GRU, LSTM, Masking)}
 
 
 def serialize(layer):
@@ -26,5 +27,5 @@ def deserialize(config):
     return cls.from_config(config["config"])
 
 
-__all__ = ["Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "Layer",
-           "Masking", "deserialize", "serialize"]
+__all__ = ["Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM",
+           "Layer", "Masking", "deserialize", "serialize"]

@@ -7,15 +7,15 @@ from typing import Any, Literal, Optional
 import numpy as np
 
 from .base import Layer
-from .gru import GRU
+from .recurrent import Recurrent
 
 MERGE_MODES = ("concat", "sum", "ave", "mul")
 MergeMode = Literal["concat", "sum", "ave", "mul"]
 
 
 class Bidirectional(Layer):
-    def __init__(self, layer: GRU, merge_mode: MergeMode = "concat",
-                 backward_layer: Optional[GRU] = None, **kwargs: Any) -> None:
+    def __init__(self, layer: Recurrent, merge_mode: MergeMode = "concat",
+                 backward_layer: Optional[Recurrent] = None, **kwargs: Any) -> None:
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
         if getattr(layer, "return_state", False):

@@ -1,0 +1,74 @@
+"""The LSTM layer (Keras' arguments and weight layout: gates i, f, c, o) over the C kernels in
+_lstm: the GRU's usual point of comparison, on the same machinery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import initializers
+from .._lstm import lstm_backward, lstm_forward
+from .base import InitializerLike
+from .recurrent import Recurrent
+
+
+class _UnitForgetBias(initializers.Initializer):
+    """Keras' unit_forget_bias: the forget gate's bias starts at 1, the rest as `base`."""
+
+    def __init__(self, base):
+        self.base = initializers.get(base)
+
+    def __call__(self, shape, rng):
+        H = shape[0] // 4
+        b = np.asarray(self.base(shape, rng), dtype=float)
+        b[H:2 * H] = 1.0
+        return b
+
+
+class LSTM(Recurrent):
+    """Long short-term memory, as keras.layers.LSTM; return_state gives [output, h, c]."""
+
+    n_states = 2
+
+    def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal",
+                 bias_initializer: InitializerLike = "zeros", unit_forget_bias: bool = True,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
+        if recurrent_dropout:
+            raise ValueError("the LSTM kernels have no recurrent dropout yet: use dropout= (on "
+                             "the inputs) or a GRU")
+        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
+                         return_sequences, return_state, go_backwards, stateful, **kwargs)
+        self.unit_forget_bias = unit_forget_bias
+
+    def build(self, input_shape):
+        out = super().build(input_shape)
+        H = self.units
+        self.add_weight("kernel", (input_shape[1], 4 * H), self.kernel_initializer)
+        self.add_weight("recurrent_kernel", (H, 4 * H), self.recurrent_initializer)
+        if self.use_bias:
+            init = _UnitForgetBias(self.bias_initializer) if self.unit_forget_bias \
+                else self.bias_initializer
+            self.add_weight("bias", (4 * H,), init)
+        return out
+
+    def _run(self, x, lengths, states, training, recurrent_mask):
+        h0, c0 = (None, None) if states is None else states
+        bias = self.weights[2] if self.use_bias else None
+        y, h, c, self._cache = lstm_forward(
+            x, self.weights[0], self.weights[1], bias, h0, c0, lengths, reverse=self.go_backwards,
+            return_sequences=self.return_sequences, training=training, workspace=self._workspace)
+        return y, [h, c]
+
+    def _run_backward(self, dy_seq, dh_last, need_dx):
+        out = (self.grads[0], self.grads[1], self.grads[2] if self.use_bias else None)
+        return lstm_backward(self._cache, dy_seq, dh_last, need_dx=need_dx,
+                             workspace=self._workspace, out=out)[0]
+
+    def get_config(self):
+        return dict(super().get_config(), unit_forget_bias=self.unit_forget_bias)

@@ -1,0 +1,140 @@
+"""What the GRU and LSTM layers share: Keras' recurrent-layer arguments, masks turned into
+sequence lengths, input and recurrent dropout, stateful states, go_backwards' reversed output,
+return_state. A subclass builds its weights and runs its kernels (`_run`, `_run_backward`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import initializers
+from .._gru import GRUWorkspace
+from .base import InitializerLike, Layer
+from .dropout import dropout_mask
+
+
+def lengths_from_mask(mask):
+    """Per-sequence lengths for a (B, T) mask, and the step order that puts every sequence's
+    unmasked steps first (None when they already are: padding at the end)."""
+    mask = np.asarray(mask, bool)
+    lengths = mask.sum(axis=1)
+    if np.array_equal(mask, np.arange(mask.shape[1]) < lengths[:, None]):
+        return lengths, None
+    return lengths, np.argsort(~mask, axis=1, kind="stable")
+
+
+class Recurrent(Layer):
+    """Masked steps (Masking, Embedding(mask_zero)) are skipped: they cost nothing and change
+    nothing. `n_states` is the number of state arrays (GRU: h; LSTM: h and c)."""
+
+    n_states = 1
+
+    def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal",
+                 bias_initializer: InitializerLike = "zeros", dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        if activation != "tanh" or recurrent_activation != "sigmoid":
+            raise ValueError(f"the {kind} kernels compute activation='tanh' and "
+                             f"recurrent_activation='sigmoid'; got {activation!r}, {recurrent_activation!r}")
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
+        self.units = int(units)
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.return_sequences, self.return_state = return_sequences, return_state
+        self.go_backwards, self.stateful = go_backwards, stateful
+        self.states = None  # the carried states of a stateful layer (a list of n_states arrays)
+        self._workspace = GRUWorkspace()  # scratch memory reused by every call
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"{type(self).__name__} expects inputs of shape (timesteps, "
+                             f"features), got {input_shape}")
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def _run(self, x, lengths, states, training, recurrent_mask):
+        """The kernels' forward: returns (y or None, final states list); keeps their cache."""
+        raise NotImplementedError
+
+    def _run_backward(self, dy_seq, dh_last, need_dx):
+        """The kernels' backward from dy_seq (B, T, H) or dh_last (B, H); writes self.grads and
+        returns dx (or None)."""
+        raise NotImplementedError
+
+    def forward(self, x, mask=None, training=False):
+        if x.ndim != 3 or x.shape[2] != self.input_shape[1]:
+            raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, timesteps, "
+                             f"{self.input_shape[1]}), got {x.shape}")
+        self._dropout_mask = None
+        if training and self.dropout:  # one mask per sequence, the same at every step, as Keras
+            self._dropout_mask = dropout_mask((x.shape[0], 1, x.shape[2]), self.dropout, x.dtype)
+            x = x * self._dropout_mask
+        recurrent_mask = None
+        if training and self.recurrent_dropout:  # one mask per sequence for all steps and gates
+            recurrent_mask = dropout_mask((x.shape[0], self.units), self.recurrent_dropout, x.dtype)
+        lengths, self._order = (None, None) if mask is None else lengths_from_mask(mask)
+        if self._order is not None:
+            x = np.take_along_axis(x, self._order[..., None], axis=1)
+        states = None
+        if self.stateful and self.states is not None:
+            if self.states[0].shape[0] != x.shape[0]:
+                raise ValueError(f"stateful layer {self.name!r} keeps states for batches of "
+                                 f"{self.states[0].shape[0]}, got a batch of {x.shape[0]}")
+            states = self.states
+        y, final = self._run(x, lengths, states, training, recurrent_mask)
+        if self.stateful:
+            self.states = final
+        if not self.return_sequences:
+            return ([final[0]] + final if self.return_state else final[0]), None
+        y = self._restore_order(y)
+        if self.go_backwards:
+            y = y[:, ::-1]  # Keras returns the reversed sequence
+        return ([y] + final if self.return_state else y), mask
+
+    def _restore_order(self, a):
+        if self._order is None:
+            return a
+        out = np.zeros_like(a)
+        np.put_along_axis(out, self._order[..., None], a, axis=1)
+        return out
+
+    def backward(self, dy, need_dx=True):
+        dy_seq = dh_last = None
+        if self.return_sequences:
+            dy_seq = dy[:, ::-1] if self.go_backwards else dy
+            if self._order is not None:
+                dy_seq = np.take_along_axis(dy_seq, self._order[..., None], axis=1)
+        else:
+            dh_last = dy
+        dx = self._run_backward(dy_seq, dh_last, need_dx)
+        if dx is not None:
+            dx = self._restore_order(dx)
+            if self._dropout_mask is not None:
+                dx *= self._dropout_mask
+        return dx
+
+    def reset_states(self) -> None:
+        self.states = None
+
+    def get_config(self):
+        return dict(super().get_config(), units=self.units, activation=self.activation,
+                    recurrent_activation=self.recurrent_activation, use_bias=self.use_bias,
+                    kernel_initializer=initializers.to_config(self.kernel_initializer),
+                    recurrent_initializer=initializers.to_config(self.recurrent_initializer),
+                    bias_initializer=initializers.to_config(self.bias_initializer),
+                    dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                    return_sequences=self.return_sequences, return_state=self.return_state,
+                    go_backwards=self.go_backwards, stateful=self.stateful)
