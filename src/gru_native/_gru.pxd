@@ -10,6 +10,7 @@ cdef class GRUWorkspace:
 
 
 cdef cnp.ndarray scratch(GRUWorkspace ws, str name, size_t size, dtype)
+cdef tuple recurrent_operands(x, kernel, int gates, str kind)
 cdef cnp.ndarray lengths_array(lengths, int B, int T)
 cdef cnp.ndarray output_array(out, dtype, str name, tuple shape)
 

@@ -16,6 +16,23 @@ gru_interrupt_watch()
 _INT_MAX = 2**31 - 1
 
 
+cdef tuple recurrent_operands(x, kernel, int gates, str kind):
+    """(dtype, x, kernel) of a recurrent layer's call, checked: x 3-D and not empty, the
+    kernel (features, gates * units); both as given (converted later, to their exact shapes)."""
+    dtype = compute_dtype(kernel, f"{kind} kernel")
+    xa = np.asarray(x)
+    if xa.ndim != 3:
+        raise ValueError(f"x must be 3-D (batch, timesteps, features), got shape {xa.shape}")
+    if 0 in xa.shape:
+        raise ValueError(f"x must have at least one sequence, step and feature, got shape {xa.shape}")
+    kernel_a = np.asarray(kernel)
+    if kernel_a.ndim != 2 or kernel_a.shape[1] % gates or kernel_a.shape[1] == 0:
+        raise ValueError(f"kernel must have shape (features, {gates} * units), got {kernel_a.shape}")
+    if xa.shape[0] * xa.shape[1] > _INT_MAX:
+        raise ValueError(f"x of shape {xa.shape} is too large for the kernels")
+    return dtype, xa, kernel_a
+
+
 cdef cnp.ndarray lengths_array(lengths, int B, int T):
     if lengths is None:
         return None
@@ -87,20 +104,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
     (B, H), and what gru_backward needs (None unless training).
     """
-    dtype = compute_dtype(kernel, "GRU kernel")
-    xa = np.asarray(x)
-    if xa.ndim != 3:
-        raise ValueError(f"x must be 3-D (batch, timesteps, features), got shape {xa.shape}")
-    cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2]
-    if B == 0 or T == 0 or I == 0:
-        raise ValueError(f"x must have at least one sequence, step and feature, got shape {xa.shape}")
-    kernel_a = np.asarray(kernel)
-    if kernel_a.ndim != 2 or kernel_a.shape[1] % 3 or kernel_a.shape[1] == 0:
-        raise ValueError(f"kernel must have shape (features, 3 * units), got {kernel_a.shape}")
-    cdef int H = kernel_a.shape[1] // 3
-    if <long long>B * T > _INT_MAX:
-        raise ValueError(f"x of shape {xa.shape} with {H} units is too large for the kernels")
-
+    dtype, xa, kernel_a = recurrent_operands(x, kernel, 3, "GRU")
+    cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2], H = kernel_a.shape[1] // 3
     cdef gru_shape s
     s.T, s.B, s.F, s.H, s.reset_after, s.reverse = T, B, I, H, reset_after, reverse
     s.masked_state = recurrent_mask is not None

@@ -5,17 +5,15 @@ kernel with the GIL released. Scratch memory comes from the same workspaces as t
 import numpy as np
 cimport numpy as cnp
 
-from ._arrays cimport as_array, compute_dtype, data_ptr, optional_array
+from ._arrays cimport as_array, data_ptr, optional_array
 from ._blas cimport bind_blas
-from ._gru cimport GRUWorkspace, lengths_array, output_array, scratch
+from ._gru cimport GRUWorkspace, lengths_array, output_array, recurrent_operands, scratch
 from ._interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from ._threads cimport gru_get_num_threads
 
 cnp.import_array()
 bind_blas()
 gru_interrupt_watch()
-
-_INT_MAX = 2**31 - 1
 
 LSTMWorkspace = GRUWorkspace  # one kind of scratch memory for every recurrent layer
 
@@ -40,20 +38,8 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengt
     float64). Returns (y, h_last, c_last, cache): y (B, T, H) (None unless return_sequences),
     the final states (B, H) each, and what lstm_backward needs (None unless training).
     """
-    dtype = compute_dtype(kernel, "LSTM kernel")
-    xa = np.asarray(x)
-    if xa.ndim != 3:
-        raise ValueError(f"x must be 3-D (batch, timesteps, features), got shape {xa.shape}")
-    cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2]
-    if B == 0 or T == 0 or I == 0:
-        raise ValueError(f"x must have at least one sequence, step and feature, got shape {xa.shape}")
-    kernel_a = np.asarray(kernel)
-    if kernel_a.ndim != 2 or kernel_a.shape[1] % 4 or kernel_a.shape[1] == 0:
-        raise ValueError(f"kernel must have shape (features, 4 * units), got {kernel_a.shape}")
-    cdef int H = kernel_a.shape[1] // 4
-    if <long long>B * T > _INT_MAX:
-        raise ValueError(f"x of shape {xa.shape} with {H} units is too large for the kernels")
-
+    dtype, xa, kernel_a = recurrent_operands(x, kernel, 4, "LSTM")
+    cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2], H = kernel_a.shape[1] // 4
     cdef lstm_shape s
     s.T, s.B, s.F, s.H, s.reverse = T, B, I, H, reverse
     xa = as_array(xa, dtype, "x", (B, T, I))
