@@ -19,14 +19,18 @@ size_t lstm_cache_size(const lstm_shape *s)
 
 size_t lstm_forward_work_size(const lstm_shape *s)
 {
-    /* input projections of every step; one step's h U and tanh(c') (5H per sequence) */
-    return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 5 * s->H;
+    /* input projections of every step; one step's h U and tanh(c') (5H per sequence); h * hmask */
+    return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 5 * s->H
+           + (s->masked_state ? (size_t)s->B * s->H : 0);
 }
 
 size_t lstm_backward_work_size(const lstm_shape *s)
 {
-    /* gate gradients of every step, one step's, and the two carries */
-    return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 4 * s->H + (size_t)s->B * 2 * s->H;
+    /* gate gradients of every step, one step's, and the two carries; under recurrent dropout the
+     * gradient reaching h * hmask and h * hmask at every step */
+    const size_t bh = (size_t)s->B * s->H;
+    return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 4 * s->H + 2 * bh
+           + (s->masked_state ? bh + (size_t)s->T * bh : 0);
 }
 
 #define REAL float

@@ -8,8 +8,9 @@
  * Per step: a = x W + h U + b, i = sig(a_i), f = sig(a_f), g = tanh(a_c), o = sig(a_o),
  *   c' = f * c + i * g,  h' = o * tanh(c').
  *
- * lengths and reverse as for the GRU. The caller provides every buffer (sizes below, in
- * elements); the kernels never allocate. A pending interrupt ends the time loops early. */
+ * lengths, reverse and hmask (recurrent dropout: the recurrent product sees h * hmask) as for
+ * the GRU. The caller provides every buffer (sizes below, in elements); the kernels never
+ * allocate. A pending interrupt ends the time loops early. */
 #ifndef GRU_LSTM_H
 #define GRU_LSTM_H
 
@@ -18,6 +19,7 @@
 typedef struct {
     int T, B, F, H;  /* steps, sequences, input features, units */
     int reverse;     /* 1: run every sequence backwards in time */
+    int masked_state; /* 1: calls pass hmask (recurrent dropout); the work sizes include its scratch */
 } lstm_shape;
 
 /* What the forward keeps for the backward: h_{t-1}, c_{t-1}, [i f g o] and tanh(c'). */
@@ -25,24 +27,27 @@ size_t lstm_cache_size(const lstm_shape *s);
 size_t lstm_forward_work_size(const lstm_shape *s);
 size_t lstm_backward_work_size(const lstm_shape *s);
 
-/* y, cache may be NULL; h0, c0, lengths may be NULL (zeros / all T). b must be given. */
+/* y, cache may be NULL; h0, c0, lengths, hmask may be NULL (zeros / all T / none). b must be
+ * given. */
 void lstm_forward_f32(const lstm_shape *s, int max_threads, const float *x, const float *w,
                       const float *u, const float *b, const float *h0, const float *c0,
-                      const int *lengths, float *y, float *h_last, float *c_last, float *cache,
-                      float *work);
+                      const int *lengths, const float *hmask, float *y, float *h_last,
+                      float *c_last, float *cache, float *work);
 void lstm_forward_f64(const lstm_shape *s, int max_threads, const double *x, const double *w,
                       const double *u, const double *b, const double *h0, const double *c0,
-                      const int *lengths, double *y, double *h_last, double *c_last,
-                      double *cache, double *work);
+                      const int *lengths, const double *hmask, double *y, double *h_last,
+                      double *c_last, double *cache, double *work);
 
 /* Gradients are written, not accumulated. dy, dh_last, dc_last may be NULL (zero); dx, dh0, dc0
  * may be NULL (not wanted). */
 void lstm_backward_f32(const lstm_shape *s, int max_threads, const float *x, const float *w,
-                       const float *u, const int *lengths, const float *cache, const float *dy,
+                       const float *u, const int *lengths, const float *hmask,
+                       const float *cache, const float *dy,
                        const float *dh_last, const float *dc_last, float *dx, float *dh0,
                        float *dc0, float *dw, float *du, float *db, float *work);
 void lstm_backward_f64(const lstm_shape *s, int max_threads, const double *x, const double *w,
-                       const double *u, const int *lengths, const double *cache,
+                       const double *u, const int *lengths, const double *hmask,
+                       const double *cache,
                        const double *dy, const double *dh_last, const double *dc_last,
                        double *dx, double *dh0, double *dc0, double *dw, double *du, double *db,
                        double *work);

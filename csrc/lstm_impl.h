@@ -4,14 +4,17 @@
  * the weight gradients by columns.
  *
  * Cache, by (sequence, position) o: h_{t-1} at o*H, c_{t-1} at bth + o*H, [i f g o] at
- * 2*bth + o*4H, tanh(c') at 6*bth + o*H, where bth = B*T*H. */
+ * 2*bth + o*4H, tanh(c') at 6*bth + o*H, where bth = B*T*H.
+ *
+ * Recurrent dropout (hmask): the recurrent product sees h * hmask, the output is h itself. */
 
 typedef struct {
     const lstm_shape *s;
     const int *lengths;
     REAL *gx;            /* (B, T, 4H) input projections x W, by position */
-    const REAL *u, *b;
+    const REAL *u, *b, *hmask;
     REAL *gs;            /* one step's h U (4H) and tanh(c') (H), 5H per row */
+    REAL *hm;            /* h * hmask, the recurrent GEMM's input (with hmask only) */
     REAL *h, *c;         /* the running states, end as h_last and c_last */
     REAL *y, *cache;
 } FN(lstm_forward_call);
@@ -22,8 +25,12 @@ GRU_SIMD_CLONES static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo
     const lstm_shape *s = c->s;
     const int T = s->T, H = s->H, G = 4 * H, S = 5 * H;
     const size_t bth = (size_t)s->B * T * H;
-    const REAL *b = c->b;
-    GEMM(0, 0, hi - lo, G, H, 1, c->h + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
+    const REAL *b = c->b, *hin = c->h;
+    if (c->hmask) {  /* the state the recurrent product sees */
+        for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->hm[i] = c->h[i] * c->hmask[i];
+        hin = c->hm;
+    }
+    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, T);
         if (k >= len) continue;
@@ -80,11 +87,13 @@ static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x,
 
 void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
                       const REAL *u, const REAL *b, const REAL *h0, const REAL *c0,
-                      const int *lengths, REAL *y, REAL *h_last, REAL *c_last, REAL *cache,
-                      REAL *work)
+                      const int *lengths, const REAL *hmask, REAL *y, REAL *h_last,
+                      REAL *c_last, REAL *cache, REAL *work)
 {
     REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 4 * s->H;
-    const FN(lstm_forward_call) c = {s, lengths, gx, u, b, gs, h_last, c_last, y, cache};
+    REAL *hm = gs + (size_t)s->B * 5 * s->H;
+    const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
+                                     cache};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
     gru_blas_single_thread();
     if (nt == 1) {
@@ -104,10 +113,12 @@ void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const
 typedef struct {
     const lstm_shape *s;
     const int *lengths;
-    const REAL *cache, *dy, *u;
+    const REAL *cache, *dy, *u, *hmask;
     REAL *dgx;             /* (B, T, 4H) gradient of the gate pre-activations, by position */
     REAL *ds;              /* one step's, 4H per row */
     REAL *carry_h, *carry_c;
+    REAL *dhm;             /* (B, H) gradient reaching h * hmask (with hmask only) */
+    REAL *hsm;             /* (B, T, H) h * hmask by position, for dU (with hmask only) */
 } FN(lstm_backward_call);
 
 GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, int lo, int hi,
@@ -136,9 +147,19 @@ GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, 
             cc[j] = dc * f;
             ch[j] = 0;  /* dh_{t-1} is all from the recurrent product below */
         }
+        if (c->hmask)
+            for (int j = 0; j < H; j++)
+                c->hsm[o * H + j] = c->cache[o * H + j] * c->hmask[(size_t)bi * H + j];
     }
-    /* dh_{t-1} = dA U^T (rows past their end keep their carry: their dA is zero) */
-    GEMM(0, 1, hi - lo, H, G, 1, c->ds + (size_t)lo * G, G, c->u, G, 1, c->carry_h + (size_t)lo * H, H);
+    /* dh_{t-1} = dA U^T, through hmask under recurrent dropout (rows past their end keep their
+     * carry: their dA is zero) */
+    const REAL *dsl = c->ds + (size_t)lo * G;
+    if (!c->hmask) {
+        GEMM(0, 1, hi - lo, H, G, 1, dsl, G, c->u, G, 1, c->carry_h + (size_t)lo * H, H);
+        return;
+    }
+    GEMM(0, 1, hi - lo, H, G, 1, dsl, G, c->u, G, 0, c->dhm + (size_t)lo * H, H);
+    for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry_h[i] += c->hmask[i] * c->dhm[i];
 }
 
 static void FN(lstm_backward_rows)(const FN(lstm_backward_call) *c, const REAL *w,
@@ -156,8 +177,10 @@ static void FN(lstm_backward_rows)(const FN(lstm_backward_call) *c, const REAL *
     for (int k = T - 1; k >= 0 && !gru_interrupt_pending(); k--) FN(lstm_step_back)(c, lo, hi, k);
     if (dh0) memcpy(dh0 + at, c->carry_h + at, rows);
     if (dc0) memcpy(dc0 + at, c->carry_c + at, rows);
-    for (int bi = lo; c->lengths && bi < hi; bi++)
+    for (int bi = lo; c->lengths && bi < hi; bi++) {
         FN(zero_tail)(T, bi, c->lengths[bi], c->dgx, G);
+        if (c->hmask) FN(zero_tail)(T, bi, c->lengths[bi], c->hsm, H);
+    }
     if (dx)  /* dX = dA W^T */
         GEMM(0, 1, (hi - lo) * T, F, G, 1, c->dgx + (size_t)lo * T * G, G, w, G, 0,
              dx + (size_t)lo * T * F, F);
@@ -172,18 +195,21 @@ static void FN(lstm_weight_grads)(const FN(lstm_backward_call) *c, const REAL *x
     const size_t bt = (size_t)c->s->B * c->s->T;
     if (nc <= 0) return;
     GEMM(1, 0, F, nc, (int)bt, 1, x, F, c->dgx + c0, G, 0, dw + c0, G);
-    GEMM(1, 0, H, nc, (int)bt, 1, c->cache, H, c->dgx + c0, G, 0, du + c0, G);
+    /* the states the recurrent product saw: h_{t-1}, or h_{t-1} * hmask */
+    GEMM(1, 0, H, nc, (int)bt, 1, c->hmask ? c->hsm : c->cache, H, c->dgx + c0, G, 0, du + c0, G);
     FN(column_sums)(bt, G, c0, c1, c->dgx, db);
 }
 
 void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
-                       const REAL *u, const int *lengths, const REAL *cache, const REAL *dy,
-                       const REAL *dh_last, const REAL *dc_last, REAL *dx, REAL *dh0, REAL *dc0,
-                       REAL *dw, REAL *du, REAL *db, REAL *work)
+                       const REAL *u, const int *lengths, const REAL *hmask, const REAL *cache,
+                       const REAL *dy, const REAL *dh_last, const REAL *dc_last, REAL *dx,
+                       REAL *dh0, REAL *dc0, REAL *dw, REAL *du, REAL *db, REAL *work)
 {
     REAL *dgx = work, *ds = dgx + (size_t)s->B * s->T * 4 * s->H;
     REAL *carry_h = ds + (size_t)s->B * 4 * s->H, *carry_c = carry_h + (size_t)s->B * s->H;
-    const FN(lstm_backward_call) c = {s, lengths, cache, dy, u, dgx, ds, carry_h, carry_c};
+    REAL *dhm = carry_c + (size_t)s->B * s->H, *hsm = dhm + (size_t)s->B * s->H;
+    const FN(lstm_backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, ds, carry_h, carry_c,
+                                      dhm, hsm};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
     gru_blas_single_thread();
     if (nt == 1) {

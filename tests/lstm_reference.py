@@ -4,7 +4,8 @@ float64, no shared code with the C kernels. Layout as Keras: kernel (I, 4H), rec
     i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_c), sigmoid(a_o)
     c' = f * c + i * g,   h' = o * tanh(c')
 A sequence of length L runs its first L steps (from L-1 down to 0 when reverse) and keeps its
-states after them; its outputs at the other steps are zero."""
+states after them; its outputs at the other steps are zero. With hmask (recurrent dropout), the
+recurrent product is (h * hmask) U."""
 
 import numpy as np
 
@@ -17,7 +18,7 @@ def _order(length, reverse):
     return range(length - 1, -1, -1) if reverse else range(length)
 
 
-def forward(x, W, U, b, h0=None, c0=None, lengths=None, reverse=False):
+def forward(x, W, U, b, h0=None, c0=None, lengths=None, reverse=False, hmask=None):
     """Returns y (B, T, H), h_last (B, H), c_last (B, H) and a tape of per-step values for
     `backward`."""
     x, W, U = (np.asarray(a, np.float64) for a in (x, W, U))
@@ -27,12 +28,13 @@ def forward(x, W, U, b, h0=None, c0=None, lengths=None, reverse=False):
     lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
     y = np.zeros((B, T, H))
     h_last, c_last = np.zeros((B, H)), np.zeros((B, H))
+    hmask = np.ones((B, H)) if hmask is None else np.asarray(hmask, np.float64)
     tape = {}
     for s in range(B):
         h = np.zeros(H) if h0 is None else np.asarray(h0[s], np.float64)
         c = np.zeros(H) if c0 is None else np.asarray(c0[s], np.float64)
         for t in _order(lengths[s], reverse):
-            a = x[s, t] @ W + h @ U + b
+            a = x[s, t] @ W + (h * hmask[s]) @ U + b
             i, f, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), sigmoid(a[3 * H:])
             g = np.tanh(a[2 * H:3 * H])
             tape[s, t] = (h, c, i, f, g, o)
@@ -43,7 +45,7 @@ def forward(x, W, U, b, h0=None, c0=None, lengths=None, reverse=False):
     return y, h_last, c_last, tape
 
 
-def backward(x, W, U, tape, dy, dh_last, dc_last, lengths=None, reverse=False):
+def backward(x, W, U, tape, dy, dh_last, dc_last, lengths=None, reverse=False, hmask=None):
     """Backward through time, one step at a time, of the loss whose gradients with respect to
     y, h_last and c_last are dy, dh_last and dc_last (None for zero).
     Returns dx, dh0, dc0, dW, dU, db."""
@@ -56,6 +58,7 @@ def backward(x, W, U, tape, dy, dh_last, dc_last, lengths=None, reverse=False):
     dc_last = np.zeros((B, H)) if dc_last is None else np.asarray(dc_last, np.float64)
     dx, dh0, dc0 = np.zeros_like(x), np.zeros((B, H)), np.zeros((B, H))
     dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(4 * H)
+    hmask = np.ones((B, H)) if hmask is None else np.asarray(hmask, np.float64)
     for s in range(B):
         dh, dc = dh_last[s].copy(), dc_last[s].copy()
         for t in reversed(list(_order(lengths[s], reverse))):
@@ -69,9 +72,9 @@ def backward(x, W, U, tape, dy, dh_last, dc_last, lengths=None, reverse=False):
                                  dc * i * (1 - g ** 2),     # through g
                                  dh * tc * o * (1 - o)])    # through o
             dW += np.outer(x[s, t], da)
-            dU += np.outer(h, da)
+            dU += np.outer(h * hmask[s], da)
             db += da
             dx[s, t] = W @ da
-            dh, dc = U @ da, dc * f
+            dh, dc = (U @ da) * hmask[s], dc * f
         dh0[s], dc0[s] = dh, dc
     return dx, dh0, dc0, dW, dU, db

@@ -444,5 +444,3 @@ def test_cell_lstm_builds_lstm_layers_and_learns():
     assert reg.score(X[240:], y[240:]) > 0.9
     with pytest.raises(ValueError, match="cell must be one of \\('gru', 'lstm'\\), got 'rnn'"):
         GRURegressor(cell="rnn").fit(X, y)
-    with pytest.raises(ValueError, match="recurrent_dropout"):
-        GRURegressor(cell="lstm", recurrent_dropout=0.1).fit(X, y)

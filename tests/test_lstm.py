@@ -8,7 +8,7 @@ import pytest
 import gru_native
 from gru_native._lstm import LSTMWorkspace, lstm_backward, lstm_forward
 import lstm_reference as ref
-from test_gru import SHAPES, TOL, assert_close, lengths_for
+from test_gru import SHAPES, TOL, assert_close, lengths_for, recurrent_mask_for
 
 NAMES = ["y", "h_last", "c_last", "dx", "dh0", "dc0", "dkernel", "drecurrent", "dbias"]
 
@@ -30,10 +30,10 @@ def output_grads(rng, T, H, B, given="yhc", dtype=np.float64):
     return [rng.normal(size=shapes[k]).astype(dtype) if k in given else None for k in "yhc"]
 
 
-def run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh, dc):
+def run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh, dc, hmask=None):
     """Forward and backward with every gradient asked for: y, h_last, c_last, dx, ..., dbias."""
     y, h_last, c_last, cache = lstm_forward(x, W, U, b, h0, c0, lengths, reverse=reverse,
-                                            training=True)
+                                            training=True, recurrent_mask=hmask)
     return (y, h_last, c_last) + tuple(lstm_backward(cache, dy, dh, dc, need_dh0=True))
 
 
@@ -42,33 +42,41 @@ def run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh, dc):
 @pytest.mark.parametrize("use_states,use_lengths,given", [
     (False, False, "yhc"), (True, False, "y"), (False, True, "yh"), (True, True, "yhc"),
     (True, False, "c"), (True, True, "h")])
+@pytest.mark.parametrize("use_mask", [False, True])
 @pytest.mark.parametrize("T,I,H,B", SHAPES)
-def test_matches_numpy_reference(rng, T, I, H, B, dtype, reverse, use_states, use_lengths, given):
+def test_matches_numpy_reference(rng, T, I, H, B, dtype, reverse, use_states, use_lengths, given,
+                                 use_mask):
     x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, dtype)
     h0, c0 = (h0, c0) if use_states else (None, None)
     lengths = lengths_for(rng, T, B) if use_lengths else None
+    # recurrent dropout: a mild rate, as in test_gru (1/(1-rate) scales U's gain)
+    hmask = recurrent_mask_for(rng, H, B, dtype, rate=0.1) if use_mask else None
     dy, dh, dc = output_grads(rng, T, H, B, given, dtype)
-    got = run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh, dc)
-    ry, rh, rc, tape = ref.forward(x, W, U, b, h0, c0, lengths, reverse)
-    want = (ry, rh, rc) + ref.backward(x, W, U, tape, dy, dh, dc, lengths, reverse)
+    got = run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh, dc, hmask)
+    ry, rh, rc, tape = ref.forward(x, W, U, b, h0, c0, lengths, reverse, hmask)
+    want = (ry, rh, rc) + ref.backward(x, W, U, tape, dy, dh, dc, lengths, reverse, hmask)
     for name, g, w in zip(NAMES, got, want):
         assert g.dtype == dtype, name
         assert_close(g, w, TOL[dtype], name)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("use_mask", [False, True])
 @pytest.mark.parametrize("T,I,H,B", [(1, 1, 1, 1), (4, 3, 3, 3), (7, 2, 5, 2)])
-def test_gradients_match_finite_differences(rng, T, I, H, B, reverse):
+def test_gradients_match_finite_differences(rng, T, I, H, B, reverse, use_mask):
     x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B)
     lengths = np.array([T, 0, 2][:B]) if B > 1 else None  # a full, an empty and a short one
+    hmask = recurrent_mask_for(rng, H, B) if use_mask else None
     dy, dh, dc = output_grads(rng, T, H, B)
     params = {"x": x, "kernel": W, "recurrent_kernel": U, "bias": b, "h0": h0, "c0": c0}
 
     def loss():
-        y, h_last, c_last, _ = lstm_forward(*params.values(), lengths, reverse=reverse)
+        y, h_last, c_last, _ = lstm_forward(*params.values(), lengths, reverse=reverse,
+                                            recurrent_mask=hmask)
         return np.sum(y * dy) + np.sum(h_last * dh) + np.sum(c_last * dc)
 
-    _, _, _, dx, dh0, dc0, dW, dU, db = run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh, dc)
+    _, _, _, dx, dh0, dc0, dW, dU, db = run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh,
+                                                   dc, hmask)
     analytic = {"x": dx, "kernel": dW, "recurrent_kernel": dU, "bias": db, "h0": dh0, "c0": dc0}
     eps = 1e-6
     for name, p in params.items():

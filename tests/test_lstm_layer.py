@@ -7,6 +7,7 @@ import pytest
 
 import gru_native
 from gru_native import LSTM, Bidirectional, Dense, Embedding, Masking, Sequential
+from gru_native._lstm import lstm_forward
 
 from test_sequential import finite_difference_check, regression_data
 
@@ -70,8 +71,24 @@ def test_unit_forget_bias_and_return_state(rng):
     np.testing.assert_array_equal(y[:, -1], h)
     assert c.shape == (2, 4) and not np.allclose(c, h)
     assert LSTM(4, unit_forget_bias=False, input_shape=(5, 3)) is not None
-    with pytest.raises(ValueError, match="recurrent dropout"):
-        LSTM(3, recurrent_dropout=0.2)
+
+
+def test_recurrent_dropout_is_the_kernel_with_a_state_mask(rng):
+    x = rng.normal(size=(4, 5, 3))
+    layer = LSTM(6, recurrent_dropout=0.4, return_sequences=True, dtype="float64")
+    layer(x)
+    gru_native.utils.set_random_seed(11)
+    y, _ = layer.forward(x, training=True)
+    gru_native.utils.set_random_seed(11)
+    mask = (gru_native.utils.rng().random((4, 6)) < 0.6) / 0.6
+    want = lstm_forward(x, *layer.get_weights(), recurrent_mask=mask)[0]
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+    assert not np.allclose(y, layer(x))  # inference uses no mask
+    model = Sequential([LSTM(4, recurrent_dropout=0.3, input_shape=(6, 3)), Dense(2)],
+                       dtype="float64")
+    model.compile("sgd", "mse")
+    x, y = regression_data(rng)
+    finite_difference_check(model, x, y, dropout_seed=3)  # one mask for every pass
 
 
 def test_stateful_lstm_carries_h_and_c(rng):

@@ -46,9 +46,16 @@ def test_weights_live_in_one_buffer():
         np.testing.assert_array_equal(w, v)
 
 
-def finite_difference_check(model, x, y, n_checks=80, seed=0):
-    """Analytic gradients of the model's loss w.r.t. every weight against central differences."""
-    y_pred, mask = model._forward(x, training=True)
+def finite_difference_check(model, x, y, n_checks=80, seed=0, dropout_seed=None):
+    """Analytic gradients of the model's loss w.r.t. every weight against central differences.
+    With dropout_seed, every forward is a training one with the dropout masks drawn from that
+    seed, so the analytic and the numeric passes see the same masks."""
+    def forward(training):
+        if dropout_seed is not None:
+            gru_native.utils.set_random_seed(dropout_seed)
+        return model._forward(x, training=training or dropout_seed is not None)
+
+    y_pred, mask = forward(True)
     _, dy, logits = model._loss_and_grad(y, y_pred, mask)
     model._backward(dy, logits)
     analytic = model._grads.copy()
@@ -61,7 +68,7 @@ def finite_difference_check(model, x, y, n_checks=80, seed=0):
         values = []
         for step in (eps, -eps):
             params[i] = old + step
-            y_pred, mask = model._forward(x, training=False)
+            y_pred, mask = forward(False)
             values.append(model._loss_and_grad(y, y_pred, mask)[0])
         params[i] = old
         numeric = (values[0] - values[1]) / (2 * eps)

@@ -22,26 +22,28 @@ cdef class LSTMCache:
     """What a training forward keeps for the backward of the same call."""
     cdef lstm_shape shape
     cdef readonly object dtype
-    cdef cnp.ndarray x, kernel, recurrent_kernel, lengths, saved
+    cdef cnp.ndarray x, kernel, recurrent_kernel, lengths, hmask, saved
     cdef GRUWorkspace workspace
     cdef long generation
 
 
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengths=None, *,
                  bint reverse=False, bint return_sequences=True, bint training=False,
-                 GRUWorkspace workspace=None):
+                 recurrent_mask=None, GRUWorkspace workspace=None):
     """Run an LSTM layer over a batch of sequences.
 
     x (B, T, I); kernel (I, 4H) and recurrent_kernel (H, 4H) in Keras layout (gates i, f, c,
     o); bias (4H,) or None for no bias; h0, c0 (B, H) or None for zeros; lengths (B,) valid
-    steps per sequence, or None for all T. The computing dtype is the kernel's (float32 or
-    float64). Returns (y, h_last, c_last, cache): y (B, T, H) (None unless return_sequences),
+    steps per sequence, or None for all T; recurrent_mask (B, H) multiplies the state where it
+    enters the recurrent product (recurrent dropout), or None. The computing dtype is the
+    kernel's (float32 or float64). Returns (y, h_last, c_last, cache): y (B, T, H) (None unless return_sequences),
     the final states (B, H) each, and what lstm_backward needs (None unless training).
     """
     dtype, xa, kernel_a = recurrent_operands(x, kernel, 4, "LSTM")
     cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2], H = kernel_a.shape[1] // 4
     cdef lstm_shape s
     s.T, s.B, s.F, s.H, s.reverse = T, B, I, H, reverse
+    s.masked_state = recurrent_mask is not None
     xa = as_array(xa, dtype, "x", (B, T, I))
     w = as_array(kernel_a, dtype, "kernel", (I, 4 * H))
     u = as_array(recurrent_kernel, dtype, "recurrent_kernel", (H, 4 * H))
@@ -49,6 +51,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengt
     h0a = optional_array(h0, dtype, "h0", (B, H))
     c0a = optional_array(c0, dtype, "c0", (B, H))
     lens = lengths_array(lengths, B, T)
+    hmask = optional_array(recurrent_mask, dtype, "recurrent_mask", (B, H))
 
     y = np.empty((B, T, H), dtype) if return_sequences else None
     h_last, c_last = np.empty((B, H), dtype), np.empty((B, H), dtype)
@@ -67,23 +70,24 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengt
     cdef void *pc = data_ptr(saved)
     cdef void *pwork = data_ptr(work)
     cdef int *pl = <int *>data_ptr(lens)
+    cdef void *pm = data_ptr(hmask)
     gru_interrupt_clear()
     if dtype == np.float32:
         with nogil:
             lstm_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
-                             <float *>ph0, <float *>pc0, pl, <float *>py, <float *>ph,
-                             <float *>pcl, <float *>pc, <float *>pwork)
+                             <float *>ph0, <float *>pc0, pl, <float *>pm, <float *>py,
+                             <float *>ph, <float *>pcl, <float *>pc, <float *>pwork)
     else:
         with nogil:
             lstm_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, <double *>pb,
-                             <double *>ph0, <double *>pc0, pl, <double *>py, <double *>ph,
-                             <double *>pcl, <double *>pc, <double *>pwork)
+                             <double *>ph0, <double *>pc0, pl, <double *>pm, <double *>py,
+                             <double *>ph, <double *>pcl, <double *>pc, <double *>pwork)
     raise_if_interrupted()
     cdef LSTMCache cache = None
     if training:
         cache = LSTMCache()
         cache.shape, cache.dtype, cache.x, cache.kernel = s, dtype, xa, w
-        cache.recurrent_kernel, cache.lengths, cache.saved = u, lens, saved
+        cache.recurrent_kernel, cache.lengths, cache.hmask, cache.saved = u, lens, hmask, saved
         if workspace is not None:
             workspace.generation += 1
             cache.workspace, cache.generation = workspace, workspace.generation
@@ -132,17 +136,19 @@ def lstm_backward(LSTMCache cache not None, dy=None, dh_last=None, dc_last=None,
     cdef void *pdb = data_ptr(db)
     cdef void *pwork = data_ptr(work)
     cdef int *pl = <int *>data_ptr(cache.lengths)
+    cdef void *pm = data_ptr(cache.hmask)
     gru_interrupt_clear()
     if dtype == np.float32:
         with nogil:
-            lstm_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pc,
+            lstm_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pm,
+                              <float *>pc,
                               <float *>pdy, <float *>pdh, <float *>pdc, <float *>pdx,
                               <float *>pdh0, <float *>pdc0, <float *>pdw, <float *>pdu,
                               <float *>pdb, <float *>pwork)
     else:
         with nogil:
             lstm_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, pl,
-                              <double *>pc, <double *>pdy, <double *>pdh, <double *>pdc,
+                              <double *>pm, <double *>pc, <double *>pdy, <double *>pdh, <double *>pdc,
                               <double *>pdx, <double *>pdh0, <double *>pdc0, <double *>pdw,
                               <double *>pdu, <double *>pdb, <double *>pwork)
     raise_if_interrupted()

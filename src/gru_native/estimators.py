@@ -139,8 +139,6 @@ class _GRUEstimator(BaseEstimator):
         _layer_sizes("dense_units", self.dense_units, allow_empty=True)
         if self.cell not in _CELLS:
             raise ValueError(f"cell must be one of {tuple(_CELLS)}, got {self.cell!r}")
-        if self.cell == "lstm" and self.recurrent_dropout:
-            raise ValueError("cell='lstm' has no recurrent_dropout yet: set it to 0")
         for name in ("bidirectional", "reset_after", "early_stopping", "warm_start", "shuffle"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -207,9 +205,10 @@ class _GRUEstimator(BaseEstimator):
         units = _layer_sizes("units", self.units, allow_empty=False)
         layers = []
         for i, size in enumerate(units):
-            options = dict(dropout=self.dropout, return_sequences=i < len(units) - 1)
+            options = dict(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                           return_sequences=i < len(units) - 1)
             if self.cell == "gru":
-                options.update(recurrent_dropout=self.recurrent_dropout, reset_after=self.reset_after)
+                options.update(reset_after=self.reset_after)
             rnn = _CELLS[self.cell](size, **options)
             layers.append(Bidirectional(rnn) if self.bidirectional else rnn)
         layers += [Dense(size, activation="relu")

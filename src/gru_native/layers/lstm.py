@@ -38,9 +38,6 @@ class LSTM(Recurrent):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
-        if recurrent_dropout:
-            raise ValueError("the LSTM kernels have no recurrent dropout yet: use dropout= (on "
-                             "the inputs) or a GRU")
         super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
                          return_sequences, return_state, go_backwards, stateful, **kwargs)
@@ -62,7 +59,8 @@ class LSTM(Recurrent):
         bias = self.weights[2] if self.use_bias else None
         y, h, c, self._cache = lstm_forward(
             x, self.weights[0], self.weights[1], bias, h0, c0, lengths, reverse=self.go_backwards,
-            return_sequences=self.return_sequences, training=training, workspace=self._workspace)
+            return_sequences=self.return_sequences, training=training,
+            recurrent_mask=recurrent_mask, workspace=self._workspace)
         return y, [h, c]
 
     def _run_backward(self, dy_seq, dh_last, need_dx):
