@@ -11,6 +11,7 @@ from gru_native import layers
 from gru_native._inference import InferencePlan
 
 from gru_reference import forward as gru_reference
+from lstm_reference import forward as lstm_reference
 
 
 def reference_predict(model, x):
@@ -23,6 +24,10 @@ def reference_predict(model, x):
                                                      else 3 * layer.units)
             seq, h, _ = gru_reference(y, w[0], w[1], b, reset_after=layer.reset_after,
                                       reverse=layer.go_backwards)
+            y = seq if layer.return_sequences else h
+        elif isinstance(layer, layers.LSTM):
+            seq, h, _, _ = lstm_reference(y, w[0], w[1], w[2] if layer.use_bias else None,
+                                          reverse=layer.go_backwards)
             y = seq if layer.return_sequences else h
         elif isinstance(layer, layers.Dense):
             y = layer.activation.forward(y @ w[0] + (w[1] if layer.use_bias else 0))
@@ -43,6 +48,10 @@ MODELS = {
                                   layers.Dense(4, activation="softmax")],
     "dense_then_activation": lambda: [layers.GRU(5, input_shape=(6, 3)), layers.Dense(4),
                                       layers.Dense(2), layers.Activation("tanh")],
+    "lstm": lambda: [layers.LSTM(7, input_shape=(6, 3)), layers.Dense(1)],
+    "lstm_gru_lstm_backwards": lambda: [
+        layers.LSTM(6, return_sequences=True, use_bias=False, input_shape=(6, 3)),
+        layers.GRU(5, return_sequences=True), layers.LSTM(4, go_backwards=True), layers.Dense(2)],
 }
 
 
@@ -122,7 +131,9 @@ def test_plan_checks_what_crosses_into_c(rng):
     with pytest.raises(ValueError, match="a GRU needs sequences"):
         InferencePlan([("gru", w, u, b, True, False, False), ("gru", np.zeros((3, 9), np.float32), u, b,
                                                                True, False, True)], np.float32)
-    with pytest.raises(ValueError, match="unknown kind 'lstm'"):
+    with pytest.raises(ValueError, match="unknown kind 'rnn'"):
+        InferencePlan([("rnn",)], np.float32)
+    with pytest.raises(ValueError, match="a 'lstm' op is a tuple of 6 items, got 1"):
         InferencePlan([("lstm",)], np.float32)
     plan = InferencePlan([("gru", w, u, b, True, False, True)], np.float32)
     with pytest.raises(TypeError, match="C-contiguous float32"):

@@ -282,7 +282,7 @@ def test_inference_plan_matches_reference_or_names_the_bad_argument(data, B, T, 
     elif fault == "empty_op":
         op, error = [], (ValueError, f"op {k}")
     elif fault == "unknown_kind":
-        op[0], error = "lstm", (ValueError, "unknown kind 'lstm'")
+        op[0], error = "conv", (ValueError, "unknown kind 'conv'")
     elif fault == "bias_dtype":  # the plan points into its weights: no conversion
         i = 3 if op[0] == "gru" else 2
         bias = np.zeros(op[1].shape[1], dtype) if op[i] is None else op[i]

@@ -17,6 +17,9 @@ STACKS = {
                           layers.Dense(2)],
     "wide_split_by_units": lambda: [layers.GRU(520, return_sequences=True, input_shape=(None, 3)),
                                     layers.GRU(16), layers.Dense(2)],
+    "lstm_gru_lstm": lambda: [layers.LSTM(9, return_sequences=True, input_shape=(None, 3)),
+                              layers.GRU(6, return_sequences=True), layers.LSTM(5),
+                              layers.Dense(2)],
     "stacked_reset_before_softmax": lambda: [
         layers.GRU(12, return_sequences=True, reset_after=False, input_shape=(None, 3)),
         layers.Dropout(0.3), layers.GRU(6), layers.Dense(4, activation="softmax")],

@@ -1,4 +1,4 @@
-"""A stack of GRU and Dense layers run as one call into C, for prediction.
+"""A stack of GRU, LSTM and Dense layers run as one call into C, for prediction.
 
 A model's `predict` on one short sequence costs a few microseconds of kernel work; going
 through every layer in Python (a binding call, checks and new arrays per layer) would cost as
@@ -16,6 +16,7 @@ from ._dense cimport dense_forward_f32, dense_forward_f64, dense_shape
 from ._interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from ._gru import bias_shape
 from ._gru cimport gru_forward_f32, gru_forward_f64, gru_forward_work_size, gru_shape
+from ._lstm cimport lstm_forward_f32, lstm_forward_f64, lstm_forward_work_size, lstm_shape
 from ._blas cimport bind_blas
 from ._threads cimport gru_get_num_threads
 
@@ -25,8 +26,11 @@ gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1
 
+_OP_ITEMS = {"gru": 7, "lstm": 6, "dense": 3}  # the length of each kind's op tuple
+
 cdef enum OpKind:
     OP_GRU
+    OP_LSTM
     OP_DENSE
 
 cdef struct Op:
@@ -60,8 +64,9 @@ cdef tuple _kernel_shape(kernel, int i):
 
 cdef class InferencePlan:
     """`ops` is a list of ('gru', kernel, recurrent_kernel, bias, reset_after, reverse,
-    return_sequences) and ('dense', kernel, bias) tuples in Keras layouts (bias may be None for
-    a dense op; a GRU without bias passes zeros). `run(x)` returns the last op's output."""
+    return_sequences), ('lstm', kernel, recurrent_kernel, bias, reverse, return_sequences) and
+    ('dense', kernel, bias) tuples in Keras layouts (bias may be None for a dense op; a GRU or
+    LSTM without bias passes zeros). `run(x)` returns the last op's output."""
     cdef Op *ops
     cdef int n_ops
     cdef list weights  # keeps the arrays the ops point into alive
@@ -86,6 +91,9 @@ cdef class InferencePlan:
         for i, op in enumerate(ops):
             if not isinstance(op, (tuple, list)) or len(op) == 0:  # (no bounds check on op[0])
                 raise ValueError(f"op {i} must be a tuple starting with its kind, got {op!r}")
+            if op[0] in _OP_ITEMS and len(op) != _OP_ITEMS[op[0]]:
+                raise ValueError(f"op {i}: a {op[0]!r} op is a tuple of {_OP_ITEMS[op[0]]} items, "
+                                 f"got {len(op)}")
             if op[0] == "gru":
                 _, kernel, recurrent, bias, reset_after, reverse, return_sequences = op
                 if not sequence:
@@ -101,6 +109,19 @@ cdef class InferencePlan:
                 self.ops[i].reset_after, self.ops[i].reverse = reset_after, reverse
                 self.ops[i].return_sequences = return_sequences
                 sequence = return_sequences
+            elif op[0] == "lstm":
+                _, kernel, recurrent, bias, reverse, return_sequences = op
+                if not sequence:
+                    raise ValueError(f"op {i}: an LSTM needs sequences, but op {i - 1} returns "
+                                     "one vector per sequence")
+                shape = _kernel_shape(kernel, i)
+                F, H = shape[0], shape[1] // 4
+                arrays = [_weight(kernel, self.dtype, "kernel", (F, 4 * H)),
+                          _weight(recurrent, self.dtype, "recurrent_kernel", (H, 4 * H)),
+                          _weight(bias, self.dtype, "bias", (4 * H,))]
+                self.ops[i].kind = OP_LSTM
+                self.ops[i].reverse, self.ops[i].return_sequences = reverse, return_sequences
+                sequence = return_sequences
             elif op[0] == "dense":
                 _, kernel, bias = op
                 F, H = _kernel_shape(kernel, i)
@@ -108,7 +129,7 @@ cdef class InferencePlan:
                           None if bias is None else _weight(bias, self.dtype, "bias", (H,))]
                 self.ops[i].kind = OP_DENSE
             else:
-                raise ValueError(f"op {i}: unknown kind {op[0]!r}; known: 'gru', 'dense'")
+                raise ValueError(f"op {i}: unknown kind {op[0]!r}; known: 'gru', 'lstm', 'dense'")
             if width != -1 and F != width:
                 raise ValueError(f"op {i} takes {F} features, but op {i - 1} gives {width}")
             self.ops[i].features, self.ops[i].units = F, H
@@ -127,7 +148,8 @@ cdef class InferencePlan:
     def run(self, x, states=None):
         """The stack's output for x (B, T, features), a C-contiguous array of the plan's dtype
         with only finite values (checked here). `states`, one (B, units) array per GRU op, holds
-        the states each GRU starts from and receives those it ends with (streaming)."""
+        the states each GRU starts from and receives those it ends with (streaming); an LSTM op
+        has a pair (h, c) there."""
         if not isinstance(x, np.ndarray) or (<cnp.ndarray>x).dtype != self.dtype \
                 or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x) \
                 or not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
@@ -143,16 +165,21 @@ cdef class InferencePlan:
             raise ValueError("x contains NaN or infinite values")
         state_arrays = None if states is None else self._states(states, B)
 
-        # Sizes: every op's output, the largest GRU work area (+ its h_last), the result's shape.
+        # Sizes: every op's output, the largest recurrent work area (+ its final states), the
+        # result's shape.
         cdef gru_shape g
+        cdef lstm_shape l
         cdef size_t work = 0, between = 0
-        cdef int steps = T  # steps per sequence in the data between ops: T, or 1 after a GRU
-        for i in range(self.n_ops):  # that returns only its last state
+        cdef int steps = T  # steps per sequence in the data between ops: T, or 1 after a
+        for i in range(self.n_ops):  # recurrent op that returns only its last state
             if self.ops[i].kind == OP_GRU:
                 _gru_shape(&g, &self.ops[i], B, T)
                 work = max(work, gru_forward_work_size(&g) + <size_t>B * g.H)
-                if not self.ops[i].return_sequences:
-                    steps = 0
+            elif self.ops[i].kind == OP_LSTM:
+                _lstm_shape(&l, &self.ops[i], B, T)
+                work = max(work, lstm_forward_work_size(&l) + 2 * <size_t>B * l.H)
+            if self.ops[i].kind != OP_DENSE and not self.ops[i].return_sequences:
+                steps = 0
             if i < self.n_ops - 1:
                 between = max(between, <size_t>B * max(steps, 1) * self.ops[i].units)
         last = self.ops[self.n_ops - 1].units
@@ -167,13 +194,14 @@ cdef class InferencePlan:
                 self.scratch = scratch
         if own:
             self.busy = True
-        cdef void **state_ptrs = NULL
+        cdef void **state_ptrs = NULL  # (h, c) of op i at 2i, 2i + 1
         if state_arrays is not None:
-            state_ptrs = <void **>calloc(self.n_ops, sizeof(void *))
+            state_ptrs = <void **>calloc(2 * self.n_ops, sizeof(void *))
             if state_ptrs == NULL:
                 raise MemoryError("could not allocate the state pointers")
             for i in range(self.n_ops):
-                state_ptrs[i] = data_ptr(state_arrays[i])
+                for k, a in enumerate(state_arrays[i]):
+                    state_ptrs[2 * i + k] = data_ptr(a)
         gru_interrupt_clear()
         try:
             self._run(B, T, data_ptr(xa), data_ptr(out), data_ptr(scratch), work, between,
@@ -186,19 +214,23 @@ cdef class InferencePlan:
         return out
 
     cdef list _states(self, states, int B):
-        """`states` checked, as one entry per op (None for dense ops)."""
+        """`states` checked, as one tuple of arrays per op (empty for dense ops)."""
         states = list(states)
-        grus = [i for i in range(self.n_ops) if self.ops[i].kind == OP_GRU]
-        if len(states) != len(grus):
-            raise ValueError(f"states must hold one array per GRU op ({len(grus)}), got {len(states)}")
-        per_op = [None] * self.n_ops
-        for i, a in zip(grus, states):
+        recurrent = [i for i in range(self.n_ops) if self.ops[i].kind != OP_DENSE]
+        if len(states) != len(recurrent):
+            raise ValueError(f"states must hold one entry per recurrent op ({len(recurrent)}), "
+                             f"got {len(states)}")
+        per_op = [()] * self.n_ops
+        for i, entry in zip(recurrent, states):
+            arrays = tuple(entry) if self.ops[i].kind == OP_LSTM else (entry,)
             shape = (B, self.ops[i].units)
-            if not isinstance(a, np.ndarray) or a.dtype != self.dtype or a.shape != shape \
-                    or not a.flags.c_contiguous or not a.flags.aligned or not a.flags.writeable:
-                raise ValueError(f"the state of op {i} must be a writeable aligned C-contiguous "
-                                 f"{self.dtype} array of shape {shape}")
-            per_op[i] = a
+            if len(arrays) != (2 if self.ops[i].kind == OP_LSTM else 1) or not all(
+                    isinstance(a, np.ndarray) and a.dtype == self.dtype and a.shape == shape
+                    and a.flags.c_contiguous and a.flags.aligned and a.flags.writeable
+                    for a in arrays):
+                raise ValueError(f"the state of op {i} must be {'a pair of ' if len(arrays) != 1 else ''}"
+                                 f"writeable aligned C-contiguous {self.dtype} arrays of shape {shape}")
+            per_op[i] = arrays
         return per_op
 
     cdef void _run(self, int B, int T, void *x, void *out, void *scratch, size_t work,
@@ -211,11 +243,15 @@ cdef class InferencePlan:
         cdef int nt = gru_get_num_threads(), i, rows = B * T
         cdef bint f32 = self.dtype == np.float32
         cdef gru_shape g
+        cdef lstm_shape l
         cdef dense_shape d
         cdef void *src = x
         cdef void *dst
         cdef void *h_last
+        cdef void *c_last
         cdef void *h0
+        cdef void *c0
+        cdef char *finals
         cdef Op *op
         with nogil:
             for i in range(self.n_ops):
@@ -223,7 +259,7 @@ cdef class InferencePlan:
                 dst = out if i == self.n_ops - 1 else buffers[i % 2]
                 if op.kind == OP_GRU:
                     _gru_shape(&g, op, B, T)
-                    h0 = states[i] if states != NULL else NULL
+                    h0 = states[2 * i] if states != NULL else NULL
                     h_last = h0 if h0 != NULL else (
                         dst if not op.return_sequences else base + gru_forward_work_size(&g) * item)
                     if f32:
@@ -240,6 +276,28 @@ cdef class InferencePlan:
                         rows = B
                         if h_last != dst:  # the state carried on is also the op's output
                             memcpy(dst, h_last, <size_t>B * g.H * item)
+                elif op.kind == OP_LSTM:
+                    _lstm_shape(&l, op, B, T)
+                    finals = base + lstm_forward_work_size(&l) * item  # h_last, c_last scratch
+                    h0 = states[2 * i] if states != NULL else NULL
+                    c0 = states[2 * i + 1] if states != NULL else NULL
+                    h_last = h0 if h0 != NULL else (dst if not op.return_sequences else finals)
+                    c_last = c0 if c0 != NULL else finals + <size_t>B * l.H * item
+                    if f32:
+                        lstm_forward_f32(&l, nt, <float *>src, <float *>op.w, <float *>op.u,
+                                         <float *>op.b, <float *>h0, <float *>c0, NULL, NULL,
+                                         <float *>dst if op.return_sequences else NULL,
+                                         <float *>h_last, <float *>c_last, NULL, <float *>base)
+                    else:
+                        lstm_forward_f64(&l, nt, <double *>src, <double *>op.w, <double *>op.u,
+                                         <double *>op.b, <double *>h0, <double *>c0, NULL, NULL,
+                                         <double *>dst if op.return_sequences else NULL,
+                                         <double *>h_last, <double *>c_last, NULL,
+                                         <double *>base)
+                    if not op.return_sequences:
+                        rows = B
+                        if h_last != dst:
+                            memcpy(dst, h_last, <size_t>B * l.H * item)
                 else:
                     d.N, d.IN, d.OUT = rows, op.features, op.units
                     if f32:
@@ -249,6 +307,10 @@ cdef class InferencePlan:
                         dense_forward_f64(&d, nt, <double *>src, <double *>op.w, <double *>op.b,
                                           <double *>dst)
                 src = dst
+
+
+cdef inline void _lstm_shape(lstm_shape *l, const Op *op, int B, int T) noexcept nogil:
+    l.T, l.B, l.F, l.H, l.reverse, l.masked_state = T, B, op.features, op.units, op.reverse, 0
 
 
 cdef inline void _gru_shape(gru_shape *g, const Op *op, int B, int T) noexcept nogil:

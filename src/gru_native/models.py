@@ -225,7 +225,7 @@ class Sequential:
                 return None
             ops += layer_ops
         n = next((i for i, op in enumerate(ops) if callable(op)), len(ops))
-        if n == 0 or ops[0][0] != "gru" or not all(callable(op) for op in ops[n:]):
+        if n == 0 or ops[0][0] not in ("gru", "lstm") or not all(callable(op) for op in ops[n:]):
             return None  # the plan runs sequences; Python steps only after it
         plan = (InferencePlan(ops[:n], self.dtype), ops[n:], ops[:n])
         self._plan = (self._params, plan)
@@ -477,7 +477,7 @@ class Sequential:
 
     def stream(self, batch_size: int = 1) -> Stream:
         """A Stream over this model: `step(x_t)` takes one timestep (batch_size, features) and
-        returns the model's output for it, keeping every GRU's state in C between calls;
+        returns the model's output for it, keeping every GRU's and LSTM's state between calls;
         `reset()` starts again from zeros. The stream sees later weight updates."""
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before stream")

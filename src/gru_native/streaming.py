@@ -22,15 +22,18 @@ class Stream:
         unsupported = [layer.name for layer in model.layers if layer.inference_ops() is None]
         if plan is None or unsupported:
             raise ValueError(f"model {model.name!r} cannot stream: its layers {unsupported or ''} "
-                             "are not GRU, Dense, Dropout or Activation layers in that order")
-        grus = [op for op in plan[2] if op[0] == "gru"]
-        if any(op[5] for op in grus):
-            raise ValueError("a GRU with go_backwards=True needs the whole sequence: it cannot "
-                             "stream")
+                             "are not GRU, LSTM, Dense, Dropout or Activation layers in that order")
+        recurrent = [op for op in plan[2] if op[0] in ("gru", "lstm")]
+        if any(op[5] if op[0] == "gru" else op[4] for op in recurrent):
+            raise ValueError("a recurrent layer with go_backwards=True needs the whole sequence: "
+                             "it cannot stream")
         self.model, self.batch_size = model, batch_size
         self._params = model._params
         self._features = model.input_shape[-1]
-        self._states = [np.zeros((batch_size, op[1].shape[1] // 3), model.dtype) for op in grus]
+        # one state per GRU, an (h, c) pair per LSTM, updated in place by every step
+        self._states = [np.zeros((batch_size, op[2].shape[0]), model.dtype) if op[0] == "gru"
+                        else tuple(np.zeros((batch_size, op[2].shape[0]), model.dtype)
+                                   for _ in range(2)) for op in recurrent]
 
     def step(self, x_t) -> np.ndarray:
         """The output for one timestep x_t of shape (batch_size, features)."""
@@ -52,10 +55,14 @@ class Stream:
 
     def reset(self) -> None:
         """Start again from zero states."""
-        for s in self._states:
+        for s in self._arrays():
             s.fill(0)
+
+    def _arrays(self) -> list[np.ndarray]:
+        return [a for s in self._states for a in (s if isinstance(s, tuple) else (s,))]
 
     @property
     def states(self) -> list[np.ndarray]:
-        """Copies of the GRUs' current states, (batch_size, units) each."""
-        return [s.copy() for s in self._states]
+        """Copies of the current states, (batch_size, units) each: h of every GRU, h and c of
+        every LSTM, in layer order."""
+        return [a.copy() for a in self._arrays()]

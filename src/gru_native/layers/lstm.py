@@ -68,5 +68,12 @@ class LSTM(Recurrent):
         return lstm_backward(self._cache, dy_seq, dh_last, need_dx=need_dx,
                              workspace=self._workspace, out=out)[0]
 
+    def inference_ops(self):
+        if self.stateful or (self.go_backwards and self.return_sequences):
+            return None  # carried state, or Keras' reversed output order: through forward
+        bias = self.weights[2] if self.use_bias else np.zeros(4 * self.units, self.weights[0].dtype)
+        return [("lstm", self.weights[0], self.weights[1], bias, self.go_backwards,
+                 self.return_sequences)]
+
     def get_config(self):
         return dict(super().get_config(), unit_forget_bias=self.unit_forget_bias)
