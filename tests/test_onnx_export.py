@@ -28,6 +28,10 @@ STACKS = {
                              input_shape=(None, 3)),
         layers.Bidirectional(layers.GRU(4, return_sequences=True), merge_mode="mul"),
         layers.Bidirectional(layers.GRU(3), merge_mode="ave"), layers.Activation("sigmoid")],
+    "lstm_stacks": lambda: [
+        layers.Bidirectional(layers.LSTM(5, return_sequences=True), input_shape=(None, 3)),
+        layers.LSTM(4, use_bias=False, return_sequences=True, go_backwards=True),
+        layers.GRU(3, return_sequences=True), layers.LSTM(2), layers.Dense(1)],
 }
 
 
@@ -49,7 +53,7 @@ def test_export_rejects_what_it_cannot_write(tmp_path):
     model = gn.Sequential(STACKS["tutorial"]())
     with pytest.raises(ValueError, match="unknown export format 'tflite'; known: 'onnx'"):
         model.export(tmp_path / "m", format="tflite")
-    masked = gn.Sequential([layers.Masking(input_shape=(None, 3)), layers.GRU(3)])
+    masked = gn.Sequential([layers.Masking(input_shape=(None, 3)), layers.LSTM(3)])
     with pytest.raises(ValueError, match="Masking.*no ONNX export"):
         masked.export(tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="float32"):

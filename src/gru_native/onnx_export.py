@@ -1,11 +1,12 @@
 """Export a Sequential to ONNX (`model.export(path, format="onnx")`), for onnxruntime and other
 ONNX runtimes: each GRU becomes the standard `GRU` operator (`linear_before_reset` from
-reset_after, one or both directions), Dense a MatMul and an Add, activations their operators;
+reset_after, one or both directions), each LSTM the `LSTM` operator, Dense a MatMul and an Add, activations their operators;
 batch size and sequence length stay dynamic. Needs the `onnx` package (only at export).
 
 Layouts: the ONNX GRU takes W (directions, 3H, in), R (directions, 3H, H) and B (directions,
 6H) = [input biases, recurrent biases] with the gates in the order z, r, h, which is Keras'
-order, transposed; its sequences are time-major, so each GRU sits between two Transposes.
+order, transposed (the LSTM: 4H rows, gates i, o, f, c); the sequences are time-major, so each
+recurrent operator sits between two Transposes.
 """
 
 from __future__ import annotations
@@ -39,24 +40,33 @@ class _Graph:
         return names[0] if outputs == 1 else names
 
 
-def _gru(g: _Graph, x: str, layers: list) -> list[str]:
-    """One ONNX GRU over batch-major x running `layers` (one GRU, or the forward and backward
-    GRUs of a Bidirectional); returns each direction's output, batch-major: (B, T, H) when
-    they return sequences, else (B, H)."""
+def _onnx_weights(layer) -> tuple:
+    """A GRU's or LSTM's (W, R, B) for one direction of the ONNX operator: W (gates, in),
+    R (gates, H), B = [input biases, recurrent biases]. ONNX orders an LSTM's gates i, o, f, c
+    (Keras: i, f, c, o) and a GRU's z, r, h (Keras' own order)."""
+    kernel, recurrent = layer.weights[0], layer.weights[1]
+    G = kernel.shape[1]
+    bias = layer.weights[2] if layer.use_bias else np.zeros(G, kernel.dtype)
+    if type(layer).__name__ == "LSTM":
+        def iofc(a):
+            blocks = np.split(a, 4, axis=-1)
+            return np.concatenate([blocks[k] for k in (0, 3, 1, 2)], axis=-1)
+        kernel, recurrent, bias = iofc(kernel), iofc(recurrent), iofc(bias)
+    if bias.ndim == 2:  # a reset_after GRU: [input; recurrent] already
+        bias = bias.reshape(-1)
+    elif bias.size == G:  # one bias: all on the input side
+        bias = np.concatenate([bias, np.zeros_like(bias)])
+    return kernel.T, recurrent.T, bias
+
+
+def _recurrent(g: _Graph, x: str, layers: list) -> list[str]:
+    """One ONNX GRU or LSTM over batch-major x running `layers` (one layer, or the forward and
+    backward layers of a Bidirectional); returns each direction's output, batch-major: (B, T, H)
+    when they return sequences, else (B, H)."""
     H, first = layers[0].units, layers[0]
     if first.stateful:
         raise ValueError(f"layer {first.name!r} is stateful: export a stateless copy")
-    W, R, B = [], [], []
-    for layer in layers:
-        kernel, recurrent = layer.weights[0], layer.weights[1]
-        if layer.use_bias:
-            bias = layer.weights[2]
-            bias = bias.reshape(-1) if layer.reset_after else np.concatenate([bias, np.zeros_like(bias)])
-        else:
-            bias = np.zeros(6 * H, kernel.dtype)
-        W.append(kernel.T)
-        R.append(recurrent.T)
-        B.append(bias)
+    W, R, B = zip(*(_onnx_weights(layer) for layer in layers))
     if len(layers) == 2:
         if first.go_backwards or not layers[1].go_backwards:
             raise ValueError("export takes a Bidirectional whose forward layer runs forwards")
@@ -64,9 +74,13 @@ def _gru(g: _Graph, x: str, layers: list) -> list[str]:
     else:
         direction = "reverse" if first.go_backwards else "forward"
     time_major = g.op("Transpose", [x], "time_major", perm=[1, 0, 2])
-    y, y_h = g.op("GRU", [time_major, g.const(np.stack(W), "W"), g.const(np.stack(R), "R"),
-                          g.const(np.stack(B), "B")], "gru", outputs=2, hidden_size=H,
-                  direction=direction, linear_before_reset=int(first.reset_after))
+    inputs = [time_major, g.const(np.stack(W), "W"), g.const(np.stack(R), "R"),
+              g.const(np.stack(B), "B")]
+    if type(first).__name__ == "LSTM":  # outputs Y, Y_h (and Y_c, unused)
+        y, y_h = g.op("LSTM", inputs, "lstm", outputs=2, hidden_size=H, direction=direction)
+    else:
+        y, y_h = g.op("GRU", inputs, "gru", outputs=2, hidden_size=H, direction=direction,
+                      linear_before_reset=int(first.reset_after))
     outputs = []
     for d in range(len(layers)):  # Y (T, directions, B, H), Y_h (directions, B, H)
         if first.return_sequences:
@@ -108,7 +122,7 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
         import onnx
     except ImportError:
         raise ImportError("exporting to ONNX needs the onnx package: pip install onnx") from None
-    from .layers import GRU, Activation, Bidirectional, Dense, Dropout
+    from .layers import GRU, LSTM, Activation, Bidirectional, Dense, Dropout
 
     if not model.built:
         raise ValueError("build the model (give input_shape, or fit/predict once) before export")
@@ -117,10 +131,10 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
     g = _Graph(onnx)
     x = "input"
     for layer in model.layers:
-        if isinstance(layer, GRU):
-            x = _gru(g, x, [layer])[0]
-        elif isinstance(layer, Bidirectional) and isinstance(layer.forward_layer, GRU):
-            a, b = _gru(g, x, [layer.forward_layer, layer.backward_layer])
+        if isinstance(layer, (GRU, LSTM)):
+            x = _recurrent(g, x, [layer])[0]
+        elif isinstance(layer, Bidirectional):
+            a, b = _recurrent(g, x, [layer.forward_layer, layer.backward_layer])
             x = _merge(g, layer.merge_mode, a, b)
         elif isinstance(layer, Dense):
             x = g.op("MatMul", [x, g.const(layer.weights[0], "kernel")], "matmul")
@@ -131,7 +145,7 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
             x = _activation(g, x, layer.activation)
         elif not isinstance(layer, Dropout):  # dropout is the identity at inference
             raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) has no ONNX export; "
-                             "export takes GRU, Bidirectional(GRU), Dense, Activation and Dropout")
+                             "export takes GRU, LSTM, Bidirectional, Dense, Activation and Dropout")
     g.nodes.append(onnx.helper.make_node("Identity", [x], ["output"]))
     dims = ["batch", "time"] + list(model.output_shape[2:]) if len(model.output_shape) == 3 \
         else ["batch"] + list(model.output_shape[1:])
