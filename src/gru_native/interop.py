@@ -1,5 +1,5 @@
-"""Trained weights from other frameworks: `from_torch` turns a torch.nn.GRU (and an optional
-torch.nn.Linear head) into an equivalent Sequential, `from_keras` a Keras Sequential model.
+"""Trained weights from other frameworks: `from_torch` turns a torch.nn.GRU or LSTM (and an
+optional torch.nn.Linear head) into an equivalent Sequential, `from_keras` a Keras Sequential model.
 Neither framework is imported: a model is read through its attributes, configs and weights.
 Keras' weight layouts are ours, so its weights are copied as they are.
 
@@ -30,11 +30,15 @@ def _numpy(tensor: Any) -> np.ndarray:
     return tensor.detach().cpu().numpy()
 
 
-def _gru_weights(module: Any, layer: int, suffix: str) -> list[np.ndarray]:
-    """Keras-layout kernel, recurrent kernel (and bias) of one layer and direction."""
+def _torch_weights(module: Any, layer: int, suffix: str) -> list[np.ndarray]:
+    """Keras-layout kernel, recurrent kernel (and bias) of one layer and direction of a torch
+    GRU (gates reordered) or LSTM (torch's i, f, g, o is Keras' order; its two biases add)."""
     def get(name):
         return _numpy(getattr(module, f"{name}_l{layer}{suffix}"))
 
+    if type(module).__name__ == "LSTM":
+        weights = [get("weight_ih").T, get("weight_hh").T]
+        return weights + [get("bias_ih") + get("bias_hh")] if module.bias else weights
     weights = [_zrn(get("weight_ih")), _zrn(get("weight_hh"))]
     if module.bias:
         weights.append(np.stack([_zrn(get("bias_ih")), _zrn(get("bias_hh"))]))
@@ -42,8 +46,9 @@ def _gru_weights(module: Any, layer: int, suffix: str) -> list[np.ndarray]:
 
 
 def from_torch(module: Any, head: Optional[Any] = None) -> Sequential:
-    """An equivalent Sequential for a torch.nn.GRU (any num_layers, bidirectional, batch_first
-    either way, with or without bias), followed by `head`, an optional torch.nn.Linear.
+    """An equivalent Sequential for a torch.nn.GRU or torch.nn.LSTM (any num_layers,
+    bidirectional, batch_first either way, with or without bias), followed by `head`, an
+    optional torch.nn.Linear.
 
     The model returns what the module returns as its output sequence (every GRU layer has
     return_sequences=True; a bidirectional layer concatenates forward and backward as torch
@@ -51,10 +56,11 @@ def from_torch(module: Any, head: Optional[Any] = None) -> Sequential:
     batch_first: for a batch_first=False module, model.predict(x.transpose(1, 0, 2)) equals
     module(x)[0].transpose(1, 0, 2). torch's dropout between layers becomes Dropout layers
     (training only); the computing dtype is the module's (float32 or float64)."""
-    if type(module).__name__ != "GRU" or not hasattr(module, "weight_ih_l0"):
-        raise TypeError(f"from_torch takes a torch.nn.GRU, got {type(module).__name__}")
+    kind = type(module).__name__
+    if kind not in ("GRU", "LSTM") or not hasattr(module, "weight_ih_l0"):
+        raise TypeError(f"from_torch takes a torch.nn.GRU or torch.nn.LSTM, got {kind}")
     if getattr(module, "proj_size", 0):
-        raise ValueError("a torch GRU with proj_size has no gru_native equivalent")
+        raise ValueError(f"a torch {kind} with proj_size has no gru_native equivalent")
     dtype = np.dtype(_numpy(module.weight_ih_l0).dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"from_torch converts float32 and float64 modules, got {dtype}")
@@ -64,18 +70,21 @@ def from_torch(module: Any, head: Optional[Any] = None) -> Sequential:
     for k in range(module.num_layers):
         if k and module.dropout:
             layers.append(Dropout(module.dropout))
-        gru = GRU(H, return_sequences=True, use_bias=module.bias, reset_after=True)
-        weights += _gru_weights(module, k, "")
+        if kind == "LSTM":  # unit_forget_bias only initialises; the weights come from torch
+            rnn = LSTM(H, return_sequences=True, use_bias=module.bias)
+        else:
+            rnn = GRU(H, return_sequences=True, use_bias=module.bias, reset_after=True)
+        weights += _torch_weights(module, k, "")
         if module.bidirectional:
-            gru = Bidirectional(gru, merge_mode="concat")
-            weights += _gru_weights(module, k, "_reverse")
-        layers.append(gru)
+            rnn = Bidirectional(rnn, merge_mode="concat")
+            weights += _torch_weights(module, k, "_reverse")
+        layers.append(rnn)
     if head is not None:
         if type(head).__name__ != "Linear" or not hasattr(head, "weight"):
             raise TypeError(f"head must be a torch.nn.Linear, got {type(head).__name__}")
         width = H * (2 if module.bidirectional else 1)
         if head.in_features != width:
-            raise ValueError(f"head takes {head.in_features} features, but the GRU gives {width}")
+            raise ValueError(f"head takes {head.in_features} features, but the {kind} gives {width}")
         layers.append(Dense(head.out_features, use_bias=head.bias is not None))
         weights.append(_numpy(head.weight).T)
         if head.bias is not None:
