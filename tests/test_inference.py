@@ -142,6 +142,16 @@ def test_plan_checks_what_crosses_into_c(rng):
         plan.run(np.zeros((1, 4, 3), np.float32))
     with pytest.raises(ValueError, match="at least one sequence"):
         plan.run(np.zeros((0, 4, 2), np.float32))
+    states = plan.new_states(2)
+    with pytest.raises(ValueError, match="states are for batches of 2, not 1"):
+        plan.run(np.zeros((1, 4, 2), np.float32), states)
+    other = InferencePlan([("gru", w, u, b, True, False, True)], np.float32)
+    with pytest.raises(ValueError, match="another plan"):
+        other.run(np.zeros((2, 4, 2), np.float32), states)
+    with pytest.raises(TypeError):
+        plan.run(np.zeros((2, 4, 2), np.float32), [np.zeros((2, 3), np.float32)])
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        plan.new_states(0)
 
 
 def test_concurrent_predictions_on_one_model_are_correct(rng):

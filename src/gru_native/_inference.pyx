@@ -26,6 +26,8 @@ gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1
 
+cdef class PlanStates  # below: the states a stream carries
+
 _OP_ITEMS = {"gru": 7, "lstm": 6, "dense": 3}  # the length of each kind's op tuple
 
 cdef enum OpKind:
@@ -145,11 +147,10 @@ cdef class InferencePlan:
     def __dealloc__(self):
         free(self.ops)
 
-    def run(self, x, states=None):
+    def run(self, x, PlanStates states=None):
         """The stack's output for x (B, T, features), a C-contiguous array of the plan's dtype
-        with only finite values (checked here). `states`, one (B, units) array per GRU op, holds
-        the states each GRU starts from and receives those it ends with (streaming); an LSTM op
-        has a pair (h, c) there."""
+        with only finite values (checked here). `states` (from new_states) holds the states each
+        recurrent op starts from and receives those it ends with (streaming)."""
         if not isinstance(x, np.ndarray) or (<cnp.ndarray>x).dtype != self.dtype \
                 or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x) \
                 or not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
@@ -163,7 +164,10 @@ cdef class InferencePlan:
         cdef int B = xa.shape[0], T = xa.shape[1], i
         if not _all_finite(xa):
             raise ValueError("x contains NaN or infinite values")
-        state_arrays = None if states is None else self._states(states, B)
+        if states is not None and (states.plan is not self or states.batch_size != B):
+            raise ValueError(f"these states are for batches of {states.batch_size} through "
+                             "another plan" if states.plan is not self else
+                             f"these states are for batches of {states.batch_size}, not {B}")
 
         # Sizes: every op's output, the largest recurrent work area (+ its final states), the
         # result's shape.
@@ -194,44 +198,19 @@ cdef class InferencePlan:
                 self.scratch = scratch
         if own:
             self.busy = True
-        cdef void **state_ptrs = NULL  # (h, c) of op i at 2i, 2i + 1
-        if state_arrays is not None:
-            state_ptrs = <void **>calloc(2 * self.n_ops, sizeof(void *))
-            if state_ptrs == NULL:
-                raise MemoryError("could not allocate the state pointers")
-            for i in range(self.n_ops):
-                for k, a in enumerate(state_arrays[i]):
-                    state_ptrs[2 * i + k] = data_ptr(a)
         gru_interrupt_clear()
         try:
             self._run(B, T, data_ptr(xa), data_ptr(out), data_ptr(scratch), work, between,
-                      state_ptrs)
+                      NULL if states is None else states.ptrs)
         finally:
-            free(state_ptrs)
             if own:
                 self.busy = False
         raise_if_interrupted()
         return out
 
-    cdef list _states(self, states, int B):
-        """`states` checked, as one tuple of arrays per op (empty for dense ops)."""
-        states = list(states)
-        recurrent = [i for i in range(self.n_ops) if self.ops[i].kind != OP_DENSE]
-        if len(states) != len(recurrent):
-            raise ValueError(f"states must hold one entry per recurrent op ({len(recurrent)}), "
-                             f"got {len(states)}")
-        per_op = [()] * self.n_ops
-        for i, entry in zip(recurrent, states):
-            arrays = tuple(entry) if self.ops[i].kind == OP_LSTM else (entry,)
-            shape = (B, self.ops[i].units)
-            if len(arrays) != (2 if self.ops[i].kind == OP_LSTM else 1) or not all(
-                    isinstance(a, np.ndarray) and a.dtype == self.dtype and a.shape == shape
-                    and a.flags.c_contiguous and a.flags.aligned and a.flags.writeable
-                    for a in arrays):
-                raise ValueError(f"the state of op {i} must be {'a pair of ' if len(arrays) != 1 else ''}"
-                                 f"writeable aligned C-contiguous {self.dtype} arrays of shape {shape}")
-            per_op[i] = arrays
-        return per_op
+    def new_states(self, int batch_size):
+        """Zero states for streaming batches of `batch_size` through this plan (PlanStates)."""
+        return PlanStates(self, batch_size)
 
     cdef void _run(self, int B, int T, void *x, void *out, void *scratch, size_t work,
                    size_t between, void **states) noexcept:
@@ -307,6 +286,37 @@ cdef class InferencePlan:
                         dense_forward_f64(&d, nt, <double *>src, <double *>op.w, <double *>op.b,
                                           <double *>dst)
                 src = dst
+
+
+cdef class PlanStates:
+    """The recurrent states a stream carries through an InferencePlan: zeros of (batch_size,
+    units) for each GRU op's h and each LSTM op's h and c, and the C pointers to them (h of op i
+    at 2i, c at 2i + 1), made once so that a step validates and allocates nothing."""
+    cdef readonly InferencePlan plan
+    cdef readonly int batch_size
+    cdef readonly list arrays  # in op order
+    cdef void **ptrs
+
+    def __cinit__(self, InferencePlan plan not None, int batch_size):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.plan, self.batch_size, self.arrays = plan, batch_size, []
+        self.ptrs = <void **>calloc(2 * plan.n_ops, sizeof(void *))
+        if self.ptrs == NULL:
+            raise MemoryError("could not allocate the state pointers")
+        for i in range(plan.n_ops):
+            for k in range({OP_GRU: 1, OP_LSTM: 2}.get(plan.ops[i].kind, 0)):
+                a = np.zeros((batch_size, plan.ops[i].units), plan.dtype)
+                self.arrays.append(a)
+                self.ptrs[2 * i + k] = data_ptr(a)
+
+    def __dealloc__(self):
+        free(self.ptrs)
+
+    def reset(self):
+        """Back to zero states."""
+        for a in self.arrays:
+            a.fill(0)
 
 
 cdef inline void _lstm_shape(lstm_shape *l, const Op *op, int B, int T) noexcept nogil:

@@ -28,12 +28,10 @@ class Stream:
             raise ValueError("a recurrent layer with go_backwards=True needs the whole sequence: "
                              "it cannot stream")
         self.model, self.batch_size = model, batch_size
-        self._params = model._params
+        self._params = model._params  # the plan points into this buffer
+        self._plan, self._post = plan[0], plan[1]
         self._features = model.input_shape[-1]
-        # one state per GRU, an (h, c) pair per LSTM, updated in place by every step
-        self._states = [np.zeros((batch_size, op[2].shape[0]), model.dtype) if op[0] == "gru"
-                        else tuple(np.zeros((batch_size, op[2].shape[0]), model.dtype)
-                                   for _ in range(2)) for op in recurrent]
+        self._states = self._plan.new_states(batch_size)  # updated in place by every step
 
     def step(self, x_t) -> np.ndarray:
         """The output for one timestep x_t of shape (batch_size, features)."""
@@ -47,22 +45,17 @@ class Stream:
         if x.dtype.kind not in "biuf":
             raise TypeError(f"x_t must be numeric, got dtype {x.dtype}")
         x = np.ascontiguousarray(x, dtype=self.model.dtype).reshape(self.batch_size, 1, -1)
-        plan, post, _ = self.model._inference_plan()
-        y = plan.run(x, self._states)  # checks x for NaN and infinity; updates the states
-        for f in post:
+        y = self._plan.run(x, self._states)  # checks x for NaN and infinity; updates the states
+        for f in self._post:
             y = f(y)
         return y[:, 0] if y.ndim == 3 else y
 
     def reset(self) -> None:
         """Start again from zero states."""
-        for s in self._arrays():
-            s.fill(0)
-
-    def _arrays(self) -> list[np.ndarray]:
-        return [a for s in self._states for a in (s if isinstance(s, tuple) else (s,))]
+        self._states.reset()
 
     @property
     def states(self) -> list[np.ndarray]:
         """Copies of the current states, (batch_size, units) each: h of every GRU, h and c of
         every LSTM, in layer order."""
-        return [a.copy() for a in self._arrays()]
+        return [a.copy() for a in self._states.arrays]
