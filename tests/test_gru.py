@@ -27,6 +27,22 @@ def assert_close(got, want, tol, name):
     assert err <= tol * scale, f"{name}: max error {err:.3g} > {tol:g} * {scale:.3g}"
 
 
+def assert_matches_central_differences(loss, params, analytic, eps=1e-6):
+    """Each array of `params` (changed in place, then restored) against `analytic`, its
+    gradient: central differences of loss() element by element."""
+    for name, p in params.items():
+        numeric = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + eps
+            up = loss()
+            p[i] = old - eps
+            down = loss()
+            p[i] = old
+            numeric[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(analytic[name], numeric, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
 def lengths_for(rng, T, B):
     lengths = rng.integers(0, T + 1, size=B)
     lengths[0] = T  # one full sequence, so the batch really has T steps
@@ -121,18 +137,7 @@ def test_gradients_match_finite_differences(rng, T, I, H, B, reset_after, revers
     _, _, cache = gru_native.gru_forward(x, W, U, b, h0, lengths, training=True, **opts)
     dx, dh0, dW, dU, db = gru_native.gru_backward(cache, dy, dh, need_dh0=True)
     analytic = {"x": dx, "kernel": dW, "recurrent_kernel": dU, "bias": db, "h0": dh0}
-    eps = 1e-6
-    for name, p in params.items():
-        numeric = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + eps
-            up = loss()
-            p[i] = old - eps
-            down = loss()
-            p[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(analytic[name], numeric, rtol=1e-6, atol=1e-7, err_msg=name)
+    assert_matches_central_differences(loss, params, analytic)
 
 
 def keras_to_torch(W, U, b):

@@ -8,7 +8,8 @@ import pytest
 import gru_native
 from gru_native._lstm import LSTMWorkspace, lstm_backward, lstm_forward
 import lstm_reference as ref
-from test_gru import SHAPES, TOL, assert_close, lengths_for, recurrent_mask_for
+from test_gru import (SHAPES, TOL, assert_close, assert_matches_central_differences,
+                      lengths_for, recurrent_mask_for)
 
 NAMES = ["y", "h_last", "c_last", "dx", "dh0", "dc0", "dkernel", "drecurrent", "dbias"]
 
@@ -78,18 +79,7 @@ def test_gradients_match_finite_differences(rng, T, I, H, B, reverse, use_mask):
     _, _, _, dx, dh0, dc0, dW, dU, db = run_kernel(x, W, U, b, h0, c0, lengths, reverse, dy, dh,
                                                    dc, hmask)
     analytic = {"x": dx, "kernel": dW, "recurrent_kernel": dU, "bias": db, "h0": dh0, "c0": dc0}
-    eps = 1e-6
-    for name, p in params.items():
-        numeric = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + eps
-            up = loss()
-            p[i] = old - eps
-            down = loss()
-            p[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(analytic[name], numeric, rtol=1e-6, atol=1e-7, err_msg=name)
+    assert_matches_central_differences(loss, params, analytic)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
