@@ -61,13 +61,13 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=7, help="timed epochs per library and shape")
     p.add_argument("--predict-repeats", type=int, default=200, help="timed predictions per library")
-    p.add_argument("--shapes", nargs="+", type=shape_arg, metavar="T,I,H,B",
+    p.add_argument("--shapes", nargs="*", type=shape_arg, metavar="T,I,H,B",
                    default=list(TRAIN_TARGETS))
-    p.add_argument("--predict-shapes", nargs="+", type=shape_arg, metavar="T,I,H",
+    p.add_argument("--predict-shapes", nargs="*", type=shape_arg, metavar="T,I,H",
                    default=list(PREDICT_TARGETS))
-    p.add_argument("--stream-shapes", nargs="+", type=shape_arg, metavar="I,H",
+    p.add_argument("--stream-shapes", nargs="*", type=shape_arg, metavar="I,H",
                    default=list(STREAM_TARGETS))
-    p.add_argument("--lstm-shapes", nargs="+", type=shape_arg, metavar="T,I,H,B",
+    p.add_argument("--lstm-shapes", nargs="*", type=shape_arg, metavar="T,I,H,B",
                    default=list(TRAIN_TARGETS)[:3], help="LSTM training shapes (no targets)")
     p.add_argument("--memory", action="store_true", help="also measure peak training memory")
     p.add_argument("--kernels", action="store_true",
@@ -271,6 +271,13 @@ def plot(rows, path):
     fig.savefig(path, dpi=120)
 
 
+def section(title, rows, unit):
+    """Print one table of results; an empty list of shapes (`--shapes` alone) skips it."""
+    if rows:
+        print(title + "\n")
+        print(timing_table(rows, unit) + "\n")
+
+
 # ---- main ---------------------------------------------------------------------------------------
 def main():
     args = parse_args()
@@ -288,25 +295,22 @@ def main():
     rows = []
     if args.kernels:
         rows += [summarize(bench_kernels(s, args.repeats), sgemm) for s in args.shapes]
-        print("GRU layer kernels, forward (training) + backward:\n")
-        print(timing_table(rows, "ms") + "\n")
+        section("GRU layer kernels, forward (training) + backward:", rows, "ms")
     else:
         train = [summarize(bench_training(s, args.repeats), sgemm) for s in args.shapes]
-        print("Training, GRU(H) + Dense(1), Adam, MSE, time per step (one 4-batch epoch / 4):\n")
-        print(timing_table(train, "ms/step") + "\n")
+        section("Training, GRU(H) + Dense(1), Adam, MSE, time per step (one 4-batch epoch / 4):",
+                train, "ms/step")
         predict = [summarize(bench_prediction(s, args.predict_repeats), sgemm)
                    for s in args.predict_shapes]
-        print("Prediction of one sequence:\n")
-        print(timing_table(predict, "ms") + "\n")
+        section("Prediction of one sequence:", predict, "ms")
         stream = [summarize(bench_stream(s, args.predict_repeats), sgemm)
                   for s in args.stream_shapes]
-        print("Streaming one timestep (batch 1, state carried): model.stream().step against "
-              "GRUCell + Linear:\n")
-        print(timing_table(stream, "ms") + "\n")
+        section("Streaming one timestep (batch 1, state carried): model.stream().step against "
+                "GRUCell + Linear:", stream, "ms")
         lstm = [summarize(bench_training(s, args.repeats, lstm=True), sgemm)
                 for s in args.lstm_shapes]
-        print("Training an LSTM(H) + Dense(1) instead (against torch.nn.LSTM), time per step:\n")
-        print(timing_table(lstm, "ms/step") + "\n")
+        section("Training an LSTM(H) + Dense(1) instead (against torch.nn.LSTM), time per step:",
+                lstm, "ms/step")
         rows += train + predict + stream + lstm
     if args.memory:
         memory = [bench_memory(s, args.threads) for s in args.shapes]

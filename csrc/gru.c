@@ -23,9 +23,10 @@ size_t gru_cache_size(const gru_shape *s)
 
 size_t gru_forward_work_size(const gru_shape *s)
 {
-    /* input projections of every step, one step's recurrent products, h * hmask */
+    /* input projections of every step, one step's recurrent products, h * hmask, the two
+     * state buffers of forward_units */
     return (size_t)s->B * s->T * 3 * s->H + (size_t)s->B * step_stride(s)
-           + (s->masked_state ? (size_t)s->B * s->H : 0);
+           + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H;
 }
 
 size_t gru_backward_work_size(const gru_shape *s)
@@ -40,12 +41,13 @@ size_t gru_backward_work_size(const gru_shape *s)
 }
 
 /* Threads for splitting every step by units instead (forward_units): when there are fewer
- * sequences than threads and each step's U is large enough to be worth two barriers a step.
- * Measured at T=100, batch 1, 2 threads against 1: H=128 0.74x, H=256 1.04x, H=512 1.45x,
- * hence 256 units per thread. 1: do not split by units. */
+ * sequences than threads and each step's U is large enough to be worth a barrier a step.
+ * Measured at batch 1, 2 threads against 1 (AVX-512 EPYC, 2 vCPUs): H=128 1.0x (T=100) and
+ * 0.86x (T=1, a streamed step), H=256 1.26x and 1.15x; hence 128 units per thread. The VM's
+ * second core is erratic: in some runs the split lost at every size. 1: do not split. */
 static int units_threads(const gru_shape *s, int max_threads)
 {
-    int n = s->H / 256;
+    int n = s->H / 128;
     if (s->B >= max_threads || n < 2) return 1;
     return n < max_threads ? n : max_threads;
 }

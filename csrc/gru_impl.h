@@ -165,36 +165,34 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
 /* Few sequences, many units (one-sequence prediction, streaming), inference with the reset gate
  * after U: every thread of the team takes a block of units of every step, so the cores share
  * the reading of U (each its columns, from its own cache) instead of one core reading all of it.
- * Each step's products read h whole and its gate pass writes h by blocks: two barriers a step.
- * The team decides together whether an interrupt stops the loop (`stop` is shared). */
+ * The state is double-buffered (step k reads hbuf[k % 2] whole and writes its block of the
+ * other), so one barrier a step suffices; h_last is written after the team ends, since h0 may
+ * be h_last itself. The team decides together whether an interrupt stops the loop: thread 0
+ * sets the flag of step k's parity before that step's barrier. */
 static void FN(forward_units)(const FN(forward_call) *c, const REAL *x, const REAL *w,
-                              const REAL *h0, volatile int *stop)
+                              REAL *hbuf, volatile int *stop)
 {
     const gru_shape *s = c->s;
     const int B = s->B, T = s->T, F = s->F, H = s->H, G = 3 * H, S = 4 * H;
     int j0, j1;
     gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
-    const size_t width = (size_t)(j1 - j0) * sizeof(REAL);
+    const size_t width = (size_t)(j1 - j0) * sizeof(REAL), bh = (size_t)B * H;
     for (int g = 0; g < 3; g++)  /* this block's columns of every step's input projection */
         GEMM(0, 0, B * T, j1 - j0, F, 1, x, F, w + g * H + j0, G, 0, c->gx + g * H + j0, G);
-    for (int bi = 0; bi < B; bi++) {
-        REAL *hr = c->h + (size_t)bi * H + j0;
-        if (!h0) memset(hr, 0, width);
-        else if (h0 != c->h) memcpy(hr, h0 + (size_t)bi * H + j0, width);
-    }
-#pragma omp barrier
+    FN(forward_call) step = *c;
     for (int k = 0; k < T; k++) {
+        const REAL *hin = hbuf + (k % 2) * bh;
+        step.h = hbuf + ((k + 1) % 2) * bh;
         for (int g = 0; g < 3; g++)
-            GEMM(0, 0, B, j1 - j0, H, 1, c->h, H, c->u + g * H + j0, G, 0, c->gs + g * H + j0, S);
-#pragma omp barrier  /* every block has read h */
-        FN(gates_after)(c, 0, B, k, j0, j1);
-        if (omp_get_thread_num() == 0) *stop = gru_interrupt_pending();
-#pragma omp barrier  /* h is whole again, and the team agrees on stopping */
-        if (*stop) break;
+            GEMM(0, 0, B, j1 - j0, H, 1, hin, H, c->u + g * H + j0, G, 0, c->gs + g * H + j0, S);
+        for (int bi = 0; bi < B; bi++)  /* the update reads h, and ended rows keep it */
+            memcpy(step.h + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);
+        FN(gates_after)(&step, 0, B, k, j0, j1);
+        if (k == T - 1) break;
+        if (omp_get_thread_num() == 0) stop[k % 2] = gru_interrupt_pending();
+#pragma omp barrier  /* the new state is whole, and the team agrees on stopping */
+        if (stop[k % 2]) break;
     }
-#pragma omp single
-    for (int bi = 0; c->lengths && bi < B; bi++)
-        FN(zero_tail)(s->T, bi, c->lengths[bi], c->y, H);
 }
 
 void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
@@ -208,9 +206,16 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
     const int units_nt = units_threads(s, max_threads);
     gru_blas_single_thread();
     if (units_nt > 1 && !cache && !hmask && s->reset_after) {
-        volatile int stop = 0;
+        const size_t bh = (size_t)s->B * s->H;
+        REAL *hbuf = gs + (size_t)s->B * step_stride(s) + (s->masked_state ? bh : 0);
+        volatile int stop[2] = {0, 0};
+        if (h0) memcpy(hbuf, h0, bh * sizeof(REAL));
+        else memset(hbuf, 0, bh * sizeof(REAL));
 #pragma omp parallel num_threads(units_nt)
-        FN(forward_units)(&c, x, w, h0, &stop);
+        FN(forward_units)(&c, x, w, hbuf, stop);
+        memcpy(h_last, hbuf + (s->T % 2) * bh, bh * sizeof(REAL));
+        for (int bi = 0; lengths && bi < s->B; bi++)
+            FN(zero_tail)(s->T, bi, lengths[bi], y, s->H);
         return;
     }
     if (nt == 1) {  /* no team to start: this matters for one short sequence */

@@ -150,6 +150,16 @@ def test_plan_checks_what_crosses_into_c(rng):
         other.run(np.zeros((2, 4, 2), np.float32), states)
     with pytest.raises(TypeError):
         plan.run(np.zeros((2, 4, 2), np.float32), [np.zeros((2, 3), np.float32)])
+    with pytest.raises(ValueError, match=r"\(batch, 2\) with at least one sequence, got \(2, 4, 2\)"):
+        plan.step(np.zeros((2, 4, 2), np.float32), states)
+    with pytest.raises(ValueError, match="states are for batches of 2, not 3"):
+        plan.step(np.zeros((3, 2), np.float32), states)
+    with pytest.raises(TypeError, match="C-contiguous float32"):
+        plan.step(np.zeros((2, 2)), states)
+    with pytest.raises(ValueError, match="NaN"):
+        plan.step(np.full((2, 2), np.nan, np.float32), states)
+    with pytest.raises(TypeError):
+        plan.step(np.zeros((2, 2), np.float32), None)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         plan.new_states(0)
 

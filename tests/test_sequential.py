@@ -40,6 +40,11 @@ def test_weights_live_in_one_buffer():
     model = Sequential([GRU(3, input_shape=(4, 2)), Dense(1)])
     for w in model.weights:
         assert np.shares_memory(w, model._params)
+    for dtype in (np.float32, np.float64):  # buffers start on a cache line (64 bytes)
+        wide = Sequential([GRU(256, input_shape=(None, 8)), Dense(1)], dtype=dtype)
+        assert wide._params.ctypes.data % 64 == 0 and wide._grads.ctypes.data % 64 == 0
+        assert wide.weights[1].ctypes.data % 64 == 0  # the recurrent kernel, 8 * 768 items in
+        assert wide._params.size == wide.count_params()
     new = [np.full_like(w, i) for i, w in enumerate(model.get_weights())]
     model.set_weights(new)
     for w, v in zip(model.get_weights(), new):

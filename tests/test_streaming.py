@@ -81,6 +81,19 @@ def test_keras_stateful_predict_on_batch_and_reset_states(rng):
     np.testing.assert_allclose(stateful.predict_on_batch(x[:, :3]), whole[:, :3], rtol=1e-6, atol=1e-6)
 
 
+def test_step_takes_any_numeric_layout_of_x_t(rng):
+    """Lists, other dtypes, Fortran order and strided views give the float32 contiguous result."""
+    model = gn.Sequential(STACKS["last_state"]())
+    x = rng.normal(size=(2, 5, 3))
+    reference = model.stream(batch_size=2)
+    want = [reference.step(x[:, t].astype(np.float32)) for t in range(5)]
+    for convert in (lambda a: a.tolist(), lambda a: a, np.asfortranarray,
+                    lambda a: np.repeat(a, 2, axis=1)[:, ::2].astype(np.float32)):
+        stream = model.stream(batch_size=2)
+        for t in range(5):
+            np.testing.assert_array_equal(stream.step(convert(x[:, t])), want[t])
+
+
 def test_stream_rejects_what_it_cannot_do(rng):
     stream = gn.Sequential(STACKS["last_state"]()).stream(batch_size=2)
     with pytest.raises(ValueError, match=r"x_t must have shape \(batch_size, features\) = \(2, 3\)"):

@@ -73,6 +73,7 @@ cdef class InferencePlan:
     cdef int n_ops
     cdef list weights  # keeps the arrays the ops point into alive
     cdef object dtype
+    cdef int typenum
     cdef cnp.ndarray scratch
     cdef bint busy
     cdef readonly int features
@@ -81,6 +82,7 @@ cdef class InferencePlan:
         self.dtype = np.dtype(dtype)
         if self.dtype != np.float32 and self.dtype != np.float64:
             raise TypeError(f"an inference plan computes in float32 or float64, not {self.dtype}")
+        self.typenum = self.dtype.num
         if not ops:
             raise ValueError("an inference plan needs at least one op")
         self.ops = <Op *>calloc(len(ops), sizeof(Op))
@@ -151,19 +153,36 @@ cdef class InferencePlan:
         """The stack's output for x (B, T, features), a C-contiguous array of the plan's dtype
         with only finite values (checked here). `states` (from new_states) holds the states each
         recurrent op starts from and receives those it ends with (streaming)."""
-        if not isinstance(x, np.ndarray) or (<cnp.ndarray>x).dtype != self.dtype \
+        cdef cnp.ndarray xa = self._checked(x, 3, "batch, timesteps, ")
+        return self._call(xa, xa.shape[0], xa.shape[1], states, False)
+
+    def step(self, x, PlanStates states not None):
+        """One timestep of a stream: x (B, features) as in `run`, the last op's output for it
+        (B, units), and the states updated in place. The shortest path through the plan: a
+        streamed step is a few microseconds of kernel work."""
+        cdef cnp.ndarray xa = self._checked(x, 2, "batch, ")
+        return self._call(xa, xa.shape[0], 1, states, True)
+
+    cdef cnp.ndarray _checked(self, x, int ndim, str layout):
+        """x as the plan takes it: an aligned C-contiguous array of its dtype, `ndim` dimensions
+        ending in its features, none of them empty, every value finite."""
+        if not isinstance(x, np.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray>x) != self.typenum \
                 or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x) \
                 or not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
             raise TypeError(f"x must be an aligned C-contiguous {self.dtype} array")
         cdef cnp.ndarray xa = <cnp.ndarray>x
-        if xa.ndim != 3 or xa.shape[2] != self.features or xa.shape[0] == 0 or xa.shape[1] == 0:
-            raise ValueError(f"x must have shape (batch, timesteps, {self.features}) with at "
-                             f"least one sequence and step, got {x.shape}")
-        if xa.shape[0] * xa.shape[1] > _INT_MAX:
+        if xa.ndim != ndim or xa.shape[ndim - 1] != self.features or xa.size == 0:
+            raise ValueError(f"x must have shape ({layout}{self.features}) with at least one "
+                             f"sequence{' and step' if ndim == 3 else ''}, got {x.shape}")
+        if xa.size // self.features > _INT_MAX:
             raise ValueError(f"x of shape {x.shape} is too large for the kernels")
-        cdef int B = xa.shape[0], T = xa.shape[1], i
         if not _all_finite(xa):
             raise ValueError("x contains NaN or infinite values")
+        return xa
+
+    cdef cnp.ndarray _call(self, cnp.ndarray xa, int B, int T, PlanStates states, bint one_step):
+        """Run the stack on checked x; the output has no time axis when the last recurrent op
+        returns only its final state, or for one streamed step."""
         if states is not None and (states.plan is not self or states.batch_size != B):
             raise ValueError(f"these states are for batches of {states.batch_size} through "
                              "another plan" if states.plan is not self else
@@ -174,7 +193,7 @@ cdef class InferencePlan:
         cdef gru_shape g
         cdef lstm_shape l
         cdef size_t work = 0, between = 0
-        cdef int steps = T  # steps per sequence in the data between ops: T, or 1 after a
+        cdef int steps = T, i  # steps per sequence in the data between ops: T, or 1 after a
         for i in range(self.n_ops):  # recurrent op that returns only its last state
             if self.ops[i].kind == OP_GRU:
                 _gru_shape(&g, &self.ops[i], B, T)
@@ -186,8 +205,13 @@ cdef class InferencePlan:
                 steps = 0
             if i < self.n_ops - 1:
                 between = max(between, <size_t>B * max(steps, 1) * self.ops[i].units)
-        last = self.ops[self.n_ops - 1].units
-        out = np.empty((B, T, last), self.dtype) if steps else np.empty((B, last), self.dtype)
+        cdef cnp.npy_intp dims[3]
+        dims[0], dims[1], dims[2] = B, T, self.ops[self.n_ops - 1].units
+        if steps and not one_step:
+            out = cnp.PyArray_EMPTY(3, dims, self.typenum, 0)
+        else:
+            dims[1] = dims[2]
+            out = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
 
         # Scratch: [work | ping | pong]; a second thread running the plan at once gets its own.
         scratch = self.scratch
@@ -335,7 +359,7 @@ cdef bint _all_finite(cnp.ndarray x):
     cdef double *d
     cdef float accf = 0
     cdef double accd = 0
-    if x.dtype == np.float32:
+    if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
         f = <float *>cnp.PyArray_DATA(x)
         for i in range(n):  # 0 * v is NaN exactly when v is NaN or infinite
             accf += 0 * f[i]

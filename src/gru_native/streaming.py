@@ -30,7 +30,7 @@ class Stream:
         self.model, self.batch_size = model, batch_size
         self._params = model._params  # the plan points into this buffer
         self._plan, self._post = plan[0], plan[1]
-        self._features = model.input_shape[-1]
+        self._shape, self._dtype = (batch_size, model.input_shape[-1]), model.dtype
         self._states = self._plan.new_states(batch_size)  # updated in place by every step
 
     def step(self, x_t) -> np.ndarray:
@@ -38,17 +38,23 @@ class Stream:
         if self.model._params is not self._params:
             raise RuntimeError("the model was rebuilt (a layer was added) since this stream was "
                                "made: make a new one with model.stream()")
-        x = np.asarray(x_t)
-        if x.shape != (self.batch_size, self._features):
-            raise ValueError(f"x_t must have shape (batch_size, features) = "
-                             f"({self.batch_size}, {self._features}), got {x.shape}")
-        if x.dtype.kind not in "biuf":
-            raise TypeError(f"x_t must be numeric, got dtype {x.dtype}")
-        x = np.ascontiguousarray(x, dtype=self.model.dtype).reshape(self.batch_size, 1, -1)
-        y = self._plan.run(x, self._states)  # checks x for NaN and infinity; updates the states
+        if type(x_t) is not np.ndarray or x_t.dtype != self._dtype \
+                or not x_t.flags.c_contiguous or x_t.shape != self._shape:
+            x_t = self._converted(x_t)
+        y = self._plan.step(x_t, self._states)  # checks x for NaN and infinity; updates the states
         for f in self._post:
             y = f(y)
-        return y[:, 0] if y.ndim == 3 else y
+        return y
+
+    def _converted(self, x_t) -> np.ndarray:
+        """x_t as the plan takes it, or a clear error."""
+        x = np.asarray(x_t)
+        if x.shape != self._shape:
+            raise ValueError(f"x_t must have shape (batch_size, features) = {self._shape}, got "
+                             f"{x.shape}")
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"x_t must be numeric, got dtype {x.dtype}")
+        return np.ascontiguousarray(x, dtype=self._dtype)
 
     def reset(self) -> None:
         """Start again from zero states."""
