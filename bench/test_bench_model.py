@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gru_native
-from gru_native._dense import dense_backward, dense_forward
+from gru_native.kernels.dense import dense_backward, dense_forward
 from workloads import native_model, one_sequence, train_data
 
 THREADS = 2

@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
-from gru_native.estimators import GRUClassifier
+from gru_native import GRUClassifier
 from gru_native.preprocessing import SequenceScaler
 
 QUICK = os.environ.get("GRU_NATIVE_EXAMPLE_QUICK") == "1"

@@ -13,11 +13,3 @@ def rng():
     return np.random.default_rng(20261125)
 
 
-def random_gru(rng, T, I, H, B, reset_after=True, dtype=np.float64, scale=0.5):
-    """Inputs and weights of one GRU call, with values large enough to exercise saturation."""
-    x = rng.normal(size=(B, T, I))
-    W = rng.normal(scale=scale, size=(I, 3 * H))
-    U = rng.normal(scale=scale, size=(H, 3 * H))
-    b = rng.normal(scale=scale, size=(2, 3 * H) if reset_after else 3 * H)
-    h0 = rng.normal(scale=0.5, size=(B, H))
-    return [a.astype(dtype) for a in (x, W, U, b, h0)]

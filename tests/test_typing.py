@@ -17,8 +17,8 @@ from gru_native import (GRU, Activation, Bidirectional, Dense, Dropout, Embeddin
                         Sequential, load_model)
 from gru_native.callbacks import History
 
-STUBS = {"_gru": ("GRUCache", "GRUWorkspace", "gru_backward", "gru_forward"),
-         "_threads": ("BLAS_BACKEND", "get_num_threads", "set_num_threads")}
+STUBS = {"gru": ("GRUCache", "GRUWorkspace", "gru_backward", "gru_forward"),
+         "threads": ("BLAS_BACKEND", "get_num_threads", "set_num_threads")}
 
 
 def _hints(function):
@@ -53,14 +53,14 @@ def test_the_installed_package_ships_py_typed():
 
 @pytest.mark.parametrize("module", sorted(STUBS))
 def test_the_compiled_modules_re_exported_names_have_stubs(module):
-    stub = importlib.resources.files("gru_native").joinpath(f"{module}.pyi")
+    stub = importlib.resources.files("gru_native.kernels").joinpath(f"{module}.pyi")
     assert stub.is_file()
     tree = ast.parse(stub.read_text())
     declared = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     declared |= {node.target.id for node in tree.body if isinstance(node, ast.AnnAssign)}
     for name in STUBS[module]:
         assert name in declared, f"{module}.pyi does not declare {name}"
-        assert getattr(gru_native, name) is getattr(importlib.import_module(f"gru_native.{module}"), name)
+        assert getattr(gru_native, name) is getattr(importlib.import_module(f"gru_native.kernels.{module}"), name)
 
 
 def _stub_parameters(node):
@@ -81,8 +81,8 @@ def _stub_parameters(node):
 @pytest.mark.parametrize("module", sorted(STUBS))
 def test_the_stubs_match_the_compiled_functions(module):
     """The stubs' functions take the parameters (names, kinds, defaults) the compiled ones do."""
-    compiled = importlib.import_module(f"gru_native.{module}")
-    tree = ast.parse(importlib.resources.files("gru_native").joinpath(f"{module}.pyi").read_text())
+    compiled = importlib.import_module(f"gru_native.kernels.{module}")
+    tree = ast.parse(importlib.resources.files("gru_native.kernels").joinpath(f"{module}.pyi").read_text())
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)
                  and node.name != "__getattr__"]
     assert functions

@@ -20,8 +20,8 @@ wheel=$(ls "$tmp"/raw/*.whl)
 
 # The sdist holds what the build needs and nothing of a build or a cache.
 tar -tzf "$sdist" > "$tmp/sdist.txt"
-for need in pyproject.toml CMakeLists.txt LICENSE README.md csrc/gru_impl.h src/gru_native/_gru.pyx \
-            src/gru_native/_arrays.pxd src/gru_native/py.typed; do
+for need in pyproject.toml CMakeLists.txt LICENSE README.md csrc/gru_impl.h src/gru_native/kernels/gru.pyx \
+            src/gru_native/kernels/arrays.pxd src/gru_native/py.typed; do
     grep -q "/$need\$" "$tmp/sdist.txt" || { echo "build_wheel: $need missing from the sdist"; exit 1; }
 done
 if grep -E '/(build|dist|\.venv|\.ci|__pycache__|\.pytest_cache|\.benchmarks)/|\.so$|\.pyc$' "$tmp/sdist.txt"; then

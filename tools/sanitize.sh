@@ -31,9 +31,9 @@ export PYTHONMALLOC=malloc
 cd "$repo"
 status=0
 # -p no:cacheprovider: write no .pytest_cache into the shared work tree.
-"$py" -m pytest -q -p no:cacheprovider tests/test_gru.py tests/test_gru_validation.py \
-    tests/test_dense_kernels.py tests/test_optimizers.py tests/test_inference.py \
-    tests/test_fastmath.py tests/test_threads.py tests/test_kernel_properties.py || status=$?
+"$py" -m pytest -q -p no:cacheprovider tests/kernels/test_gru.py tests/kernels/test_gru_validation.py \
+    tests/kernels/test_dense_kernels.py tests/models/test_optimizers.py tests/kernels/test_inference.py \
+    tests/kernels/test_fastmath.py tests/kernels/test_threads.py tests/kernels/test_kernel_properties.py || status=$?
 
 if compgen -G "$tmp/*san.*" >/dev/null; then
     cat "$tmp"/*san.*

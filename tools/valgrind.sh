@@ -21,7 +21,7 @@ echo "valgrind.sh: built in $((SECONDS - start)) s"
 cat > "$tmp/prog.py" <<'EOF'
 import numpy as np
 import gru_native
-from gru_native import _dense, _gru, _optim
+from gru_native.kernels import dense as _dense, gru as _gru, optim as _optim
 
 rng = np.random.default_rng(0)
 

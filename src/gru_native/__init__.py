@@ -10,21 +10,20 @@ import os as _os
 _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 
-from ._gru import GRUCache, GRUWorkspace, gru_backward, gru_forward  # noqa: E402
-from ._threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
+from .kernels.gru import GRUCache, GRUWorkspace, gru_backward, gru_forward  # noqa: E402
+from .kernels.threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
 from . import activations, callbacks, initializers, losses, metrics, optimizers, utils  # noqa: E402
 from .layers import (  # noqa: E402
     GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Layer, Masking)
-from .models import Sequential  # noqa: E402
-from .saving import load_model  # noqa: E402
+from .models import Sequential, load_model  # noqa: E402
 from .interop import from_keras, from_torch  # noqa: E402
 
 __version__ = "0.1.0"
 
 # The scikit-learn estimators load on first use: importing scikit-learn takes about a second,
 # which users of the Keras-style API (and every prediction service) should not pay.
-_LAZY = {"GRUClassifier": "estimators", "GRURegressor": "estimators",
-         "GRUForecaster": "forecaster", "preprocessing": None}
+_LAZY = {"GRUClassifier": "sklearn.estimators", "GRURegressor": "sklearn.estimators",
+         "GRUForecaster": "sklearn.forecaster", "preprocessing": None}
 
 
 def __getattr__(name):

@@ -18,7 +18,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from . import _optim
+from .kernels import optim as optim_kernels
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize", "deserialize"]
 
@@ -113,7 +113,7 @@ class Optimizer:
         if params.ndim != 1:
             raise ValueError(f"params must be 1-D (one flat buffer), got shape {params.shape}")
         n = params.shape[0]
-        self._segments = _optim.check_segments(segments, n)
+        self._segments = optim_kernels.check_segments(segments, n)
         self._size, self._dtype = n, params.dtype
         self._slots = {name: np.zeros(n, params.dtype) for name in self._slot_names()}
         self.iterations = 0
@@ -132,9 +132,9 @@ class Optimizer:
                                  f"optimizer was built for ({self._size},) {self._dtype}")
         scale, clipvalue = 1.0, self.clipvalue or 0.0
         if self.clipnorm is not None:
-            _optim.clip_by_norm(grads, self._segments, self.clipnorm)
+            optim_kernels.clip_by_norm(grads, self._segments, self.clipnorm)
         elif self.global_clipnorm is not None:
-            norm = math.sqrt(float(_optim.sum_squares(grads)[0]))
+            norm = math.sqrt(float(optim_kernels.sum_squares(grads)[0]))
             c = self.global_clipnorm
             # Keras: c * min(1 / norm, 1 / c), NaN when the norm is not finite
             scale = (c * min(1.0 / norm, 1.0 / c) if norm > 0 else 1.0) if math.isfinite(norm) else math.nan
@@ -220,7 +220,7 @@ class SGD(Optimizer):
         return ("momentum",) if self.momentum != 0 else ()
 
     def _update(self, params, grads, grad_scale, clipvalue):
-        _optim.sgd_update(params, grads, self._slots.get("momentum"), momentum=self.momentum,
+        optim_kernels.sgd_update(params, grads, self._slots.get("momentum"), momentum=self.momentum,
                           nesterov=self.nesterov, **self._common(grad_scale, clipvalue))
 
     def get_config(self):
@@ -249,7 +249,7 @@ class Adam(Optimizer):
 
     def _update(self, params, grads, grad_scale, clipvalue):
         s = self._slots
-        _optim.adam_update(params, grads, s["momentum"], s["velocity"], s.get("velocity_hat"),
+        optim_kernels.adam_update(params, grads, s["momentum"], s["velocity"], s.get("velocity_hat"),
                            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
                            step=self.iterations + 1, **self._common(grad_scale, clipvalue))
 
@@ -296,7 +296,7 @@ class RMSprop(Optimizer):
 
     def _update(self, params, grads, grad_scale, clipvalue):
         s = self._slots
-        _optim.rmsprop_update(params, grads, s["velocity"], s.get("momentum"),
+        optim_kernels.rmsprop_update(params, grads, s["velocity"], s.get("momentum"),
                               s.get("average_gradient"), rho=self.rho, momentum=self.momentum,
                               epsilon=self.epsilon, **self._common(grad_scale, clipvalue))
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations, initializers
-from .._dense import dense_backward, dense_forward
+from ..kernels.dense import dense_backward, dense_forward
 from .base import ActivationLike, InitializerLike, Layer
 
 

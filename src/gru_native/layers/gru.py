@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._gru import bias_shape, gru_backward, gru_forward
+from ..kernels.gru import bias_shape, gru_backward, gru_forward
 from .base import InitializerLike
 from .recurrent import Recurrent
 

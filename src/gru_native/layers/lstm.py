@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import initializers
-from .._lstm import lstm_backward, lstm_forward
+from ..kernels.lstm import lstm_backward, lstm_forward
 from .base import InitializerLike
 from .recurrent import Recurrent
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import initializers
-from .._gru import GRUWorkspace
+from ..kernels.gru import GRUWorkspace
 from .base import InitializerLike, Layer
 from .dropout import dropout_mask
 

@@ -1,0 +1,144 @@
+"""Trained weights from other frameworks: `from_torch` turns a torch.nn.GRU or LSTM (and an
+optional torch.nn.Linear head) into an equivalent Sequential, `from_keras` a Keras Sequential model.
+Neither framework is imported: a model is read through its attributes, configs and weights.
+Keras' weight layouts are ours, so its weights are copied as they are.
+
+The layouts differ in gate order and orientation: torch keeps weight_ih (3H, in) and
+weight_hh (3H, H) with the gates in the order r, z, n and two biases; Keras (and we) keep the
+kernel (in, 3H) and the recurrent kernel (H, 3H) in the order z, r, n, and the biases as one
+(2, 3H) array [input; recurrent]. torch's GRU computes n = tanh(x W_n + b_in + r * (h U_n +
+b_hn)), which is reset_after=True.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ..layers import GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Masking
+from ..models import Sequential
+
+
+def _zrn(a: np.ndarray) -> np.ndarray:
+    """torch's r, z, n blocks along the first axis, as Keras' z, r, n along the last."""
+    r, z, n = np.split(np.asarray(a), 3, axis=0)
+    return np.concatenate([z, r, n], axis=0).T
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def _torch_weights(module: Any, layer: int, suffix: str) -> list[np.ndarray]:
+    """Keras-layout kernel, recurrent kernel (and bias) of one layer and direction of a torch
+    GRU (gates reordered) or LSTM (torch's i, f, g, o is Keras' order; its two biases add)."""
+    def get(name):
+        return _numpy(getattr(module, f"{name}_l{layer}{suffix}"))
+
+    if type(module).__name__ == "LSTM":
+        weights = [get("weight_ih").T, get("weight_hh").T]
+        return weights + [get("bias_ih") + get("bias_hh")] if module.bias else weights
+    weights = [_zrn(get("weight_ih")), _zrn(get("weight_hh"))]
+    if module.bias:
+        weights.append(np.stack([_zrn(get("bias_ih")), _zrn(get("bias_hh"))]))
+    return weights
+
+
+def from_torch(module: Any, head: Optional[Any] = None) -> Sequential:
+    """An equivalent Sequential for a torch.nn.GRU or torch.nn.LSTM (any num_layers,
+    bidirectional, batch_first either way, with or without bias), followed by `head`, an
+    optional torch.nn.Linear.
+
+    The model returns what the module returns as its output sequence (every GRU layer has
+    return_sequences=True; a bidirectional layer concatenates forward and backward as torch
+    does), with `head` applied at every step. Its arrays are batch-first whatever the module's
+    batch_first: for a batch_first=False module, model.predict(x.transpose(1, 0, 2)) equals
+    module(x)[0].transpose(1, 0, 2). torch's dropout between layers becomes Dropout layers
+    (training only); the computing dtype is the module's (float32 or float64)."""
+    kind = type(module).__name__
+    if kind not in ("GRU", "LSTM") or not hasattr(module, "weight_ih_l0"):
+        raise TypeError(f"from_torch takes a torch.nn.GRU or torch.nn.LSTM, got {kind}")
+    if getattr(module, "proj_size", 0):
+        raise ValueError(f"a torch {kind} with proj_size has no gru_native equivalent")
+    dtype = np.dtype(_numpy(module.weight_ih_l0).dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"from_torch converts float32 and float64 modules, got {dtype}")
+    H = module.hidden_size
+    layers: list = []
+    weights: list[np.ndarray] = []
+    for k in range(module.num_layers):
+        if k and module.dropout:
+            layers.append(Dropout(module.dropout))
+        if kind == "LSTM":  # unit_forget_bias only initialises; the weights come from torch
+            rnn = LSTM(H, return_sequences=True, use_bias=module.bias)
+        else:
+            rnn = GRU(H, return_sequences=True, use_bias=module.bias, reset_after=True)
+        weights += _torch_weights(module, k, "")
+        if module.bidirectional:
+            rnn = Bidirectional(rnn, merge_mode="concat")
+            weights += _torch_weights(module, k, "_reverse")
+        layers.append(rnn)
+    if head is not None:
+        if type(head).__name__ != "Linear" or not hasattr(head, "weight"):
+            raise TypeError(f"head must be a torch.nn.Linear, got {type(head).__name__}")
+        width = H * (2 if module.bidirectional else 1)
+        if head.in_features != width:
+            raise ValueError(f"head takes {head.in_features} features, but the {kind} gives {width}")
+        layers.append(Dense(head.out_features, use_bias=head.bias is not None))
+        weights.append(_numpy(head.weight).T)
+        if head.bias is not None:
+            weights.append(_numpy(head.bias))
+    model = Sequential(layers, dtype=dtype.name)
+    model.build((None, None, module.input_size))
+    model.set_weights([np.ascontiguousarray(w, dtype) for w in weights])
+    return model
+
+
+# The arguments of each Keras layer that we take from its config (the rest, such as
+# initializers and regularizers, do not change what a trained layer computes).
+_KERAS_ARGS = {
+    "GRU": ("units", "activation", "recurrent_activation", "use_bias", "dropout",
+            "recurrent_dropout", "return_sequences", "go_backwards", "stateful", "reset_after"),
+    "LSTM": ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias",
+             "dropout", "recurrent_dropout", "return_sequences", "go_backwards", "stateful"),
+    "Dense": ("units", "activation", "use_bias"),
+    "Embedding": ("input_dim", "output_dim", "mask_zero"),
+    "Masking": ("mask_value",),
+    "Dropout": ("rate",),
+    "Activation": ("activation",),
+}
+_OURS = {"GRU": GRU, "LSTM": LSTM, "Dense": Dense, "Embedding": Embedding, "Masking": Masking,
+         "Dropout": Dropout, "Activation": Activation}
+
+
+def _from_keras_layer(layer: Any):
+    kind = type(layer).__name__
+    if kind == "Bidirectional":
+        return Bidirectional(_from_keras_layer(layer.forward_layer), merge_mode=layer.merge_mode,
+                             backward_layer=_from_keras_layer(layer.backward_layer))
+    if kind not in _OURS:
+        raise ValueError(f"from_keras converts {', '.join(sorted(_OURS))} and Bidirectional "
+                         f"layers; layer {layer.name!r} is a {kind}")
+    config = layer.get_config()
+    if kind in ("GRU", "LSTM") and config.get("return_state"):
+        raise ValueError(f"layer {layer.name!r} has return_state=True: a Sequential model has a "
+                         "single output")
+    return _OURS[kind](**{k: config[k] for k in _KERAS_ARGS[kind] if k in config})
+
+
+def from_keras(model: Any) -> Sequential:
+    """An equivalent Sequential for a Keras Sequential model made of GRU, LSTM, Bidirectional,
+    Dense, Embedding, Masking, Dropout and Activation layers: same layers, same weights, same
+    predictions (in float32 or float64, the Keras model's compute dtype)."""
+    if not hasattr(model, "layers") or not hasattr(model, "input_shape"):
+        raise TypeError(f"from_keras takes a built Keras Sequential model, got {type(model).__name__}")
+    dtypes = {np.dtype(w.dtype).name for w in model.get_weights()} or {"float32"}
+    if len(dtypes) != 1 or not dtypes <= {"float32", "float64"}:
+        raise TypeError(f"from_keras converts float32 or float64 models, got {sorted(dtypes)}")
+    dtype = np.dtype(dtypes.pop())
+    ours = Sequential([_from_keras_layer(layer) for layer in model.layers], name=model.name,
+                      dtype=dtype.name)
+    ours.build(tuple(model.input_shape))
+    ours.set_weights([np.ascontiguousarray(w, dtype) for w in model.get_weights()])
+    return ours

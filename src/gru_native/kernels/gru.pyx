@@ -1,0 +1,239 @@
+"""Bindings of the GRU kernels: validate every array that crosses into C, convert it once to a
+C-contiguous array of the computing dtype, then run the kernel with the GIL released."""
+
+import numpy as np
+cimport numpy as cnp
+
+from .arrays cimport as_array, c_array, compute_dtype, data_ptr, optional_array
+from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
+from .blas cimport bind_blas
+from .threads cimport gru_get_num_threads
+
+cnp.import_array()
+bind_blas()
+gru_interrupt_watch()
+
+_INT_MAX = 2**31 - 1
+
+
+cdef tuple recurrent_operands(x, kernel, int gates, str kind):
+    """(dtype, x, kernel) of a recurrent layer's call, checked: x 3-D and not empty, the
+    kernel (features, gates * units); both as given (converted later, to their exact shapes)."""
+    dtype = compute_dtype(kernel, f"{kind} kernel")
+    xa = np.asarray(x)
+    if xa.ndim != 3:
+        raise ValueError(f"x must be 3-D (batch, timesteps, features), got shape {xa.shape}")
+    if 0 in xa.shape:
+        raise ValueError(f"x must have at least one sequence, step and feature, got shape {xa.shape}")
+    kernel_a = np.asarray(kernel)
+    if kernel_a.ndim != 2 or kernel_a.shape[1] % gates or kernel_a.shape[1] == 0:
+        raise ValueError(f"kernel must have shape (features, {gates} * units), got {kernel_a.shape}")
+    if xa.shape[0] * xa.shape[1] > _INT_MAX:
+        raise ValueError(f"x of shape {xa.shape} is too large for the kernels")
+    return dtype, xa, kernel_a
+
+
+cdef cnp.ndarray lengths_array(lengths, int B, int T):
+    if lengths is None:
+        return None
+    a = np.asarray(lengths)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"lengths must be integers, got dtype {a.dtype}")
+    if a.shape != (B,):
+        raise ValueError(f"lengths must have shape ({B},), one per sequence, got {a.shape}")
+    if B and (a.min() < 0 or a.max() > T):
+        raise ValueError(f"lengths must lie in [0, {T}] (the number of steps), got "
+                         f"[{a.min()}, {a.max()}]")
+    return c_array(a, np.intc)
+
+
+def bias_shape(units, reset_after):
+    """Shape of a GRU bias: input and recurrent rows when reset_after, else one row."""
+    if reset_after:
+        return (2, 3 * units)
+    return (3 * units,)
+
+
+cdef class GRUWorkspace:
+    """Scratch memory one recurrent layer (GRU or LSTM) reuses from call to call, so that
+    steady-state training allocates nothing large: the work arrays of forward and backward and
+    the saved activations. A training forward through a workspace invalidates the cache of the
+    one before it. (Its attributes are declared in _gru.pxd, for _lstm.pyx.)"""
+
+    def __cinit__(self):
+        self.buffers = {}
+        self.generation = 0
+
+    def __reduce__(self):  # a copy starts with empty scratch
+        return (GRUWorkspace, ())
+
+
+cdef cnp.ndarray scratch(GRUWorkspace ws, str name, size_t size, dtype):
+    """`size` elements of scratch: fresh without a workspace, else its buffer `name`, grown
+    when too small."""
+    if ws is None:
+        return np.empty(size, dtype)
+    buf = ws.buffers.get(name)
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        buf = np.empty(size, dtype)
+        ws.buffers[name] = buf
+    return buf[:size]
+
+
+cdef class GRUCache:
+    """What a training forward keeps for the backward of the same call."""
+    cdef gru_shape shape
+    cdef readonly object dtype
+    cdef cnp.ndarray x, kernel, recurrent_kernel, lengths, hmask, saved
+    cdef GRUWorkspace workspace
+    cdef long generation
+
+
+def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *,
+                bint reset_after=True, bint reverse=False, bint return_sequences=True,
+                bint training=False, recurrent_mask=None, GRUWorkspace workspace=None):
+    """Run a GRU layer over a batch of sequences.
+
+    x (B, T, I); kernel (I, 3H) and recurrent_kernel (H, 3H) in Keras layout (gates z, r, n);
+    bias (2, 3H) if reset_after else (3H,), or None for no bias; h0 (B, H) or None for zeros;
+    lengths (B,) valid steps per sequence, or None for all T; recurrent_mask (B, H) multiplies
+    the state where it enters the recurrent products (recurrent dropout), or None. The computing
+    dtype is the kernel's (float32 or float64). `workspace` (a GRUWorkspace) lends the scratch
+    memory, to reuse it across calls.
+
+    Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
+    (B, H), and what gru_backward needs (None unless training).
+    """
+    dtype, xa, kernel_a = recurrent_operands(x, kernel, 3, "GRU")
+    cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2], H = kernel_a.shape[1] // 3
+    cdef gru_shape s
+    s.T, s.B, s.F, s.H, s.reset_after, s.reverse = T, B, I, H, reset_after, reverse
+    s.masked_state = recurrent_mask is not None
+    xa = as_array(xa, dtype, "x", (B, T, I))
+    w = as_array(kernel_a, dtype, "kernel", (I, 3 * H))
+    u = as_array(recurrent_kernel, dtype, "recurrent_kernel", (H, 3 * H))
+    b_shape = bias_shape(H, reset_after)
+    b = np.zeros(b_shape, dtype) if bias is None else as_array(bias, dtype, "bias", b_shape)
+    h0a = optional_array(h0, dtype, "h0", (B, H))
+    lens = lengths_array(lengths, B, T)
+    hmask = optional_array(recurrent_mask, dtype, "recurrent_mask", (B, H))
+
+    y = np.empty((B, T, H), dtype) if return_sequences else None
+    h_last = np.empty((B, H), dtype)
+    saved = scratch(workspace, "saved", gru_cache_size(&s), dtype) if training else None
+    work = scratch(workspace, "forward", gru_forward_work_size(&s), dtype)
+    cdef int nt = gru_get_num_threads()
+    cdef void *px = data_ptr(xa)
+    cdef void *pw = data_ptr(w)
+    cdef void *pu = data_ptr(u)
+    cdef void *pb = data_ptr(b)
+    cdef void *ph0 = data_ptr(h0a)
+    cdef void *py = data_ptr(y)
+    cdef void *ph = data_ptr(h_last)
+    cdef void *pc = data_ptr(saved)
+    cdef void *pwork = data_ptr(work)
+    cdef void *pm = data_ptr(hmask)
+    cdef int *pl = <int *>data_ptr(lens)
+    gru_interrupt_clear()
+    if dtype == np.float32:
+        with nogil:
+            gru_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
+                            <float *>ph0, pl, <float *>pm, <float *>py, <float *>ph, <float *>pc,
+                            <float *>pwork)
+    else:
+        with nogil:
+            gru_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, <double *>pb,
+                            <double *>ph0, pl, <double *>pm, <double *>py, <double *>ph,
+                            <double *>pc, <double *>pwork)
+    raise_if_interrupted()
+    cdef GRUCache cache = None
+    if training:
+        cache = GRUCache()
+        cache.shape, cache.dtype, cache.x, cache.kernel = s, dtype, xa, w
+        cache.recurrent_kernel, cache.lengths, cache.hmask, cache.saved = u, lens, hmask, saved
+        if workspace is not None:
+            workspace.generation += 1
+            cache.workspace, cache.generation = workspace, workspace.generation
+    return y, h_last, cache
+
+
+cdef cnp.ndarray output_array(out, dtype, str name, tuple shape):
+    """A caller's array to write a result into, or a new one."""
+    if out is None:
+        return np.empty(shape, dtype)
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype \
+            or not out.flags.c_contiguous or not out.flags.writeable or not out.flags.aligned:
+        raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype)} array of "
+                         f"shape {shape}, aligned")
+    return out
+
+
+def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx=True,
+                 bint need_dh0=False, GRUWorkspace workspace=None, out=None):
+    """Backward through time of the gru_forward call that made `cache`.
+
+    dy (B, T, H) gradient of the loss w.r.t. y, dh_last (B, H) w.r.t. the final states; either may
+    be None (zero). Returns (dx, dh0, dkernel, drecurrent_kernel, dbias); dx and dh0 are None
+    unless asked for. dbias has the bias layout of the forward. `out`, a tuple (dkernel,
+    drecurrent_kernel, dbias) of arrays (any may be None), receives the weight gradients in place.
+    """
+    if cache.workspace is not None and cache.workspace.generation != cache.generation:
+        raise RuntimeError("this GRU cache was overwritten by a later training forward through "
+                           "the same workspace")
+    cdef gru_shape s = cache.shape
+    cdef int B = s.B, T = s.T, I = s.F, H = s.H
+    dtype = cache.dtype
+    dya = optional_array(dy, dtype, "dy", (B, T, H))
+    dha = optional_array(dh_last, dtype, "dh_last", (B, H))
+    dx = np.empty((B, T, I), dtype) if need_dx else None
+    dh0 = np.empty((B, H), dtype) if need_dh0 else None
+    out_w, out_u, out_b = (None, None, None) if out is None else out
+    dw = output_array(out_w, dtype, "dkernel", (I, 3 * H))
+    du = output_array(out_u, dtype, "drecurrent_kernel", (H, 3 * H))
+    db = output_array(out_b, dtype, "dbias", bias_shape(H, s.reset_after))
+    work = scratch(workspace, "backward", gru_backward_work_size(&s), dtype)
+    cdef int nt = gru_get_num_threads()
+    cdef void *px = data_ptr(cache.x)
+    cdef void *pw = data_ptr(cache.kernel)
+    cdef void *pu = data_ptr(cache.recurrent_kernel)
+    cdef void *pc = data_ptr(cache.saved)
+    cdef void *pdy = data_ptr(dya)
+    cdef void *pdh = data_ptr(dha)
+    cdef void *pdx = data_ptr(dx)
+    cdef void *pdh0 = data_ptr(dh0)
+    cdef void *pdw = data_ptr(dw)
+    cdef void *pdu = data_ptr(du)
+    cdef void *pdb = data_ptr(db)
+    cdef void *pwork = data_ptr(work)
+    cdef void *pm = data_ptr(cache.hmask)
+    cdef int *pl = <int *>data_ptr(cache.lengths)
+    gru_interrupt_clear()
+    if dtype == np.float32:
+        with nogil:
+            gru_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pm, <float *>pc,
+                             <float *>pdy, <float *>pdh, <float *>pdx, <float *>pdh0,
+                             <float *>pdw, <float *>pdu, <float *>pdb, <float *>pwork)
+    else:
+        with nogil:
+            gru_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, pl, <double *>pm,
+                             <double *>pc,
+                             <double *>pdy, <double *>pdh, <double *>pdx, <double *>pdh0,
+                             <double *>pdw, <double *>pdu, <double *>pdb, <double *>pwork)
+    raise_if_interrupted()
+    return dx, dh0, dw, du, db
+
+
+def fast_sigmoid_f32(x):
+    """The float32 sigmoid of the gate passes, on an array (to test its error bound)."""
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(a)
+    gru_sigmoid_f32(<float *>data_ptr(a), <float *>data_ptr(out), a.size)
+    return out
+
+
+def fast_tanh_f32(x):
+    """The float32 tanh of the gate passes, on an array (to test its error bound)."""
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(a)
+    gru_tanh_f32(<float *>data_ptr(a), <float *>data_ptr(out), a.size)
+    return out

@@ -1,0 +1,514 @@
+"""scikit-learn estimators over a GRU network: GRURegressor and GRUClassifier.
+
+They follow MLPRegressor / MLPClassifier (parameters, fitted attributes, early stopping, warm_start,
+partial_fit) for sequence inputs: X is (samples, timesteps, features), or (samples, timesteps) for
+one feature per step, or a list of sequences of different lengths. X (and the regressor's y) are
+standardised inside, with statistics of the first fit, and predictions come back in y's units.
+The network computes in float64, so that a sample's prediction does not depend on the batch it is
+predicted in, and a random_state gives bit-identical fits (for the same n_jobs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+import warnings
+from typing import Literal, Optional, Sequence, TypeVar, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import optimizers, utils
+from .sequence_input import finite_float_array, read_sequences
+from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
+                            DataConversionWarning, RegressorMixin, accuracy_score,
+                            check_is_fitted, r2_score)
+from .. import get_num_threads, set_num_threads
+from ..layers import GRU, LSTM, Bidirectional, Dense
+from ..models import Sequential
+
+__all__ = ["GRURegressor", "GRUClassifier"]
+
+_OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+_CELLS = {"gru": GRU, "lstm": LSTM}
+_PREDICT_BATCH = 1024  # the batch does not change results (float64), only speed and memory
+
+# X: an array (samples, timesteps, features) or (samples, timesteps), or a list of sequences
+# (timesteps_i, features) or (timesteps_i,) of different lengths
+SequenceData = Union[ArrayLike, Sequence[ArrayLike]]
+RandomState = Union[int, np.random.RandomState, np.random.Generator, None]
+_Estimator = TypeVar("_Estimator", bound="_GRUEstimator")
+
+
+def _available_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+@contextlib.contextmanager
+def _kernel_threads(n_jobs):
+    """The kernels' threads set to n_jobs (joblib's convention: -1 all cores) inside the block,
+    restored after it; n_jobs=None leaves them as they are."""
+    if n_jobs is None:
+        yield
+        return
+    before = get_num_threads()
+    set_num_threads(n_jobs if n_jobs > 0 else max(1, _available_cores() + 1 + n_jobs))
+    try:
+        yield
+    finally:
+        set_num_threads(before)
+
+
+def _generator(random_state):
+    """A numpy Generator from scikit-learn's random_state values (None, an int, a RandomState),
+    or a Generator itself."""
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.Generator)):
+        return np.random.default_rng(random_state)
+    return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+
+
+# ---- hyper-parameter checks (at fit, as scikit-learn's convention: __init__ only stores) ----------
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _layer_sizes(name, value, allow_empty):
+    sizes = (value,) if _is_int(value) else value
+    if not isinstance(sizes, (tuple, list)) or not all(_is_int(u) for u in sizes):
+        raise TypeError(f"{name} must be a positive int or a tuple of them, got {value!r}")
+    if any(u < 1 for u in sizes) or (not sizes and not allow_empty):
+        raise ValueError(f"{name} must be a{'' if allow_empty else ' non-empty'} tuple of "
+                         f"positive ints, got {value!r}")
+    return tuple(int(u) for u in sizes)
+
+
+def _check_number(name, value, low, high=None, low_open=False, high_open=True, integer=False):
+    if not (_is_int(value) if integer else _is_real(value)):
+        raise TypeError(f"{name} must be {'an int' if integer else 'a real number'}, got {value!r}")
+    too_low = value <= low if low_open else value < low
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high or not np.isfinite(value):
+        bounds = (f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+                  if high is not None else f"{'>' if low_open else '>='} {low}")
+        raise ValueError(f"{name} must be {'in ' if high is not None else ''}{bounds}, got {value!r}")
+
+
+class _GRUEstimator(BaseEstimator):
+    """What the regressor and the classifier share: parameters, input, training loop, threads."""
+
+    def __init__(self, units: Union[int, Sequence[int]] = 64, *,
+                 cell: Literal["gru", "lstm"] = "gru", bidirectional: bool = False,
+                 reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 dense_units: Union[int, Sequence[int]] = (), learning_rate: float = 1e-2,
+                 optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam",
+                 global_clipnorm: Optional[float] = 1.0, batch_size: int = 32, max_iter: int = 200,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 n_iter_no_change: int = 10, tol: float = 1e-4, warm_start: bool = False,
+                 shuffle: bool = True, random_state: RandomState = None,
+                 n_jobs: Optional[int] = None, verbose: Union[bool, int] = False) -> None:
+        self.units = units
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.reset_after = reset_after
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.dense_units = dense_units
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.global_clipnorm = global_clipnorm
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _check_params(self):
+        _layer_sizes("units", self.units, allow_empty=False)
+        _layer_sizes("dense_units", self.dense_units, allow_empty=True)
+        if self.cell not in _CELLS:
+            raise ValueError(f"cell must be one of {tuple(_CELLS)}, got {self.cell!r}")
+        for name in ("bidirectional", "reset_after", "early_stopping", "warm_start", "shuffle"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            _check_number("verbose", self.verbose, 0, integer=True)
+        _check_number("dropout", self.dropout, 0, 1)
+        _check_number("recurrent_dropout", self.recurrent_dropout, 0, 1)
+        _check_number("learning_rate", self.learning_rate, 0, low_open=True)
+        if self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
+        if self.global_clipnorm is not None:
+            _check_number("global_clipnorm", self.global_clipnorm, 0, low_open=True)
+        _check_number("batch_size", self.batch_size, 1, integer=True)
+        _check_number("max_iter", self.max_iter, 1, integer=True)
+        _check_number("validation_fraction", self.validation_fraction, 0, 1, low_open=True)
+        _check_number("n_iter_no_change", self.n_iter_no_change, 1, integer=True)
+        _check_number("tol", self.tol, 0)
+        if not (self.random_state is None or isinstance(self.random_state, np.random.Generator)
+                or isinstance(self.random_state, np.random.RandomState)):
+            _check_number("random_state", self.random_state, 0, 2**32, integer=True)
+        if self.n_jobs is not None and not _is_int(self.n_jobs):
+            raise TypeError(f"n_jobs must be an int or None, got {self.n_jobs!r}")
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs must be a positive int, a negative int (-1: all cores) or "
+                             "None, got 0")
+
+    # ---- input ------------------------------------------------------------------------------
+    def _read_X(self, X):
+        """X as a SequenceBatch, checked against the fitted model's input."""
+        batch = read_sequences(X)
+        name = type(self).__name__
+        if self._fit_columns is not None and batch.columns not in (None, self.n_features_in_):
+            raise ValueError(f"X has {batch.columns} features, but {name} is expecting "
+                             f"{self.n_features_in_} features as input (a 2-D X holds one feature "
+                             f"per timestep, and {name} was fitted on {self.n_features_in_} of them)")
+        features = batch.values.shape[2]
+        if features != len(self._x_mean):
+            raise ValueError(f"X has {features} features per timestep, but {name} is expecting "
+                             f"{len(self._x_mean)} features per timestep as input")
+        return batch
+
+    def _fit_scaling(self, batch):
+        valid = batch.values[batch.mask] if batch.mask is not None else batch.values.reshape(
+            -1, batch.values.shape[2])
+        scale = valid.std(axis=0)
+        self._x_mean, self._x_scale = valid.mean(axis=0), np.where(scale > 0, scale, 1.0)
+
+    def _standardized(self, batch):
+        x = (batch.values - self._x_mean) / self._x_scale
+        if batch.mask is not None:
+            x[~batch.mask] = 0.0
+        return x
+
+    def _outputs(self, X):
+        """The network's outputs for X (standardised scale, probabilities for the classifier)."""
+        check_is_fitted(self)
+        batch = self._read_X(X)
+        with _kernel_threads(self.n_jobs):
+            return self.model_.predict(self._standardized(batch), batch_size=_PREDICT_BATCH,
+                                       verbose=0, mask=batch.mask)
+
+    # ---- the network ------------------------------------------------------------------------
+    def _build_model(self, n_features):
+        units = _layer_sizes("units", self.units, allow_empty=False)
+        layers = []
+        for i, size in enumerate(units):
+            options = dict(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                           return_sequences=i < len(units) - 1)
+            if self.cell == "gru":
+                options.update(reset_after=self.reset_after)
+            rnn = _CELLS[self.cell](size, **options)
+            layers.append(Bidirectional(rnn) if self.bidirectional else rnn)
+        layers += [Dense(size, activation="relu")
+                   for size in _layer_sizes("dense_units", self.dense_units, allow_empty=True)]
+        output, loss = self._output_layer()
+        model = Sequential(layers + [output], dtype="float64")
+        model.compile(optimizer=optimizers.get({"class_name": self.optimizer, "config": {
+            "learning_rate": float(self.learning_rate), "global_clipnorm": self.global_clipnorm}}),
+            loss=loss)
+        model.build((None, None, n_features))
+        return model
+
+    # ---- training ---------------------------------------------------------------------------
+    def fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
+        """Train for up to max_iter epochs (from the current weights with warm_start=True)."""
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X, y, incremental, classes=None):
+        self._check_params()
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        continuing = (incremental or self.warm_start) and hasattr(self, "model_")
+        if continuing:
+            batch = self._read_X(X)
+        else:
+            batch = read_sequences(X)
+            self._fit_columns = batch.columns
+            self.n_features_in_ = batch.columns or batch.values.shape[2]
+            self._fit_scaling(batch)
+        targets = self._fit_targets(y, len(batch.values), continuing, incremental, classes)
+        x = self._standardized(batch)
+        if not continuing:
+            self._rng = _generator(self.random_state)
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.best_loss_ = self.validation_scores_ = self.best_validation_score_ = None
+        with utils.local_rng(self._rng), _kernel_threads(self.n_jobs):
+            if continuing:
+                self.model_.optimizer.learning_rate = self.learning_rate  # set_params between calls
+            else:
+                self.model_ = self._build_model(x.shape[2])
+            self._train(x, targets, batch.mask, incremental)
+        return self
+
+    def _validation_order(self, targets):
+        """Sample indices in the order early stopping takes its validation set from."""
+        return self._rng.permutation(len(targets))
+
+    def _train(self, x, y, mask, incremental):
+        early_stopping = self.early_stopping and not incremental  # as MLP: partial_fit ignores it
+        if early_stopping:
+            order = self._validation_order(y)
+            n_val = int(np.ceil(self.validation_fraction * len(y)))
+            if n_val >= len(y):
+                raise ValueError(f"early_stopping with validation_fraction={self.validation_fraction}"
+                                 f" and n_samples={len(y)} leaves no training samples")
+            val, train = order[:n_val], np.sort(order[n_val:])
+            x_val, y_val, m_val = x[val], y[val], None if mask is None else mask[val]
+            x, y, mask = x[train], y[train], None if mask is None else mask[train]
+            if self.validation_scores_ is None:
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            best_weights = self.model_.get_weights()
+        elif self.best_loss_ is None:
+            self.best_loss_ = np.inf
+        batch_size = min(self.batch_size, len(x))
+        stale_epochs = 0
+        for _ in range(1 if incremental else self.max_iter):
+            history = self.model_.fit(x, y, batch_size=batch_size, epochs=1, verbose=0,
+                                      shuffle=self.shuffle, mask=mask)
+            self.loss_ = float(history.history["loss"][-1])
+            if not np.isfinite(self.loss_):
+                raise ValueError(f"training diverged (loss {self.loss_}); lower learning_rate or "
+                                 "set global_clipnorm")
+            self.loss_curve_.append(self.loss_)
+            self.n_iter_ += 1
+            message = f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}"
+            if early_stopping:  # MLP's rules: improvement means beating the best by tol
+                score = self._score_outputs(self.model_.predict(
+                    x_val, batch_size=_PREDICT_BATCH, verbose=0, mask=m_val), y_val)
+                self.validation_scores_.append(score)
+                stale_epochs = stale_epochs + 1 if score < self.best_validation_score_ + self.tol else 0
+                if score > self.best_validation_score_:
+                    self.best_validation_score_, best_weights = score, self.model_.get_weights()
+                message += f", validation score = {score:.6f}"
+            else:
+                stale_epochs = stale_epochs + 1 if self.loss_ > self.best_loss_ - self.tol else 0
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+            if self.verbose:
+                print(message)
+            if stale_epochs > self.n_iter_no_change:
+                if self.verbose:
+                    print(f"{'Validation score' if early_stopping else 'Training loss'} did not "
+                          f"improve more than tol={self.tol} for {self.n_iter_no_change} "
+                          "consecutive epochs. Stopping.")
+                break
+        else:
+            if not incremental:
+                warnings.warn(f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning)
+        if early_stopping:
+            self.model_.set_weights(best_weights)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class GRURegressor(RegressorMixin, _GRUEstimator):
+    """A GRU network regressor with scikit-learn's API.
+
+    X: (samples, timesteps, features), (samples, timesteps) for one feature per step, or a list
+    of (timesteps_i, features) or (timesteps_i,) sequences of any lengths. y: (samples,) or
+    (samples, outputs).
+
+    The network: GRU (or, with cell='lstm', LSTM) layers of `units` (an int, or a tuple for
+    stacked layers), Bidirectional
+    if `bidirectional`, each but the last returning sequences; ReLU Dense layers of
+    `dense_units`; a linear Dense output. It minimises the mean squared error of the
+    standardised targets with `optimizer` at `learning_rate`, gradients clipped to a global norm
+    of `global_clipnorm` (None: no clipping), in batches of `batch_size`, for up to `max_iter`
+    epochs. `dropout` / `recurrent_dropout`: the GRU layers' input and recurrent dropout.
+    Training stops, as MLPRegressor's, once the training loss (the validation R², on a
+    `validation_fraction` of the samples, with `early_stopping`) has not improved by `tol` for
+    more than `n_iter_no_change` epochs; early stopping keeps the best epoch's weights.
+    `warm_start`: fit continues from the current weights. `shuffle`: reshuffle every epoch.
+    `random_state`: None, an int, a RandomState or a Generator; an int gives bit-identical fits
+    for the same n_jobs. `n_jobs`: the kernels' threads during fit and predict (None: as set by
+    gru_native.set_num_threads or OMP_NUM_THREADS; -1: all cores). `verbose`: print each epoch.
+
+    Fitted attributes, as MLPRegressor's: model_ (the gru_native Sequential), loss_,
+    loss_curve_, best_loss_ (None with early_stopping), validation_scores_ and
+    best_validation_score_ (None without), n_iter_, n_outputs_, n_features_in_ (the features per
+    timestep; for a 2-D X its columns, as scikit-learn counts them, which predict then requires).
+    """
+
+    def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
+        """One epoch over (X, y), from the current weights."""
+        return self._fit(X, y, incremental=True)
+
+    def _output_layer(self):
+        return Dense(self.n_outputs_), "mse"
+
+    def _fit_targets(self, y, n_samples, continuing, incremental, classes):
+        y = finite_float_array(y, "y")
+        if y.ndim not in (1, 2) or y.size == 0:
+            raise ValueError(f"y must be 1-D (samples,) or 2-D (samples, outputs), got shape {y.shape}")
+        if len(y) != n_samples:
+            raise ValueError(f"X and y have different numbers of samples: {n_samples} and {len(y)}")
+        y2 = y.reshape(n_samples, -1)
+        if continuing:
+            if y2.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {y2.shape[1]} outputs, but {type(self).__name__} was "
+                                 f"fitted on {self.n_outputs_}")
+        else:
+            self.n_outputs_, self._y_ndim = y2.shape[1], y.ndim
+            scale = y2.std(axis=0)
+            self._y_mean, self._y_scale = y2.mean(axis=0), np.where(scale > 0, scale, 1.0)
+        return (y2 - self._y_mean) / self._y_scale
+
+    def _score_outputs(self, outputs, targets):
+        return r2_score(targets, outputs)
+
+    def predict(self, X: SequenceData) -> np.ndarray:
+        """Predictions in y's units: (samples,) for a 1-D y, (samples, outputs) for a 2-D y."""
+        y = self._outputs(X) * self._y_scale + self._y_mean
+        return y[:, 0] if self._y_ndim == 1 else y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class GRUClassifier(ClassifierMixin, _GRUEstimator):
+    """A GRU network classifier with scikit-learn's API.
+
+    X as GRURegressor's. y: (samples,) class labels of any type (two or more classes), or a
+    (samples, labels) 0/1 indicator matrix for multilabel classification, as MLPClassifier.
+    Parameters as GRURegressor's; the output is a softmax (a sigmoid for two classes and per
+    label for multilabel y) trained on the cross-entropy, and early stopping watches the
+    validation accuracy. Fitted attributes: classes_ and GRURegressor's (n_outputs_: 1, or the
+    number of labels).
+    """
+
+    def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike,
+                    classes: Optional[ArrayLike] = None) -> _Estimator:
+        """One epoch over (X, y), from the current weights. `classes` (every label y can take)
+        is required on the first call, as scikit-learn's partial_fit; for a multilabel y it is
+        np.arange(n_labels)."""
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    @property
+    def _multilabel(self):
+        return self.n_outputs_ > 1  # a (samples, 1) y is read as 1-D, so labels are >= 2
+
+    def _output_layer(self):
+        if self._multilabel or len(self.classes_) == 2:
+            return Dense(self.n_outputs_, activation="sigmoid"), "binary_crossentropy"
+        return Dense(len(self.classes_), activation="softmax"), "sparse_categorical_crossentropy"
+
+    def _labels(self, y):
+        """The sorted distinct labels of a 1-D y, and y as a 1-D array."""
+        if y.dtype.kind == "f":
+            y = finite_float_array(y, "y")
+            if np.any(y != np.round(y)):
+                raise ValueError("Unknown label type: continuous. GRUClassifier takes class labels; "
+                                 "for a continuous target use GRURegressor.")
+        try:
+            return np.unique(y)
+        except TypeError:
+            raise TypeError("y mixes label types that cannot be compared (such as str and int); "
+                            "give labels of one type") from None
+
+    def _fit_targets(self, y, n_samples, continuing, incremental, classes):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                          "change the shape of y to (n_samples, ), for example using ravel().",
+                          DataConversionWarning, stacklevel=4)
+            y = y[:, 0]
+        if y.ndim not in (1, 2) or y.size == 0:
+            raise ValueError(f"y must be 1-D (samples,) or 2-D (samples, labels), got shape {y.shape}")
+        if len(y) != n_samples:
+            raise ValueError(f"X and y have different numbers of samples: {n_samples} and {len(y)}")
+        if y.ndim == 2 and (y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all()):
+            raise ValueError("a 2-D y must be a multilabel indicator matrix of 0 and 1 "
+                             "(multiclass-multioutput targets are not supported)")
+        labels = np.arange(y.shape[1]) if y.ndim == 2 else self._labels(y)
+        classes = None if classes is None else self._labels(np.asarray(classes))
+        if continuing:
+            self._check_same_targets(y, labels, incremental, classes)
+        else:
+            self._set_classes(y, labels, incremental, classes)
+        if y.ndim == 2:
+            return y.astype(np.float64)
+        codes = np.searchsorted(self.classes_, y)
+        return codes.astype(np.float64) if len(self.classes_) == 2 else codes
+
+    def _set_classes(self, y, labels, incremental, classes):
+        if incremental and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        self.classes_ = labels if classes is None else classes
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        if y.ndim == 2 and not np.array_equal(self.classes_, labels):
+            raise ValueError(f"for a multilabel y of {y.shape[1]} labels, classes must be "
+                             f"np.arange({y.shape[1]}), got {classes!r}")
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 classes, got 1 class: "
+                             f"{self.classes_!r}")
+        unknown = np.setdiff1d(labels, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y has labels {unknown!r} that are not in classes {self.classes_!r}")
+
+    def _check_same_targets(self, y, labels, incremental, classes):
+        """y of a partial_fit or warm-started fit against the classes of the first fit."""
+        if classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"classes={classes!r} is not the same as on the first call to "
+                             f"partial_fit, was: {self.classes_!r}")
+        if (y.ndim == 2) != self._multilabel or (y.ndim == 2 and y.shape[1] != self.n_outputs_):
+            fitted_on = f"{self.n_outputs_} labels" if self._multilabel else "a 1-D y"
+            raise ValueError(f"y has shape {y.shape}, but {type(self).__name__} was fitted on "
+                             f"{fitted_on}")
+        unknown = np.setdiff1d(labels, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y has labels {unknown!r} that are not in classes_ {self.classes_!r}")
+        if not incremental and not np.array_equal(labels, self.classes_):
+            raise ValueError("warm_start can only be used where y has the same classes as in the "
+                             f"previous call to fit: previously {self.classes_!r}, y has {labels!r}")
+
+    def _score_outputs(self, outputs, targets):
+        if self._multilabel:
+            predicted = outputs > 0.5
+        elif len(self.classes_) == 2:
+            predicted = outputs[:, 0] > 0.5
+        else:
+            predicted = outputs.argmax(axis=1)
+        return accuracy_score(targets, predicted)
+
+    def predict_proba(self, X: SequenceData) -> np.ndarray:
+        """Class probabilities, (samples, classes) in the order of classes_; for a multilabel y,
+        each label's probability, (samples, labels)."""
+        p = self._outputs(X)
+        if self._multilabel or len(self.classes_) > 2:
+            return p
+        return np.column_stack([1 - p[:, 0], p[:, 0]])
+
+    def predict_log_proba(self, X: SequenceData) -> np.ndarray:
+        with np.errstate(divide="ignore"):  # log(0) = -inf is the answer there
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: SequenceData) -> np.ndarray:
+        """Labels from classes_ (for a multilabel y, the 0/1 indicator matrix)."""
+        p = self.predict_proba(X)
+        if self._multilabel:
+            return (p > 0.5).astype(np.int64)
+        return self.classes_[np.argmax(p, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

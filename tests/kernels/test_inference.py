@@ -1,0 +1,169 @@
+"""The inference plan (predict as one call into C) against the NumPy GRU reference and the
+layer-by-layer path, for every layer form the plan runs."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import gru_native as gn
+from gru_native import layers
+from gru_native.kernels.inference import InferencePlan
+
+from helpers import reference_predict
+
+
+
+
+MODELS = {
+    "tutorial": lambda: [layers.GRU(7, input_shape=(6, 3)), layers.Dense(1)],
+    "reset_before_no_bias": lambda: [layers.GRU(5, reset_after=False, use_bias=False,
+                                                input_shape=(6, 3)), layers.Dense(2, use_bias=False)],
+    "stacked_per_step_dense": lambda: [layers.GRU(6, return_sequences=True, input_shape=(6, 3)),
+                                       layers.Dropout(0.5),
+                                       layers.GRU(4, return_sequences=True, reset_after=False),
+                                       layers.Dense(3)],
+    "backwards_softmax": lambda: [layers.GRU(5, go_backwards=True, input_shape=(6, 3)),
+                                  layers.Dense(4, activation="softmax")],
+    "dense_then_activation": lambda: [layers.GRU(5, input_shape=(6, 3)), layers.Dense(4),
+                                      layers.Dense(2), layers.Activation("tanh")],
+    "lstm": lambda: [layers.LSTM(7, input_shape=(6, 3)), layers.Dense(1)],
+    "lstm_gru_lstm_backwards": lambda: [
+        layers.LSTM(6, return_sequences=True, use_bias=False, input_shape=(6, 3)),
+        layers.GRU(5, return_sequences=True), layers.LSTM(4, go_backwards=True), layers.Dense(2)],
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_predict_through_the_plan_matches_numpy(rng, name, dtype):
+    gn.utils.set_random_seed(3)
+    model = gn.Sequential(MODELS[name](), dtype=dtype)
+    assert model._inference_plan() is not None
+    x = rng.normal(size=(9, 6, 3))
+    expected = reference_predict(model, x)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for batch_size in (9, 4, 1):  # one batch, several with a short last one, one sample each
+        y = model.predict(x, batch_size=batch_size, verbose=0)
+        assert y.dtype == dtype and y.shape == expected.shape
+        np.testing.assert_allclose(y, expected, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(model.predict(x, verbose=0),
+                                  model._forward(x.astype(dtype), training=False)[0])
+
+
+def test_plan_sees_weight_updates_and_rebuilds_for_a_new_buffer(rng):
+    model = gn.Sequential([layers.GRU(4, input_shape=(5, 2)), layers.Dense(1)])
+    model.compile("adam", "mse")
+    x, y = rng.normal(size=(8, 5, 2)), rng.normal(size=(8, 1))
+    before = model.predict(x, verbose=0)
+    model.fit(x, y, epochs=2, verbose=0)
+    after = model.predict(x, verbose=0)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, reference_predict(model, x), rtol=1e-5, atol=1e-6)
+    model.add(layers.Dense(2))  # a new parameter buffer: the plan must follow it
+    np.testing.assert_allclose(model.predict(x, verbose=0), reference_predict(model, x),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_models_without_a_plan_predict_through_their_layers(rng):
+    """Stateful, masked, embedded, bidirectional and go_backwards-sequence models keep the
+    layer path (and its results)."""
+    cases = [
+        [layers.GRU(3, stateful=True, input_shape=(4, 2))],
+        [layers.Masking(input_shape=(4, 2)), layers.GRU(3)],
+        [layers.Bidirectional(layers.GRU(3), input_shape=(4, 2))],
+        [layers.GRU(3, go_backwards=True, return_sequences=True, input_shape=(4, 2))],
+        [layers.GRU(3, input_shape=(4, 2)), layers.Dense(3, activation="relu"), layers.Dense(1)],
+    ]
+    x = rng.normal(size=(5, 4, 2))
+    for stack in cases:
+        model = gn.Sequential(stack)
+        assert model._inference_plan() is None
+        y = model.predict(x, verbose=0)
+        model.reset_states()  # the stateful model starts again from zeros
+        np.testing.assert_array_equal(y, model._forward(x.astype(np.float32), training=False)[0])
+
+
+def test_predict_rejects_non_finite_inputs_with_and_without_a_plan(rng):
+    x = rng.normal(size=(2, 4, 2))
+    x[1, 2, 0] = np.nan
+    for stack in ([layers.GRU(3, input_shape=(4, 2))],
+                  [layers.GRU(3, stateful=True, input_shape=(4, 2))]):
+        model = gn.Sequential(stack)
+        for bad in (np.nan, np.inf, -np.inf):
+            x[1, 2, 0] = bad
+            with pytest.raises(ValueError, match="NaN or infinite"):
+                model.predict(x, verbose=0)
+
+
+def test_plan_checks_what_crosses_into_c(rng):
+    w = np.zeros((2, 9), np.float32)
+    u = np.zeros((3, 9), np.float32)
+    b = np.zeros((2, 9), np.float32)
+    with pytest.raises(ValueError, match="recurrent_kernel"):
+        InferencePlan([("gru", w, u[:, :6], b, True, False, True)], np.float32)
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        InferencePlan([("gru", w.astype(np.float64), u, b, True, False, True)], np.float32)
+    with pytest.raises(ValueError, match="op 1 takes 4 features, but op 0 gives 3"):
+        InferencePlan([("gru", w, u, b, True, False, True), ("dense", np.zeros((4, 1), np.float32), None)],
+                      np.float32)
+    with pytest.raises(ValueError, match="a GRU needs sequences"):
+        InferencePlan([("gru", w, u, b, True, False, False), ("gru", np.zeros((3, 9), np.float32), u, b,
+                                                               True, False, True)], np.float32)
+    with pytest.raises(ValueError, match="unknown kind 'rnn'"):
+        InferencePlan([("rnn",)], np.float32)
+    with pytest.raises(ValueError, match="a 'lstm' op is a tuple of 6 items, got 1"):
+        InferencePlan([("lstm",)], np.float32)
+    plan = InferencePlan([("gru", w, u, b, True, False, True)], np.float32)
+    with pytest.raises(TypeError, match="C-contiguous float32"):
+        plan.run(np.zeros((1, 4, 2)))
+    with pytest.raises(ValueError, match=r"\(batch, timesteps, 2\)"):
+        plan.run(np.zeros((1, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="at least one sequence"):
+        plan.run(np.zeros((0, 4, 2), np.float32))
+    states = plan.new_states(2)
+    with pytest.raises(ValueError, match="states are for batches of 2, not 1"):
+        plan.run(np.zeros((1, 4, 2), np.float32), states)
+    other = InferencePlan([("gru", w, u, b, True, False, True)], np.float32)
+    with pytest.raises(ValueError, match="another plan"):
+        other.run(np.zeros((2, 4, 2), np.float32), states)
+    with pytest.raises(TypeError):
+        plan.run(np.zeros((2, 4, 2), np.float32), [np.zeros((2, 3), np.float32)])
+    with pytest.raises(ValueError, match=r"\(batch, 2\) with at least one sequence, got \(2, 4, 2\)"):
+        plan.step(np.zeros((2, 4, 2), np.float32), states)
+    with pytest.raises(ValueError, match="states are for batches of 2, not 3"):
+        plan.step(np.zeros((3, 2), np.float32), states)
+    with pytest.raises(TypeError, match="C-contiguous float32"):
+        plan.step(np.zeros((2, 2)), states)
+    with pytest.raises(ValueError, match="NaN"):
+        plan.step(np.full((2, 2), np.nan, np.float32), states)
+    with pytest.raises(TypeError):
+        plan.step(np.zeros((2, 2), np.float32), None)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        plan.new_states(0)
+
+
+def test_concurrent_predictions_on_one_model_are_correct(rng):
+    """The plan's scratch memory is not shared between threads running it at once."""
+    model = gn.Sequential([layers.GRU(32, return_sequences=True, input_shape=(20, 4)),
+                           layers.GRU(16), layers.Dense(3)])
+    inputs = [rng.normal(size=(1 + i % 3, 20, 4)) for i in range(16)]
+    expected = [model.predict(x, verbose=0) for x in inputs]
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            for _ in range(100):
+                i = (k * 5 + _) % len(inputs)
+                y = model.predict(inputs[i], verbose=0)
+                if not np.array_equal(y, expected[i]):
+                    results[k] = (i, y)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and not results
