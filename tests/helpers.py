@@ -108,16 +108,19 @@ def finite_difference_check(model, x, y, n_checks=80, seed=0, dropout_seed=None)
     """Analytic gradients of the model's loss w.r.t. every weight against central differences.
     With dropout_seed, every forward is a training one with the dropout masks drawn from that
     seed, so the analytic and the numeric passes see the same masks."""
+    xs = model._inputs(x)
+    ys = model._targets(y, len(xs[0]))
+
     def forward(training):
         if dropout_seed is not None:
             gru_native.utils.set_random_seed(dropout_seed)
-        return model._forward(x, training=training or dropout_seed is not None)
+        return model._forward(xs, training=training or dropout_seed is not None)
 
     y_pred, mask = forward(True)
-    _, dy, logits = model._loss_and_grad(y, y_pred, mask)
+    _, _, dy, logits = model._loss_and_grads(ys, y_pred, mask)
     model._backward(dy, logits)
-    analytic = model._grads.copy()
-    params = model._params
+    analytic = model.parameters.grads.copy()
+    params = model.parameters.params
     rng = np.random.default_rng(seed)
     idx = rng.choice(params.size, size=min(n_checks, params.size), replace=False)
     eps = 1e-6
@@ -127,10 +130,16 @@ def finite_difference_check(model, x, y, n_checks=80, seed=0, dropout_seed=None)
         for step in (eps, -eps):
             params[i] = old + step
             y_pred, mask = forward(False)
-            values.append(model._loss_and_grad(y, y_pred, mask)[0])
+            values.append(model._loss_and_grads(ys, y_pred, mask)[0])
         params[i] = old
         numeric = (values[0] - values[1]) / (2 * eps)
         assert abs(analytic[i] - numeric) <= 1e-6 + 1e-5 * abs(numeric), (i, analytic[i], numeric)
+
+
+def layer_path_forward(model, x, training=False):
+    """A single-output model's output and mask through its layers (not the inference plan)."""
+    ys, masks = model._forward(model._inputs(x), training=training)
+    return ys[0], masks[0]
 
 
 def regression_data(rng, n=7, T=6, F=3, out=2):

@@ -14,8 +14,12 @@ from .kernels.gru import GRUCache, GRUWorkspace, gru_backward, gru_forward  # no
 from .kernels.threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
 from . import activations, callbacks, initializers, losses, metrics, optimizers, utils  # noqa: E402
 from .layers import (  # noqa: E402
-    GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Layer, Masking)
-from .models import Sequential, load_model  # noqa: E402
+    GRU, LSTM, Activation, Add, Average, Bidirectional, Concatenate, Dense, Dropout, Embedding,
+    Flatten, Layer, Masking, Maximum, Minimum, Multiply, Permute, RepeatVector, Reshape, Subtract,
+    TimeDistributed)
+from .layers import Input  # noqa: E402
+from . import layers, models, validation  # noqa: E402
+from .models import Model, Sequential, load_model  # noqa: E402
 from .interop import from_keras, from_torch  # noqa: E402
 
 __version__ = "0.1.0"
@@ -40,7 +44,9 @@ def __getattr__(name):
 __all__ = [
     "BLAS_BACKEND", "GRU", "GRUCache", "GRUWorkspace", "GRUClassifier", "GRUForecaster",
     "GRURegressor", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Layer",
-    "Masking", "Sequential", "preprocessing", "from_keras", "from_torch",
+    "Masking", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+    "RepeatVector", "Flatten", "Reshape", "Permute", "TimeDistributed",
+    "Input", "Model", "Sequential", "layers", "models", "preprocessing", "from_keras", "from_torch",
     "activations", "callbacks", "get_num_threads", "gru_backward", "gru_forward", "initializers",
-    "load_model", "losses", "metrics", "optimizers", "set_num_threads", "utils",
+    "load_model", "losses", "metrics", "optimizers", "set_num_threads", "utils", "validation",
 ]

@@ -10,7 +10,7 @@ import gru_native as gn
 from gru_native import layers
 from gru_native.kernels.inference import InferencePlan
 
-from helpers import reference_predict
+from helpers import layer_path_forward, reference_predict
 
 
 
@@ -39,7 +39,7 @@ MODELS = {
 def test_predict_through_the_plan_matches_numpy(rng, name, dtype):
     gn.utils.set_random_seed(3)
     model = gn.Sequential(MODELS[name](), dtype=dtype)
-    assert model._inference_plan() is not None
+    assert model.inference_plan() is not None
     x = rng.normal(size=(9, 6, 3))
     expected = reference_predict(model, x)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -48,7 +48,7 @@ def test_predict_through_the_plan_matches_numpy(rng, name, dtype):
         assert y.dtype == dtype and y.shape == expected.shape
         np.testing.assert_allclose(y, expected, rtol=tol, atol=tol)
     np.testing.assert_array_equal(model.predict(x, verbose=0),
-                                  model._forward(x.astype(dtype), training=False)[0])
+                                  layer_path_forward(model, x.astype(dtype))[0])
 
 
 def test_plan_sees_weight_updates_and_rebuilds_for_a_new_buffer(rng):
@@ -78,10 +78,10 @@ def test_models_without_a_plan_predict_through_their_layers(rng):
     x = rng.normal(size=(5, 4, 2))
     for stack in cases:
         model = gn.Sequential(stack)
-        assert model._inference_plan() is None
+        assert model.inference_plan() is None
         y = model.predict(x, verbose=0)
         model.reset_states()  # the stateful model starts again from zeros
-        np.testing.assert_array_equal(y, model._forward(x.astype(np.float32), training=False)[0])
+        np.testing.assert_array_equal(y, layer_path_forward(model, x.astype(np.float32))[0])
 
 
 def test_predict_rejects_non_finite_inputs_with_and_without_a_plan(rng):

@@ -95,7 +95,7 @@ from gru_native import GRU, Dense, Sequential
 target, marker = sys.argv[1], sys.argv[2]
 gru_native.utils.set_random_seed(1)
 model = Sequential([GRU(512, input_shape=(None, 8)), Dense(1)])
-half = model._params.nbytes // 2
+half = model.parameters.params.nbytes // 2
 real_savez = np.savez
 
 

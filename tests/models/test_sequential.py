@@ -7,7 +7,7 @@ import pytest
 import gru_native
 from gru_native import (GRU, Activation, Bidirectional, Dense, Dropout, Embedding, Masking,
                         Sequential)
-from helpers import finite_difference_check, regression_data
+from helpers import finite_difference_check, layer_path_forward, regression_data
 
 
 def test_tutorial_program_runs_verbatim_and_summary_counts_match_keras(capsys):
@@ -40,12 +40,12 @@ def test_weight_layouts_are_keras():
 def test_weights_live_in_one_buffer():
     model = Sequential([GRU(3, input_shape=(4, 2)), Dense(1)])
     for w in model.weights:
-        assert np.shares_memory(w, model._params)
+        assert np.shares_memory(w, model.parameters.params)
     for dtype in (np.float32, np.float64):  # buffers start on a cache line (64 bytes)
         wide = Sequential([GRU(256, input_shape=(None, 8)), Dense(1)], dtype=dtype)
-        assert wide._params.ctypes.data % 64 == 0 and wide._grads.ctypes.data % 64 == 0
+        assert wide.parameters.params.ctypes.data % 64 == 0 and wide.parameters.grads.ctypes.data % 64 == 0
         assert wide.weights[1].ctypes.data % 64 == 0  # the recurrent kernel, 8 * 768 items in
-        assert wide._params.size == wide.count_params()
+        assert wide.parameters.params.size == wide.count_params()
     new = [np.full_like(w, i) for i, w in enumerate(model.get_weights())]
     model.set_weights(new)
     for w, v in zip(model.get_weights(), new):
@@ -209,7 +209,7 @@ def test_dropout_only_in_training(rng):
     model = Sequential([GRU(4, dropout=0.5, recurrent_dropout=0.3, input_shape=(5, 3)),
                         Dropout(0.5), Dense(1)])
     np.testing.assert_array_equal(model.predict(x), model.predict(x))
-    y_train = model._forward(x, training=True)[0]
+    y_train = layer_path_forward(model, x, training=True)[0]
     assert not np.allclose(y_train, model.predict(x))
 
 

@@ -1,31 +1,23 @@
 """Layers with Keras' names, arguments and weight layouts."""
 
 from .activation import Activation
-from .base import Layer
+from .base import LAYER_CLASSES, Layer, deserialize, serialize
 from .bidirectional import Bidirectional
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .gru import GRU
+from .input_layer import Input, InputLayer
+from .node import KerasTensor, Node
 from .lstm import LSTM
 from .masking import Masking
+from .merge import Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract
+from .repeat_vector import RepeatVector
+from .reshaping import Flatten, Permute, Reshape
+from .time_distributed import TimeDistributed
 
-_CLASSES = {cls.__name__: cls for cls in (Activation, Bidirectional, Dense, Dropout, Embedding,
-                                          GRU, LSTM, Masking)}
-
-
-def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize(config):
-    """A layer from {'class_name': ..., 'config': ...} as `serialize` writes it."""
-    try:
-        cls = _CLASSES[config["class_name"]]
-    except KeyError:
-        raise ValueError(f"unknown layer class {config.get('class_name')!r}; known: {sorted(_CLASSES)}") from None
-    return cls.from_config(config["config"])
-
-
-__all__ = ["Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM",
-           "Layer", "Masking", "deserialize", "serialize"]
+__all__ = ["LAYER_CLASSES", "Activation", "Add", "Average", "Bidirectional", "Concatenate",
+           "Dense", "Dropout", "Input", "InputLayer", "KerasTensor", "Node",
+           "Embedding", "Flatten", "GRU", "LSTM", "Layer", "Masking", "Maximum", "Merge",
+           "Minimum", "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract",
+           "TimeDistributed", "deserialize", "serialize"]

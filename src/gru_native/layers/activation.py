@@ -23,6 +23,9 @@ class Activation(Layer):
             return None
         return dy if dy_is_logits else self.activation.backward(dy, self._a, self._z)
 
+    def fused_logits(self, activation):
+        return self._z if self.activation.name == activation else None
+
     def inference_ops(self):
         return [self.activation.forward]
 

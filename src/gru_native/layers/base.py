@@ -3,11 +3,15 @@
 A layer declares its weights in `build` (`add_weight`), is then bound to views into the model's
 parameter and gradient buffers, and runs as a pair of calls: `forward(x, mask, training)` keeps
 what its backward needs and returns (y, mask), `backward(dy, need_dx)` writes its gradient views
-and returns dx. The model runs layers in order and in reverse; nothing else talks to the kernels.
+and returns dx. A model's engine calls a layer through `call_node` / `backward_node`, which take
+and return lists (several inputs: merge layers, a recurrent layer's initial states; several
+outputs: return_state); single-input layers need only forward and backward. Called on symbolic
+tensors (from `Input`), a layer records a node of a graph instead of computing.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import namedtuple
 from typing import Any, Iterable, Optional, Sequence, TypeVar, Union
@@ -18,6 +22,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from .. import activations
 from .. import initializers
 from .. import utils
+from .node import KerasTensor, Node, is_symbolic
 
 WeightSpec = namedtuple("WeightSpec", "name shape initializer")
 
@@ -33,6 +38,8 @@ ActivationLike = Union[str, activations.Activation, None]
 _L = TypeVar("_L", bound="Layer")
 
 _name_counts: dict[str, int] = {}
+# Every Layer subclass by class name, for deserialize (filled as the classes are defined).
+LAYER_CLASSES: dict[str, type] = {}
 
 
 def _snake_case(name):
@@ -60,6 +67,8 @@ def as_shape(shape: Iterable[Optional[int]], what: str) -> Shape:
 
 
 class Layer:
+    multi_input = False  # True for layers called on a list of inputs (the merge layers)
+    integer_inputs = False  # True for layers that take integer ids (Embedding)
     input_shape: Optional[Shape]
     output_shape: Optional[Shape]
     weights: list[np.ndarray]
@@ -77,6 +86,12 @@ class Layer:
         self.input_shape = self.output_shape = None  # without the batch axis
         self.weights, self.grads = [], []
         self._specs = []
+        self.nodes: list[Node] = []  # the calls on symbolic tensors, in order
+        self.parameters: Optional[Parameters] = None  # the buffer holding its weights
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        LAYER_CLASSES[cls.__name__] = cls
 
     # ---- building -------------------------------------------------------------------------
     def build(self, input_shape: Shape) -> Shape:
@@ -114,14 +129,110 @@ class Layer:
         through `forward`)."""
         return None
 
-    def __call__(self, x: ArrayLike, training: bool = False) -> Any:
-        """Run the layer on its own on an array, building it (with its own weights) if needed."""
-        x = np.asarray(x)
+    def __call__(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+        """On KerasTensors, record a node of a graph and return its symbolic outputs; on arrays,
+        run the layer on its own (building it, with weights of its own, if needed)."""
+        flat = list(inputs) if self.multi_input and isinstance(inputs, (list, tuple)) else [inputs]
+        return self._call(flat, 0, training, mask)
+
+    def _call(self, flat: list, n_states: int, training: bool, mask: Any) -> Any:
+        """A call on `flat` inputs, the last `n_states` of them initial states."""
+        if is_symbolic(flat):
+            return self._call_symbolic(flat, n_states)
+        arrays = [np.asarray(v) for v in flat]
+        data = arrays[:len(arrays) - n_states]
         if not self.built:
-            self.build(as_shape(x.shape[1:], "the input's shape"))
+            shapes = [as_shape(a.shape[1:], "the input's shape") for a in data]
+            self.build(shapes if self.multi_input else shapes[0])
             allocate([self], np.float32 if self.dtype is None else np.dtype(self.dtype))
-        y, _ = self.forward(x, None, training)
-        return y
+        masks = [mask] + [None] * (len(arrays) - 1)
+        outputs, _ = self.call_node(arrays, masks, training)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _call_symbolic(self, inputs: list[KerasTensor], n_states: int) -> Any:
+        data = inputs[:len(inputs) - n_states]
+        shapes = [as_shape(t.shape[1:], f"layer {self.name!r}: input shape") for t in data]
+        shape = shapes if self.multi_input else shapes[0]
+        if not self.multi_input and len(data) != 1:
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes one input, got "
+                             f"{len(data)}")
+        if self.built:
+            self.check_input_shape(shape)
+        else:
+            self.build(shape)
+        node = Node(self, inputs)
+        out_shapes = self.node_output_shapes(shape, [t.shape[1:] for t in inputs[len(data):]])
+        node.outputs = [KerasTensor((inputs[0].shape[0],) + tuple(s), self._output_dtype(data), node, i,
+                                    self.name if len(out_shapes) == 1 else f"{self.name}_{i}")
+                        for i, s in enumerate(out_shapes)]
+        self.nodes.append(node)
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    def _output_dtype(self, inputs):
+        return "float32" if self.dtype is None else self.dtype
+
+    def check_input_shape(self, shape: Any) -> None:
+        """Raise ValueError when a built layer is called on inputs of another shape: the rank
+        and the feature (last) axis must agree, as Keras' input specs ask."""
+        want = self.input_shape
+        pairs = list(zip(shape, want)) if self.multi_input else [(shape, want)]
+        for got, expected in pairs:
+            if len(got) != len(expected) or (got and got[-1] != expected[-1]):
+                raise ValueError(f"layer {self.name!r} ({type(self).__name__}) was built for "
+                                 f"inputs of shape {(None,) + tuple(want) if not self.multi_input else want}, "
+                                 f"got {(None,) + tuple(shape) if not self.multi_input else shape}")
+
+    def node_output_shapes(self, input_shape: Any, state_shapes: list) -> list[Shape]:
+        """The shapes (no batch axis) of what a call returns: one, unless it returns states."""
+        if state_shapes:
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes no initial_state")
+        return [self.compute_output_shape(input_shape)]
+
+    @property
+    def input(self) -> Any:
+        """The input tensor(s) of this layer's first call on symbolic tensors."""
+        node = self._first_node()
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    @property
+    def output(self) -> Any:
+        """The output tensor(s) of this layer's first call on symbolic tensors."""
+        node = self._first_node()
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    def _first_node(self) -> Node:
+        if not self.nodes:
+            raise AttributeError(f"layer {self.name!r} has never been called on symbolic tensors, "
+                                 "so it has no input or output")
+        return self.nodes[0]
+
+    # ---- the engine's calls -------------------------------------------------------------
+    def call_node(self, inputs: list, masks: list, training: bool) -> tuple[list, list]:
+        """The forward of one node: lists of input arrays and masks in, lists out."""
+        x = inputs if self.multi_input else inputs[0]
+        y, mask = self.forward(x, masks if self.multi_input else masks[0], training)
+        return [y], [mask]
+
+    def backward_node(self, d_outputs: list, need_dx: bool, dy_is_logits: bool = False) -> list:
+        """The backward of the node just run: a gradient per output (None for none: then
+        zeros), the gradients of its inputs. dy_is_logits: d_outputs[0] is the gradient
+        w.r.t. `fused_logits` (a loss fused with this layer's final activation)."""
+        dy = d_outputs[0]
+        if dy_is_logits:
+            dx = self.backward(dy, need_dx=need_dx, dy_is_logits=True)
+        else:
+            dx = self.backward(dy, need_dx=need_dx)
+        return dx if self.multi_input else [dx]
+
+    def fused_logits(self, activation: str) -> Optional[np.ndarray]:
+        """When this layer ends in the activation named `activation`, the pre-activation output
+        of its last forward (a loss fused with that activation takes these logits); else None."""
+        return None
+
+    def twin(self: _L) -> _L:
+        """This layer for another node of a graph (a layer called twice): the same weight and
+        gradient views, its own per-call state (caches, scratch)."""
+        return copy.copy(self)
 
     # ---- weights --------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
@@ -166,10 +277,17 @@ def _aligned_zeros(n, dtype, alignment=64):
     return raw[start:start + n * dtype.itemsize].view(dtype)
 
 
-def allocate(layers, dtype, rng=None):
+class Parameters(namedtuple("Parameters", "params grads segments")):
+    """A model's weights in one flat buffer (`params`), their gradients in another of the same
+    layout (`grads`), and the (offset, size) of each weight in both (`segments`)."""
+
+    __slots__ = ()
+
+
+def allocate(layers, dtype, rng=None, keep=False):
     """Give `layers` (built) their weights as views into one parameter buffer and one gradient
-    buffer of the same layout, initialised from `rng`. Returns (params, grads, segments), where
-    segments are the (offset, size) of each weight in the buffers."""
+    buffer of the same layout, initialised from `rng` (keep=True: layers already bound keep the
+    values they hold). Returns the Parameters."""
     rng = utils.rng() if rng is None else rng
     specs = [(layer, spec) for layer in layers for spec in layer.weight_specs()]
     total = sum(int(np.prod(spec.shape)) for _, spec in specs)
@@ -179,11 +297,28 @@ def allocate(layers, dtype, rng=None):
     for layer, spec in specs:
         size = int(np.prod(spec.shape))
         p = params[offset:offset + size].reshape(spec.shape)
-        p[...] = spec.initializer(spec.shape, rng)
+        bound = keep and len(layer.weights) == len(layer.weight_specs())
+        p[...] = layer.weights[len(views[id(layer)][0])] if bound else spec.initializer(spec.shape, rng)
         views[id(layer)][0].append(p)
         views[id(layer)][1].append(grads[offset:offset + size].reshape(spec.shape))
         segments.append((offset, size))
         offset += size
+    parameters = Parameters(params, grads, segments)
     for layer in layers:
         layer.bind(*views[id(layer)])
-    return params, grads, segments
+        layer.parameters = parameters  # the buffer a model made of these layers can share
+    return parameters
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> Layer:
+    """A layer from {'class_name': ..., 'config': ...} as `serialize` writes it."""
+    try:
+        cls = LAYER_CLASSES[config["class_name"]]
+    except KeyError:
+        raise ValueError(f"unknown layer class {config.get('class_name')!r}; known: "
+                         f"{sorted(LAYER_CLASSES)}") from None
+    return cls.from_config(config["config"])

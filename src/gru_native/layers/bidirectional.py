@@ -6,7 +6,7 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, deserialize, serialize
 from .recurrent import Recurrent
 
 MERGE_MODES = ("concat", "sum", "ave", "mul")
@@ -22,8 +22,6 @@ class Bidirectional(Layer):
             raise ValueError("Bidirectional does not support return_state=True layers")
         kwargs.setdefault("input_shape", layer.input_shape_arg)
         super().__init__(**kwargs)
-        from . import deserialize, serialize
-
         self.forward_layer = layer
         if backward_layer is None:
             config = serialize(layer)
@@ -84,13 +82,16 @@ class Bidirectional(Layer):
         dxb = self.backward_layer.backward(np.ascontiguousarray(dyb), need_dx)
         return dxf + dxb if need_dx else None
 
+    def twin(self):
+        twin = super().twin()
+        twin.forward_layer, twin.backward_layer = self.forward_layer.twin(), self.backward_layer.twin()
+        return twin
+
     def reset_states(self) -> None:
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 
     def get_config(self):
-        from . import serialize
-
         config = dict(super().get_config(), layer=serialize(self.forward_layer),
                       merge_mode=self.merge_mode)
         config["backward_layer"] = serialize(self.backward_layer)
@@ -98,8 +99,6 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from . import deserialize
-
         config = dict(config)
         layer = deserialize(config.pop("layer"))
         backward = deserialize(config.pop("backward_layer"))

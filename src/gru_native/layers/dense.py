@@ -55,6 +55,9 @@ class Dense(Layer):
             self.grads[1][...] = dbias
         return None if dx is None else dx.reshape(self._a.shape[:-1] + (self._x.shape[-1],))
 
+    def fused_logits(self, activation):
+        return self._z if self.activation.name == activation else None
+
     def inference_ops(self):
         op = ("dense", self.weights[0], self.weights[1] if self.use_bias else None)
         return [op] if self.activation.name == "linear" else [op, self.activation.forward]

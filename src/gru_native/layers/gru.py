@@ -44,10 +44,11 @@ class GRU(Recurrent):
             recurrent_mask=recurrent_mask, workspace=self._workspace)
         return y, [h]
 
-    def _run_backward(self, dy_seq, dh_last, need_dx):
+    def _run_backward(self, dy_seq, d_finals, need_dx, need_d0):
         out = (self.grads[0], self.grads[1], self.grads[2] if self.use_bias else None)
-        return gru_backward(self._cache, dy_seq, dh_last, need_dx=need_dx,
-                            workspace=self._workspace, out=out)[0]
+        dx, dh0 = gru_backward(self._cache, dy_seq, d_finals[0], need_dx=need_dx,
+                               need_dh0=need_d0, workspace=self._workspace, out=out)[:2]
+        return dx, [dh0]
 
     def inference_ops(self):
         if self.stateful or (self.go_backwards and self.return_sequences):

@@ -63,10 +63,12 @@ class LSTM(Recurrent):
             recurrent_mask=recurrent_mask, workspace=self._workspace)
         return y, [h, c]
 
-    def _run_backward(self, dy_seq, dh_last, need_dx):
+    def _run_backward(self, dy_seq, d_finals, need_dx, need_d0):
         out = (self.grads[0], self.grads[1], self.grads[2] if self.use_bias else None)
-        return lstm_backward(self._cache, dy_seq, dh_last, need_dx=need_dx,
-                             workspace=self._workspace, out=out)[0]
+        dx, dh0, dc0 = lstm_backward(self._cache, dy_seq, d_finals[0], d_finals[1],
+                                     need_dx=need_dx, need_dh0=need_d0,
+                                     workspace=self._workspace, out=out)[:3]
+        return dx, [dh0, dc0]
 
     def inference_ops(self):
         if self.stateful or (self.go_backwards and self.return_sequences):

@@ -69,12 +69,41 @@ class Recurrent(Layer):
         """The kernels' forward: returns (y or None, final states list); keeps their cache."""
         raise NotImplementedError
 
-    def _run_backward(self, dy_seq, dh_last, need_dx):
-        """The kernels' backward from dy_seq (B, T, H) or dh_last (B, H); writes self.grads and
-        returns dx (or None)."""
+    def _run_backward(self, dy_seq, d_finals, need_dx, need_d0):
+        """The kernels' backward from dy_seq (B, T, H) and d_finals (a gradient or None per final
+        state); writes self.grads and returns (dx or None, the initial states' gradients)."""
         raise NotImplementedError
 
+    # ---- calls: x, then optionally its initial states ----------------------------------------
+    def __call__(self, inputs: Any, initial_state: Any = None, training: bool = False,
+                 mask: Any = None) -> Any:
+        """As a Keras recurrent layer: `initial_state` is [h] (GRU) or [h, c] (LSTM), tensors
+        or arrays of shape (batch, units); their gradients flow back when training."""
+        states = [] if initial_state is None else (
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state])
+        return self._call([inputs] + states, len(states), training, mask)
+
+    def node_output_shapes(self, input_shape, state_shapes):
+        if state_shapes and (len(state_shapes) != self.n_states or any(
+                tuple(s) != (self.units,) for s in state_shapes)):
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes initial_state as "
+                             f"{self.n_states} tensor(s) of shape (batch, {self.units}), got shapes "
+                             f"{[(None,) + tuple(s) for s in state_shapes]}")
+        y = self.compute_output_shape(input_shape)
+        return [y] + [(self.units,)] * self.n_states if self.return_state else [y]
+
+    def call_node(self, inputs, masks, training):
+        x, initial = inputs[0], inputs[1:]
+        if initial and len(initial) != self.n_states:
+            raise ValueError(f"layer {self.name!r} takes {self.n_states} initial state(s), got "
+                             f"{len(initial)}")
+        return self._forward(x, masks[0], training, initial or None)
+
     def forward(self, x, mask=None, training=False):
+        outputs, masks = self._forward(x, mask, training, None)
+        return (outputs if self.return_state else outputs[0]), masks[0]
+
+    def _forward(self, x, mask, training, initial):
         if x.ndim != 3 or x.shape[2] != self.input_shape[1]:
             raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, timesteps, "
                              f"{self.input_shape[1]}), got {x.shape}")
@@ -89,20 +118,32 @@ class Recurrent(Layer):
         if self._order is not None:
             x = np.take_along_axis(x, self._order[..., None], axis=1)
         states = None
-        if self.stateful and self.states is not None:
+        if initial is not None:
+            states = [np.ascontiguousarray(s, x.dtype) for s in initial]
+            for s in states:
+                if s.shape != (x.shape[0], self.units):
+                    raise ValueError(f"layer {self.name!r}: an initial state must have shape "
+                                     f"({x.shape[0]}, {self.units}), got {s.shape}")
+        elif self.stateful and self.states is not None:
             if self.states[0].shape[0] != x.shape[0]:
                 raise ValueError(f"stateful layer {self.name!r} keeps states for batches of "
                                  f"{self.states[0].shape[0]}, got a batch of {x.shape[0]}")
             states = self.states
+        self._has_initial = initial is not None
         y, final = self._run(x, lengths, states, training, recurrent_mask)
         if self.stateful:
             self.states = final
-        if not self.return_sequences:
-            return ([final[0]] + final if self.return_state else final[0]), None
-        y = self._restore_order(y)
-        if self.go_backwards:
-            y = y[:, ::-1]  # Keras returns the reversed sequence
-        return ([y] + final if self.return_state else y), mask
+        out_mask = None
+        if self.return_sequences:
+            y = self._restore_order(y)
+            if self.go_backwards:
+                y = y[:, ::-1]  # Keras returns the reversed sequence
+            out_mask = mask
+        else:
+            y = final[0]
+        if not self.return_state:
+            return [y], [out_mask]
+        return [y] + final, [out_mask] + [None] * len(final)
 
     def _restore_order(self, a):
         if self._order is None:
@@ -112,19 +153,30 @@ class Recurrent(Layer):
         return out
 
     def backward(self, dy, need_dx=True):
-        dy_seq = dh_last = None
+        d_outputs = list(dy) if self.return_state else [dy]
+        return self.backward_node(d_outputs, need_dx)[0]
+
+    def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
+        dy, d_finals = d_outputs[0], list(d_outputs[1:]) or [None] * self.n_states
+        dy_seq = None
         if self.return_sequences:
-            dy_seq = dy[:, ::-1] if self.go_backwards else dy
-            if self._order is not None:
-                dy_seq = np.take_along_axis(dy_seq, self._order[..., None], axis=1)
-        else:
-            dh_last = dy
-        dx = self._run_backward(dy_seq, dh_last, need_dx)
+            if dy is not None:
+                dy_seq = dy[:, ::-1] if self.go_backwards else dy
+                if self._order is not None:
+                    dy_seq = np.take_along_axis(dy_seq, self._order[..., None], axis=1)
+        elif dy is not None:  # the output is the final h
+            d_finals[0] = dy if d_finals[0] is None else dy + d_finals[0]
+        dx, d_initial = self._run_backward(dy_seq, d_finals, need_dx, self._has_initial)
         if dx is not None:
             dx = self._restore_order(dx)
             if self._dropout_mask is not None:
                 dx *= self._dropout_mask
-        return dx
+        return [dx] + (d_initial if self._has_initial else [])
+
+    def twin(self):
+        twin = super().twin()
+        twin._workspace = GRUWorkspace()  # a cache lives in its workspace: one per node
+        return twin
 
     def reset_states(self) -> None:
         self.states = None

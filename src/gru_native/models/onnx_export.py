@@ -1,4 +1,4 @@
-"""Export a Sequential to ONNX (`model.export(path, format="onnx")`), for onnxruntime and other
+"""Export a model (a chain of layers) to ONNX (`model.export(path, format="onnx")`), for onnxruntime and other
 ONNX runtimes: each GRU becomes the standard `GRU` operator (`linear_before_reset` from
 reset_after, one or both directions), each LSTM the `LSTM` operator, Dense a MatMul and an Add, activations their operators;
 batch size and sequence length stay dynamic. Needs the `onnx` package (only at export).
@@ -128,9 +128,12 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
         raise ValueError("build the model (give input_shape, or fit/predict once) before export")
     if model.dtype != np.float32:
         raise ValueError("ONNX runtimes run GRUs in float32: export a float32 model")
+    if not model.graph.is_chain():
+        raise ValueError(f"model {model.name!r} has several inputs, outputs or branches: ONNX "
+                         "export takes a chain of layers (graphs are not exported yet)")
     g = _Graph(onnx)
     x = "input"
-    for layer in model.layers:
+    for layer in (node.layer for node in model.graph.nodes):
         if isinstance(layer, (GRU, LSTM)):
             x = _recurrent(g, x, [layer])[0]
         elif isinstance(layer, Bidirectional):

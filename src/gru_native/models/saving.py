@@ -16,13 +16,14 @@ import os
 import secrets
 import zipfile
 import zlib
+from typing import Any, Union
 
 import numpy as np
 
-from .. import layers as layers_module
 from .. import losses, optimizers
-from ..layers.base import as_shape
-from .sequential import PathLike, Sequential
+from ..layers import InputLayer
+from ..layers.base import as_shape, deserialize, serialize
+from .graph import Graph, flatten_tensors
 
 _FORMAT = "gru_native.model/1"
 _FORMAT_PREFIX = "gru_native.model/"
@@ -37,8 +38,98 @@ _CONFIG_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, O
                   RecursionError)
 
 
+# a file path, as open() takes it
+PathLike = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
+
+# The model classes by the name their configs carry: Sequential, Functional (a graph). The
+# classes register themselves, so that this module needs none of them.
+_MODEL_CLASSES: dict = {}
+
+
+def register_model_class(name, cls):
+    _MODEL_CLASSES[name] = cls
+
+
 def _serialize(obj):
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
+def _model_class(model_config):
+    return _MODEL_CLASSES["Functional" if "nodes" in model_config else "Sequential"]
+
+
+# ---- graphs as configs ---------------------------------------------------------------------
+
+def graph_config(model):
+    """A functional model's config: its layers, its nodes in run order (each the layer and its
+    inputs as [layer name, node index, tensor index]), its inputs and outputs likewise."""
+    layers = model.layers
+    own_nodes = {id(layer): [] for layer in layers}
+    for t in model.graph.inputs:
+        own_nodes[id(t.layer)].append(t.node)
+    for node in model.graph.nodes:
+        own_nodes[id(node.layer)].append(node)
+
+    def ref(t):
+        return [t.layer.name, own_nodes[id(t.layer)].index(t.node), t.index]
+
+    return {"name": model.name, "dtype": model.dtype.name,
+            "layers": [serialize(layer) for layer in layers],
+            "nodes": [{"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs]}
+                      for node in model.graph.nodes],
+            "inputs": [ref(t) for t in model.graph.inputs],
+            "outputs": [ref(t) for t in model.graph.outputs],
+            "input_names": list(model.input) if isinstance(model.input, dict) else None,
+            "output_names": list(model.output) if isinstance(model.output, dict) else None}
+
+
+def graph_from_config(config):
+    """(inputs, outputs) of the graph `graph_config` described, its layers built (their
+    weights declared, not allocated): every layer call replayed on symbolic tensors."""
+    layers = {}
+    for c in config["layers"]:
+        layer = deserialize(c)
+        if layer.name in layers:
+            raise ValueError(f"two layers are named {layer.name!r}")
+        layers[layer.name] = layer
+    made = {name: [] for name in layers}  # the output tensors of each layer's nodes here
+    for layer in layers.values():
+        if isinstance(layer, InputLayer):
+            made[layer.name].append(layer.nodes[0].outputs)
+
+    def tensor(ref):
+        if not (isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str)
+                and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ref[1:])):
+            raise ValueError(f"a tensor reference must be [layer name, node index, tensor index], "
+                             f"got {ref!r:.200}")
+        name, node, index = ref
+        if name not in made or node >= len(made[name]) or index >= len(made[name][node]):
+            raise ValueError(f"a node reads tensor {ref!r}, which no earlier node makes")
+        return made[name][node][index]
+
+    for entry in config["nodes"]:
+        if not (isinstance(entry, dict) and set(entry) == {"layer", "inputs"}
+                and entry["layer"] in layers and isinstance(entry["inputs"], list)):
+            raise ValueError(f"a node must be {{'layer': a layer's name, 'inputs': [...]}}, got "
+                             f"{entry!r:.200}")
+        layer = layers[entry["layer"]]
+        inputs = [tensor(ref) for ref in entry["inputs"]]
+        n_states = len(inputs) - 1 if hasattr(layer, "n_states") else 0
+        out = layer._call(inputs, n_states, False, None)
+        made[layer.name].append(out if isinstance(out, list) else [out])
+
+    def structure(refs, names):
+        tensors = [tensor(ref) for ref in refs]
+        if names is None:
+            return tensors if len(tensors) > 1 else tensors[0]
+        if not (isinstance(names, list) and len(names) == len(tensors)
+                and all(isinstance(n, str) for n in names)):
+            raise ValueError(f"the names of the model's inputs or outputs must be a list of "
+                             f"{len(tensors)} strings, got {names!r:.200}")
+        return dict(zip(names, tensors))
+
+    return (structure(config["inputs"], config.get("input_names")),
+            structure(config["outputs"], config.get("output_names")))
 
 
 def _reason(error):
@@ -55,17 +146,37 @@ def model_to_arrays(model):
     config = {"format": _FORMAT, "model": model.get_config()}
     arrays = {}
     if model.built:
-        arrays["params"] = model._params.copy()
+        arrays["params"] = _flat_weights(model)
     if model.optimizer is not None:
         config["compile"] = {
             "optimizer": _serialize(model.optimizer),
-            "loss": None if model.loss is None else _serialize(model.loss),
-            "metrics": [m.name for m in model.compiled_metrics],
+            "loss": _loss_config(model),
+            "loss_weights": model.loss_weights,
+            "metrics": [[m.name for m in ms] for ms in model.output_metrics],
         }
         for key, value in model.optimizer.get_state().items():
             arrays[_OPTIMIZER_PREFIX + key] = np.asarray(value)
     arrays["config"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
     return arrays
+
+
+def _flat_weights(model):
+    """The model's weights, in order, as one array (its parameter buffer, or its part of a
+    buffer it shares with another model)."""
+    weights = model.weights
+    return np.concatenate([w.ravel() for w in weights]) if weights else np.zeros(0, model.dtype)
+
+
+def _loss_config(model):
+    configs = [None if loss is None else _serialize(loss) for loss in model.losses]
+    return configs[0] if len(configs) == 1 else configs
+
+
+def _set_flat_weights(model, params):
+    start = 0
+    for w in model.weights:
+        w[...] = params[start:start + w.size].reshape(w.shape)
+        start += w.size
 
 
 def _create_temporary(directory, name):
@@ -140,7 +251,7 @@ def save_weights(model, filepath):
     if not model.built:
         raise ValueError("the model has no weights yet: build it (give input_shape, or "
                          "fit/predict once) before save_weights")
-    _write_atomically(filepath, {"params": model._params})
+    _write_atomically(filepath, {"params": _flat_weights(model)})
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -207,7 +318,13 @@ def _check_config_array(a):
 def _check_model_config(mc):
     if not isinstance(mc, dict):
         raise ValueError(f"the model config must be a JSON object, got {type(mc).__name__}")
-    unknown = set(mc) - {"name", "dtype", "layers", "build_input_shape"}
+    graph_keys = {"nodes", "inputs", "outputs", "input_names", "output_names"}
+    unknown = set(mc) - {"name", "dtype", "layers", "build_input_shape"} - graph_keys
+    if "nodes" in mc:
+        unknown |= {"build_input_shape"} & set(mc)
+        for key in ("nodes", "inputs", "outputs"):
+            if not isinstance(mc.get(key), list):
+                raise ValueError(f"the model config needs {key!r} as a list, got {mc.get(key)!r:.200}")
     if unknown:
         raise ValueError(f"the model config has unexpected keys {sorted(unknown)}")
     for key, kind in (("name", str), ("dtype", str), ("layers", list)):
@@ -232,25 +349,38 @@ def _check_model_config(mc):
 
 
 def _check_compile_config(c):
-    if not isinstance(c, dict) or set(c) != {"optimizer", "loss", "metrics"}:
+    if not isinstance(c, dict) or set(c) - {"loss_weights"} != {"optimizer", "loss", "metrics"}:
         raise ValueError("the compile config must be an object with the keys 'optimizer', "
-                         f"'loss' and 'metrics', got {c!r:.200}")
+                         f"'loss', 'loss_weights' and 'metrics', got {c!r:.200}")
     if not isinstance(c["optimizer"], (dict, str)):
         raise ValueError(f"the compile config's optimizer must be a name or a config object, "
                          f"got {c['optimizer']!r:.200}")
-    if c["loss"] is not None and not isinstance(c["loss"], (dict, str)):
-        raise ValueError(f"the compile config's loss must be null, a name or a config object, "
-                         f"got {c['loss']!r:.200}")
-    if not (isinstance(c["metrics"], list) and all(isinstance(m, str) for m in c["metrics"])):
-        raise ValueError(f"the compile config's metrics must be a list of names, got "
-                         f"{c['metrics']!r:.200}")
+    losses_ = c["loss"] if isinstance(c["loss"], list) else [c["loss"]]
+    if not all(loss is None or isinstance(loss, (dict, str)) for loss in losses_):
+        raise ValueError(f"the compile config's loss must be null, a name or a config object "
+                         f"(or a list of them), got {c['loss']!r:.200}")
+    weights = c.get("loss_weights")
+    if weights is not None and not (isinstance(weights, list) and all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)):
+        raise ValueError(f"the compile config's loss_weights must be a list of numbers, got "
+                         f"{weights!r:.200}")
+    metrics = c["metrics"]
+    if not (isinstance(metrics, list) and all(
+            isinstance(m, str) or (isinstance(m, list) and all(isinstance(n, str) for n in m))
+            for m in metrics)):
+        raise ValueError(f"the compile config's metrics must be a list of names (or of lists "
+                         f"of names, one per output), got {metrics!r:.200}")
 
 
 def _planned_size(model_config):
     """The number of weights of the model `model_config` describes, None when it describes an
     unbuilt model. Only declares the layers' weights (Sequential.from_config's build rule),
     allocates and initialises nothing, so a config claiming a huge model costs nothing."""
-    layers = [layers_module.deserialize(c) for c in model_config["layers"]]
+    if "nodes" in model_config:
+        inputs, outputs = graph_from_config(model_config)
+        graph = Graph(flatten_tensors(inputs, "inputs")[0], flatten_tensors(outputs, "outputs")[0])
+        return sum(layer.count_params() for layer in graph.layers())
+    layers = [deserialize(c) for c in model_config["layers"]]
     if layers and layers[0].input_shape_arg is not None:
         shape = layers[0].input_shape_arg
     elif layers and "build_input_shape" in model_config:
@@ -327,20 +457,24 @@ def model_from_arrays(arrays):
         _check_optimizer_state(state, dtype)
 
     try:
-        model = Sequential.from_config(model_config)
+        model = _model_class(model_config).from_config(model_config)
     except _CONFIG_ERRORS as e:
         raise ValueError(f"its model config is invalid ({_reason(e)})") from e
-    if model.built != (size is not None) or (size is not None and model._params.size != size):
+    if model.built != (size is not None) or (size is not None and model.count_params() != size):
         raise ValueError("the model built from its config does not match its weights")
     if params is not None:
-        model._params[...] = params
+        _set_flat_weights(model, params)
 
     if "compile" in config:
         c = config["compile"]
         try:
-            model.compile(optimizer=optimizers.get(c["optimizer"]),
-                          loss=None if c["loss"] is None else losses.get(c["loss"]),
-                          metrics=c["metrics"])
+            loss = [None if item is None else losses.get(item) for item in c["loss"]] \
+                if isinstance(c["loss"], list) else (None if c["loss"] is None else losses.get(c["loss"]))
+            metrics = c["metrics"]
+            if len(metrics) == 1 and isinstance(metrics[0], list):
+                metrics = metrics[0]
+            model.compile(optimizer=optimizers.get(c["optimizer"]), loss=loss,
+                          loss_weights=c.get("loss_weights"), metrics=metrics)
         except _CONFIG_ERRORS as e:
             raise ValueError(f"its compile config is invalid ({_reason(e)})") from e
         if state:
@@ -352,8 +486,8 @@ def model_from_arrays(arrays):
     return model
 
 
-def load_model(filepath: PathLike) -> Sequential:
-    """A model written by `Sequential.save`, compiled as it was, ready to predict or resume.
+def load_model(filepath: PathLike) -> Any:
+    """A model written by `model.save`, compiled as it was, ready to predict or resume.
     Raises ValueError naming what is wrong for a file that is not a sound gru_native model file
     (FileNotFoundError and other errors opening it as they are)."""
     path = os.fsdecode(os.fspath(filepath))
@@ -376,7 +510,7 @@ def load_weights(model, filepath):
         raise ValueError(f"cannot load weights from {path!r}: not a gru_native weights file (it "
                          "has no 'params' array)")
     try:
-        params = _check_params(arrays["params"], model._params.size, model.dtype)
+        params = _check_params(arrays["params"], model.count_params(), model.dtype)
     except ValueError as e:
         raise ValueError(f"cannot load weights from {path!r}: {e}") from e
-    model._params[...] = params
+    _set_flat_weights(model, params)

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .sequential import Sequential
+    from .model import Model
 
 
 class Stream:
-    """Made by `Sequential.stream(batch_size)`. Successive `step` outputs equal what `predict`
+    """Made by `model.stream(batch_size)`. Successive `step` outputs equal what `predict`
     gives on the whole sequence: at every step when the last GRU returns sequences, else for
     the sequence so far."""
 
-    def __init__(self, model: Sequential, batch_size: int):
-        plan = model._inference_plan()
+    def __init__(self, model: Model, batch_size: int):
+        plan = model.inference_plan()
         unsupported = [layer.name for layer in model.layers if layer.inference_ops() is None]
         if plan is None or unsupported:
             raise ValueError(f"model {model.name!r} cannot stream: its layers {unsupported or ''} "
@@ -28,14 +28,14 @@ class Stream:
             raise ValueError("a recurrent layer with go_backwards=True needs the whole sequence: "
                              "it cannot stream")
         self.model, self.batch_size = model, batch_size
-        self._params = model._params  # the plan points into this buffer
+        self._params = model.parameters.params  # the plan points into this buffer
         self._plan, self._post = plan[0], plan[1]
         self._shape, self._dtype = (batch_size, model.input_shape[-1]), model.dtype
         self._states = self._plan.new_states(batch_size)  # updated in place by every step
 
     def step(self, x_t) -> np.ndarray:
         """The output for one timestep x_t of shape (batch_size, features)."""
-        if self.model._params is not self._params:
+        if self.model.parameters.params is not self._params:
             raise RuntimeError("the model was rebuilt (a layer was added) since this stream was "
                                "made: make a new one with model.stream()")
         if type(x_t) is not np.ndarray or x_t.dtype != self._dtype \

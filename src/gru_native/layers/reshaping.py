@@ -1,0 +1,141 @@
+"""Flatten, Reshape and Permute: the same values laid out in another shape (the batch axis kept).
+As in Keras 3 they do not support masking: a mask stops at them (their output mask is None)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .base import Layer
+
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...); (batch,) -> (batch, 1)."""
+
+    def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Keras' default is the image_data_format setting, 'channels_last' unless configured.
+        data_format = "channels_last" if data_format is None else str(data_format).lower()
+        if data_format not in DATA_FORMATS:
+            raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {data_format!r}")
+        self.data_format = data_format
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) == 0:
+            return (1,)
+        return (None,) if None in input_shape else (math.prod(input_shape),)
+
+    def _axes(self, ndim):
+        """channels_first: the channel axis (1) moves last before flattening, as Keras."""
+        if self.data_format == "channels_first" and ndim > 2:
+            return (0, *range(2, ndim), 1)
+        return None
+
+    def forward(self, x, mask=None, training=False):
+        self._shape = x.shape
+        axes = self._axes(x.ndim)
+        if axes is not None:
+            x = x.transpose(axes)
+        return np.ascontiguousarray(x).reshape(x.shape[0], -1), None
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        axes = self._axes(len(self._shape))
+        if axes is None:
+            return dy.reshape(self._shape)
+        moved = tuple(self._shape[a] for a in axes)
+        return np.ascontiguousarray(dy.reshape(moved).transpose(np.argsort(axes)))
+
+    def get_config(self):
+        return dict(super().get_config(), data_format=self.data_format)
+
+
+class Reshape(Layer):
+    """(batch, ...) -> (batch, *target_shape); one entry of target_shape may be -1, inferred
+    from the input's size."""
+
+    def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        target_shape = tuple(target_shape)
+        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in target_shape):
+            raise TypeError(f"target_shape must be a tuple of integers, got {target_shape!r}")
+        target_shape = tuple(int(d) for d in target_shape)
+        # Keras also allows 0; our shapes are positive, as every layer's here.
+        if any(d < 1 and d != -1 for d in target_shape):
+            raise ValueError(f"Each dimension in `target_shape` must be a positive integer, or -1 "
+                             f"for a single unknown dimension. Received: target_shape={target_shape}.")
+        if target_shape.count(-1) > 1:
+            raise ValueError(f"There must be at most one unknown dimension (-1) in `target_shape`. "
+                             f"Received: target_shape={target_shape}.")
+        self.target_shape = target_shape
+
+    def _resolve(self, input_shape):
+        """Keras' compute_reshape_output_shape: the -1 resolved, or None if the input's size is
+        unknown."""
+        if None in input_shape:
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        size = math.prod(input_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if -1 not in self.target_shape:
+            if known != size:
+                raise ValueError(f"layer {self.name!r} (Reshape): the total size must be unchanged; "
+                                 f"input shape {tuple(input_shape)}, target_shape {self.target_shape}")
+            return self.target_shape
+        if size % known:
+            raise ValueError(f"layer {self.name!r} (Reshape): input shape {tuple(input_shape)} has "
+                             f"a size not divisible by the known dimensions of target_shape "
+                             f"{self.target_shape}")
+        return tuple(size // known if d == -1 else d for d in self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        return self._resolve(tuple(input_shape))
+
+    def forward(self, x, mask=None, training=False):
+        self._shape = x.shape
+        return np.ascontiguousarray(x).reshape((x.shape[0],) + self._resolve(x.shape[1:])), None
+
+    def backward(self, dy, need_dx=True):
+        return dy.reshape(self._shape) if need_dx else None
+
+    def get_config(self):
+        return dict(super().get_config(), target_shape=list(self.target_shape))
+
+
+class Permute(Layer):
+    """Reorders the non-batch axes: dims are 1-based, (2, 1) swaps time and features."""
+
+    def __init__(self, dims: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        dims = tuple(dims)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set of "
+                             "indices in `dims` must be consecutive and start from 1. "
+                             f"Received dims={dims}")
+        self.dims = tuple(int(d) for d in dims)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != len(self.dims):
+            raise ValueError(f"layer {self.name!r} (Permute) with dims={self.dims} expects inputs "
+                             f"of rank {len(self.dims) + 1}, got input shape {tuple(input_shape)} "
+                             f"(batch excluded)")
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def forward(self, x, mask=None, training=False):
+        if x.ndim != len(self.dims) + 1:
+            raise ValueError(f"layer {self.name!r} expects inputs of rank {len(self.dims) + 1}, "
+                             f"got {x.shape}")
+        # Contiguous, as the kernels downstream read rows.
+        return np.ascontiguousarray(x.transpose((0,) + self.dims)), None
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        return np.ascontiguousarray(dy.transpose(np.argsort((0,) + self.dims)))
+
+    def get_config(self):
+        return dict(super().get_config(), dims=list(self.dims))

@@ -1,0 +1,832 @@
+"""Model: the engine for any directed acyclic graph of layer calls, as keras.Model built with
+the functional API (Sequential is its simplest case: a chain).
+
+All weights of a model live in one contiguous buffer and all gradients in another of the same
+layout (`model.parameters`), so an optimizer step, gradient clipping and saving are each one
+operation over one array. A layer called twice shares its weights (one copy in the buffer) and
+the gradients of its calls add; a tensor read by several layers gets the sum of their gradients.
+Prediction of a chain of GRU, LSTM and Dense layers runs as one call into C (the inference
+plan); other graphs run node by node, declared by `inference_plan()` returning None.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import warnings
+from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .. import callbacks as callbacks_module
+from .. import losses as losses_module
+from .. import metrics as metrics_module
+from .. import optimizers as optimizers_module
+from .. import utils
+from ..callbacks import Callback, History
+from ..kernels.inference import InferencePlan
+from ..layers import KerasTensor, Layer
+from ..layers.base import Parameters, allocate, unique_name
+from ..losses import Loss
+from ..optimizers import Optimizer
+from . import saving, summary
+from .saving import PathLike
+from .graph import Graph, flatten_tensors
+from .progbar import Progbar
+from .streaming import Stream
+
+# 'auto' (as 1 here), 0 silent, 1 a progress bar, 2 one line per epoch
+Verbose = Union[Literal["auto"], int]
+# (x_val, y_val) or (x_val, y_val, mask_val)
+ValidationData = Union[tuple[Any, Any], tuple[Any, Any, Optional[ArrayLike]]]
+# what evaluate and train_on_batch return: the loss alone, a list (loss, then the metrics) or,
+# with return_dict=True, {name: value}
+Logs = Union[float, list[float], dict[str, float]]
+# a metric name ('mae', 'accuracy', ...), or an object with update_state, result and reset_state
+MetricLike = Any
+# x or y: one array, a list in input (output) order, or a dict by input (output layer) name
+Data = Union[ArrayLike, Sequence[ArrayLike], dict[str, ArrayLike]]
+# what predict returns: one array, or a list / dict as the model's outputs were given
+Outputs = Union[np.ndarray, list[np.ndarray], dict[str, np.ndarray]]
+
+
+class Model:
+    """`Model(inputs, outputs, name=None)`: the graph of layer calls from `inputs` (Input
+    tensors: one, a list or a dict) to `outputs` (tensors: one, a list or a dict), with Keras'
+    compile, fit, evaluate, predict, summary, save. `dtype` is the computing precision of every
+    layer ('float32', or 'float64')."""
+
+    optimizer: Optional[Optimizer]
+    history: Optional[History]
+    show_connections = True  # summary's "Connected to" column (a Sequential's is implied)
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
+                 dtype: DTypeLike = "float32") -> None:
+        self.name = name if name is not None else unique_name(self._default_name())
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.built = False
+        self.optimizer = None
+        self.losses: list[Optional[Loss]] = []
+        self.loss_weights: list[float] = []
+        self.output_metrics: list[list[Any]] = []  # per output
+        self.stop_training = False
+        self.history = None
+        self.parameters: Optional[Parameters] = None
+        self._plan = None  # (parameter buffer, inference plan) for predict
+        self._last_params = None  # the weights before the current step, to undo a diverged one
+        self._diverged = None
+        # The layers keep per-call state (caches, scratch): one forward or training step at a
+        # time goes through them. Prediction through the inference plan needs no lock.
+        self._lock = threading.RLock()
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("a functional Model needs both inputs and outputs")
+            self._set_graph(inputs, outputs)
+
+    def _default_name(self) -> str:
+        return "functional"
+
+    # ---- the graph ------------------------------------------------------------------------
+    def _set_graph(self, inputs, outputs) -> None:
+        """Take the graph from `inputs` to `outputs` and give its layers one parameter buffer.
+        Layers that already hold weights keep their values; when every layer with weights is
+        already in one buffer (a sub-model of a built model, the encoder of a trained seq2seq
+        model), the model shares that buffer, as Keras models share their layers' variables."""
+        input_list, self._input_keys = flatten_tensors(inputs, "inputs")
+        output_list, self._output_keys = flatten_tensors(outputs, "outputs")
+        self.graph = Graph(input_list, output_list)
+        self._all_layers = self.graph.layers()
+        self._weighted = [layer for layer in self._all_layers if layer.weight_specs()]
+        self.built = True
+        self._bind_parameters()
+
+    def _bind_parameters(self) -> None:
+        """Put the layers' weights in one buffer: the one they already share, or a new one
+        that keeps their values. A layer later taken into another model's new buffer moves
+        there (its values kept); this model then takes its layers' buffer again."""
+        shared = _shared_parameters(self._weighted)
+        self.parameters = shared if shared is not None else allocate(
+            self._weighted, self.dtype, keep=True)
+        # a buffer shared with another model also holds weights this model does not train:
+        # their gradients must stay zero for its optimizer
+        self._owns_parameters = shared is None or sum(
+            layer.count_params() for layer in self._weighted) == self.parameters.params.size
+        # one caller per node: the layer for its first node, a twin (same weights, own caches)
+        # for each further call
+        seen: set[int] = set()
+        self._callers = {}
+        for node in self.graph.nodes:
+            self._callers[node.id] = node.layer.twin() if id(node.layer) in seen else node.layer
+            seen.add(id(node.layer))
+        if self.optimizer is not None:
+            self.optimizer.build(self.parameters.params, self.parameters.segments)
+
+    def _check_parameters(self) -> None:
+        if any(layer.parameters is not self.parameters for layer in self._weighted):
+            self._bind_parameters()
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return list(self.graph.inputs)
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return list(self.graph.outputs)
+
+    @property
+    def input(self) -> Any:
+        return _structured(self.graph.inputs, self._input_keys)
+
+    @property
+    def output(self) -> Any:
+        return _structured(self.graph.outputs, self._output_keys)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._all_layers) if self.built else []
+
+    @property
+    def input_shape(self) -> Any:
+        shapes = [t.shape for t in self.graph.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        shapes = [t.shape for t in self.graph.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input_names(self) -> list[str]:
+        return self._input_keys or [t.layer.name for t in self.graph.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return self._output_keys or [t.layer.name for t in self.graph.outputs]
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r} in model {self.name!r}; its layers: "
+                         f"{[layer.name for layer in self.layers]}")
+
+    # ---- compiling --------------------------------------------------------------------------
+    def compile(self, optimizer: Union[str, dict[str, Any], Optimizer] = "rmsprop",
+                loss: Any = None, loss_weights: Any = None,
+                metrics: Optional[Any] = None) -> None:
+        """As keras.Model.compile: one loss for every output, or one per output (a list in
+        output order or a dict by output name; None leaves an output out of the loss);
+        `loss_weights` likewise; `metrics` a list (one output), or a list of lists / a dict."""
+        # everything is looked up before anything changes: a bad name leaves the model as it was
+        optimizer = optimizers_module.get(optimizer)
+        n = len(self.graph.outputs) if self.built else 1
+        names = self.output_names if self.built else ["output"]
+        per_output = self._per_output(loss, n, names, "loss", broadcast=True)
+        losses = [None if item is None else losses_module.get(item) for item in per_output]
+        weights = [1.0] * n if loss_weights is None else [
+            float(w) for w in self._per_output(loss_weights, n, names, "loss_weights")]
+        if metrics is None:
+            metric_lists = [[] for _ in range(n)]
+        elif n == 1 and isinstance(metrics, (list, tuple)) and not any(
+                isinstance(m, (list, tuple)) for m in metrics):
+            metric_lists = [list(metrics)]
+        else:
+            metric_lists = [[] if m is None else (list(m) if isinstance(m, (list, tuple)) else [m])
+                            for m in self._per_output(metrics, n, names, "metrics")]
+        output_metrics = [[metrics_module.get(m if isinstance(m, str) or i == 0 else copy.deepcopy(m),
+                                              loss=loss_i) for m in ms]
+                          for i, (ms, loss_i) in enumerate(zip(metric_lists, losses))]
+        self.optimizer, self.losses, self.loss_weights = optimizer, losses, weights
+        self.output_metrics = output_metrics
+        self._compile_args = (loss, loss_weights, metrics)
+        if self.built:
+            self.optimizer.build(self.parameters.params, self.parameters.segments)
+
+    @staticmethod
+    def _per_output(value, n, names, what, broadcast=False) -> list:
+        """`value` as one entry per output: from a dict by output name, a list in output order,
+        or (broadcast) the same for every output."""
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise ValueError(f"{what} names unknown outputs {unknown}; the outputs are {names}")
+            return [value.get(name) for name in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != n:
+                raise ValueError(f"{what} must have one entry per output ({n}: {names}), got "
+                                 f"{len(value)}")
+            return list(value)
+        if broadcast or n == 1:
+            return [value] * n
+        raise ValueError(f"{what} for a model with {n} outputs must be a list or a dict by "
+                         f"output name ({names})")
+
+    @property
+    def loss(self) -> Any:
+        """The compiled loss: one Loss for a single output, else the list per output."""
+        return self.losses[0] if len(self.losses) == 1 else self.losses
+
+    @property
+    def compiled_metrics(self) -> list[Any]:
+        return [m for ms in self.output_metrics for m in ms]
+
+    def _check_compiled(self):
+        if self.optimizer is None or not any(loss is not None for loss in self.losses):
+            raise RuntimeError("compile the model with an optimizer and a loss before training "
+                               "or evaluating it: model.compile(optimizer='adam', loss='mse')")
+
+    # ---- data -------------------------------------------------------------------------------
+    def _as_list(self, data, names, what) -> list:
+        """x or y as a list in input (output) order."""
+        n = len(names)
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(names))
+            if unknown:
+                raise ValueError(f"{what} names unknown {'inputs' if what == 'x' else 'outputs'} "
+                                 f"{unknown}; model {self.name!r} has {names}")
+            missing = [name for name in names if name not in data]
+            if missing:
+                raise ValueError(f"{what} has no data for {missing} of model {self.name!r} "
+                                 f"(it has {names})")
+            return [data[name] for name in names]
+        if isinstance(data, (list, tuple)) and n > 1:
+            if len(data) != n:
+                raise ValueError(f"model {self.name!r} has {n} {'inputs' if what == 'x' else 'outputs'} "
+                                 f"{names}, but {what} holds {len(data)} arrays")
+            return list(data)
+        if n > 1:
+            raise ValueError(f"model {self.name!r} has {n} {'inputs' if what == 'x' else 'outputs'} "
+                             f"{names}: give {what} as a list or a dict by name")
+        if isinstance(data, (list, tuple)) and len(data) == 1 and isinstance(data[0], np.ndarray):
+            return [data[0]]
+        return [data]
+
+    def _inputs(self, x, check_finite=True) -> list[np.ndarray]:
+        """x as one array per input, converted and checked once per call (check_finite=False:
+        the caller checks for NaN and infinity)."""
+        if not self.built:
+            x = self._build_from_data(x)
+        self._check_parameters()
+        arrays = []
+        for tensor, a in zip(self.graph.inputs, self._as_list(x, self.input_names, "x")):
+            arrays.append(self._input_array(tensor, a, check_finite))
+        if len({len(a) for a in arrays}) > 1:
+            raise ValueError(f"the inputs hold different numbers of samples: "
+                             f"{[len(a) for a in arrays]}")
+        return arrays
+
+    def _build_from_data(self, x):
+        """Sequential builds from its first data; a functional model is built from the start."""
+        return x
+
+    def _integer_input(self, tensor) -> bool:
+        if tensor.layer.integer_inputs:
+            return True
+        return any(node.layer.integer_inputs for node in self.graph.nodes
+                   if any(t is tensor for t in node.inputs))
+
+    def _input_array(self, tensor, x, check_finite) -> np.ndarray:
+        name = tensor.layer.name
+        try:
+            x = np.asarray(x)
+        except ValueError:
+            raise ValueError("x is ragged (its sequences have different shapes): pad them to one "
+                             "length and pass mask=, or use the estimators, which take lists of "
+                             "sequences") from None
+        if x.size == 0:
+            raise ValueError(f"x is empty (shape {x.shape})")
+        if self._integer_input(tensor):
+            if x.dtype.kind not in "iu":
+                if x.dtype.kind != "f" or not np.array_equal(x, np.round(x)):
+                    raise TypeError(f"input {name!r} takes integer token ids, got {x.dtype}")
+                x = x.astype(np.int64)
+        else:
+            if x.dtype.kind not in "biuf":
+                raise TypeError(f"x must be numeric, got dtype {x.dtype}")
+            x = np.ascontiguousarray(x, dtype=self.dtype)
+            if check_finite and not np.isfinite(x).all():
+                raise ValueError("x contains NaN or infinite values")
+        want = tensor.shape
+        if x.ndim != len(want) or any(w is not None and g != w for g, w in zip(x.shape[1:], want[1:])):
+            raise ValueError(f"model {self.name!r} expects input {name!r} of shape {want}, got "
+                             f"{x.shape}" if len(self.graph.inputs) > 1 else
+                             f"model {self.name!r} expects inputs of shape {want}, got {x.shape}")
+        return x
+
+    def _targets(self, y, n) -> list[np.ndarray]:
+        if y is None:
+            raise ValueError("y is needed to train or evaluate")
+        out = []
+        for a in self._as_list(y, self.output_names, "y"):
+            a = np.asarray(a)
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"y must be numeric, got dtype {a.dtype}")
+            if len(a) != n:
+                raise ValueError(f"x and y hold different numbers of samples: {n} and {len(a)}")
+            if a.dtype.kind == "f":
+                a = np.ascontiguousarray(a, dtype=self.dtype)
+                if not np.isfinite(a).all():
+                    raise ValueError("y contains NaN or infinite values")
+            out.append(a)
+        return out
+
+    def _step_mask(self, mask, xs) -> Optional[np.ndarray]:
+        """The optional (samples, timesteps) mask of the first input's valid steps."""
+        if mask is None:
+            return None
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"mask must be boolean (True marks a valid step), got dtype {mask.dtype}")
+        if mask.shape != xs[0].shape[:2]:
+            raise ValueError(f"mask must have shape {xs[0].shape[:2]} (samples, timesteps), got "
+                             f"{mask.shape}")
+        return mask
+
+    @staticmethod
+    def _count(value, name, minimum):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        return int(value)
+
+    @staticmethod
+    def _verbose(verbose):
+        if verbose not in ("auto", 0, 1, 2) or isinstance(verbose, float):
+            raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+        return 1 if verbose == "auto" else int(verbose)
+
+    @staticmethod
+    def _batch_size(batch_size):
+        if batch_size is None:
+            return 32
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return int(batch_size)
+
+    # ---- running ----------------------------------------------------------------------------
+    def _forward(self, xs, training, mask=None):
+        """Every node in order: (the outputs, their masks)."""
+        values = {id(t): x for t, x in zip(self.graph.inputs, xs)}
+        masks = {id(t): None for t in self.graph.inputs}
+        masks[id(self.graph.inputs[0])] = mask
+        for node in self.graph.nodes:
+            outputs, out_masks = self._callers[node.id].call_node(
+                [values[id(t)] for t in node.inputs], [masks[id(t)] for t in node.inputs], training)
+            for t, y, m in zip(node.outputs, outputs, out_masks):
+                values[id(t)], masks[id(t)] = y, m
+        return [values[id(t)] for t in self.graph.outputs], [masks[id(t)] for t in self.graph.outputs]
+
+    def inference_plan(self):
+        """The built model as (InferencePlan, trailing elementwise functions, the plan's ops)
+        for predict and stream, or None when the graph is not a chain of layers with such a
+        form (predict then runs node by node). Made once per parameter buffer: the plan points
+        into it, so it sees every weight update."""
+        if self._plan is not None and self._plan[0] is self.parameters.params:
+            return self._plan[1]
+        if not self.graph.is_chain():
+            return None
+        ops = []
+        for node in self.graph.nodes:
+            layer_ops = node.layer.inference_ops()
+            if layer_ops is None:
+                return None
+            ops += layer_ops
+        n = next((i for i, op in enumerate(ops) if callable(op)), len(ops))
+        if n == 0 or ops[0][0] not in ("gru", "lstm") or not all(callable(op) for op in ops[n:]):
+            return None  # the plan runs sequences; Python steps only after it
+        plan = (InferencePlan(ops[:n], self.dtype), ops[n:], ops[:n])
+        self._plan = (self.parameters.params, plan)
+        return plan
+
+    def _predict_batch(self, xs, mask):
+        """The model's outputs for one batch at inference, through the inference plan when the
+        model has one and there is no mask."""
+        plan = self.inference_plan() if mask is None else None
+        if plan is None:
+            for x in xs:
+                if x.dtype.kind == "f" and not np.isfinite(x).all():
+                    raise ValueError("x contains NaN or infinite values")
+            with self._lock:
+                return self._forward(xs, training=False, mask=mask)[0]
+        y = plan[0].run(xs[0])  # checks x for NaN and infinity
+        for f in plan[1]:
+            y = f(y)
+        return [y]
+
+    def _fused_logits(self, i):
+        """The logits of output i when its loss fuses the final activation (stable logits
+        form) and nothing else reads that output."""
+        loss, tensor = self.losses[i], self.graph.outputs[i]
+        fused = getattr(loss, "fused_activation", None)
+        if fused is None or getattr(loss, "from_logits", False) or self.graph.consumers.get(id(tensor)) \
+                or sum(t is tensor for t in self.graph.outputs) > 1 or len(tensor.node.outputs) > 1:
+            return None
+        return self._callers[tensor.node.id].fused_logits(fused)
+
+    def _loss_weights_for(self, mask, y_pred):
+        """Timestep weights for sequence outputs under a mask, as Keras applies them."""
+        if mask is None or y_pred.ndim != 3:
+            return None
+        return np.asarray(mask, self.dtype)
+
+    def _loss_and_grads(self, ys, y_preds, masks):
+        """The weighted total loss, each output's loss, and the gradient per output (w.r.t. the
+        logits where fused, flagged in the third list)."""
+        total, per_output, grads, logits_flags = 0.0, [], [], []
+        for i, (loss, w) in enumerate(zip(self.losses, self.loss_weights)):
+            if loss is None:
+                per_output.append(None)
+                grads.append(None)
+                logits_flags.append(False)
+                continue
+            weights = self._loss_weights_for(masks[i], y_preds[i])
+            logits = self._fused_logits(i)
+            if logits is not None:
+                value, d = loss.value_and_grad_from_logits(ys[i], logits, weights)
+            elif getattr(loss, "from_logits", False):
+                value, d = loss.value_and_grad_from_logits(ys[i], y_preds[i], weights)
+            else:
+                value, d = loss.value_and_grad(ys[i], y_preds[i], weights)
+            total += w * float(value)
+            per_output.append(float(value))
+            grads.append(np.asarray(d, self.dtype) * w if w != 1.0 else np.asarray(d, self.dtype))
+            logits_flags.append(logits is not None)
+        return total, per_output, grads, logits_flags
+
+    def _backward(self, d_outputs, logits_flags):
+        """Every node in reverse: the gradients of the tensors each reads add up; a layer
+        called several times sums its weight gradients; a layer no gradient reaches gets zeros."""
+        grads: dict[int, np.ndarray] = {}
+        logits_of: set[int] = set()
+        for t, d, is_logits in zip(self.graph.outputs, d_outputs, logits_flags):
+            if d is None:
+                continue
+            grads[id(t)] = d if id(t) not in grads else grads[id(t)] + d
+            if is_logits:
+                logits_of.add(id(t))
+        inputs = {id(t) for t in self.graph.inputs}
+        reached: set[int] = set()
+        for node in reversed(self.graph.nodes):
+            d_outs = [grads.pop(id(t), None) for t in node.outputs]
+            if all(d is None for d in d_outs):
+                continue
+            layer = node.layer
+            kept = [g.copy() for g in layer.grads] if id(layer) in reached else None
+            need_dx = any(id(t) not in inputs for t in node.inputs)
+            d_ins = self._callers[node.id].backward_node(
+                d_outs, need_dx, dy_is_logits=id(node.outputs[0]) in logits_of)
+            if kept is not None:
+                for g, k in zip(layer.grads, kept):
+                    g += k
+            reached.add(id(layer))
+            for t, d in zip(node.inputs, d_ins):
+                if d is None or id(t) in inputs:
+                    continue
+                grads[id(t)] = d if id(t) not in grads else grads[id(t)] + d
+        for layer in self._weighted:
+            if id(layer) not in reached:
+                for g in layer.grads:
+                    g[...] = 0
+
+    def _train_step(self, xs, ys, mask=None):
+        """One optimizer step on a batch. A non-finite loss, gradient or updated weight leaves
+        the weights as they were before the step and sets self._diverged to what went wrong."""
+        with self._lock:
+            return self._locked_train_step(xs, ys, mask)
+
+    def _locked_train_step(self, xs, ys, mask):
+        self._diverged = None
+        params, grads = self.parameters.params, self.parameters.grads
+        y_preds, masks = self._forward(xs, training=True, mask=mask)
+        loss, per_output, d_outputs, logits_flags = self._loss_and_grads(ys, y_preds, masks)
+        if not self._owns_parameters:
+            grads[...] = 0
+        if not np.isfinite(loss):
+            self._diverged = f"the loss is {loss}"
+            return loss, per_output, y_preds, masks
+        self._backward(d_outputs, logits_flags)
+        if not _all_finite(grads):
+            self._diverged = "a gradient is NaN or infinite"
+            return loss, per_output, y_preds, masks
+        if self._last_params is None or self._last_params.shape != params.shape:
+            self._last_params = np.empty_like(params)
+        np.copyto(self._last_params, params)
+        frozen = [(w, w.copy()) for layer in self._weighted if not layer.trainable for w in layer.weights]
+        step = self.optimizer.iterations
+        try:
+            self.optimizer.apply(params, grads)
+        except KeyboardInterrupt:
+            # Ctrl-C can land between the optimizer's C update (whole or not at all) and its
+            # count of steps: keep the count with the weights.
+            changed = not np.array_equal(params, self._last_params)
+            self.optimizer.iterations = step + changed
+            raise
+        finally:  # also on KeyboardInterrupt: trainable=False layers keep their weights
+            for w, value in frozen:
+                w[...] = value
+        if not _all_finite(params):
+            np.copyto(params, self._last_params)
+            self._diverged = "the update made a weight NaN or infinite"
+        return loss, per_output, y_preds, masks
+
+    def _stop_diverged(self, where):
+        warnings.warn(f"training diverged at {where}: {self._diverged}; training stops, and the "
+                      "model keeps the weights of its last finite step (lower the learning rate, "
+                      "or clip gradients with clipnorm)", RuntimeWarning, stacklevel=3)
+        self.stop_training = True
+
+    def _update_metrics(self, ys, y_preds, masks):
+        for metrics, y, y_pred, mask in zip(self.output_metrics, ys, y_preds, masks):
+            weights = self._loss_weights_for(mask, y_pred)
+            for m in metrics:
+                m.update_state(y, y_pred, weights)
+
+    def _reset_metrics(self):
+        for m in self.compiled_metrics:
+            m.reset_state()
+
+    def _metric_logs(self, loss_sum, output_sums, count):
+        """Keras' log names: 'loss' and the metric names for one output; for several, also
+        '<output>_loss' and '<output>_<metric>'."""
+        logs = {"loss": loss_sum / count}
+        several = len(self.output_metrics) > 1
+        if several:
+            for name, s, loss in zip(self.output_names, output_sums, self.losses):
+                if loss is not None:
+                    logs[f"{name}_loss"] = s / count
+        for name, metrics in zip(self.output_names, self.output_metrics):
+            for m in metrics:
+                logs[f"{name}_{m.name}" if several else m.name] = float(m.result())
+        return logs
+
+    # ---- public API -------------------------------------------------------------------------
+    def fit(self, x: Optional[Data] = None, y: Optional[Data] = None,
+            batch_size: Optional[int] = None, epochs: int = 1, verbose: Verbose = "auto",
+            callbacks: Optional[Iterable[Callback]] = None, validation_split: float = 0.0,
+            validation_data: Optional[ValidationData] = None, shuffle: bool = True,
+            initial_epoch: int = 0, mask: Optional[ArrayLike] = None) -> History:
+        """As keras.Model.fit. `mask` (gru_native's addition, like the mask argument of a Keras
+        call): a boolean (samples, timesteps) array, True where a step of the first input is
+        valid."""
+        self._check_compiled()
+        epochs = self._count(epochs, "epochs", 1)
+        initial_epoch = self._count(initial_epoch, "initial_epoch", 0)
+        verbose = self._verbose(verbose)
+        xs = self._inputs(x)
+        mask = self._step_mask(mask, xs)
+        ys = self._targets(y, len(xs[0]))
+        batch_size = self._batch_size(batch_size)
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, mask_val)")
+            xs_val = self._inputs(validation_data[0])
+            ys_val = self._targets(validation_data[1], len(xs_val[0]))
+            m_val = self._step_mask(validation_data[2], xs_val) if len(validation_data) == 3 else None
+        elif validation_split:
+            n_all = len(xs[0])
+            split = int(n_all * (1 - validation_split))  # the last samples, as Keras
+            if split == 0 or split == n_all:
+                raise ValueError(f"validation_split={validation_split} leaves no training or "
+                                 f"no validation samples out of {n_all}")
+            xs, xs_val = [a[:split] for a in xs], [a[split:] for a in xs]
+            ys, ys_val = [a[:split] for a in ys], [a[split:] for a in ys]
+            mask, m_val = (None, None) if mask is None else (mask[:split], mask[split:])
+        else:
+            xs_val = ys_val = m_val = None
+        n = len(xs[0])
+        steps = -(-n // batch_size)
+
+        self.history = callbacks_module.History()
+        cbs = callbacks_module.CallbackList(list(callbacks or []) + [self.history])
+        cbs.set_model(self)
+        cbs.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+        self.stop_training = False
+        cbs.on_train_begin()
+        rng = utils.rng()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            bar = Progbar(steps, verbose=verbose) if verbose else None
+            order = rng.permutation(n) if shuffle else None
+            self._reset_metrics()
+            loss_sum = count = 0
+            output_sums = [0.0] * len(self.losses)
+            for step in range(steps):
+                cbs.on_train_batch_begin(step)
+                if order is None:
+                    idx = slice(step * batch_size, (step + 1) * batch_size)
+                else:
+                    idx = order[step * batch_size:(step + 1) * batch_size]
+                xb, yb = [a[idx] for a in xs], [a[idx] for a in ys]
+                loss, per_output, y_preds, out_masks = self._train_step(
+                    xb, yb, None if mask is None else mask[idx])
+                if self._diverged:
+                    self._stop_diverged(f"epoch {epoch + 1}, batch {step + 1}")
+                self._update_metrics(yb, y_preds, out_masks)
+                size = len(xb[0])
+                loss_sum += loss * size
+                output_sums = [s + (v or 0.0) * size for s, v in zip(output_sums, per_output)]
+                count += size
+                logs = self._metric_logs(loss_sum, output_sums, count)
+                cbs.on_train_batch_end(step, logs)
+                if bar is not None:
+                    bar.update(step + 1, list(logs.items()), finalize=False)
+                if self.stop_training:
+                    break
+            if xs_val is not None:
+                val_logs = self._evaluate_arrays(xs_val, ys_val, batch_size, m_val)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            if bar is not None:
+                bar.update(step + 1, list(logs.items()), finalize=True)
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _evaluate_arrays(self, xs, ys, batch_size, mask=None):
+        self._reset_metrics()
+        loss_sum = count = 0
+        output_sums = [0.0] * len(self.losses)
+        for start in range(0, len(xs[0]), batch_size):
+            sl = slice(start, start + batch_size)
+            xb, yb = [a[sl] for a in xs], [a[sl] for a in ys]
+            with self._lock:
+                y_preds, out_masks = self._forward(xb, training=False,
+                                                   mask=None if mask is None else mask[sl])
+                loss, per_output, _, _ = self._loss_and_grads(yb, y_preds, out_masks)
+            self._update_metrics(yb, y_preds, out_masks)
+            size = len(xb[0])
+            loss_sum += loss * size
+            output_sums = [s + (v or 0.0) * size for s, v in zip(output_sums, per_output)]
+            count += size
+        return self._metric_logs(loss_sum, output_sums, count)
+
+    def evaluate(self, x: Optional[Data] = None, y: Optional[Data] = None,
+                 batch_size: Optional[int] = None, verbose: Verbose = "auto",
+                 return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
+        self._check_compiled()
+        xs = self._inputs(x)
+        mask = self._step_mask(mask, xs)
+        ys = self._targets(y, len(xs[0]))
+        logs = self._evaluate_arrays(xs, ys, self._batch_size(batch_size), mask)
+        if self._verbose(verbose) and verbose != "auto":
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        return _as_returned(logs, return_dict)
+
+    def predict(self, x: Data, batch_size: Optional[int] = None, verbose: Verbose = "auto",
+                mask: Optional[ArrayLike] = None) -> Outputs:
+        self._verbose(verbose)
+        xs = self._inputs(x, check_finite=False)
+        mask = self._step_mask(mask, xs)
+        batch_size = self._batch_size(batch_size)
+        n = len(xs[0])
+        if n <= batch_size:
+            return self._structured_outputs(self._predict_batch(xs, mask))
+        parts = [self._predict_batch([a[s:s + batch_size] for a in xs],
+                                     None if mask is None else mask[s:s + batch_size])
+                 for s in range(0, n, batch_size)]
+        return self._structured_outputs([np.concatenate(p) for p in zip(*parts)])
+
+    def _structured_outputs(self, ys):
+        """One array, a list or a dict, as the model's outputs were given."""
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, ys))
+        return ys[0] if len(ys) == 1 and not self._outputs_are_list() else list(ys)
+
+    def _outputs_are_list(self) -> bool:
+        return len(self.graph.outputs) > 1
+
+    def train_on_batch(self, x: Data, y: Data, return_dict: bool = False,
+                       mask: Optional[ArrayLike] = None) -> Logs:
+        self._check_compiled()
+        xs = self._inputs(x)
+        mask = self._step_mask(mask, xs)
+        ys = self._targets(y, len(xs[0]))
+        self._reset_metrics()
+        loss, per_output, y_preds, masks = self._train_step(xs, ys, mask)
+        if self._diverged:
+            self._stop_diverged("this batch")
+        self._update_metrics(ys, y_preds, masks)
+        logs = self._metric_logs(loss, [v or 0.0 for v in per_output], 1)
+        return _as_returned(logs, return_dict)
+
+    def test_on_batch(self, x: Data, y: Data, return_dict: bool = False) -> Logs:
+        xs = self._inputs(x)
+        return self.evaluate(x, y, batch_size=len(xs[0]), verbose=0, return_dict=return_dict)
+
+    def predict_on_batch(self, x: Data, mask: Optional[ArrayLike] = None) -> Outputs:
+        xs = self._inputs(x, check_finite=False)
+        return self._structured_outputs(self._predict_batch(xs, self._step_mask(mask, xs)))
+
+    def stream(self, batch_size: int = 1) -> Stream:
+        """A Stream over this model: `step(x_t)` takes one timestep (batch_size, features) and
+        returns the model's output for it, keeping every GRU's and LSTM's state between calls;
+        `reset()` starts again from zeros. The stream sees later weight updates."""
+        if not self.built:
+            raise ValueError("build the model (give input_shape, or fit/predict once) before stream")
+        return Stream(self, self._count(batch_size, "batch_size", 1))
+
+    def reset_states(self) -> None:
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    # ---- weights ----------------------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [w for layer in self._weighted for w in layer.weights] if self.built else []
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
+        weights = list(weights)
+        if not self.built:
+            raise ValueError("build the model (give input_shape, or fit/predict once) before set_weights")
+        if len(weights) != len(self.weights):
+            raise ValueError(f"model {self.name!r} has {len(self.weights)} weights, got {len(weights)}")
+        start = 0
+        for layer in self._weighted:
+            k = len(layer.weights)
+            layer.set_weights(weights[start:start + k])
+            start += k
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError("the model is not built yet: give the first layer an input_shape")
+        return sum(layer.count_params() for layer in self._weighted)
+
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
+        summary.print_summary(self, print if print_fn is None else print_fn)
+
+    # ---- saving -----------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return saving.graph_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Model:
+        inputs, outputs = saving.graph_from_config(config)
+        return cls(inputs, outputs, name=config["name"], dtype=config["dtype"])
+
+    def save(self, filepath: PathLike) -> None:
+        saving.save_model(self, filepath)
+
+    def save_weights(self, filepath: PathLike) -> None:
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath: PathLike) -> None:
+        saving.load_weights(self, filepath)
+
+    def export(self, filepath: PathLike, format: str = "onnx") -> None:
+        """Write the model for other runtimes: format 'onnx' (models/onnx_export.py)."""
+        if format != "onnx":
+            raise ValueError(f"unknown export format {format!r}; known: 'onnx'")
+        from .onnx_export import export_onnx  # imports onnx, only when exporting
+        export_onnx(self, filepath)
+
+    def __getstate__(self):
+        return saving.model_to_arrays(self)
+
+    def __setstate__(self, state):
+        self.__dict__.update(saving.model_from_arrays(state).__dict__)
+
+
+saving.register_model_class("Functional", Model)
+
+
+def _shared_parameters(layers) -> Optional[Parameters]:
+    """The one Parameters every layer of `layers` is already bound into, or None."""
+    owners = {id(p.parameters): p.parameters for p in layers if getattr(p, "parameters", None) is not None}
+    if len(owners) == 1 and all(getattr(layer, "parameters", None) is not None for layer in layers):
+        return next(iter(owners.values()))
+    return None
+
+
+def _structured(tensors, keys):
+    if keys is not None:
+        return dict(zip(keys, tensors))
+    return tensors[0] if len(tensors) == 1 else list(tensors)
+
+
+def _as_returned(logs, return_dict):
+    """Keras' return value of evaluate and train_on_batch: the logs, the loss alone, or a list."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _all_finite(a):
+    """Whether `a` holds no NaN or infinity: one sum (they propagate into it), and an exact check
+    only when the sum itself overflowed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
