@@ -1,12 +1,15 @@
-"""Random state shared by initialisation, shuffling and dropout, so one seed reproduces a run."""
+"""Random state shared by initialisation, shuffling and dropout, so one seed reproduces a run;
+and keras.utils' to_categorical."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import random
+from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _rng = np.random.default_rng()
 # A generator that overrides _rng in one thread (context) only, so that concurrent fits of
@@ -41,3 +44,26 @@ def local_rng(generator):
         yield generator
     finally:
         _local_rng.reset(token)
+
+
+def to_categorical(x: ArrayLike, num_classes: Optional[int] = None) -> np.ndarray:
+    """Class labels as one-hot float32 rows, as keras.utils.to_categorical: shape x.shape +
+    (num_classes,), a trailing axis of size 1 dropped first; num_classes defaults to max + 1."""
+    labels = np.asarray(x)
+    if labels.dtype.kind not in "iu" and not (labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels))):
+        raise ValueError(f"to_categorical takes integer class labels, got dtype {labels.dtype}")
+    labels = labels.astype(np.int64)
+    if labels.ndim > 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"class labels must be non-negative, got {labels.min()}")
+    top = int(labels.max()) + 1 if labels.size else 0
+    if num_classes is None:
+        num_classes = top
+    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes < top:
+        raise ValueError(f"num_classes must be an integer above every label (> {top - 1}), got "
+                         f"{num_classes!r}")
+    out = np.zeros(labels.shape + (int(num_classes),), np.float32)
+    np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
+    return out

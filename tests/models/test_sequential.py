@@ -274,3 +274,17 @@ def test_non_trainable_layers_keep_their_weights(rng, capsys):
     model.summary()
     out = capsys.readouterr().out
     assert "Trainable params: 5 " in out and "Non-trainable params: 96 " in out
+
+
+def test_to_categorical_matches_an_identity_matrix_lookup():
+    labels = np.array([[2], [0], [1], [2]])
+    np.testing.assert_array_equal(gru_native.utils.to_categorical(labels),
+                                  np.eye(3, dtype=np.float32)[[2, 0, 1, 2]])
+    seq = np.array([[0, 3], [1, 1]])
+    out = gru_native.utils.to_categorical(seq, num_classes=5)
+    assert out.shape == (2, 2, 5) and out.dtype == np.float32
+    np.testing.assert_array_equal(out.argmax(-1), seq)
+    with pytest.raises(ValueError, match="num_classes"):
+        gru_native.utils.to_categorical(seq, num_classes=3)
+    with pytest.raises(ValueError, match="non-negative"):
+        gru_native.utils.to_categorical([-1, 0])

@@ -156,12 +156,17 @@ class Layer:
         if not self.multi_input and len(data) != 1:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes one input, got "
                              f"{len(data)}")
-        if self.built:
-            self.check_input_shape(shape)
-        else:
-            self.build(shape)
+        try:
+            if self.built:
+                self.check_input_shape(shape)
+            else:
+                self.build(shape)
+            out_shapes = self.node_output_shapes(shape, [t.shape[1:] for t in inputs[len(data):]])
+        except ValueError as e:
+            if f"{self.name!r}" in str(e):
+                raise
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}): {e}") from None
         node = Node(self, inputs)
-        out_shapes = self.node_output_shapes(shape, [t.shape[1:] for t in inputs[len(data):]])
         node.outputs = [KerasTensor((inputs[0].shape[0],) + tuple(s), self._output_dtype(data), node, i,
                                     self.name if len(out_shapes) == 1 else f"{self.name}_{i}")
                         for i, s in enumerate(out_shapes)]
