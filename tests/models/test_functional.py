@@ -191,6 +191,41 @@ def test_a_layer_shared_by_two_models_built_apart(rng):
                                    (x @ kernel + bias) @ head_kernel + head_bias, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.xfail(strict=True, reason="engine bug: when another model takes a layer into its "
+                   "new parameter buffer, the first model rebinds on its next step and rebuilds "
+                   "its optimizer: Adam's moments and `iterations` start again from zero")
+def test_a_model_keeps_its_optimizer_state_when_another_model_takes_its_layer(rng):
+    """Keras keeps optimizer state per variable: building a second model on one of the first's
+    layers (and training it) does not restart the first model's Adam."""
+    xa, ya = rng.normal(size=(8, 4)), rng.normal(size=(8, 4))
+    xb, yb = rng.normal(size=(8, 4)), rng.normal(size=(8, 1))
+
+    def first_model():
+        gn.utils.set_random_seed(1)
+        a = gn.Input(shape=(4,), name="a")
+        shared = layers.Dense(4, name="shared")
+        model = gn.Model(a, shared(layers.Dense(4, name="own")(a)))
+        model.compile(optimizer=Adam(learning_rate=0.01), loss="mse")
+        model.train_on_batch(xa, ya)
+        model.train_on_batch(xa, ya)
+        return model, shared
+
+    model, shared = first_model()
+    b = gn.Input(shape=(4,), name="b")
+    other = gn.Model(b, layers.Dense(1, name="head")(shared(b)))
+    other.compile(optimizer=SGD(learning_rate=0.1), loss="mse")
+    other.train_on_batch(xb, yb)
+    moved = shared.get_weights()
+    model.train_on_batch(xa, ya)
+
+    reference, ref_shared = first_model()  # the same two steps, then the other model's change
+    ref_shared.set_weights(moved)
+    reference.train_on_batch(xa, ya)
+    assert model.optimizer.iterations == reference.optimizer.iterations == 3
+    for got, want in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("form", ["list", "dict"])
 def test_two_outputs_weighted_losses(rng, form):
     inp = gn.Input(shape=(5, 2), name="x")
@@ -265,6 +300,23 @@ def test_encoder_states_as_the_decoders_initial_state(rng, cell):
     check_gradients(model, [xe, xd], rng.normal(size=(5, 4, 2)))
 
 
+def test_initial_state_from_dense_projections(rng):
+    """An image-captioning shape: h0 and c0 are Dense projections of a feature vector."""
+    feats = gn.Input(shape=(5,), name="feats")
+    words = gn.Input(shape=(4, 3), name="words")
+    h0 = layers.Dense(6, activation="tanh", name="h0")(feats)
+    c0 = layers.Dense(6, name="c0")(feats)
+    seq = layers.LSTM(6, return_sequences=True, name="lstm")(words, initial_state=[h0, c0])
+    model = f64_model([feats, words], layers.Dense(2, name="head")(seq))
+    randomize_biases(model, rng)
+    xf, xw = rng.normal(size=(5, 5)), rng.normal(size=(5, 4, 3))
+    seq_ref, _, _ = lstm_ref(model, "lstm", xw, h0=dense_ref(model, "h0", xf, "tanh"),
+                             c0=dense_ref(model, "c0", xf))
+    np.testing.assert_allclose(model.predict([xf, xw], verbose=0), dense_ref(model, "head", seq_ref),
+                               rtol=1e-10, atol=1e-12)
+    check_gradients(model, [xf, xw], rng.normal(size=(5, 4, 2)))
+
+
 def test_repeat_vector_and_time_distributed_with_a_fan_out(rng):
     inp = gn.Input(shape=(4,), name="code")
     z = layers.Dense(3, activation="tanh", name="embed")(inp)
@@ -325,6 +377,25 @@ def test_embedding_mask_reaches_the_gru_through_the_graph(rng, pre):
         want = dense_ref(model, "out", np.concatenate([h_ref, dense_ref(model, "a", xa[i:i + 1])], -1))
         np.testing.assert_allclose(got[i], want[0], rtol=1e-10, atol=1e-12)
     check_gradients(model, {"tokens": padded, "aux": xa}, rng.normal(size=(5, 1)))
+
+
+def test_masks_of_two_inputs_merged_by_concatenate(rng):
+    """Concatenate on the features ORs the masks: a step counts when either sequence has it."""
+    t1 = gn.Input(shape=(None,), dtype="int64", name="t1")
+    t2 = gn.Input(shape=(None,), dtype="int64", name="t2")
+    e1 = layers.Embedding(9, 3, mask_zero=True, name="e1")(t1)
+    e2 = layers.Embedding(9, 2, mask_zero=True, name="e2")(t2)
+    h = layers.GRU(4, name="gru")(layers.Concatenate()([e1, e2]))
+    model = f64_model([t1, t2], layers.Dense(1, name="out")(h))
+    randomize_biases(model, rng)
+    a = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 0, 0, 0, 0]])
+    b = np.array([[1, 1, 0, 0, 0, 0], [2, 3, 4, 0, 0, 0]])  # a row's steps: 3 and 3
+    got = model.predict([a, b], verbose=0)
+    e1w, e2w = weights_of(model, "e1")[0], weights_of(model, "e2")[0]
+    x = np.concatenate([e1w[a[:, :3]], e2w[b[:, :3]]], -1)  # token 0's vector where one is padded
+    want = dense_ref(model, "out", gru_ref(model, "gru", x)[1])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    check_gradients(model, [a, b], rng.normal(size=(2, 1)))
 
 
 def test_masking_layer_in_a_graph(rng):

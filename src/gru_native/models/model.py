@@ -111,9 +111,15 @@ class Model:
         self.parameters = shared if shared is not None else allocate(
             self._weighted, self.dtype, keep=True)
         # a buffer shared with another model also holds weights this model does not train:
-        # their gradients must stay zero for its optimizer
-        self._owns_parameters = shared is None or sum(
-            layer.count_params() for layer in self._weighted) == self.parameters.params.size
+        # their gradients stay zero and an update (weight decay included) leaves them as they were
+        self._outside = None
+        if shared is not None and sum(layer.count_params() for layer in self._weighted) \
+                != self.parameters.params.size:
+            self._outside = np.ones(self.parameters.params.size, bool)
+            start = self.parameters.params.ctypes.data
+            for w in self.weights:
+                offset = (w.ctypes.data - start) // w.itemsize
+                self._outside[offset:offset + w.size] = False
         # one caller per node: the layer for its first node, a twin (same weights, own caches)
         # for each further call
         seen: set[int] = set()
@@ -503,7 +509,7 @@ class Model:
         params, grads = self.parameters.params, self.parameters.grads
         y_preds, masks = self._forward(xs, training=True, mask=mask)
         loss, per_output, d_outputs, logits_flags = self._loss_and_grads(ys, y_preds, masks)
-        if not self._owns_parameters:
+        if self._outside is not None:
             grads[...] = 0
         if not np.isfinite(loss):
             self._diverged = f"the loss is {loss}"
@@ -528,6 +534,8 @@ class Model:
         finally:  # also on KeyboardInterrupt: trainable=False layers keep their weights
             for w, value in frozen:
                 w[...] = value
+            if self._outside is not None:  # and so do the other models' layers in a shared buffer
+                np.copyto(params, self._last_params, where=self._outside)
         if not _all_finite(params):
             np.copyto(params, self._last_params)
             self._diverged = "the update made a weight NaN or infinite"
