@@ -191,9 +191,6 @@ def test_a_layer_shared_by_two_models_built_apart(rng):
                                    (x @ kernel + bias) @ head_kernel + head_bias, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: when another model takes a layer into its "
-                   "new parameter buffer, the first model rebinds on its next step and rebuilds "
-                   "its optimizer: Adam's moments and `iterations` start again from zero")
 def test_a_model_keeps_its_optimizer_state_when_another_model_takes_its_layer(rng):
     """Keras keeps optimizer state per variable: building a second model on one of the first's
     layers (and training it) does not restart the first model's Adam."""

@@ -68,13 +68,13 @@ class Model:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self.built = False
+        self.parameters: Optional[Parameters] = None
         self.optimizer = None
         self.losses: list[Optional[Loss]] = []
         self.loss_weights: list[float] = []
         self.output_metrics: list[list[Any]] = []  # per output
         self.stop_training = False
         self.history = None
-        self.parameters: Optional[Parameters] = None
         self._plan = None  # (parameter buffer, inference plan) for predict
         self._last_params = None  # the weights before the current step, to undo a diverged one
         self._diverged = None
@@ -106,19 +106,19 @@ class Model:
     def _bind_parameters(self) -> None:
         """Put the layers' weights in one buffer: the one they already share, or a new one
         that keeps their values. A layer later taken into another model's new buffer moves
-        there (its values kept); this model then takes its layers' buffer again."""
+        there (its values kept); this model then takes its layers' buffer again, and its
+        optimizer keeps each weight's state."""
+        kept = self._optimizer_state_by_weight()
         shared = _shared_parameters(self._weighted)
         self.parameters = shared if shared is not None else allocate(
             self._weighted, self.dtype, keep=True)
+        self._offsets = self._weight_offsets()
         # a buffer shared with another model also holds weights this model does not train:
         # their gradients stay zero and an update (weight decay included) leaves them as they were
         self._outside = None
-        if shared is not None and sum(layer.count_params() for layer in self._weighted) \
-                != self.parameters.params.size:
+        if sum(w.size for w in self.weights) != self.parameters.params.size:
             self._outside = np.ones(self.parameters.params.size, bool)
-            start = self.parameters.params.ctypes.data
-            for w in self.weights:
-                offset = (w.ctypes.data - start) // w.itemsize
+            for offset, w in zip(self._offsets, self.weights):
                 self._outside[offset:offset + w.size] = False
         # one caller per node: the layer for its first node, a twin (same weights, own caches)
         # for each further call
@@ -129,6 +129,34 @@ class Model:
             seen.add(id(node.layer))
         if self.optimizer is not None:
             self.optimizer.build(self.parameters.params, self.parameters.segments)
+            if kept is not None:
+                self._restore_optimizer_state(kept)
+
+    def _weight_offsets(self) -> list[int]:
+        """Where each of the model's weights starts in its parameter buffer."""
+        start = self.parameters.params.ctypes.data
+        return [(w.ctypes.data - start) // w.itemsize for w in self.weights]
+
+    def _optimizer_state_by_weight(self):
+        """The optimizer's state cut per weight (before the weights move to another buffer),
+        or None when there is none."""
+        if self.optimizer is None or not self.optimizer.built or self.parameters is None:
+            return None
+        state = self.optimizer.get_state()
+        sizes = [w.size for w in self.weights]
+        slots = {name: [a[o:o + n].copy() for o, n in zip(self._offsets, sizes)]
+                 for name, a in state.items() if name not in ("iterations", "learning_rate")}
+        return state["iterations"], state["learning_rate"], slots
+
+    def _restore_optimizer_state(self, kept) -> None:
+        iterations, learning_rate, slots = kept
+        state = {"iterations": iterations, "learning_rate": learning_rate}
+        for name, parts in slots.items():
+            a = np.zeros(self.parameters.params.size, self.dtype)
+            for offset, part in zip(self._offsets, parts):
+                a[offset:offset + part.size] = part
+            state[name] = a
+        self.optimizer.set_state(state)
 
     def _check_parameters(self) -> None:
         if any(layer.parameters is not self.parameters for layer in self._weighted):
@@ -209,7 +237,6 @@ class Model:
                           for i, (ms, loss_i) in enumerate(zip(metric_lists, losses))]
         self.optimizer, self.losses, self.loss_weights = optimizer, losses, weights
         self.output_metrics = output_metrics
-        self._compile_args = (loss, loss_weights, metrics)
         if self.built:
             self.optimizer.build(self.parameters.params, self.parameters.segments)
 
