@@ -33,6 +33,7 @@ from ..optimizers import Optimizer
 from . import saving, summary
 from .saving import PathLike
 from .graph import Graph, flatten_tensors
+from .onnx_export import export_onnx
 from .progbar import Progbar
 from .streaming import Stream
 
@@ -60,6 +61,7 @@ class Model:
     optimizer: Optional[Optimizer]
     history: Optional[History]
     show_connections = True  # summary's "Connected to" column (a Sequential's is implied)
+    onnx_names = None  # (input, output) names of an exported file; None: the layers' names
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  dtype: DTypeLike = "float32") -> None:
@@ -825,7 +827,6 @@ class Model:
         """Write the model for other runtimes: format 'onnx' (models/onnx_export.py)."""
         if format != "onnx":
             raise ValueError(f"unknown export format {format!r}; known: 'onnx'")
-        from .onnx_export import export_onnx  # imports onnx, only when exporting
         export_onnx(self, filepath)
 
     def __getstate__(self):

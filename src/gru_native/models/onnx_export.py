@@ -23,6 +23,8 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
+from .. import layers as L
+
 _ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax"}
 
 
@@ -305,7 +307,6 @@ def _export_masking(g, layer, xs, tensors):
 def _exporters() -> dict:
     """Layer class -> exporter(g, layer, input names, input tensors) -> output names, one per
     output of the call."""
-    from .. import layers as L
     return {L.GRU: _export_rnn, L.LSTM: _export_rnn, L.Bidirectional: _export_bidirectional,
             L.Dense: _export_dense, L.Activation: _export_activation, L.Dropout: _export_identity,
             L.Embedding: _export_embedding, L.TimeDistributed: _export_time_distributed,
@@ -318,7 +319,6 @@ def _exporters() -> dict:
 
 
 def _per_step_layers() -> tuple:
-    from .. import layers as L
     return (L.Dense, L.Activation, L.Dropout)
 
 
@@ -357,17 +357,18 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
         import onnx
     except ImportError:
         raise ImportError("exporting to ONNX needs the onnx package: pip install onnx") from None
-    from .sequential import Sequential
 
     if not model.built:
         raise ValueError("build the model (give input_shape, or fit/predict once) before export")
     if model.dtype != np.float32:
         raise ValueError("ONNX runtimes run GRUs in float32: export a float32 model")
     graph = model.graph
-    sequential = isinstance(model, Sequential)
-    # A Sequential keeps the names it always had; a functional model's are its own.
-    input_names = ["input"] if sequential else _unique([t.layer.name for t in graph.inputs], set())
-    output_names = ["output"] if sequential else _unique(list(model.output_names), set(input_names))
+    # A Sequential keeps the names its files always had; a functional model's are its own.
+    sequential = model.onnx_names is not None
+    input_names = [model.onnx_names[0]] if sequential else _unique(
+        [t.layer.name for t in graph.inputs], set())
+    output_names = [model.onnx_names[1]] if sequential else _unique(
+        list(model.output_names), set(input_names))
     g = _Graph(onnx, set(input_names) | set(output_names))
     names = {id(t): n for t, n in zip(graph.inputs, input_names)}  # id(KerasTensor) -> ONNX name
     calls: dict[int, int] = {}
@@ -410,6 +411,5 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
 
 
 def _time_keeping_layers() -> tuple:
-    from .. import layers as L
     return (L.GRU, L.LSTM, L.Bidirectional, L.Dense, L.Activation, L.Dropout, L.Embedding,
             L.TimeDistributed)

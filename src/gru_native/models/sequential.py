@@ -27,6 +27,7 @@ class Sequential(Model):
             self.add(layer)
 
     show_connections = False
+    onnx_names = ("input", "output")
 
     def _default_name(self) -> str:
         return "sequential"
