@@ -1,7 +1,5 @@
-"""Trained weights from other frameworks: `from_torch` turns a torch.nn.GRU or LSTM (and an
-optional torch.nn.Linear head) into an equivalent Sequential, `from_keras` a Keras Sequential model.
-Neither framework is imported: a model is read through its attributes, configs and weights.
-Keras' weight layouts are ours, so its weights are copied as they are.
+"""from_torch: a torch.nn.GRU or LSTM (and an optional torch.nn.Linear head) as an equivalent
+Sequential. torch is not imported: a module is read through its attributes and weights.
 
 The layouts differ in gate order and orientation: torch keeps weight_ih (3H, in) and
 weight_hh (3H, H) with the gates in the order r, z, n and two biases; Keras (and we) keep the
@@ -16,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..layers import GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Masking
+from ..layers import GRU, LSTM, Bidirectional, Dense, Dropout
 from ..models import Sequential
 
 
@@ -93,52 +91,3 @@ def from_torch(module: Any, head: Optional[Any] = None) -> Sequential:
     model.build((None, None, module.input_size))
     model.set_weights([np.ascontiguousarray(w, dtype) for w in weights])
     return model
-
-
-# The arguments of each Keras layer that we take from its config (the rest, such as
-# initializers and regularizers, do not change what a trained layer computes).
-_KERAS_ARGS = {
-    "GRU": ("units", "activation", "recurrent_activation", "use_bias", "dropout",
-            "recurrent_dropout", "return_sequences", "go_backwards", "stateful", "reset_after"),
-    "LSTM": ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias",
-             "dropout", "recurrent_dropout", "return_sequences", "go_backwards", "stateful"),
-    "Dense": ("units", "activation", "use_bias"),
-    "Embedding": ("input_dim", "output_dim", "mask_zero"),
-    "Masking": ("mask_value",),
-    "Dropout": ("rate",),
-    "Activation": ("activation",),
-}
-_OURS = {"GRU": GRU, "LSTM": LSTM, "Dense": Dense, "Embedding": Embedding, "Masking": Masking,
-         "Dropout": Dropout, "Activation": Activation}
-
-
-def _from_keras_layer(layer: Any):
-    kind = type(layer).__name__
-    if kind == "Bidirectional":
-        return Bidirectional(_from_keras_layer(layer.forward_layer), merge_mode=layer.merge_mode,
-                             backward_layer=_from_keras_layer(layer.backward_layer))
-    if kind not in _OURS:
-        raise ValueError(f"from_keras converts {', '.join(sorted(_OURS))} and Bidirectional "
-                         f"layers; layer {layer.name!r} is a {kind}")
-    config = layer.get_config()
-    if kind in ("GRU", "LSTM") and config.get("return_state"):
-        raise ValueError(f"layer {layer.name!r} has return_state=True: a Sequential model has a "
-                         "single output")
-    return _OURS[kind](**{k: config[k] for k in _KERAS_ARGS[kind] if k in config})
-
-
-def from_keras(model: Any) -> Sequential:
-    """An equivalent Sequential for a Keras Sequential model made of GRU, LSTM, Bidirectional,
-    Dense, Embedding, Masking, Dropout and Activation layers: same layers, same weights, same
-    predictions (in float32 or float64, the Keras model's compute dtype)."""
-    if not hasattr(model, "layers") or not hasattr(model, "input_shape"):
-        raise TypeError(f"from_keras takes a built Keras Sequential model, got {type(model).__name__}")
-    dtypes = {np.dtype(w.dtype).name for w in model.get_weights()} or {"float32"}
-    if len(dtypes) != 1 or not dtypes <= {"float32", "float64"}:
-        raise TypeError(f"from_keras converts float32 or float64 models, got {sorted(dtypes)}")
-    dtype = np.dtype(dtypes.pop())
-    ours = Sequential([_from_keras_layer(layer) for layer in model.layers], name=model.name,
-                      dtype=dtype.name)
-    ours.build(tuple(model.input_shape))
-    ours.set_weights([np.ascontiguousarray(w, dtype) for w in model.get_weights()])
-    return ours
