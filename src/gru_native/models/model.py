@@ -102,6 +102,7 @@ class Model:
         self.graph = Graph(input_list, output_list)
         self._all_layers = self.graph.layers()
         self._weighted = [layer for layer in self._all_layers if layer.weight_specs()]
+        self._integer = self._integer_inputs()
         self.built = True
         self._bind_parameters()
 
@@ -307,9 +308,8 @@ class Model:
         if not self.built:
             x = self._build_from_data(x)
         self._check_parameters()
-        arrays = []
-        for tensor, a in zip(self.graph.inputs, self._as_list(x, self.input_names, "x")):
-            arrays.append(self._input_array(tensor, a, check_finite))
+        arrays = [self._input_array(tensor, integer, a, check_finite) for tensor, integer, a in
+                  zip(self.graph.inputs, self._integer, self._as_list(x, self.input_names, "x"))]
         if len({len(a) for a in arrays}) > 1:
             raise ValueError(f"the inputs hold different numbers of samples: "
                              f"{[len(a) for a in arrays]}")
@@ -319,13 +319,13 @@ class Model:
         """Sequential builds from its first data; a functional model is built from the start."""
         return x
 
-    def _integer_input(self, tensor) -> bool:
-        if tensor.layer.integer_inputs:
-            return True
-        return any(node.layer.integer_inputs for node in self.graph.nodes
-                   if any(t is tensor for t in node.inputs))
+    def _integer_inputs(self) -> list[bool]:
+        """Per input: whether it takes integer ids (an integer Input, or read by an Embedding)."""
+        return [t.layer.integer_inputs or any(
+            node.layer.integer_inputs for node in self.graph.nodes if any(i is t for i in node.inputs))
+            for t in self.graph.inputs]
 
-    def _input_array(self, tensor, x, check_finite) -> np.ndarray:
+    def _input_array(self, tensor, integer, x, check_finite) -> np.ndarray:
         name = tensor.layer.name
         try:
             x = np.asarray(x)
@@ -335,7 +335,7 @@ class Model:
                              "sequences") from None
         if x.size == 0:
             raise ValueError(f"x is empty (shape {x.shape})")
-        if self._integer_input(tensor):
+        if integer:
             if x.dtype.kind not in "iu":
                 if x.dtype.kind != "f" or not np.array_equal(x, np.round(x)):
                     raise TypeError(f"input {name!r} takes integer token ids, got {x.dtype}")
