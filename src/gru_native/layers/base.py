@@ -167,14 +167,12 @@ class Layer:
                 raise
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}): {e}") from None
         node = Node(self, inputs)
-        node.outputs = [KerasTensor((inputs[0].shape[0],) + tuple(s), self._output_dtype(data), node, i,
+        dtype = "float32" if self.dtype is None else self.dtype
+        node.outputs = [KerasTensor((inputs[0].shape[0],) + tuple(s), dtype, node, i,
                                     self.name if len(out_shapes) == 1 else f"{self.name}_{i}")
                         for i, s in enumerate(out_shapes)]
         self.nodes.append(node)
         return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
-
-    def _output_dtype(self, inputs):
-        return "float32" if self.dtype is None else self.dtype
 
     def check_input_shape(self, shape: Any) -> None:
         """Raise ValueError when a built layer is called on inputs of another shape: the rank

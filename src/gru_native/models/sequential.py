@@ -23,6 +23,7 @@ class Sequential(Model):
         super().__init__(name=name, dtype=dtype)
         self._stack: list[Layer] = []
         self._input_layer: Optional[InputLayer] = None
+        self._own_nodes: list = []  # this model's calls of its layers (replaced on a rebuild)
         for layer in layers or []:
             self.add(layer)
 
@@ -79,7 +80,7 @@ class Sequential(Model):
             raise ValueError("the model has no layers")
         shape = as_shape(tuple(input_shape)[1:], "input_shape")
         for layer in self._stack:  # this model's earlier calls, if any, make way for the new chain
-            layer.nodes = [node for node in layer.nodes if node not in getattr(self, "_own_nodes", ())]
+            layer.nodes = [node for node in layer.nodes if node not in self._own_nodes]
         if self._input_layer is None or self._input_layer.shape != shape:
             dtype = "int32" if self._stack[0].integer_inputs else self.dtype.name
             self._input_layer = InputLayer(shape=shape, dtype=dtype, name=f"{self.name}_input")
