@@ -305,6 +305,9 @@ cdef class InferencePlan:
     cdef readonly list ops
     cdef readonly object dtype
     cdef int typenum
+    cdef bint f32
+    cdef size_t itemsize
+    cdef bint copies  # whether an output is an input or another output's slot (copied after)
     cdef cnp.ndarray scratch
     cdef bint busy
     cdef readonly str stream_error  # why step() cannot run this plan, or None
@@ -314,6 +317,7 @@ cdef class InferencePlan:
         if self.dtype != np.float32 and self.dtype != np.float64:
             raise TypeError(f"an inference plan computes in float32 or float64, not {self.dtype}")
         self.typenum = self.dtype.num
+        self.f32, self.itemsize = self.dtype == np.float32, self.dtype.itemsize
         if not isinstance(ops, (list, tuple)) or not ops:
             raise ValueError("an inference plan needs a non-empty list of op records")
         ops, inputs, outputs, input_shapes = list(ops), list(inputs), list(outputs), list(input_shapes)
@@ -392,6 +396,8 @@ cdef class InferencePlan:
             self.out_slots[k] = s
             if self.slots[s].output == -1 and self.slots[s].source == -1:
                 self.slots[s].output = k
+            else:
+                self.copies = True
 
         # Arena regions: a slot lives from the op writing it to the last op reading it; slots
         # whose lives do not overlap share a region (greedy in write order: for a chain, two
@@ -552,7 +558,7 @@ cdef class InferencePlan:
             if own:
                 self.scratch = scratch
         cdef char *base = <char *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
-        cdef size_t item = self.dtype.itemsize
+        cdef size_t item = self.itemsize
         for s in range(self.n_slots):
             if self.slots[s].group >= 0:
                 L.ptr[s] = base + L.offset[self.slots[s].group] * item
@@ -561,7 +567,7 @@ cdef class InferencePlan:
         gru_interrupt_clear()
         self._run(L, B, base, NULL if states is None else states.ptrs)
         raise_if_interrupted()
-        for k in range(self.n_outputs):
+        for k in range(self.n_outputs if self.copies else 0):
             if outs[k] is None:  # an input, or a slot an earlier output already holds
                 s = self.out_slots[k]
                 src = checked[self.slots[s].source] if self.slots[s].source >= 0 \
@@ -655,9 +661,9 @@ cdef class InferencePlan:
             L.total += L.size[j]
 
     cdef void _run(self, Layout *L, int B, char *base, void **states) noexcept:
-        cdef size_t item = self.dtype.itemsize
+        cdef size_t item = self.itemsize
         cdef int nt = gru_get_num_threads(), i, j, rows, H
-        cdef bint f32 = self.dtype == np.float32
+        cdef bint f32 = self.f32
         cdef gru_shape g
         cdef lstm_shape l
         cdef dense_shape d
