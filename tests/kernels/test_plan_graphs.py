@@ -325,3 +325,28 @@ def test_plan_checks_its_inputs_at_run():
         plan.run([x, x[:, :3].copy()])
     with pytest.raises(ValueError, match="cannot stream: streaming takes one sequence input"):
         plan.step([x[:, 0], x[:, 0]], plan.new_states(2))
+
+
+def test_concurrent_predictions_on_one_graph_are_correct(rng):
+    """A second thread running the plan at once gets its own layout and arena."""
+    import threading
+    model, shapes = encoder_decoder(np.float32)
+    batches = [inputs_for(rng, shapes, 1 + i % 3) for i in range(8)]
+    expected = [model.predict(xs, verbose=0) for xs in batches]
+    errors = []
+
+    def work(k):
+        try:
+            for j in range(60):
+                i = (k * 3 + j) % len(batches)
+                if not np.array_equal(model.predict(batches[i], verbose=0), expected[i]):
+                    errors.append((k, i))
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
