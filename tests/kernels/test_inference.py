@@ -9,6 +9,7 @@ import pytest
 import gru_native as gn
 from gru_native import layers
 from gru_native.kernels.inference import InferencePlan
+from gru_native.kernels.plan_ops import DenseOp, RecurrentOp
 
 from helpers import layer_path_forward, reference_predict
 
@@ -47,8 +48,12 @@ def test_predict_through_the_plan_matches_numpy(rng, name, dtype):
         y = model.predict(x, batch_size=batch_size, verbose=0)
         assert y.dtype == dtype and y.shape == expected.shape
         np.testing.assert_allclose(y, expected, rtol=tol, atol=tol)
-    np.testing.assert_array_equal(model.predict(x, verbose=0),
-                                  layer_path_forward(model, x.astype(dtype))[0])
+    # The plan runs the same kernels as the layers, and its activations in C (libm's exp and
+    # tanh, where the layers use NumPy's): equal up to an ulp or so.
+    layer_tol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               layer_path_forward(model, x.astype(dtype))[0],
+                               rtol=layer_tol, atol=layer_tol)
 
 
 def test_plan_sees_weight_updates_and_rebuilds_for_a_new_buffer(rng):
@@ -65,20 +70,38 @@ def test_plan_sees_weight_updates_and_rebuilds_for_a_new_buffer(rng):
                                rtol=1e-5, atol=1e-6)
 
 
+class _Custom:
+    """An activation of the user's own (forward and backward): no C form, so no plan."""
+
+    name = "custom"
+
+    def forward(self, z):
+        return np.maximum(z, 0) * 0.5
+
+    def backward(self, da, a, z):
+        return da * (z > 0) * 0.5
+
+
 def test_models_without_a_plan_predict_through_their_layers(rng):
-    """Stateful, masked, embedded, bidirectional and go_backwards-sequence models keep the
-    layer path (and its results)."""
+    """Stateful, masked, embedded and go_backwards-sequence models keep the layer path (and
+    its results). (Bidirectional layers and activations between layers now run in the plan:
+    tests/kernels/test_plan_graphs.py.)"""
     cases = [
         [layers.GRU(3, stateful=True, input_shape=(4, 2))],
         [layers.Masking(input_shape=(4, 2)), layers.GRU(3)],
-        [layers.Bidirectional(layers.GRU(3), input_shape=(4, 2))],
+        [layers.Embedding(5, 2, input_shape=(4,)), layers.GRU(3)],
         [layers.GRU(3, go_backwards=True, return_sequences=True, input_shape=(4, 2))],
-        [layers.GRU(3, input_shape=(4, 2)), layers.Dense(3, activation="relu"), layers.Dense(1)],
+        [layers.GRU(3, input_shape=(4, 2)), layers.Dense(3, activation=_Custom()), layers.Dense(1)],
     ]
     x = rng.normal(size=(5, 4, 2))
     for stack in cases:
         model = gn.Sequential(stack)
         assert model.inference_plan() is None
+        if isinstance(stack[0], layers.Embedding):
+            ids = rng.integers(0, 5, size=(5, 4))
+            np.testing.assert_array_equal(model.predict(ids, verbose=0),
+                                          layer_path_forward(model, ids)[0])
+            continue
         y = model.predict(x, verbose=0)
         model.reset_states()  # the stateful model starts again from zeros
         np.testing.assert_array_equal(y, layer_path_forward(model, x.astype(np.float32))[0])
@@ -100,45 +123,51 @@ def test_plan_checks_what_crosses_into_c(rng):
     w = np.zeros((2, 9), np.float32)
     u = np.zeros((3, 9), np.float32)
     b = np.zeros((2, 9), np.float32)
-    with pytest.raises(ValueError, match="recurrent_kernel"):
-        InferencePlan([("gru", w, u[:, :6], b, True, False, True)], np.float32)
+
+    def gru(kernel=w, recurrent=u, bias=b, return_sequences=True, x=0, out=1):
+        return RecurrentOp("gru", kernel, recurrent, bias, True, False, return_sequences, x, (),
+                           (out,))
+
+    def chain(*ops):
+        return InferencePlan(list(ops), np.float32, [0], [(None, 2)], [len(ops)])
+
+    with pytest.raises(ValueError, match="op 0 .*field 'recurrent_kernel'"):
+        chain(gru(recurrent=u[:, :6]))
     with pytest.raises(ValueError, match="C-contiguous float32"):
-        InferencePlan([("gru", w.astype(np.float64), u, b, True, False, True)], np.float32)
-    with pytest.raises(ValueError, match="op 1 takes 4 features, but op 0 gives 3"):
-        InferencePlan([("gru", w, u, b, True, False, True), ("dense", np.zeros((4, 1), np.float32), None)],
-                      np.float32)
-    with pytest.raises(ValueError, match="a GRU needs sequences"):
-        InferencePlan([("gru", w, u, b, True, False, False), ("gru", np.zeros((3, 9), np.float32), u, b,
-                                                               True, False, True)], np.float32)
-    with pytest.raises(ValueError, match="unknown kind 'rnn'"):
-        InferencePlan([("rnn",)], np.float32)
-    with pytest.raises(ValueError, match="a 'lstm' op is a tuple of 6 items, got 1"):
-        InferencePlan([("lstm",)], np.float32)
-    plan = InferencePlan([("gru", w, u, b, True, False, True)], np.float32)
+        chain(gru(kernel=w.astype(np.float64)))
+    with pytest.raises(ValueError, match="op 1 .*field 'kernel' takes 4 features, but slot 1"):
+        chain(gru(), DenseOp(np.zeros((4, 1), np.float32), None, "linear", 1, 2))
+    with pytest.raises(ValueError, match="op 1 .*a recurrent op needs sequences"):
+        chain(gru(return_sequences=False), gru(np.zeros((3, 9), np.float32), x=1, out=2))
+    with pytest.raises(ValueError, match="op 0 must be a RecurrentOp"):
+        chain(("rnn",))
+    with pytest.raises(ValueError, match="op 0 .*field 'kind' must be 'gru' or 'lstm'"):
+        chain(gru()._replace(kind="rnn"))
+    plan = chain(gru())
     with pytest.raises(TypeError, match="C-contiguous float32"):
-        plan.run(np.zeros((1, 4, 2)))
+        plan.run([np.zeros((1, 4, 2))])
     with pytest.raises(ValueError, match=r"\(batch, timesteps, 2\)"):
-        plan.run(np.zeros((1, 4, 3), np.float32))
+        plan.run([np.zeros((1, 4, 3), np.float32)])
     with pytest.raises(ValueError, match="at least one sequence"):
-        plan.run(np.zeros((0, 4, 2), np.float32))
+        plan.run([np.zeros((0, 4, 2), np.float32)])
     states = plan.new_states(2)
     with pytest.raises(ValueError, match="states are for batches of 2, not 1"):
-        plan.run(np.zeros((1, 4, 2), np.float32), states)
-    other = InferencePlan([("gru", w, u, b, True, False, True)], np.float32)
+        plan.run([np.zeros((1, 4, 2), np.float32)], states)
+    other = chain(gru())
     with pytest.raises(ValueError, match="another plan"):
-        other.run(np.zeros((2, 4, 2), np.float32), states)
+        other.run([np.zeros((2, 4, 2), np.float32)], states)
     with pytest.raises(TypeError):
-        plan.run(np.zeros((2, 4, 2), np.float32), [np.zeros((2, 3), np.float32)])
+        plan.run([np.zeros((2, 4, 2), np.float32)], [np.zeros((2, 3), np.float32)])
     with pytest.raises(ValueError, match=r"\(batch, 2\) with at least one sequence, got \(2, 4, 2\)"):
-        plan.step(np.zeros((2, 4, 2), np.float32), states)
+        plan.step([np.zeros((2, 4, 2), np.float32)], states)
     with pytest.raises(ValueError, match="states are for batches of 2, not 3"):
-        plan.step(np.zeros((3, 2), np.float32), states)
+        plan.step([np.zeros((3, 2), np.float32)], states)
     with pytest.raises(TypeError, match="C-contiguous float32"):
-        plan.step(np.zeros((2, 2)), states)
+        plan.step([np.zeros((2, 2))], states)
     with pytest.raises(ValueError, match="NaN"):
-        plan.step(np.full((2, 2), np.nan, np.float32), states)
+        plan.step([np.full((2, 2), np.nan, np.float32)], states)
     with pytest.raises(TypeError):
-        plan.step(np.zeros((2, 2), np.float32), None)
+        plan.step([np.zeros((2, 2), np.float32)], None)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         plan.new_states(0)
 

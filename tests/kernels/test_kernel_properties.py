@@ -17,6 +17,7 @@ import gru_reference as ref
 from gru_native.kernels import optim as _optim
 from gru_native.kernels.dense import dense_backward, dense_forward
 from gru_native.kernels.inference import InferencePlan
+from gru_native.kernels.plan_ops import DenseOp, RecurrentOp
 from helpers import OPTIM_TOL, TOL, assert_close, assert_close_optim, check_dense
 
 # Reproducible in CI (same examples every run) and no example database in the work tree.
@@ -230,8 +231,9 @@ def test_dense_matches_numpy_or_names_the_bad_argument(data, N, I, O, seed, dtyp
 
 # ---- Inference plan --------------------------------------------------------------------------
 
-PLAN_FAULTS = ["kernel_1d", "kernel_swapped", "kernel_unaligned", "empty_op", "unknown_kind",
-               "bias_dtype", "x_list", "x_other_dtype", "x_unaligned", "x_features", "x_nan"]
+PLAN_FAULTS = ["kernel_1d", "kernel_swapped", "kernel_unaligned", "not_a_record", "unknown_kind",
+               "bias_dtype", "input_unwritten", "output_rewritten", "slot_negative",
+               "flag_not_bool", "x_list", "x_other_dtype", "x_unaligned", "x_features", "x_nan"]
 
 
 @st.composite
@@ -255,37 +257,55 @@ def plan_stacks(draw, F):
        fault=st.none() | st.sampled_from(PLAN_FAULTS))
 def test_inference_plan_matches_reference_or_names_the_bad_argument(data, B, T, F, seed, dtype,
                                                                     threads, fault):
-    """InferencePlan(ops).run(x) gives the layers' NumPy composition (GRU reference, x @ W + b),
-    or building or running it raises naming the bad op or argument."""
+    """InferencePlan(records).run([x]) gives the layers' NumPy composition (GRU reference,
+    x @ W + b), or building or running it raises naming the bad op and field or argument."""
     rng = np.random.default_rng(seed)
-    ops, refs, width = [], [], F
-    for kind, units, flag_a, flag_b, flag_c in data.draw(plan_stacks(F)):
+    ops, width = [], F
+    for i, (kind, units, flag_a, flag_b, flag_c) in enumerate(data.draw(plan_stacks(F))):
         if kind == "gru":
             w, u, b = (rng.normal(scale=0.5, size=shape).astype(dtype) for shape in [
                 (width, 3 * units), (units, 3 * units), (2, 3 * units) if flag_a else 3 * units])
-            ops.append(("gru", w, u, b, flag_a, flag_b, flag_c))
+            ops.append(RecurrentOp("gru", w, u, b, flag_a, flag_b, flag_c, i, (), (i + 1,)))
         else:
             b = rng.normal(size=units).astype(dtype) if flag_c else None
-            ops.append(("dense", rng.normal(size=(width, units)).astype(dtype), b))
+            ops.append(DenseOp(rng.normal(size=(width, units)).astype(dtype), b, "linear", i,
+                               i + 1))
         width = units
     x = rng.normal(size=(B, T, F)).astype(dtype)
 
     error, k = None, data.draw(st.integers(0, len(ops) - 1))  # the op a fault goes to
-    op = list(ops[k])
+    op = ops[k]
+    where = rf"op {k} \({type(op).__name__}\): field"
+    out_field = "outputs" if isinstance(op, RecurrentOp) else "output"
     if fault == "kernel_1d":
-        op[1], error = op[1].ravel(), (ValueError, "kernel")
+        op, error = op._replace(kernel=op.kernel.ravel()), (ValueError, f"{where} 'kernel'")
     elif fault in ("kernel_swapped", "kernel_unaligned"):  # the plan points into its weights
-        op[1] = laid_out(op[1], fault.split("_")[1])
-        error = (ValueError, "kernel must be")
-    elif fault == "empty_op":
-        op, error = [], (ValueError, f"op {k}")
+        op = op._replace(kernel=laid_out(op.kernel, fault.split("_")[1]))
+        error = (ValueError, f"{where} 'kernel' must be")
+    elif fault == "not_a_record":
+        op, error = tuple(op), (ValueError, f"op {k} must be a RecurrentOp")
     elif fault == "unknown_kind":
-        op[0], error = "conv", (ValueError, "unknown kind 'conv'")
+        if isinstance(op, RecurrentOp):
+            op, error = op._replace(kind="conv"), (ValueError, f"{where} 'kind'")
+        else:
+            op, error = op._replace(activation="conv"), (ValueError, f"{where} 'activation'")
     elif fault == "bias_dtype":  # the plan points into its weights: no conversion
-        i = 3 if op[0] == "gru" else 2
-        bias = np.zeros(op[1].shape[1], dtype) if op[i] is None else op[i]
-        op[i] = bias.astype(np.float32 if dtype == np.float64 else np.float64)
-        error = (ValueError, "bias must be")
+        bias = np.zeros(op.kernel.shape[1], dtype) if op.bias is None else op.bias
+        op = op._replace(bias=bias.astype(np.float32 if dtype == np.float64 else np.float64))
+        error = (ValueError, f"{where} 'bias' must be")
+    elif fault == "input_unwritten":
+        op, error = op._replace(input=k + 1), (ValueError, f"{where} 'input': slot {k + 1} is not written")
+    elif fault == "output_rewritten":
+        bad = (k,) if isinstance(op, RecurrentOp) else k
+        op = op._replace(**{out_field: bad})
+        error = (ValueError, f"{where} '{out_field}': slot {k} is already written")
+    elif fault == "slot_negative":
+        op, error = op._replace(input=-1), (ValueError, f"{where} 'input' must be a slot id")
+    elif fault == "flag_not_bool":
+        if isinstance(op, RecurrentOp):
+            op, error = op._replace(reverse=1), (ValueError, f"{where} 'reverse' must be True")
+        else:
+            op, error = op._replace(input=float(k)), (ValueError, f"{where} 'input' must be a slot")
     elif fault in ("x_list", "x_unaligned"):
         x, error = laid_out(x, fault.split("_")[1]), (TypeError, "x must be")
     elif fault == "x_other_dtype":
@@ -297,20 +317,24 @@ def test_inference_plan_matches_reference_or_names_the_bad_argument(data, B, T, 
         x = x.copy()
         x[data.draw(st.integers(0, B - 1)), data.draw(st.integers(0, T - 1)), 0] = np.nan
         error = (ValueError, "x contains NaN")
-    ops[k] = tuple(op)
+    ops[k] = op
+
+    def run():
+        plan = InferencePlan(ops, dtype, [0], [(None, F)], [len(ops)])
+        return plan.run([x])
 
     with num_threads(threads):
         if error:
-            return fails_as(error, lambda: InferencePlan(ops, dtype).run(x))
-        got = InferencePlan(ops, dtype).run(x)
+            return fails_as(error, run)
+        (got,) = run()
     want = x.astype(np.float64)
     for op in ops:
-        if op[0] == "gru":
-            _, w, u, b, reset_after, reverse, return_sequences = op
-            y, h, _ = ref.forward(want, w, u, b, reset_after=reset_after, reverse=reverse)
-            want = y if return_sequences else h
+        if isinstance(op, RecurrentOp):
+            y, h, _ = ref.forward(want, op.kernel, op.recurrent_kernel, op.bias,
+                                  reset_after=op.reset_after, reverse=op.reverse)
+            want = y if op.return_sequences else h
         else:
-            want = want @ op[1] + (0 if op[2] is None else op[2])
+            want = want @ op.kernel + (0 if op.bias is None else op.bias)
     assert got.dtype == dtype and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=PLAN_TOL[dtype], atol=PLAN_TOL[dtype])
 

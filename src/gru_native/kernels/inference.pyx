@@ -1,17 +1,20 @@
-"""A stack of GRU, LSTM and Dense layers run as one call into C, for prediction.
+"""A graph of GRU, LSTM, Dense, activation, merge and repeat ops run as one call into C, for
+prediction.
 
 A model's `predict` on one short sequence costs a few microseconds of kernel work; going
 through every layer in Python (a binding call, checks and new arrays per layer) would cost as
-much again. An InferencePlan holds what every layer needs (shapes and pointers to the weights,
-which stay in the model's parameter buffer, so weight updates are seen) and runs the whole
-stack with the GIL released, through scratch memory it keeps between calls."""
+much again. An InferencePlan holds typed op records (kernels/plan_ops.py) over integer slots
+(the tensors between ops), checks every record and slot once when it is made, and runs the
+whole graph with the GIL released through one scratch arena it keeps between calls. The
+weights stay in the model's parameter buffer (the plan points into them), so weight updates
+are seen."""
 
 import numpy as np
 cimport numpy as cnp
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 
-from .arrays cimport compute_dtype, data_ptr
+from .arrays cimport data_ptr
 from .dense cimport dense_forward_f32, dense_forward_f64, dense_shape
 from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from .gru import bias_shape
@@ -19,297 +22,774 @@ from .gru cimport gru_forward_f32, gru_forward_f64, gru_forward_work_size, gru_s
 from .lstm cimport lstm_forward_f32, lstm_forward_f64, lstm_forward_work_size, lstm_shape
 from .blas cimport bind_blas
 from .threads cimport gru_get_num_threads
+from .plan_ops import (ACTIVATIONS, MERGE_KINDS, ActivationOp, DenseOp, MergeOp, RecurrentOp,
+                       RepeatOp)
+
+cdef extern from "plan.h" nogil:
+    void plan_activation_f32(int kind, size_t rows, size_t width, const float *x, float *y)
+    void plan_activation_f64(int kind, size_t rows, size_t width, const double *x, double *y)
+    void plan_merge_f32(int kind, int n, const float *const *xs, size_t count, float *y)
+    void plan_merge_f64(int kind, int n, const double *const *xs, size_t count, double *y)
+    void plan_concat_f32(int n, const float *const *xs, const size_t *chunks, size_t outer,
+                         float *y)
+    void plan_concat_f64(int n, const double *const *xs, const size_t *chunks, size_t outer,
+                         double *y)
+    void plan_repeat_f32(size_t B, int n, size_t width, const float *x, float *y)
+    void plan_repeat_f64(size_t B, int n, size_t width, const double *x, double *y)
 
 cnp.import_array()
 bind_blas()
 gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1
+_MAX_SLOTS = 1 << 20  # slot ids are small integers: a larger one is a mistake, not a plan
+_ACTIVATION_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}  # the order of plan.h
+_MERGE_CODE = {"add": 0, "subtract": 1, "multiply": 2, "average": 3, "maximum": 4, "minimum": 5}
+_RECORDS = "a RecurrentOp, DenseOp, MergeOp, RepeatOp or ActivationOp record"
 
 cdef class PlanStates  # below: the states a stream carries
-
-_OP_ITEMS = {"gru": 7, "lstm": 6, "dense": 3}  # the length of each kind's op tuple
 
 cdef enum OpKind:
     OP_GRU
     OP_LSTM
     OP_DENSE
+    OP_MERGE
+    OP_CONCAT
+    OP_REPEAT
+    OP_ACTIVATION
+
+cdef enum:
+    DYNAMIC = -1  # a slot's static steps: the time length of the run's inputs
 
 cdef struct Op:
     OpKind kind
-    int features, units  # inputs and outputs per row (dense) or per step (GRU)
+    int code  # activation (dense, activation) or merge kind (plan.h's enums)
+    int features, units  # input and output width (dense, recurrent)
     int reset_after, reverse, return_sequences
+    int time_axis  # concat along time rather than features
+    int n  # repeat count
+    int in0, n_in  # its input slots: plan.op_slots[in0 : in0 + n_in] (recurrent: x, states)
+    int out0, n_out  # its output slots: plan.op_slots[out0 : out0 + n_out]
     void *w
     void *u
     void *b
 
+cdef struct Slot:
+    int width  # features per row
+    int steps  # static: 0 (no time axis), DYNAMIC, or a known length
+    int source  # the input index (for an input slot)
+    int group  # its region of the arena, -1 for an input or output slot (external memory)
+    int output  # the first plan output it is, or -1
 
-cdef cnp.ndarray _weight(a, dtype, str name, tuple shape):
+cdef struct Layout:  # one run's sizes: a slot's steps, the arena's regions, the pointers
+    int *steps
+    size_t *offset  # per group, in elements from the arena start
+    size_t *size  # per group
+    void **ptr  # per slot
+    const void **gather  # the input pointers of a merge
+    size_t *chunks  # the chunk sizes of a concat
+    size_t work  # the recurrent ops' work area, at the arena start
+    size_t total
+
+
+cdef cnp.ndarray _weight(a, dtype, str where, tuple shape):
     """A weight the plan points into: it must already be the aligned C-contiguous array of the
     computing dtype (a copy would not see later updates)."""
     if not isinstance(a, np.ndarray) or a.dtype != dtype or a.shape != shape \
             or not a.flags.c_contiguous or not a.flags.aligned:
-        raise ValueError(f"{name} must be an aligned C-contiguous {np.dtype(dtype)} array of "
-                         f"shape {shape}")
+        raise ValueError(f"{where} must be an aligned C-contiguous {np.dtype(dtype)} array of "
+                         f"shape {shape}, got "
+                         + (f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__))
     return a
 
 
-cdef tuple _kernel_shape(kernel, int i):
-    """The shape of op i's kernel, once it is a 2-D array. Checked before any index: these
-    bindings compile without bounds checks, so kernel.shape[1] of a 1-D kernel reads past the
-    end of its shape tuple (a crash)."""
+cdef tuple _kernel_shape(kernel, str where):
+    """The shape of a kernel, once it is a 2-D array. Checked before any index: these bindings
+    compile without bounds checks, so kernel.shape[1] of a 1-D kernel would read past the end
+    of its shape tuple (a crash)."""
     if not isinstance(kernel, np.ndarray) or kernel.ndim != 2:
-        raise ValueError(f"op {i}: kernel must be a 2-D array, got {type(kernel).__name__} of "
-                         f"shape {getattr(kernel, 'shape', None)}")
+        raise ValueError(f"{where} must be a 2-D array, got {type(kernel).__name__} of shape "
+                         f"{getattr(kernel, 'shape', None)}")
     return kernel.shape
 
 
+cdef bint _flag(value, str where) except -1:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where} must be True or False, got {value!r}")
+    return bool(value)
+
+
+cdef int _slot_id(value, str where) except -2:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not 0 <= value < _MAX_SLOTS:
+        raise ValueError(f"{where} must be a slot id (an integer in [0, {_MAX_SLOTS})), got "
+                         f"{value!r}")
+    return int(value)
+
+
+cdef str _steps_text(int steps):
+    return "no time axis" if steps == 0 else ("time steps" if steps == DYNAMIC else f"{steps} steps")
+
+
+def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last_read):
+    """Op i checked field by field against the slots before it; its slots recorded."""
+    name = type(op).__name__
+    where = f"op {i} ({name})"
+    if not isinstance(op, (RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp)):
+        raise ValueError(f"op {i} must be {_RECORDS}, got {op!r}")
+
+    def read(value, str field):
+        s = _slot_id(value, f"{where}: field {field!r}")
+        if s not in width or producer[s] >= i:
+            raise ValueError(f"{where}: field {field!r}: slot {s} is not written by an "
+                             f"earlier op or a plan input")
+        last_read[s] = i
+        return s
+
+    def slot_list(value, str field):
+        if not isinstance(value, (tuple, list)):
+            raise ValueError(f"{where}: field {field!r} must be a tuple of slot ids, got "
+                             f"{value!r}")
+        return list(value)
+
+    cdef int F = 0, H = 0, reset_after = 0, reverse = 0, return_sequences = 0, extra = 0
+    cdef int code = 0, kind, out_steps, out_width
+    arrays = [None, None, None]
+    outs_raw = None
+    if isinstance(op, RecurrentOp):
+        if op.kind not in ("gru", "lstm"):
+            raise ValueError(f"{where}: field 'kind' must be 'gru' or 'lstm', got {op.kind!r}")
+        gates, n_states = (3, 1) if op.kind == "gru" else (4, 2)
+        kind = OP_GRU if op.kind == "gru" else OP_LSTM
+        x = read(op.input, "input")
+        if steps[x] == 0:
+            raise ValueError(f"{where}: field 'input': a recurrent op needs sequences, but "
+                             f"slot {x} has no time axis")
+        F, H = _kernel_shape(op.kernel, f"{where}: field 'kernel'")
+        if H % gates or H == 0:
+            raise ValueError(f"{where}: field 'kernel' must have {gates} * units columns, "
+                             f"got shape {(F, H)}")
+        H //= gates
+        if F != width[x]:
+            raise ValueError(f"{where}: field 'kernel' takes {F} features, but slot {x} "
+                             f"(field 'input') has {width[x]}")
+        reset_after = _flag(op.reset_after, f"{where}: field 'reset_after'") \
+            if kind == OP_GRU else 0
+        reverse = _flag(op.reverse, f"{where}: field 'reverse'")
+        return_sequences = _flag(op.return_sequences, f"{where}: field 'return_sequences'")
+        arrays = [_weight(op.kernel, dtype, f"{where}: field 'kernel'", (F, gates * H)),
+                  _weight(op.recurrent_kernel, dtype, f"{where}: field 'recurrent_kernel'",
+                          (H, gates * H)),
+                  _weight(op.bias, dtype, f"{where}: field 'bias'",
+                          bias_shape(H, reset_after) if kind == OP_GRU else (gates * H,))]
+        states = slot_list(op.initial_states, "initial_states")
+        if len(states) not in (0, n_states):
+            raise ValueError(f"{where}: field 'initial_states' must hold 0 or {n_states} "
+                             f"slots, got {len(states)}")
+        ins = [x]
+        for s in states:
+            s = read(s, "initial_states")
+            if steps[s] != 0 or width[s] != H:
+                raise ValueError(f"{where}: field 'initial_states': slot {s} must be of shape "
+                                 f"(batch, {H}), but has {width[s]} features and "
+                                 f"{_steps_text(steps[s])}")
+            ins.append(s)
+        outs_raw = slot_list(op.outputs, "outputs")
+        if len(outs_raw) not in (1, 1 + n_states):
+            raise ValueError(f"{where}: field 'outputs' must hold 1 or {1 + n_states} slots "
+                             f"(y, then the final states), got {len(outs_raw)}")
+        shapes = [(steps[x] if return_sequences else 0, H)] + [(0, H)] * (len(outs_raw) - 1)
+    elif isinstance(op, DenseOp):
+        kind = OP_DENSE
+        x = read(op.input, "input")
+        F, H = _kernel_shape(op.kernel, f"{where}: field 'kernel'")
+        if F != width[x]:
+            raise ValueError(f"{where}: field 'kernel' takes {F} features, but slot {x} "
+                             f"(field 'input') has {width[x]}")
+        arrays = [_weight(op.kernel, dtype, f"{where}: field 'kernel'", (F, H)), None,
+                  None if op.bias is None else
+                  _weight(op.bias, dtype, f"{where}: field 'bias'", (H,))]
+        if op.activation not in _ACTIVATION_CODE:
+            raise ValueError(f"{where}: field 'activation' must be one of {ACTIVATIONS}, got "
+                             f"{op.activation!r}")
+        code = _ACTIVATION_CODE[op.activation]
+        ins, outs_raw, shapes = [x], [op.output], [(steps[x], H)]
+    elif isinstance(op, ActivationOp):
+        kind = OP_ACTIVATION
+        if op.name not in _ACTIVATION_CODE:
+            raise ValueError(f"{where}: field 'name' must be one of {ACTIVATIONS}, got "
+                             f"{op.name!r}")
+        code = _ACTIVATION_CODE[op.name]
+        x = read(op.input, "input")
+        F = H = width[x]
+        ins, outs_raw, shapes = [x], [op.output], [(steps[x], H)]
+    elif isinstance(op, RepeatOp):
+        kind = OP_REPEAT
+        if isinstance(op.n, (bool, np.bool_)) or not isinstance(op.n, (int, np.integer)) \
+                or not 1 <= op.n <= _INT_MAX:
+            raise ValueError(f"{where}: field 'n' must be a positive integer, got {op.n!r}")
+        extra = int(op.n)
+        x = read(op.input, "input")
+        if steps[x] != 0:
+            raise ValueError(f"{where}: field 'input': slot {x} must have no time axis "
+                             f"(batch, features), but has {_steps_text(steps[x])}")
+        F = H = width[x]
+        ins, outs_raw, shapes = [x], [op.output], [(extra, H)]
+    else:  # MergeOp
+        if op.kind not in MERGE_KINDS:
+            raise ValueError(f"{where}: field 'kind' must be one of {MERGE_KINDS}, got "
+                             f"{op.kind!r}")
+        ins = [read(s, "inputs") for s in slot_list(op.inputs, "inputs")]
+        if len(ins) < 2 or (op.kind == "subtract" and len(ins) != 2):
+            least = "exactly 2" if op.kind == "subtract" else "at least 2"
+            raise ValueError(f"{where}: field 'inputs' must hold {least} slots, got {len(ins)}")
+        s0 = ins[0]
+        out_steps, out_width = steps[s0], width[s0]
+        if op.kind == "concat":
+            kind = OP_CONCAT
+            if op.axis not in (-1, 1) or isinstance(op.axis, (bool, np.bool_)):
+                raise ValueError(f"{where}: field 'axis' must be -1 (features) or 1 (time), "
+                                 f"got {op.axis!r}")
+            extra = op.axis == 1
+            if extra and any(steps[s] == 0 for s in ins):
+                raise ValueError(f"{where}: field 'axis': a concat on the time axis needs "
+                                 f"sequences, but slot "
+                                 f"{next(s for s in ins if steps[s] == 0)} has no time axis")
+        else:
+            kind, code = OP_MERGE, _MERGE_CODE[op.kind]
+        for s in ins[1:]:
+            same_rank = (steps[s] == 0) == (steps[s0] == 0)
+            known_differ = steps[s] > 0 and steps[s0] > 0 and steps[s] != steps[s0]
+            if not same_rank or (known_differ and not extra) or (
+                    width[s] != width[s0] and not (kind == OP_CONCAT and not extra)):
+                raise ValueError(f"{where}: field 'inputs': slot {s} ({width[s]} features, "
+                                 f"{_steps_text(steps[s])}) does not fit slot {s0} "
+                                 f"({width[s0]} features, {_steps_text(steps[s0])})")
+        if kind == OP_CONCAT and not extra:
+            out_width = sum(width[s] for s in ins)
+        if kind == OP_CONCAT and extra:
+            out_steps = DYNAMIC if any(steps[s] == DYNAMIC for s in ins) else sum(
+                steps[s] for s in ins)
+        F, H = width[s0], out_width
+        outs_raw, shapes = [op.output], [(out_steps, out_width)]
+    outs = []
+    out_field = "'outputs'" if isinstance(op, RecurrentOp) else "'output'"
+    for s, (st, w) in zip(outs_raw, shapes):
+        s = _slot_id(s, f"{where}: field {out_field}")
+        if s in width:
+            by = "by a plan input" if producer[s] == -1 else f"by op {producer[s]}"
+            raise ValueError(f"{where}: field {out_field}: slot {s} is already written {by}")
+        width[s], steps[s], producer[s] = w, st, i
+        outs.append(s)
+    return (kind, code, F, H, reset_after, reverse, return_sequences, ins, outs, arrays, extra)
+
+
 cdef class InferencePlan:
-    """`ops` is a list of ('gru', kernel, recurrent_kernel, bias, reset_after, reverse,
-    return_sequences), ('lstm', kernel, recurrent_kernel, bias, reverse, return_sequences) and
-    ('dense', kernel, bias) tuples in Keras layouts (bias may be None for a dense op; a GRU or
-    LSTM without bias passes zeros). `run(x)` returns the last op's output."""
-    cdef Op *ops
+    """`InferencePlan(ops, dtype, inputs, input_shapes, outputs)`: `ops` a list of op records
+    (kernels/plan_ops.py) in run order, `inputs` the slot of each plan input and
+    `input_shapes` its shape without the batch axis ((timesteps or None, features) or
+    (features,)), `outputs` the slots `run` returns. Every field of every record is checked
+    here (ValueError naming the op and the field); `run(inputs)` returns the list of outputs."""
+    cdef Op *c_ops
     cdef int n_ops
+    cdef int *op_slots
+    cdef Slot *slots
+    cdef int n_slots
+    cdef int *in_slots
+    cdef int *out_slots
+    cdef readonly int n_inputs, n_outputs
+    cdef int n_groups
+    cdef int max_merge  # the most inputs of one merge
+    cdef Layout own  # the layout arrays of the calls that own the plan's scratch
     cdef list weights  # keeps the arrays the ops point into alive
-    cdef object dtype
+    cdef readonly list ops
+    cdef readonly object dtype
     cdef int typenum
+    cdef bint f32
+    cdef size_t itemsize
+    cdef bint copies  # whether an output is an input or another output's slot (copied after)
     cdef cnp.ndarray scratch
     cdef bint busy
-    cdef readonly int features
+    cdef readonly str stream_error  # why step() cannot run this plan, or None
 
-    def __cinit__(self, ops, dtype):
+    def __cinit__(self, ops, dtype, inputs, input_shapes, outputs):
         self.dtype = np.dtype(dtype)
         if self.dtype != np.float32 and self.dtype != np.float64:
             raise TypeError(f"an inference plan computes in float32 or float64, not {self.dtype}")
         self.typenum = self.dtype.num
-        if not ops:
-            raise ValueError("an inference plan needs at least one op")
-        self.ops = <Op *>calloc(len(ops), sizeof(Op))
-        if self.ops == NULL:
-            raise MemoryError(f"could not allocate {len(ops)} inference ops")
-        self.n_ops = len(ops)
-        self.weights = []
-        cdef int width = -1, i = 0, F, H
-        cdef bint sequence = True  # whether the data between ops still has a time axis
+        self.f32, self.itemsize = self.dtype == np.float32, self.dtype.itemsize
+        if not isinstance(ops, (list, tuple)) or not ops:
+            raise ValueError("an inference plan needs a non-empty list of op records")
+        ops, inputs, outputs, input_shapes = list(ops), list(inputs), list(outputs), list(input_shapes)
+        if not inputs or len(input_shapes) != len(inputs):
+            raise ValueError(f"an inference plan needs at least one input and one shape per "
+                             f"input, got {len(inputs)} inputs and {len(input_shapes)} shapes")
+        if not outputs:
+            raise ValueError("an inference plan needs at least one output")
+        self.ops, self.weights = ops, []
+        self.n_ops, self.n_inputs, self.n_outputs = len(ops), len(inputs), len(outputs)
+
+        # Slots: what each is (width, steps), who writes and who last reads it.
+        cdef dict width = {}, steps = {}, producer = {}, last_read = {}
+        for k, (s, shape) in enumerate(zip(inputs, input_shapes)):
+            s = _slot_id(s, f"input {k}")
+            if s in width:
+                raise ValueError(f"input {k}: slot {s} is already input {inputs.index(s)}")
+            if not isinstance(shape, (tuple, list)) or len(shape) not in (1, 2) or any(
+                    d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer))
+                                       or d < 1) for d in shape) or shape[len(shape) - 1] is None:
+                raise ValueError(f"input {k}: shape must be (timesteps or None, features) or "
+                                 f"(features,) with positive sizes, got {shape!r}")
+            width[s] = int(shape[len(shape) - 1])
+            steps[s] = 0 if len(shape) == 1 else (DYNAMIC if shape[0] is None else int(shape[0]))
+            producer[s] = -1
+
+        records = []  # per op: (kind, code, F, H, flags..., input slots, output slots, arrays)
+        cdef int i, F, H, n_total = 0
         for i, op in enumerate(ops):
-            if not isinstance(op, (tuple, list)) or len(op) == 0:  # (no bounds check on op[0])
-                raise ValueError(f"op {i} must be a tuple starting with its kind, got {op!r}")
-            if op[0] in _OP_ITEMS and len(op) != _OP_ITEMS[op[0]]:
-                raise ValueError(f"op {i}: a {op[0]!r} op is a tuple of {_OP_ITEMS[op[0]]} items, "
-                                 f"got {len(op)}")
-            if op[0] == "gru":
-                _, kernel, recurrent, bias, reset_after, reverse, return_sequences = op
-                if not sequence:
-                    raise ValueError(f"op {i}: a GRU needs sequences, but op {i - 1} returns "
-                                     "one vector per sequence")
-                shape = _kernel_shape(kernel, i)
-                F, H = shape[0], shape[1] // 3
-                bias_rows = bias_shape(H, reset_after)
-                arrays = [_weight(kernel, self.dtype, "kernel", (F, 3 * H)),
-                          _weight(recurrent, self.dtype, "recurrent_kernel", (H, 3 * H)),
-                          _weight(bias, self.dtype, "bias", bias_rows)]
-                self.ops[i].kind = OP_GRU
-                self.ops[i].reset_after, self.ops[i].reverse = reset_after, reverse
-                self.ops[i].return_sequences = return_sequences
-                sequence = return_sequences
-            elif op[0] == "lstm":
-                _, kernel, recurrent, bias, reverse, return_sequences = op
-                if not sequence:
-                    raise ValueError(f"op {i}: an LSTM needs sequences, but op {i - 1} returns "
-                                     "one vector per sequence")
-                shape = _kernel_shape(kernel, i)
-                F, H = shape[0], shape[1] // 4
-                arrays = [_weight(kernel, self.dtype, "kernel", (F, 4 * H)),
-                          _weight(recurrent, self.dtype, "recurrent_kernel", (H, 4 * H)),
-                          _weight(bias, self.dtype, "bias", (4 * H,))]
-                self.ops[i].kind = OP_LSTM
-                self.ops[i].reverse, self.ops[i].return_sequences = reverse, return_sequences
-                sequence = return_sequences
-            elif op[0] == "dense":
-                _, kernel, bias = op
-                F, H = _kernel_shape(kernel, i)
-                arrays = [_weight(kernel, self.dtype, "kernel", (F, H)), None,
-                          None if bias is None else _weight(bias, self.dtype, "bias", (H,))]
-                self.ops[i].kind = OP_DENSE
-            else:
-                raise ValueError(f"op {i}: unknown kind {op[0]!r}; known: 'gru', 'lstm', 'dense'")
-            if width != -1 and F != width:
-                raise ValueError(f"op {i} takes {F} features, but op {i - 1} gives {width}")
-            self.ops[i].features, self.ops[i].units = F, H
-            self.ops[i].w = data_ptr(arrays[0])
-            self.ops[i].u = data_ptr(arrays[1])
-            self.ops[i].b = data_ptr(arrays[2])
+            records.append(_check_op(i, op, self.dtype, width, steps, producer, last_read))
+            n_total += len(records[i][7]) + len(records[i][8])
+
+        for k, s in enumerate(outputs):
+            s = _slot_id(s, f"output {k}")
+            if s not in width:
+                raise ValueError(f"output {k}: slot {s} is neither an input nor written by an op")
+
+        # C arrays
+        self.n_slots = max(width) + 1
+        self.c_ops = <Op *>calloc(self.n_ops, sizeof(Op))
+        self.op_slots = <int *>calloc(max(n_total, 1), sizeof(int))
+        self.slots = <Slot *>calloc(self.n_slots, sizeof(Slot))
+        self.in_slots = <int *>calloc(self.n_inputs, sizeof(int))
+        self.out_slots = <int *>calloc(self.n_outputs, sizeof(int))
+        if not (self.c_ops and self.op_slots and self.slots and self.in_slots and self.out_slots):
+            raise MemoryError("could not allocate an inference plan")
+        cdef int pos = 0, j
+        cdef Op *c
+        self.max_merge = 1
+        for i, (kind, code, F, H, reset_after, reverse, return_sequences, ins, outs, arrays,
+                extra) in enumerate(records):
+            c = &self.c_ops[i]
+            c.kind, c.code, c.features, c.units = kind, code, F, H
+            c.reset_after, c.reverse, c.return_sequences = reset_after, reverse, return_sequences
+            c.time_axis = extra if kind == OP_CONCAT else 0
+            c.n = extra if kind == OP_REPEAT else 0
+            c.in0, c.n_in = pos, len(ins)
+            for j, s in enumerate(ins):
+                self.op_slots[pos + j] = s
+            pos += len(ins)
+            c.out0, c.n_out = pos, len(outs)
+            for j, s in enumerate(outs):
+                self.op_slots[pos + j] = s
+            pos += len(outs)
+            c.w, c.u, c.b = data_ptr(arrays[0]), data_ptr(arrays[1]), data_ptr(arrays[2])
             self.weights.append(arrays)
-            width = H
-        self.features = self.ops[0].features
+            if kind in (OP_MERGE, OP_CONCAT):
+                self.max_merge = max(self.max_merge, len(ins))
+        for s in range(self.n_slots):
+            self.slots[s].group, self.slots[s].output, self.slots[s].source = -1, -1, -1
+            self.slots[s].width, self.slots[s].steps = width.get(s, 0), steps.get(s, 0)
+        for k, s in enumerate(inputs):
+            self.in_slots[k] = s
+            self.slots[s].source = k
+        for k, s in enumerate(outputs):
+            self.out_slots[k] = s
+            if self.slots[s].output == -1 and self.slots[s].source == -1:
+                self.slots[s].output = k
+            else:
+                self.copies = True
+
+        # Arena regions: a slot lives from the op writing it to the last op reading it; slots
+        # whose lives do not overlap share a region (greedy in write order: for a chain, two
+        # regions, ping-pong).
+        free_after = []  # per group: the last op reading its latest slot
+        for s in sorted((s for s in width if producer[s] >= 0 and self.slots[s].output == -1),
+                        key=lambda s: producer[s]):
+            end = last_read.get(s, producer[s])
+            for g, busy_until in enumerate(free_after):
+                if busy_until < producer[s]:
+                    break
+            else:
+                g = len(free_after)
+                free_after.append(0)
+            free_after[g] = end
+            self.slots[s].group = g
+        self.n_groups = len(free_after)
+        if not self._alloc_layout(&self.own):
+            raise MemoryError("could not allocate an inference plan")
+        self.stream_error = self._stream_check(records)
         self.scratch = None
         self.busy = False
 
+    cdef str _stream_check(self, list records):
+        """Why step() cannot stream this plan (None: it can). A step carries every recurrent
+        op's state; that equals running the sequence so far only when one sequence input feeds
+        every recurrent op step by step: no RepeatOp, no time concat, no initial_states, no
+        recurrent op reading a value without time axis, nothing run backwards."""
+        if self.n_inputs != 1 or self.slots[self.in_slots[0]].steps == 0:
+            return "streaming takes one sequence input"
+        for i, rec in enumerate(records):
+            kind = rec[0]
+            if kind in (OP_GRU, OP_LSTM):
+                if rec[5]:
+                    return ("a recurrent layer with go_backwards=True needs the whole sequence: "
+                            "it cannot stream")
+                if len(rec[7]) > 1:
+                    return "a recurrent layer with an initial_state from the graph cannot stream"
+            elif kind == OP_REPEAT:
+                return "a RepeatVector's sequence is not made step by step: it cannot stream"
+            elif kind == OP_CONCAT and rec[10]:
+                return "a concatenation along time cannot stream"
+        return None
+
+    cdef bint _alloc_layout(self, Layout *L) noexcept:
+        n_groups = max(self.n_groups, 1)
+        L.steps = <int *>malloc(self.n_slots * sizeof(int))
+        L.offset = <size_t *>malloc(n_groups * sizeof(size_t))
+        L.size = <size_t *>malloc(n_groups * sizeof(size_t))
+        L.ptr = <void **>malloc(self.n_slots * sizeof(void *))
+        L.gather = <const void **>malloc(self.max_merge * sizeof(void *))
+        L.chunks = <size_t *>malloc(self.max_merge * sizeof(size_t))
+        return L.steps != NULL and L.offset != NULL and L.size != NULL and L.ptr != NULL \
+            and L.gather != NULL and L.chunks != NULL
+
+    cdef void _free_layout(self, Layout *L) noexcept:
+        free(L.steps)
+        free(L.offset)
+        free(L.size)
+        free(L.ptr)
+        free(<void *>L.gather)
+        free(L.chunks)
+        L.steps, L.offset, L.size, L.ptr, L.gather, L.chunks = NULL, NULL, NULL, NULL, NULL, NULL
+
     def __dealloc__(self):
-        free(self.ops)
+        self._free_layout(&self.own)
+        free(self.c_ops)
+        free(self.op_slots)
+        free(self.slots)
+        free(self.in_slots)
+        free(self.out_slots)
 
-    def run(self, x, PlanStates states=None):
-        """The stack's output for x (B, T, features), a C-contiguous array of the plan's dtype
-        with only finite values (checked here). `states` (from new_states) holds the states each
-        recurrent op starts from and receives those it ends with (streaming)."""
-        cdef cnp.ndarray xa = self._checked(x, 3, "batch, timesteps, ")
-        return self._call(xa, xa.shape[0], xa.shape[1], states, False)
+    # ---- running ----------------------------------------------------------------------------
+    def run(self, inputs, PlanStates states=None):
+        """The plan's outputs (a list) for `inputs`, one array per plan input: aligned
+        C-contiguous arrays of the plan's dtype of shape (batch, timesteps, features) or
+        (batch, features) as declared, one batch size, only finite values (checked here).
+        `states` (from new_states, for a plan that can stream) holds the states each recurrent
+        op starts from and receives those it ends with."""
+        return self._call(inputs, states, False)
 
-    def step(self, x, PlanStates states not None):
-        """One timestep of a stream: x (B, features) as in `run`, the last op's output for it
-        (B, units), and the states updated in place. The shortest path through the plan: a
+    def step(self, inputs, PlanStates states not None):
+        """One timestep of a stream: the sequence input as (batch, features), the outputs for it
+        without time axis, the states updated in place. The shortest path through the plan: a
         streamed step is a few microseconds of kernel work."""
-        cdef cnp.ndarray xa = self._checked(x, 2, "batch, ")
-        return self._call(xa, xa.shape[0], 1, states, True)
-
-    cdef cnp.ndarray _checked(self, x, int ndim, str layout):
-        """x as the plan takes it: an aligned C-contiguous array of its dtype, `ndim` dimensions
-        ending in its features, none of them empty, every value finite."""
-        if not isinstance(x, np.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray>x) != self.typenum \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x) \
-                or not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
-            raise TypeError(f"x must be an aligned C-contiguous {self.dtype} array")
-        cdef cnp.ndarray xa = <cnp.ndarray>x
-        if xa.ndim != ndim or xa.shape[ndim - 1] != self.features or xa.size == 0:
-            raise ValueError(f"x must have shape ({layout}{self.features}) with at least one "
-                             f"sequence{' and step' if ndim == 3 else ''}, got {x.shape}")
-        if xa.size // self.features > _INT_MAX:
-            raise ValueError(f"x of shape {x.shape} is too large for the kernels")
-        if not _all_finite(xa):
-            raise ValueError("x contains NaN or infinite values")
-        return xa
-
-    cdef cnp.ndarray _call(self, cnp.ndarray xa, int B, int T, PlanStates states, bint one_step):
-        """Run the stack on checked x; the output has no time axis when the last recurrent op
-        returns only its final state, or for one streamed step."""
-        if states is not None and (states.plan is not self or states.batch_size != B):
-            raise ValueError(f"these states are for batches of {states.batch_size} through "
-                             "another plan" if states.plan is not self else
-                             f"these states are for batches of {states.batch_size}, not {B}")
-
-        # Sizes: every op's output, the largest recurrent work area (+ its final states), the
-        # result's shape.
-        cdef gru_shape g
-        cdef lstm_shape l
-        cdef size_t work = 0, between = 0
-        cdef int steps = T, i  # steps per sequence in the data between ops: T, or 1 after a
-        for i in range(self.n_ops):  # recurrent op that returns only its last state
-            if self.ops[i].kind == OP_GRU:
-                _gru_shape(&g, &self.ops[i], B, T)
-                work = max(work, gru_forward_work_size(&g) + <size_t>B * g.H)
-            elif self.ops[i].kind == OP_LSTM:
-                _lstm_shape(&l, &self.ops[i], B, T)
-                work = max(work, lstm_forward_work_size(&l) + 2 * <size_t>B * l.H)
-            if self.ops[i].kind != OP_DENSE and not self.ops[i].return_sequences:
-                steps = 0
-            if i < self.n_ops - 1:
-                between = max(between, <size_t>B * max(steps, 1) * self.ops[i].units)
-        cdef cnp.npy_intp dims[3]
-        dims[0], dims[1], dims[2] = B, T, self.ops[self.n_ops - 1].units
-        if steps and not one_step:
-            out = cnp.PyArray_EMPTY(3, dims, self.typenum, 0)
-        else:
-            dims[1] = dims[2]
-            out = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
-
-        # Scratch: [work | ping | pong]; a second thread running the plan at once gets its own.
-        scratch = self.scratch
-        cdef bint own = not self.busy
-        if not own or scratch is None or scratch.size < work + 2 * between:
-            scratch = np.empty(work + 2 * between, self.dtype)
-            if own:
-                self.scratch = scratch
-        if own:
-            self.busy = True
-        gru_interrupt_clear()
-        try:
-            self._run(B, T, data_ptr(xa), data_ptr(out), data_ptr(scratch), work, between,
-                      NULL if states is None else states.ptrs)
-        finally:
-            if own:
-                self.busy = False
-        raise_if_interrupted()
-        return out
+        return self._call(inputs, states, True)
 
     def new_states(self, int batch_size):
         """Zero states for streaming batches of `batch_size` through this plan (PlanStates)."""
         return PlanStates(self, batch_size)
 
-    cdef void _run(self, int B, int T, void *x, void *out, void *scratch, size_t work,
-                   size_t between, void **states) noexcept:
-        cdef size_t item = self.dtype.itemsize
-        cdef char *base = <char *>scratch
-        cdef void *buffers[2]
-        buffers[0] = base + work * item
-        buffers[1] = base + (work + between) * item
-        cdef int nt = gru_get_num_threads(), i, rows = B * T
-        cdef bint f32 = self.dtype == np.float32
+    cdef list _call(self, inputs, PlanStates states, bint one_step):
+        if type(inputs) is not list and type(inputs) is not tuple:
+            raise TypeError(f"inputs must be a list of arrays, one per plan input, got "
+                            f"{type(inputs).__name__}")
+        if len(inputs) != self.n_inputs:
+            raise ValueError(f"the plan takes {self.n_inputs} inputs, got {len(inputs)}")
+        if (states is not None or one_step) and self.stream_error is not None:
+            raise ValueError(f"this plan cannot stream: {self.stream_error}")
+        cdef int k, B = -1, T = 0
+        cdef cnp.ndarray xa
+        checked = []
+        for k in range(self.n_inputs):
+            xa = self._checked(inputs[k], k, one_step)
+            if B == -1:
+                B = xa.shape[0]
+            elif xa.shape[0] != B:
+                raise ValueError(f"the plan's inputs have different batch sizes: "
+                                 f"{[getattr(x, 'shape', None) for x in inputs]}")
+            checked.append(xa)
+        if states is not None and (states.plan is not self or states.batch_size != B):
+            raise ValueError(f"these states are for batches of {states.batch_size} through "
+                             "another plan" if states.plan is not self else
+                             f"these states are for batches of {states.batch_size}, not {B}")
+
+        cdef bint own = not self.busy
+        cdef Layout mine
+        cdef Layout *L = &self.own
+        if not own:  # a second thread running the plan at once: its own layout and scratch
+            if not self._alloc_layout(&mine):
+                self._free_layout(&mine)
+                raise MemoryError("could not allocate an inference plan's layout")
+            L = &mine
+        else:
+            self.busy = True
+        try:
+            return self._run_with(L, checked, B, states, one_step, own)
+        finally:
+            if own:
+                self.busy = False
+            else:
+                self._free_layout(&mine)
+
+    cdef list _run_with(self, Layout *L, list checked, int B, PlanStates states, bint one_step,
+                        bint own):
+        self._layout(L, checked, B, one_step)
+        # Outputs: new arrays the last ops write into (a slot given twice, or an input given
+        # back, is copied afterwards).
+        cdef int k, s, n
+        cdef cnp.npy_intp dims[3]
+        outs = []
+        for k in range(self.n_outputs):
+            s = self.out_slots[k]
+            if self.slots[s].output != k:
+                outs.append(None)
+                continue
+            dims[0], dims[1], dims[2] = B, L.steps[s], self.slots[s].width
+            if L.steps[s] and not one_step:
+                a = cnp.PyArray_EMPTY(3, dims, self.typenum, 0)
+            else:
+                dims[1] = dims[2]
+                a = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
+            L.ptr[s] = cnp.PyArray_DATA(<cnp.ndarray>a)
+            outs.append(a)
+        scratch = self.scratch
+        if not own or scratch is None or scratch.size < L.total:
+            scratch = np.empty(max(L.total, 1), self.dtype)
+            if own:
+                self.scratch = scratch
+        cdef char *base = <char *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
+        cdef size_t item = self.itemsize
+        for s in range(self.n_slots):
+            if self.slots[s].group >= 0:
+                L.ptr[s] = base + L.offset[self.slots[s].group] * item
+        for k in range(self.n_inputs):
+            L.ptr[self.in_slots[k]] = cnp.PyArray_DATA(<cnp.ndarray>checked[k])
+        gru_interrupt_clear()
+        self._run(L, B, base, NULL if states is None else states.ptrs)
+        raise_if_interrupted()
+        for k in range(self.n_outputs if self.copies else 0):
+            if outs[k] is None:  # an input, or a slot an earlier output already holds
+                s = self.out_slots[k]
+                src = checked[self.slots[s].source] if self.slots[s].source >= 0 \
+                    else outs[self.slots[s].output]
+                outs[k] = src.reshape(src.shape[0], -1).copy() if one_step else src.copy()
+        return outs
+
+    cdef cnp.ndarray _checked(self, x, int k, bint one_step):
+        """Input k as the plan takes it: an aligned C-contiguous array of its dtype, of its
+        declared shape (one step: without time axis), none of it empty, every value finite."""
+        if not isinstance(x, np.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray>x) != self.typenum \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x) \
+                or not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
+            raise TypeError(f"x must be an aligned C-contiguous {self.dtype} array" +
+                            (f" (input {k})" if self.n_inputs > 1 else ""))
+        cdef cnp.ndarray xa = <cnp.ndarray>x
+        cdef Slot *sl = &self.slots[self.in_slots[k]]
+        cdef int ndim = 3 if sl.steps != 0 and not one_step else 2
+        layout = "batch, timesteps, " if ndim == 3 else "batch, "
+        if xa.ndim != ndim or xa.shape[ndim - 1] != sl.width or xa.size == 0 \
+                or (ndim == 3 and sl.steps > 0 and xa.shape[1] != sl.steps):
+            raise ValueError(f"x must have shape ({layout}{sl.width}) with at least one "
+                             f"sequence{' and step' if ndim == 3 else ''}"
+                             + (f" and {sl.steps} steps" if ndim == 3 and sl.steps > 0 else "")
+                             + f", got {x.shape}" + (f" (input {k})" if self.n_inputs > 1 else ""))
+        if xa.size // sl.width > _INT_MAX:
+            raise ValueError(f"x of shape {x.shape} is too large for the kernels")
+        if not _all_finite(xa):
+            raise ValueError("x contains NaN or infinite values")
+        return xa
+
+    cdef void _layout(self, Layout *L, list checked, int B, bint one_step) except *:
+        """Every slot's steps for this run, the recurrent work area, the arena's regions."""
+        cdef int i, j, s, x, T
+        cdef size_t steps_total, need
+        cdef Op *op
+        cdef gru_shape g
+        cdef lstm_shape l
+        cdef cnp.ndarray xa
+        for s in range(self.n_slots):
+            L.steps[s] = 0
+        for j in range(self.n_inputs):
+            s = self.in_slots[j]
+            xa = checked[j]
+            L.steps[s] = 0 if self.slots[s].steps == 0 else (1 if one_step else xa.shape[1])
+        L.work = 0
+        for i in range(self.n_ops):
+            op = &self.c_ops[i]
+            x = self.op_slots[op.in0]
+            T = L.steps[x]
+            if op.kind == OP_GRU:
+                _gru_shape(&g, op, B, T)
+                L.work = max(L.work, gru_forward_work_size(&g) + <size_t>B * g.H)
+                L.steps[self.op_slots[op.out0]] = T if op.return_sequences else 0
+            elif op.kind == OP_LSTM:
+                _lstm_shape(&l, op, B, T)
+                L.work = max(L.work, lstm_forward_work_size(&l) + 2 * <size_t>B * l.H)
+                L.steps[self.op_slots[op.out0]] = T if op.return_sequences else 0
+            elif op.kind == OP_REPEAT:
+                L.steps[self.op_slots[op.out0]] = op.n
+            elif op.kind == OP_CONCAT and op.time_axis:
+                steps_total = 0
+                for j in range(op.n_in):
+                    steps_total += L.steps[self.op_slots[op.in0 + j]]
+                if steps_total > <size_t>_INT_MAX:
+                    raise ValueError(f"op {i}: the concatenation has too many steps")
+                L.steps[self.op_slots[op.out0]] = <int>steps_total
+            else:
+                if op.kind in (OP_MERGE, OP_CONCAT):
+                    for j in range(1, op.n_in):
+                        if L.steps[self.op_slots[op.in0 + j]] != T:
+                            raise ValueError(
+                                f"op {i} (MergeOp): field 'inputs': slot "
+                                f"{self.op_slots[op.in0 + j]} has "
+                                f"{L.steps[self.op_slots[op.in0 + j]]} steps in this run, slot "
+                                f"{x} has {T}")
+                L.steps[self.op_slots[op.out0]] = T
+            # a recurrent op's state outputs have no time axis (their steps stay 0)
+        cdef int n_groups = max(self.n_groups, 1)
+        for j in range(n_groups):
+            L.size[j] = 0
+        for s in range(self.n_slots):
+            if self.slots[s].group >= 0:
+                need = <size_t>B * max(L.steps[s], 1) * self.slots[s].width
+                need = (need + 15) & ~(<size_t>15)  # 64-byte aligned regions (16 floats)
+                L.size[self.slots[s].group] = max(L.size[self.slots[s].group], need)
+        L.work = (L.work + 15) & ~(<size_t>15)
+        L.total = L.work
+        for j in range(n_groups):
+            L.offset[j] = L.total
+            L.total += L.size[j]
+
+    cdef void _run(self, Layout *L, int B, char *base, void **states) noexcept:
+        cdef size_t item = self.itemsize
+        cdef int nt = gru_get_num_threads(), i, j, rows, H
+        cdef bint f32 = self.f32
         cdef gru_shape g
         cdef lstm_shape l
         cdef dense_shape d
-        cdef void *src = x
+        cdef void *src
         cdef void *dst
+        cdef void *y
         cdef void *h_last
         cdef void *c_last
         cdef void *h0
         cdef void *c0
         cdef char *finals
         cdef Op *op
+        cdef int *ins
+        cdef int *outs
         with nogil:
             for i in range(self.n_ops):
-                op = &self.ops[i]
-                dst = out if i == self.n_ops - 1 else buffers[i % 2]
+                op = &self.c_ops[i]
+                ins = self.op_slots + op.in0
+                outs = self.op_slots + op.out0
+                src = L.ptr[ins[0]]
+                dst = L.ptr[outs[0]]
+                rows = B * max(L.steps[ins[0]], 1)
                 if op.kind == OP_GRU:
-                    _gru_shape(&g, op, B, T)
-                    h0 = states[2 * i] if states != NULL else NULL
-                    h_last = h0 if h0 != NULL else (
-                        dst if not op.return_sequences else base + gru_forward_work_size(&g) * item)
+                    _gru_shape(&g, op, B, L.steps[ins[0]])
+                    H = g.H
+                    h0 = states[2 * i] if states != NULL else (
+                        L.ptr[ins[1]] if op.n_in > 1 else NULL)
+                    y = dst if op.return_sequences else NULL
+                    if states != NULL:
+                        h_last = h0  # the state updated in place
+                    elif not op.return_sequences:
+                        h_last = dst
+                    elif op.n_out > 1:
+                        h_last = L.ptr[outs[1]]
+                    else:
+                        h_last = base + gru_forward_work_size(&g) * item
                     if f32:
                         gru_forward_f32(&g, nt, <float *>src, <float *>op.w, <float *>op.u,
-                                        <float *>op.b, <float *>h0, NULL, NULL,
-                                        <float *>dst if op.return_sequences else NULL,
+                                        <float *>op.b, <float *>h0, NULL, NULL, <float *>y,
                                         <float *>h_last, NULL, <float *>base)
                     else:
                         gru_forward_f64(&g, nt, <double *>src, <double *>op.w, <double *>op.u,
-                                        <double *>op.b, <double *>h0, NULL, NULL,
-                                        <double *>dst if op.return_sequences else NULL,
+                                        <double *>op.b, <double *>h0, NULL, NULL, <double *>y,
                                         <double *>h_last, NULL, <double *>base)
-                    if not op.return_sequences:
-                        rows = B
-                        if h_last != dst:  # the state carried on is also the op's output
-                            memcpy(dst, h_last, <size_t>B * g.H * item)
+                    if not op.return_sequences and h_last != dst:
+                        memcpy(dst, h_last, <size_t>B * H * item)
+                    if op.n_out > 1 and h_last != L.ptr[outs[1]]:
+                        memcpy(L.ptr[outs[1]], h_last, <size_t>B * H * item)
                 elif op.kind == OP_LSTM:
-                    _lstm_shape(&l, op, B, T)
+                    _lstm_shape(&l, op, B, L.steps[ins[0]])
+                    H = l.H
                     finals = base + lstm_forward_work_size(&l) * item  # h_last, c_last scratch
-                    h0 = states[2 * i] if states != NULL else NULL
-                    c0 = states[2 * i + 1] if states != NULL else NULL
-                    h_last = h0 if h0 != NULL else (dst if not op.return_sequences else finals)
-                    c_last = c0 if c0 != NULL else finals + <size_t>B * l.H * item
+                    if states != NULL:
+                        h0, c0 = states[2 * i], states[2 * i + 1]
+                    elif op.n_in > 1:
+                        h0, c0 = L.ptr[ins[1]], L.ptr[ins[2]]
+                    else:
+                        h0, c0 = NULL, NULL
+                    y = dst if op.return_sequences else NULL
+                    if states != NULL:
+                        h_last, c_last = h0, c0
+                    else:
+                        h_last = dst if not op.return_sequences else (
+                            L.ptr[outs[1]] if op.n_out > 1 else finals)
+                        c_last = L.ptr[outs[2]] if op.n_out > 1 else finals + <size_t>B * H * item
                     if f32:
                         lstm_forward_f32(&l, nt, <float *>src, <float *>op.w, <float *>op.u,
                                          <float *>op.b, <float *>h0, <float *>c0, NULL, NULL,
-                                         <float *>dst if op.return_sequences else NULL,
-                                         <float *>h_last, <float *>c_last, NULL, <float *>base)
+                                         <float *>y, <float *>h_last, <float *>c_last, NULL,
+                                         <float *>base)
                     else:
                         lstm_forward_f64(&l, nt, <double *>src, <double *>op.w, <double *>op.u,
                                          <double *>op.b, <double *>h0, <double *>c0, NULL, NULL,
-                                         <double *>dst if op.return_sequences else NULL,
-                                         <double *>h_last, <double *>c_last, NULL,
+                                         <double *>y, <double *>h_last, <double *>c_last, NULL,
                                          <double *>base)
-                    if not op.return_sequences:
-                        rows = B
-                        if h_last != dst:
-                            memcpy(dst, h_last, <size_t>B * l.H * item)
-                else:
+                    if not op.return_sequences and h_last != dst:
+                        memcpy(dst, h_last, <size_t>B * H * item)
+                    if op.n_out > 1:
+                        if h_last != L.ptr[outs[1]]:
+                            memcpy(L.ptr[outs[1]], h_last, <size_t>B * H * item)
+                        if c_last != L.ptr[outs[2]]:
+                            memcpy(L.ptr[outs[2]], c_last, <size_t>B * H * item)
+                elif op.kind == OP_DENSE:
                     d.N, d.IN, d.OUT = rows, op.features, op.units
                     if f32:
                         dense_forward_f32(&d, nt, <float *>src, <float *>op.w, <float *>op.b,
                                           <float *>dst)
+                        if op.code:
+                            plan_activation_f32(op.code, rows, op.units, <float *>dst,
+                                                <float *>dst)
                     else:
                         dense_forward_f64(&d, nt, <double *>src, <double *>op.w, <double *>op.b,
                                           <double *>dst)
-                src = dst
+                        if op.code:
+                            plan_activation_f64(op.code, rows, op.units, <double *>dst,
+                                                <double *>dst)
+                elif op.kind == OP_ACTIVATION:
+                    if f32:
+                        plan_activation_f32(op.code, rows, op.units, <float *>src, <float *>dst)
+                    else:
+                        plan_activation_f64(op.code, rows, op.units, <double *>src, <double *>dst)
+                elif op.kind == OP_REPEAT:
+                    if f32:
+                        plan_repeat_f32(B, op.n, op.units, <float *>src, <float *>dst)
+                    else:
+                        plan_repeat_f64(B, op.n, op.units, <double *>src, <double *>dst)
+                elif op.kind == OP_MERGE:
+                    for j in range(op.n_in):
+                        L.gather[j] = L.ptr[ins[j]]
+                    if f32:
+                        plan_merge_f32(op.code, op.n_in, <const float *const *>L.gather,
+                                       <size_t>rows * op.units, <float *>dst)
+                    else:
+                        plan_merge_f64(op.code, op.n_in, <const double *const *>L.gather,
+                                       <size_t>rows * op.units, <double *>dst)
+                else:  # OP_CONCAT
+                    for j in range(op.n_in):
+                        L.gather[j] = L.ptr[ins[j]]
+                        L.chunks[j] = <size_t>max(L.steps[ins[j]], 1) * self.slots[ins[j]].width \
+                            if op.time_axis else <size_t>self.slots[ins[j]].width
+                    if f32:
+                        plan_concat_f32(op.n_in, <const float *const *>L.gather, L.chunks,
+                                        B if op.time_axis else rows, <float *>dst)
+                    else:
+                        plan_concat_f64(op.n_in, <const double *const *>L.gather, L.chunks,
+                                        B if op.time_axis else rows, <double *>dst)
 
 
 cdef class PlanStates:
@@ -329,8 +809,8 @@ cdef class PlanStates:
         if self.ptrs == NULL:
             raise MemoryError("could not allocate the state pointers")
         for i in range(plan.n_ops):
-            for k in range({OP_GRU: 1, OP_LSTM: 2}.get(plan.ops[i].kind, 0)):
-                a = np.zeros((batch_size, plan.ops[i].units), plan.dtype)
+            for k in range({OP_GRU: 1, OP_LSTM: 2}.get(plan.c_ops[i].kind, 0)):
+                a = np.zeros((batch_size, plan.c_ops[i].units), plan.dtype)
                 self.arrays.append(a)
                 self.ptrs[2 * i + k] = data_ptr(a)
 

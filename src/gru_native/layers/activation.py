@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import activations
-from .base import ActivationLike, Layer
+from ..kernels.plan_ops import ActivationOp, LayerOps
+from .base import ActivationLike, Layer, plan_activation
 
 
 class Activation(Layer):
@@ -26,8 +27,14 @@ class Activation(Layer):
     def fused_logits(self, activation):
         return self._z if self.activation.name == activation else None
 
-    def inference_ops(self):
-        return [self.activation.forward]
+    def inference_ops(self, inputs, new_slot):
+        name = plan_activation(self.activation)
+        if name is None:
+            return None  # a custom activation: through forward
+        if name == "linear":
+            return LayerOps([], [inputs[0]])
+        out = new_slot()
+        return LayerOps([ActivationOp(name, inputs[0], out)], [out])
 
     def get_config(self):
         return dict(super().get_config(), activation=self.activation.name)

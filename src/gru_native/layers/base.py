@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import namedtuple
-from typing import Any, Iterable, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from .. import activations
 from .. import initializers
 from .. import utils
+from ..kernels.plan_ops import ACTIVATIONS, LayerOps
 from .node import KerasTensor, Node, is_symbolic
 
 WeightSpec = namedtuple("WeightSpec", "name shape initializer")
@@ -123,10 +124,12 @@ class Layer:
     def backward(self, dy: np.ndarray, need_dx: bool = True) -> Optional[np.ndarray]:
         raise NotImplementedError
 
-    def inference_ops(self) -> Optional[list[Any]]:
-        """What this layer computes at prediction, as InferencePlan ops (a list; elementwise
-        Python functions may end it), or None when it has no such form (the model then predicts
-        through `forward`)."""
+    def inference_ops(self, inputs: Sequence[int], new_slot: Callable[[], int]) -> Optional[LayerOps]:
+        """What one call of this layer computes at prediction, as inference-plan op records
+        (kernels/plan_ops.py) over slots: `inputs` holds the slot of each of the call's input
+        tensors (a recurrent layer's x, then its initial states), `new_slot()` numbers a new
+        slot. Returns LayerOps(ops, the slot of each output), or None when the layer has no
+        such form (the model then predicts through `forward`)."""
         return None
 
     def __call__(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
@@ -268,6 +271,14 @@ class Layer:
     @classmethod
     def from_config(cls: type[_L], config: dict[str, Any]) -> _L:
         return cls(**config)
+
+
+def plan_activation(activation) -> Optional[str]:
+    """The name under which an inference plan runs `activation` in C, or None (a custom one)."""
+    name = getattr(activation, "name", None)
+    if name not in ACTIVATIONS or type(activation) is not type(activations.get(name)):
+        return None
+    return name
 
 
 def _aligned_zeros(n, dtype, alignment=64):

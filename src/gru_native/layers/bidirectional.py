@@ -6,6 +6,7 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 
+from ..kernels.plan_ops import LayerOps, MergeOp
 from .base import Layer, deserialize, serialize
 from .recurrent import Recurrent
 
@@ -81,6 +82,20 @@ class Bidirectional(Layer):
         dxf = self.forward_layer.backward(np.ascontiguousarray(dyf), need_dx)
         dxb = self.backward_layer.backward(np.ascontiguousarray(dyb), need_dx)
         return dxf + dxb if need_dx else None
+
+    def inference_ops(self, inputs, new_slot):
+        f, b = self.forward_layer, self.backward_layer
+        if f.stateful or b.stateful or f.go_backwards or not b.go_backwards \
+                or f.return_sequences != b.return_sequences:
+            return None
+        # The backward layer's sequence comes out reversed and is reversed back here: its
+        # kernel's output, in the input's order.
+        ops = [f.plan_op(inputs[0], (), new_slot, False, False),
+               b.plan_op(inputs[0], (), new_slot, True, False)]
+        out = new_slot()
+        kind = {"concat": "concat", "sum": "add", "ave": "average", "mul": "multiply"}[self.merge_mode]
+        ops.append(MergeOp(kind, (ops[0].outputs[0], ops[1].outputs[0]), out, -1))
+        return LayerOps(ops, [out])
 
     def twin(self):
         twin = super().twin()

@@ -8,7 +8,8 @@ import numpy as np
 
 from .. import activations, initializers
 from ..kernels.dense import dense_backward, dense_forward
-from .base import ActivationLike, InitializerLike, Layer
+from ..kernels.plan_ops import DenseOp, LayerOps
+from .base import ActivationLike, InitializerLike, Layer, plan_activation
 
 
 class Dense(Layer):
@@ -58,9 +59,13 @@ class Dense(Layer):
     def fused_logits(self, activation):
         return self._z if self.activation.name == activation else None
 
-    def inference_ops(self):
-        op = ("dense", self.weights[0], self.weights[1] if self.use_bias else None)
-        return [op] if self.activation.name == "linear" else [op, self.activation.forward]
+    def inference_ops(self, inputs, new_slot):
+        activation = plan_activation(self.activation)
+        if activation is None:
+            return None  # a custom activation: through forward
+        out = new_slot()
+        return LayerOps([DenseOp(self.weights[0], self.weights[1] if self.use_bias else None,
+                                 activation, inputs[0], out)], [out])
 
     def get_config(self):
         return dict(super().get_config(), units=self.units, activation=self.activation.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from .. import utils
+from ..kernels.plan_ops import LayerOps
 from .base import Layer
 
 
@@ -37,8 +38,8 @@ class Dropout(Layer):
             return None
         return dy if self._scale is None else dy * self._scale
 
-    def inference_ops(self):
-        return []  # the identity at prediction
+    def inference_ops(self, inputs, new_slot):
+        return LayerOps([], [inputs[0]])  # the identity at prediction
 
     def get_config(self):
         return dict(super().get_config(), rate=self.rate,

@@ -50,13 +50,10 @@ class GRU(Recurrent):
                                need_dh0=need_d0, workspace=self._workspace, out=out)[:2]
         return dx, [dh0]
 
-    def inference_ops(self):
-        if self.stateful or (self.go_backwards and self.return_sequences):
-            return None  # carried state, or Keras' reversed output order: through forward
+    def _plan_weights(self):
         bias = self.weights[2] if self.use_bias else np.zeros(
             bias_shape(self.units, self.reset_after), self.weights[0].dtype)
-        return [("gru", self.weights[0], self.weights[1], bias, self.reset_after,
-                 self.go_backwards, self.return_sequences)]
+        return "gru", self.weights[0], self.weights[1], bias, self.reset_after
 
     def get_config(self):
         return dict(super().get_config(), reset_after=self.reset_after)

@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..kernels.plan_ops import LayerOps
 from .base import Layer, as_shape
 from .node import KerasTensor, Node
 
@@ -35,8 +36,8 @@ class InputLayer(Layer):
     def integer_inputs(self) -> bool:
         return np.dtype(self.dtype).kind in "iu"
 
-    def inference_ops(self):
-        return []  # the identity
+    def inference_ops(self, inputs, new_slot):
+        return LayerOps([], list(inputs[:1]))  # the identity
 
     def get_config(self):
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype,

@@ -70,12 +70,9 @@ class LSTM(Recurrent):
                                      workspace=self._workspace, out=out)[:3]
         return dx, [dh0, dc0]
 
-    def inference_ops(self):
-        if self.stateful or (self.go_backwards and self.return_sequences):
-            return None  # carried state, or Keras' reversed output order: through forward
+    def _plan_weights(self):
         bias = self.weights[2] if self.use_bias else np.zeros(4 * self.units, self.weights[0].dtype)
-        return [("lstm", self.weights[0], self.weights[1], bias, self.go_backwards,
-                 self.return_sequences)]
+        return "lstm", self.weights[0], self.weights[1], bias, False
 
     def get_config(self):
         return dict(super().get_config(), unit_forget_bias=self.unit_forget_bias)

@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..kernels.plan_ops import LayerOps, MergeOp
 from .base import Layer, Shape, as_shape
 
 
@@ -159,6 +160,16 @@ class Merge(Layer):
         return _own([_unbroadcast(g, s) for g, s in zip(self._merge_backward(dy), self._in_shapes)],
                     dy)
 
+    plan_kind: Optional[str] = None  # the MergeOp kind, for the elementwise merges
+
+    def inference_ops(self, inputs, new_slot):
+        # Inputs of one shape only (no broadcasting), as vectors or sequences.
+        shapes = {tuple(s) for s in self.input_shape}
+        if self.plan_kind is None or len(shapes) != 1 or len(next(iter(shapes))) not in (1, 2):
+            return None
+        out = new_slot()
+        return LayerOps([MergeOp(self.plan_kind, tuple(inputs), out, -1)], [out])
+
     def _merge(self, xs, masks, shape):
         """The output from inputs of one rank, and their masks expanded to the output's shape."""
         raise NotImplementedError
@@ -169,6 +180,8 @@ class Merge(Layer):
 
 
 class Add(Merge):
+    plan_kind = "add"
+
     def _merge(self, xs, masks, shape):
         self._n = len(xs)
         y = xs[0]
@@ -183,6 +196,7 @@ class Add(Merge):
 class Subtract(Merge):
     """inputs[0] - inputs[1], of exactly two inputs."""
 
+    plan_kind = "subtract"
     _exactly = 2
 
     def _merge(self, xs, masks, shape):
@@ -193,6 +207,8 @@ class Subtract(Merge):
 
 
 class Average(Merge):
+    plan_kind = "average"
+
     def _merge(self, xs, masks, shape):
         self._n = len(xs)
         y = xs[0]
@@ -208,6 +224,7 @@ class Multiply(Merge):
     """The product. As Keras 3: a masked input counts as 1 at its masked steps, and when every
     input has a mask, steps masked in all of them are 0."""
 
+    plan_kind = "multiply"
     def _merge(self, xs, masks, shape):
         dtype = np.result_type(*xs)
         one, zero = dtype.type(1), dtype.type(0)
@@ -267,10 +284,12 @@ class _Extremum(Merge):
 
 
 class Maximum(_Extremum):
+    plan_kind = "maximum"
     _better = staticmethod(np.greater)
 
 
 class Minimum(_Extremum):
+    plan_kind = "minimum"
     _better = staticmethod(np.less)
 
 
@@ -338,6 +357,15 @@ class Concatenate(Merge):
         if not need_dx:
             return [None] * self._n
         return _own([np.ascontiguousarray(g) for g in np.split(dy, self._splits, axis=self._k)], dy)
+
+    def inference_ops(self, inputs, new_slot):
+        rank = len(self.input_shape[0])
+        if rank not in (1, 2) or any(len(s) != rank for s in self.input_shape):
+            return None
+        k = self._non_batch_axis(rank)
+        axis = -1 if k == rank - 1 else 1  # the features, or the time axis of sequences
+        out = new_slot()
+        return LayerOps([MergeOp("concat", tuple(inputs), out, axis)], [out])
 
     def get_config(self):
         return dict(super().get_config(), axis=self.axis)

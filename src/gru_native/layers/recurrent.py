@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import initializers
 from ..kernels.gru import GRUWorkspace
+from ..kernels.plan_ops import LayerOps, RecurrentOp
 from .base import InitializerLike, Layer
 from .dropout import dropout_mask
 
@@ -172,6 +173,24 @@ class Recurrent(Layer):
             if self._dropout_mask is not None:
                 dx *= self._dropout_mask
         return [dx] + (d_initial if self._has_initial else [])
+
+    def _plan_weights(self):
+        """(kind, kernel, recurrent_kernel, bias, reset_after) for a RecurrentOp."""
+        raise NotImplementedError
+
+    def plan_op(self, x, initial, new_slot, reverse, return_state):
+        """This layer's RecurrentOp over slot x (initial: the state slots, or ()), its outputs
+        in new slots; `reverse` runs it backwards in time."""
+        kind, kernel, recurrent, bias, reset_after = self._plan_weights()
+        outputs = tuple(new_slot() for _ in range(1 + (self.n_states if return_state else 0)))
+        return RecurrentOp(kind, kernel, recurrent, bias, bool(reset_after), bool(reverse),
+                           bool(self.return_sequences), x, tuple(initial), outputs)
+
+    def inference_ops(self, inputs, new_slot):
+        if self.stateful or (self.go_backwards and self.return_sequences):
+            return None  # carried state, or Keras' reversed output order: through forward
+        op = self.plan_op(inputs[0], inputs[1:], new_slot, self.go_backwards, self.return_state)
+        return LayerOps([op], list(op.outputs))
 
     def twin(self):
         twin = super().twin()

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.plan_ops import LayerOps, RepeatOp
 from .base import Layer
 
 
@@ -35,6 +36,10 @@ class RepeatVector(Layer):
     def backward(self, dy, need_dx=True):
         # Every copy of an input feeds the output: its gradient is the sum over the copies.
         return dy.sum(axis=1) if need_dx else None
+
+    def inference_ops(self, inputs, new_slot):
+        out = new_slot()
+        return LayerOps([RepeatOp(self.n, inputs[0], out)], [out])
 
     def get_config(self):
         return dict(super().get_config(), n=self.n)

@@ -57,6 +57,15 @@ class TimeDistributed(Layer):
         dx = self.layer.backward(dy.reshape((-1,) + dy.shape[2:]), need_dx)
         return None if dx is None else dx.reshape(self._bt + dx.shape[1:])
 
+    def inference_ops(self, inputs, new_slot):
+        # Row-wise inner layers work on every step of a sequence slot as on rows.
+        from .activation import Activation
+        from .dense import Dense
+        from .dropout import Dropout
+        if type(self.layer) not in (Dense, Activation, Dropout) or len(self.input_shape) != 2:
+            return None
+        return self.layer.inference_ops(inputs, new_slot)
+
     def twin(self):
         twin = super().twin()
         twin.layer = self.layer.twin()

@@ -416,25 +416,16 @@ class Model:
         return [values[id(t)] for t in self.graph.outputs], [masks[id(t)] for t in self.graph.outputs]
 
     def inference_plan(self):
-        """The built model as (InferencePlan, trailing elementwise functions, the plan's ops)
-        for predict and stream, or None when the graph is not a chain of layers with such a
-        form (predict then runs node by node). Made once per parameter buffer: the plan points
-        into it, so it sees every weight update."""
+        """The built model's InferencePlan for predict and stream (its graph as typed ops over
+        one scratch arena, run by one nogil call into C: models/plan.py), or None when a node
+        has no plan op (masks, stateful layers, Embedding...: predict then runs node by node).
+        Made once per parameter buffer: the plan points into it, so it sees every weight update."""
         if self._plan is not None and self._plan[0] is self.parameters.params:
             return self._plan[1]
-        if not self.graph.is_chain():
-            return None
-        ops = []
-        for node in self.graph.nodes:
-            layer_ops = node.layer.inference_ops()
-            if layer_ops is None:
-                return None
-            ops += layer_ops
-        n = next((i for i, op in enumerate(ops) if callable(op)), len(ops))
-        if n == 0 or ops[0][0] not in ("gru", "lstm") or not all(callable(op) for op in ops[n:]):
-            return None  # the plan runs sequences; Python steps only after it
-        plan = (InferencePlan(ops[:n], self.dtype), ops[n:], ops[:n])
-        self._plan = (self.parameters.params, plan)
+        from .plan import build_plan
+        plan = build_plan(self)
+        if plan is not None:
+            self._plan = (self.parameters.params, plan)
         return plan
 
     def _predict_batch(self, xs, mask):
@@ -447,10 +438,7 @@ class Model:
                     raise ValueError("x contains NaN or infinite values")
             with self._lock:
                 return self._forward(xs, training=False, mask=mask)[0]
-        y = plan[0].run(xs[0])  # checks x for NaN and infinity
-        for f in plan[1]:
-            y = f(y)
-        return [y]
+        return plan.run(xs)  # checks x for NaN and infinity
 
     def _fused_logits(self, i):
         """The logits of output i when its loss fuses the final activation (stable logits

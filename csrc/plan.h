@@ -1,0 +1,35 @@
+/* The elementwise and data-movement ops of an inference plan (kernels/inference.pyx), between
+ * its dense and recurrent kernels: activations, merges, concatenation, repetition. All buffers
+ * are row-major and provided by the caller; nothing allocates, nothing takes the GIL.
+ *
+ * Activations are computed as the layers' NumPy code computes them (activations.py), so that the
+ * plan and the layer path agree to rounding: sigmoid from exp(-|z|), softmax over the last axis
+ * with its row maximum subtracted. float32 uses libm's expf and tanhf (correctly rounded to
+ * within an ulp or two, as NumPy's), not fastmath.h's gate approximations. */
+#ifndef GRU_PLAN_H
+#define GRU_PLAN_H
+
+#include <stddef.h>
+
+enum { PLAN_LINEAR = 0, PLAN_RELU = 1, PLAN_SIGMOID = 2, PLAN_TANH = 3, PLAN_SOFTMAX = 4 };
+enum { PLAN_ADD = 0, PLAN_SUBTRACT = 1, PLAN_MULTIPLY = 2, PLAN_AVERAGE = 3, PLAN_MAXIMUM = 4,
+       PLAN_MINIMUM = 5 };
+
+/* y = activation(x) for `rows` rows of `width` (softmax: per row); y may be x (in place). */
+void plan_activation_f32(int kind, size_t rows, size_t width, const float *x, float *y);
+void plan_activation_f64(int kind, size_t rows, size_t width, const double *x, double *y);
+
+/* y = the merge of n arrays xs[0..n) of `count` elements each (subtract: n == 2). */
+void plan_merge_f32(int kind, int n, const float *const *xs, size_t count, float *y);
+void plan_merge_f64(int kind, int n, const double *const *xs, size_t count, double *y);
+
+/* Concatenation: for each of `outer` blocks, chunks[i] elements of xs[i] after each other. */
+void plan_concat_f32(int n, const float *const *xs, const size_t *chunks, size_t outer, float *y);
+void plan_concat_f64(int n, const double *const *xs, const size_t *chunks, size_t outer,
+                     double *y);
+
+/* (B, width) -> (B, n, width). */
+void plan_repeat_f32(size_t B, int n, size_t width, const float *x, float *y);
+void plan_repeat_f64(size_t B, int n, size_t width, const double *x, double *y);
+
+#endif

@@ -1,0 +1,87 @@
+/* The plan's elementwise ops, written once: plan.c includes this file twice, with REAL, FN,
+ * EXP and TANH defined for float and for double. */
+
+void FN(plan_activation)(int kind, size_t rows, size_t width, const REAL *x, REAL *y)
+{
+    const size_t n = rows * width;
+    switch (kind) {
+    case PLAN_RELU:
+        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;  /* np.maximum(z, 0) */
+        break;
+    case PLAN_SIGMOID:
+        for (size_t i = 0; i < n; i++) {  /* exp of -|z| only: no overflow, as activations.py */
+            const REAL z = x[i];
+            const REAL e = EXP(z >= 0 ? -z : z);
+            y[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+        }
+        break;
+    case PLAN_TANH:
+        for (size_t i = 0; i < n; i++) y[i] = TANH(x[i]);
+        break;
+    case PLAN_SOFTMAX:
+        for (size_t r = 0; r < rows; r++) {
+            const REAL *a = x + r * width;
+            REAL *b = y + r * width;
+            REAL m = a[0], s = 0;
+            for (size_t j = 1; j < width; j++) m = a[j] > m ? a[j] : m;
+            for (size_t j = 0; j < width; j++) {
+                b[j] = EXP(a[j] - m);
+                s += b[j];
+            }
+            for (size_t j = 0; j < width; j++) b[j] /= s;
+        }
+        break;
+    default:  /* linear */
+        if (y != x) memcpy(y, x, n * sizeof(REAL));
+    }
+}
+
+void FN(plan_merge)(int kind, int n, const REAL *const *xs, size_t count, REAL *y)
+{
+    /* Left to right, as the merge layers' NumPy code: ((x0 + x1) + x2) ... */
+    const REAL *x0 = xs[0];
+    if (kind == PLAN_SUBTRACT) {
+        const REAL *x1 = xs[1];
+        for (size_t i = 0; i < count; i++) y[i] = x0[i] - x1[i];
+        return;
+    }
+    if (y != x0) memcpy(y, x0, count * sizeof(REAL));
+    for (int k = 1; k < n; k++) {
+        const REAL *x = xs[k];
+        switch (kind) {
+        case PLAN_MULTIPLY:
+            for (size_t i = 0; i < count; i++) y[i] *= x[i];
+            break;
+        case PLAN_MAXIMUM:  /* the running result wins ties, as np.where(x > out, x, out) */
+            for (size_t i = 0; i < count; i++) y[i] = x[i] > y[i] ? x[i] : y[i];
+            break;
+        case PLAN_MINIMUM:
+            for (size_t i = 0; i < count; i++) y[i] = x[i] < y[i] ? x[i] : y[i];
+            break;
+        default:  /* add, average */
+            for (size_t i = 0; i < count; i++) y[i] += x[i];
+        }
+    }
+    if (kind == PLAN_AVERAGE) {
+        const REAL d = (REAL)n;
+        for (size_t i = 0; i < count; i++) y[i] /= d;
+    }
+}
+
+void FN(plan_concat)(int n, const REAL *const *xs, const size_t *chunks, size_t outer, REAL *y)
+{
+    for (size_t o = 0; o < outer; o++)
+        for (int k = 0; k < n; k++) {
+            memcpy(y, xs[k] + o * chunks[k], chunks[k] * sizeof(REAL));
+            y += chunks[k];
+        }
+}
+
+void FN(plan_repeat)(size_t B, int n, size_t width, const REAL *x, REAL *y)
+{
+    for (size_t b = 0; b < B; b++)
+        for (int t = 0; t < n; t++) {
+            memcpy(y, x + b * width, width * sizeof(REAL));
+            y += width;
+        }
+}

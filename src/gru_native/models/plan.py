@@ -1,0 +1,68 @@
+"""The inference plan of a model: its graph's nodes, in run order, as the typed op records of
+kernels/plan_ops.py over numbered slots (one per tensor), made into one InferencePlan, which
+runs the whole graph in one nogil call into C (kernels/inference.pyx).
+
+A model has a plan when every node's layer gives `inference_ops` for its call and every tensor
+is a vector (batch, features) or a sequence (batch, timesteps, features) of floats; else
+`build_plan` returns None and predict runs node by node (`why_no_plan` says why)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Optional
+
+from ..kernels.inference import InferencePlan
+
+if TYPE_CHECKING:
+    from .model import Model
+
+
+def _ops(model: Model):
+    """(ops, input slots, input shapes, output slots), or a str: why the model has no plan."""
+    graph = model.graph
+    new_slot = itertools.count().__next__
+    slot_of: dict[int, int] = {}
+    inputs, shapes = [], []
+    for t in graph.inputs:
+        shape = tuple(t.shape[1:])
+        if t.layer.integer_inputs or any(node.layer.integer_inputs for node in graph.nodes
+                                         if any(x is t for x in node.inputs)):
+            return f"input {t.name!r} takes integer ids"
+        if len(shape) not in (1, 2) or shape[-1] is None:
+            return f"input {t.name!r} has shape {t.shape}: the plan runs vectors and sequences"
+        slot_of[id(t)] = new_slot()
+        inputs.append(slot_of[id(t)])
+        shapes.append(shape)
+    ops = []
+    for node in graph.nodes:
+        layer = node.layer
+        for t in node.outputs:
+            if len(t.shape) not in (2, 3):
+                return (f"layer {layer.name!r} gives a tensor of shape {t.shape}: the plan runs "
+                        "vectors and sequences")
+        made = layer.inference_ops([slot_of[id(t)] for t in node.inputs], new_slot)
+        if made is None:
+            return f"layer {layer.name!r} ({type(layer).__name__}) has no inference-plan op"
+        if len(made.outputs) != len(node.outputs):
+            return f"layer {layer.name!r} gives {len(node.outputs)} outputs, its ops {len(made.outputs)}"
+        ops += made.ops
+        for t, s in zip(node.outputs, made.outputs):
+            slot_of[id(t)] = s
+    if not ops:
+        return "the model computes nothing (identity layers only)"
+    return ops, inputs, shapes, [slot_of[id(t)] for t in graph.outputs]
+
+
+def build_plan(model: Model) -> Optional[InferencePlan]:
+    """The model's InferencePlan, pointing into its parameter buffer, or None."""
+    made = _ops(model)
+    if isinstance(made, str):
+        return None
+    ops, inputs, shapes, outputs = made
+    return InferencePlan(ops, model.dtype, inputs, shapes, outputs)
+
+
+def why_no_plan(model: Model) -> Optional[str]:
+    """Why `build_plan` gives None for the model (None when it gives a plan)."""
+    made = _ops(model)
+    return made if isinstance(made, str) else None
