@@ -5,8 +5,9 @@ All weights of a model live in one contiguous buffer and all gradients in anothe
 layout (`model.parameters`), so an optimizer step, gradient clipping and saving are each one
 operation over one array. A layer called twice shares its weights (one copy in the buffer) and
 the gradients of its calls add; a tensor read by several layers gets the sum of their gradients.
-Prediction of a chain of GRU, LSTM and Dense layers runs as one call into C (the inference
-plan); other graphs run node by node, declared by `inference_plan()` returning None.
+Prediction of a graph of layers with C ops (GRU, LSTM, Dense, merges, RepeatVector, ...) runs
+as one call into C (the inference plan); other graphs (masks, stateful layers, Embedding) run
+node by node, declared by `inference_plan()` returning None.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .. import utils
 from ..callbacks import Callback, History
-from ..kernels.inference import InferencePlan
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, unique_name
 from ..losses import Loss
@@ -34,6 +34,7 @@ from . import saving, summary
 from .saving import PathLike
 from .graph import Graph, flatten_tensors
 from .onnx_export import export_onnx
+from .plan import build_plan
 from .progbar import Progbar
 from .streaming import Stream
 
@@ -422,7 +423,6 @@ class Model:
         Made once per parameter buffer: the plan points into it, so it sees every weight update."""
         if self._plan is not None and self._plan[0] is self.parameters.params:
             return self._plan[1]
-        from .plan import build_plan
         plan = build_plan(self)
         if plan is not None:
             self._plan = (self.parameters.params, plan)
