@@ -81,6 +81,12 @@ class Graph:
             seen.setdefault(id(node.layer), node.layer)
         return list(seen.values())
 
+    def integer_inputs(self) -> list[bool]:
+        """Per input: whether it takes integer ids (an integer Input, or read by an Embedding)."""
+        return [t.layer.integer_inputs or any(
+            node.layer.integer_inputs for node in self.nodes if any(i is t for i in node.inputs))
+            for t in self.inputs]
+
     def is_chain(self) -> bool:
         """One input, one output, and every node reading the one before it only: what the
         inference plan runs."""

@@ -103,7 +103,7 @@ class Model:
         self.graph = Graph(input_list, output_list)
         self._all_layers = self.graph.layers()
         self._weighted = [layer for layer in self._all_layers if layer.weight_specs()]
-        self._integer = self._integer_inputs()
+        self._integer = self.graph.integer_inputs()
         self.built = True
         self._bind_parameters()
 
@@ -319,12 +319,6 @@ class Model:
     def _build_from_data(self, x):
         """Sequential builds from its first data; a functional model is built from the start."""
         return x
-
-    def _integer_inputs(self) -> list[bool]:
-        """Per input: whether it takes integer ids (an integer Input, or read by an Embedding)."""
-        return [t.layer.integer_inputs or any(
-            node.layer.integer_inputs for node in self.graph.nodes if any(i is t for i in node.inputs))
-            for t in self.graph.inputs]
 
     def _input_array(self, tensor, integer, x, check_finite) -> np.ndarray:
         name = tensor.layer.name

@@ -23,10 +23,9 @@ def _ops(model: Model):
     new_slot = itertools.count().__next__
     slot_of: dict[int, int] = {}
     inputs, shapes = [], []
-    for t in graph.inputs:
+    for t, integer in zip(graph.inputs, graph.integer_inputs()):
         shape = tuple(t.shape[1:])
-        if t.layer.integer_inputs or any(node.layer.integer_inputs for node in graph.nodes
-                                         if any(x is t for x in node.inputs)):
+        if integer:
             return f"input {t.name!r} takes integer ids"
         if len(shape) not in (1, 2) or shape[-1] is None:
             return f"input {t.name!r} has shape {t.shape}: the plan runs vectors and sequences"
