@@ -1,15 +1,17 @@
 """Random state shared by initialisation, shuffling and dropout, so one seed reproduces a run;
-and keras.utils' to_categorical."""
+and keras.utils' to_categorical and pad_sequences."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import random
-from typing import Optional
+from typing import Any, Literal, Optional, Sequence, Union
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
+
+from .validation import check_int
 
 _rng = np.random.default_rng()
 # A generator that overrides _rng in one thread (context) only, so that concurrent fits of
@@ -67,3 +69,57 @@ def to_categorical(x: ArrayLike, num_classes: Optional[int] = None) -> np.ndarra
     out = np.zeros(labels.shape + (int(num_classes),), np.float32)
     np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
     return out
+
+
+def pad_sequences(sequences: Sequence[Union[Sequence[Any], np.ndarray]], maxlen: Optional[int] = None,
+                  dtype: DTypeLike = "int32", padding: Literal["pre", "post"] = "pre",
+                  truncating: Literal["pre", "post"] = "pre", value: Any = 0.0) -> np.ndarray:
+    """Pad sequences to one length, as keras.utils.pad_sequences.
+
+    `sequences` is a list of sequences of scalars, giving an array of shape (n, maxlen), or of
+    feature vectors of one shape, giving (n, maxlen, *feature_shape). maxlen defaults to the
+    longest length. Shorter sequences get `value` before them ('pre') or after ('post');
+    longer ones lose their first steps ('pre') or their last ('post').
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError(f"sequences must be a list of sequences, got {type(sequences).__name__}")
+    if padding not in ("pre", "post"):
+        raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
+    if truncating not in ("pre", "post"):
+        raise ValueError(f"truncating must be 'pre' or 'post', got {truncating!r}")
+    is_text_dtype = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
+    if isinstance(value, str) and dtype is not object and not is_text_dtype:
+        raise ValueError(f"a string value needs dtype=object or a string dtype, got {dtype!r}")
+    lengths = []
+    for i, seq in enumerate(sequences):
+        try:
+            lengths.append(len(seq))
+        except TypeError:
+            raise ValueError("sequences must be a list of sequences; the one at position "
+                             f"{i} is {seq!r}") from None
+    if maxlen is None:
+        if not lengths:
+            raise ValueError("sequences is empty: give maxlen to get an array of shape (0, maxlen)")
+        maxlen = max(lengths)
+    maxlen = check_int(maxlen, "maxlen", 0)
+    # as Keras: the first non-empty sequence sets the shape of a step
+    step_shape = next((np.asarray(seq).shape[1:] for seq, n in zip(sequences, lengths) if n), ())
+
+    rows = []
+    for i, (seq, n) in enumerate(zip(sequences, lengths)):
+        if n == 0 or maxlen == 0:
+            continue
+        kept = np.asarray(seq[n - maxlen:] if truncating == "pre" and n > maxlen else seq[:maxlen],
+                          dtype=dtype)
+        if kept.shape[1:] != step_shape:
+            raise ValueError(f"the steps of the sequence at position {i} have shape "
+                             f"{kept.shape[1:]}, the ones before have {step_shape}")
+        rows.append(kept)
+
+    x = np.full((len(lengths), maxlen) + step_shape, value, dtype=dtype)
+    kept_lengths = np.minimum(np.array(lengths, dtype=np.intp), maxlen)[:, None]
+    positions = np.arange(maxlen)
+    filled = positions >= maxlen - kept_lengths if padding == "pre" else positions < kept_lengths
+    if rows:  # the filled cells, in row-major order, are the kept steps one sequence after another
+        x[filled] = np.concatenate(rows)
+    return x

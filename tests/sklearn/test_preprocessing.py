@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+import gru_native
+
 from gru_native import preprocessing
 from gru_native.preprocessing import (
     NotFittedError, SequenceScaler, Tokenizer, make_windows, pad_sequences)
@@ -101,6 +103,10 @@ def test_padding_examples_of_keras_documentation():
     np.testing.assert_array_equal(pad_sequences(seqs, padding="post"),
                                   [[1, 0, 0], [2, 3, 0], [4, 5, 6]])
     np.testing.assert_array_equal(pad_sequences(seqs, maxlen=2), [[0, 1], [2, 3], [5, 6]])
+    # Keras 3's names for it: keras.utils.pad_sequences and keras.preprocessing.sequence's
+    np.testing.assert_array_equal(gru_native.utils.pad_sequences(seqs, padding="post"),
+                                  [[1, 0, 0], [2, 3, 0], [4, 5, 6]])
+    assert preprocessing.sequence.pad_sequences is gru_native.utils.pad_sequences
 
 
 def test_truncation_and_padding_sides():
