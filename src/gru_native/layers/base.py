@@ -291,6 +291,15 @@ def _aligned_zeros(n, dtype, alignment=64):
     return raw[start:start + n * dtype.itemsize].view(dtype)
 
 
+_allocation_count = 0
+
+
+def allocations() -> int:
+    """How many times `allocate` has bound layers to a new buffer (a model whose count is
+    unchanged knows its layers are still where it put them)."""
+    return _allocation_count
+
+
 class Parameters(namedtuple("Parameters", "params grads segments")):
     """A model's weights in one flat buffer (`params`), their gradients in another of the same
     layout (`grads`), and the (offset, size) of each weight in both (`segments`)."""
@@ -302,6 +311,7 @@ def allocate(layers, dtype, rng=None, keep=False):
     """Give `layers` (built) their weights as views into one parameter buffer and one gradient
     buffer of the same layout, initialised from `rng` (keep=True: layers already bound keep the
     values they hold). Returns the Parameters."""
+    global _allocation_count
     rng = utils.rng() if rng is None else rng
     specs = [(layer, spec) for layer in layers for spec in layer.weight_specs()]
     total = sum(int(np.prod(spec.shape)) for _, spec in specs)
@@ -318,6 +328,7 @@ def allocate(layers, dtype, rng=None, keep=False):
         segments.append((offset, size))
         offset += size
     parameters = Parameters(params, grads, segments)
+    _allocation_count += 1
     for layer in layers:
         layer.bind(*views[id(layer)])
         layer.parameters = parameters  # the buffer a model made of these layers can share

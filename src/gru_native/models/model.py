@@ -27,7 +27,7 @@ from .. import optimizers as optimizers_module
 from .. import utils
 from ..callbacks import Callback, History
 from ..layers import KerasTensor, Layer
-from ..layers.base import Parameters, allocate, unique_name
+from ..layers.base import Parameters, allocate, allocations, unique_name
 from ..losses import Loss
 from ..optimizers import Optimizer
 from . import saving, summary
@@ -104,6 +104,11 @@ class Model:
         self._all_layers = self.graph.layers()
         self._weighted = [layer for layer in self._all_layers if layer.weight_specs()]
         self._integer = self.graph.integer_inputs()
+        self._input_names = self._input_keys or [t.layer.name for t in self.graph.inputs]
+        self._output_names = self._output_keys or [t.layer.name for t in self.graph.outputs]
+        # an input of fully known shape accepts an array of exactly that shape as it is
+        self._exact_shapes = [t.shape[1:] if None not in t.shape[1:] else None
+                              for t in self.graph.inputs]
         self.built = True
         self._bind_parameters()
 
@@ -113,6 +118,7 @@ class Model:
         there (its values kept); this model then takes its layers' buffer again, and its
         optimizer keeps each weight's state."""
         kept = self._optimizer_state_by_weight()
+        self._allocations = allocations()  # no layer moved to another buffer since this count
         shared = _shared_parameters(self._weighted)
         self.parameters = shared if shared is not None else allocate(
             self._weighted, self.dtype, keep=True)
@@ -163,8 +169,10 @@ class Model:
         self.optimizer.set_state(state)
 
     def _check_parameters(self) -> None:
-        if any(layer.parameters is not self.parameters for layer in self._weighted):
+        if self._allocations != allocations() and any(
+                layer.parameters is not self.parameters for layer in self._weighted):
             self._bind_parameters()
+        self._allocations = allocations()
 
     @property
     def inputs(self) -> list[KerasTensor]:
@@ -198,11 +206,11 @@ class Model:
 
     @property
     def input_names(self) -> list[str]:
-        return self._input_keys or [t.layer.name for t in self.graph.inputs]
+        return list(self._input_names)
 
     @property
     def output_names(self) -> list[str]:
-        return self._output_keys or [t.layer.name for t in self.graph.outputs]
+        return list(self._output_names)
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
         if index is not None:
@@ -281,6 +289,8 @@ class Model:
     def _as_list(self, data, names, what) -> list:
         """x or y as a list in input (output) order."""
         n = len(names)
+        if n == 1 and type(data) is np.ndarray:
+            return [data]
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(names))
             if unknown:
@@ -309,8 +319,8 @@ class Model:
         if not self.built:
             x = self._build_from_data(x)
         self._check_parameters()
-        arrays = [self._input_array(tensor, integer, a, check_finite) for tensor, integer, a in
-                  zip(self.graph.inputs, self._integer, self._as_list(x, self.input_names, "x"))]
+        arrays = [self._input_array(i, a, check_finite)
+                  for i, a in enumerate(self._as_list(x, self._input_names, "x"))]
         if len({len(a) for a in arrays}) > 1:
             raise ValueError(f"the inputs hold different numbers of samples: "
                              f"{[len(a) for a in arrays]}")
@@ -320,7 +330,14 @@ class Model:
         """Sequential builds from its first data; a functional model is built from the start."""
         return x
 
-    def _input_array(self, tensor, integer, x, check_finite) -> np.ndarray:
+    def _input_array(self, i, x, check_finite) -> np.ndarray:
+        """Input i's array, converted and checked."""
+        if type(x) is np.ndarray and x.dtype == self.dtype and x.flags.c_contiguous \
+                and x.shape[1:] == self._exact_shapes[i] and len(x) and not self._integer[i]:
+            if check_finite and not np.isfinite(x).all():  # as it is: the common case, fast
+                raise ValueError("x contains NaN or infinite values")
+            return x
+        tensor, integer = self.graph.inputs[i], self._integer[i]
         name = tensor.layer.name
         try:
             x = np.asarray(x)
@@ -352,7 +369,7 @@ class Model:
         if y is None:
             raise ValueError("y is needed to train or evaluate")
         out = []
-        for a in self._as_list(y, self.output_names, "y"):
+        for a in self._as_list(y, self._output_names, "y"):
             a = np.asarray(a)
             if a.dtype.kind not in "biuf":
                 raise TypeError(f"y must be numeric, got dtype {a.dtype}")
