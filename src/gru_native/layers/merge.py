@@ -179,15 +179,20 @@ class Merge(Layer):
         raise NotImplementedError
 
 
+def _sum(xs):
+    """The broadcast sum of the inputs, in order (Add's value, Average's numerator)."""
+    y = xs[0]
+    for x in xs[1:]:
+        y = y + x
+    return y
+
+
 class Add(Merge):
     plan_kind = "add"
 
     def _merge(self, xs, masks, shape):
         self._n = len(xs)
-        y = xs[0]
-        for x in xs[1:]:
-            y = y + x
-        return np.broadcast_to(y, shape).copy()
+        return np.broadcast_to(_sum(xs), shape).copy()
 
     def _merge_backward(self, dy):
         return [dy] * self._n
@@ -211,10 +216,7 @@ class Average(Merge):
 
     def _merge(self, xs, masks, shape):
         self._n = len(xs)
-        y = xs[0]
-        for x in xs[1:]:
-            y = y + x
-        return np.broadcast_to(y / self._n, shape).copy()  # a Python int keeps float32
+        return np.broadcast_to(_sum(xs) / self._n, shape).copy()  # a Python int keeps float32
 
     def _merge_backward(self, dy):
         return [dy / self._n] * self._n
