@@ -79,3 +79,49 @@ def test_threadpool_limits_controls_the_kernels(restore_threads):
     for a, b in zip(one, two):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
+
+
+def kernel_calls(n_threads):
+    """Every binding's results for one set of inputs, each call given `n_threads`."""
+    rng = np.random.default_rng(3)
+    T, I, H, B = 30, 7, 64, 33
+    x, W, U, b, h0 = random_gru(rng, T, I, H, B, True, np.float64)
+    out = []
+    y, h, cache = gru_native.gru_forward(x, W, U, b, h0, training=True, n_threads=n_threads)
+    out += [y, h, *gru_native.gru_backward(cache, y, h, need_dh0=True, n_threads=n_threads)]
+    from gru_native.kernels.lstm import lstm_backward, lstm_forward
+    W4, U4 = rng.normal(size=(I, 4 * H)) * 0.3, rng.normal(size=(H, 4 * H)) * 0.3
+    y, h, c, cache = lstm_forward(x, W4, U4, training=True, n_threads=n_threads)
+    out += [y, h, c, *lstm_backward(cache, y, h, c, n_threads=n_threads)]
+    from gru_native.kernels.dense import dense_backward, dense_forward
+    z = dense_forward(x.reshape(-1, I), W, n_threads=n_threads)
+    out += [z, *dense_backward(x.reshape(-1, I), W, z, n_threads=n_threads)]
+    from gru_native.kernels.optim import adam_update, sum_squares
+    p, g = rng.normal(size=5000), rng.normal(size=5000)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    adam_update(p, g, m, v, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, step=1,
+                n_threads=n_threads)
+    out += [p, m, v, sum_squares(g, n_threads=n_threads)]
+    from gru_native.kernels.inference import InferencePlan
+    from gru_native.kernels.plan_ops import RecurrentOp
+    op = RecurrentOp("gru", W, U, b, True, False, True, 0, (), (1,))
+    plan = InferencePlan([op], np.float64, [0], [(T, I)], [1])
+    return [a for a in out + plan.run([x], n_threads=n_threads) if a is not None]
+
+
+def test_n_threads_per_call_is_the_setting_for_that_call(restore_threads):
+    gru_native.set_num_threads(2)
+    one = kernel_calls(1)
+    assert gru_native.get_num_threads() == 2  # a call's n_threads leaves the setting alone
+    gru_native.set_num_threads(1)
+    for a, b in zip(one, kernel_calls(None)):  # None: the setting, here 1
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(one, kernel_calls(2)):  # a 2-thread split changes last bits only
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_n_threads_must_be_a_positive_integer(bad):
+    x, W, U, b, _ = random_gru(np.random.default_rng(0), 3, 2, 4, 2, True, np.float64)
+    with pytest.raises(ValueError, match="n_threads must be a positive integer"):
+        gru_native.gru_forward(x, W, U, b, n_threads=bad)

@@ -3,6 +3,7 @@
 
 import numpy as np
 cimport numpy as cnp
+from cython cimport floating
 
 
 cdef inline object compute_dtype(weights, str what):
@@ -42,3 +43,9 @@ cdef inline cnp.ndarray optional_array(a, dtype, str name, tuple shape):
 
 cdef inline void *data_ptr(cnp.ndarray a):
     return NULL if a is None else cnp.PyArray_DATA(a)
+
+
+cdef inline floating *typed(cnp.ndarray a, floating kind) noexcept:
+    """The data of `a` (NULL for None) as the element type `kind` names: the one cast of a
+    binding, in its fused body (`kind` is 0, of the type the call was specialized for)."""
+    return NULL if a is None else <floating *>cnp.PyArray_DATA(a)

@@ -3,10 +3,11 @@ C-contiguous array of the computing dtype, then run the kernel with the GIL rele
 
 import numpy as np
 cimport numpy as cnp
+from cython cimport floating
 
-from .arrays cimport as_array, compute_dtype, data_ptr
+from .arrays cimport as_array, compute_dtype, typed
 from .blas cimport bind_blas
-from .threads cimport gru_get_num_threads
+from .threads cimport resolve_threads
 
 cnp.import_array()
 bind_blas()
@@ -30,29 +31,24 @@ cdef tuple _operands(x, kernel):
     return dtype, xa, as_array(w, dtype, "kernel", w.shape)
 
 
-def dense_forward(x, kernel, bias=None):
+def dense_forward(x, kernel, bias=None, *, n_threads=None):
     """y = x @ kernel + bias: x (N, in), kernel (in, out), bias (out,) or None for no bias.
-    The computing dtype is the kernel's (float32 or float64); returns y (N, out)."""
+    The computing dtype is the kernel's (float32 or float64); returns y (N, out). `n_threads`:
+    the threads to use at most (None: the package's setting)."""
     dtype, xa, w = _operands(x, kernel)
     cdef dense_shape s
     s.N, s.IN, s.OUT = xa.shape[0], w.shape[0], w.shape[1]
     b = None if bias is None else as_array(bias, dtype, "bias", (s.OUT,))
     y = np.empty((s.N, s.OUT), dtype)
-    cdef int nt = gru_get_num_threads()
-    cdef void *px = data_ptr(xa)
-    cdef void *pw = data_ptr(w)
-    cdef void *pb = data_ptr(b)
-    cdef void *py = data_ptr(y)
+    cdef int nt = resolve_threads(n_threads)
     if dtype == np.float32:
-        with nogil:
-            dense_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pb, <float *>py)
+        forward_call[float](0, &s, nt, xa, w, b, y)
     else:
-        with nogil:
-            dense_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pb, <double *>py)
+        forward_call[double](0, &s, nt, xa, w, b, y)
     return y
 
 
-def dense_backward(x, kernel, dy, bint need_dx=True):
+def dense_backward(x, kernel, dy, bint need_dx=True, *, n_threads=None):
     """Gradients of y = x @ kernel + bias given dy (N, out) = dL/dy: returns (dx, dkernel, dbias)
     with dx = dy @ kernel^T (None unless need_dx), dkernel = x^T dy, dbias = dy summed over rows."""
     dtype, xa, w = _operands(x, kernel)
@@ -62,19 +58,28 @@ def dense_backward(x, kernel, dy, bint need_dx=True):
     dx = np.empty((s.N, s.IN), dtype) if need_dx else None
     dw = np.empty((s.IN, s.OUT), dtype)
     db = np.empty(s.OUT, dtype)
-    cdef int nt = gru_get_num_threads()
-    cdef void *px = data_ptr(xa)
-    cdef void *pw = data_ptr(w)
-    cdef void *pdy = data_ptr(dya)
-    cdef void *pdx = data_ptr(dx)
-    cdef void *pdw = data_ptr(dw)
-    cdef void *pdb = data_ptr(db)
+    cdef int nt = resolve_threads(n_threads)
     if dtype == np.float32:
-        with nogil:
-            dense_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pdy, <float *>pdx,
-                               <float *>pdw, <float *>pdb)
+        backward_call[float](0, &s, nt, xa, w, dya, dx, dw, db)
     else:
-        with nogil:
-            dense_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pdy, <double *>pdx,
-                               <double *>pdw, <double *>pdb)
+        backward_call[double](0, &s, nt, xa, w, dya, dx, dw, db)
     return dx, dw, db
+
+
+cdef void forward_call(floating kind, const dense_shape *s, int nt, cnp.ndarray x, cnp.ndarray w,
+                       cnp.ndarray b, cnp.ndarray y):
+    """dense_forward's kernel call, in the precision `kind` (a 0 of it) names."""
+    cdef const floating *px = typed(x, kind), *pw = typed(w, kind), *pb = typed(b, kind)
+    cdef floating *py = typed(y, kind)
+    with nogil:
+        run_dense_forward(s, nt, px, pw, pb, py)
+
+
+cdef void backward_call(floating kind, const dense_shape *s, int nt, cnp.ndarray x,
+                        cnp.ndarray w, cnp.ndarray dy, cnp.ndarray dx, cnp.ndarray dw,
+                        cnp.ndarray db):
+    """dense_backward's kernel call, in the precision `kind` (a 0 of it) names."""
+    cdef const floating *px = typed(x, kind), *pw = typed(w, kind), *pdy = typed(dy, kind)
+    cdef floating *pdx = typed(dx, kind), *pdw = typed(dw, kind), *pdb = typed(db, kind)
+    with nogil:
+        run_dense_backward(s, nt, px, pw, pdy, pdx, pdw, pdb)

@@ -2,6 +2,7 @@
 # of a recurrent layer, which _lstm.pyx shares.
 
 cimport numpy as cnp
+from cython cimport floating
 
 
 cdef class GRUWorkspace:
@@ -43,3 +44,29 @@ cdef extern from "gru.h" nogil:
 
     void gru_sigmoid_f32(const float *x, float *y, size_t n)
     void gru_tanh_f32(const float *x, float *y, size_t n)
+
+
+# One name per kernel over both precisions: the only place the float and double entry points
+# of csrc/gru.h are paired (as scikit-learn's _cython_blas pairs sdot and ddot).
+cdef inline void run_gru_forward(const gru_shape *s, int nt, const floating *x, const floating *w,
+                                 const floating *u, const floating *b, const floating *h0,
+                                 const int *lengths, const floating *hmask, floating *y,
+                                 floating *h_last, floating *cache, floating *work) noexcept nogil:
+    if floating is float:
+        gru_forward_f32(s, nt, x, w, u, b, h0, lengths, hmask, y, h_last, cache, work)
+    else:
+        gru_forward_f64(s, nt, x, w, u, b, h0, lengths, hmask, y, h_last, cache, work)
+
+
+cdef inline void run_gru_backward(const gru_shape *s, int nt, const floating *x,
+                                  const floating *w, const floating *u, const int *lengths,
+                                  const floating *hmask, const floating *cache,
+                                  const floating *dy, const floating *dh_last, floating *dx,
+                                  floating *dh0, floating *dw, floating *du, floating *db,
+                                  floating *work) noexcept nogil:
+    if floating is float:
+        gru_backward_f32(s, nt, x, w, u, lengths, hmask, cache, dy, dh_last, dx, dh0, dw, du,
+                         db, work)
+    else:
+        gru_backward_f64(s, nt, x, w, u, lengths, hmask, cache, dy, dh_last, dx, dh0, dw, du,
+                         db, work)

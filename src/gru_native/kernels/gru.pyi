@@ -33,6 +33,7 @@ def gru_forward(
     training: bool = False,
     recurrent_mask: Optional[ArrayLike] = None,
     workspace: Optional[GRUWorkspace] = None,
+    n_threads: Optional[int] = None,
 ) -> tuple[Optional[np.ndarray], np.ndarray, Optional[GRUCache]]: ...
 def gru_backward(
     cache: GRUCache,
@@ -43,6 +44,7 @@ def gru_backward(
     need_dh0: bool = False,
     workspace: Optional[GRUWorkspace] = None,
     out: Optional[tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]] = None,
+    n_threads: Optional[int] = None,
 ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], np.ndarray, np.ndarray, np.ndarray]: ...
 
 # the module's other names (bias_shape, ...), used inside gru_native only

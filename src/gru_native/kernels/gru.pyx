@@ -3,11 +3,12 @@ C-contiguous array of the computing dtype, then run the kernel with the GIL rele
 
 import numpy as np
 cimport numpy as cnp
+from cython cimport floating
 
-from .arrays cimport as_array, c_array, compute_dtype, data_ptr, optional_array
+from .arrays cimport as_array, c_array, compute_dtype, data_ptr, optional_array, typed
 from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from .blas cimport bind_blas
-from .threads cimport gru_get_num_threads
+from .threads cimport resolve_threads
 
 cnp.import_array()
 bind_blas()
@@ -91,7 +92,8 @@ cdef class GRUCache:
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *,
                 bint reset_after=True, bint reverse=False, bint return_sequences=True,
-                bint training=False, recurrent_mask=None, GRUWorkspace workspace=None):
+                bint training=False, recurrent_mask=None, GRUWorkspace workspace=None,
+                n_threads=None):
     """Run a GRU layer over a batch of sequences.
 
     x (B, T, I); kernel (I, 3H) and recurrent_kernel (H, 3H) in Keras layout (gates z, r, n);
@@ -99,7 +101,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     lengths (B,) valid steps per sequence, or None for all T; recurrent_mask (B, H) multiplies
     the state where it enters the recurrent products (recurrent dropout), or None. The computing
     dtype is the kernel's (float32 or float64). `workspace` (a GRUWorkspace) lends the scratch
-    memory, to reuse it across calls.
+    memory, to reuse it across calls. `n_threads`: the threads to use at most (None: the package's
+    setting, gru_native.set_num_threads).
 
     Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
     (B, H), and what gru_backward needs (None unless training).
@@ -122,29 +125,12 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     h_last = np.empty((B, H), dtype)
     saved = scratch(workspace, "saved", gru_cache_size(&s), dtype) if training else None
     work = scratch(workspace, "forward", gru_forward_work_size(&s), dtype)
-    cdef int nt = gru_get_num_threads()
-    cdef void *px = data_ptr(xa)
-    cdef void *pw = data_ptr(w)
-    cdef void *pu = data_ptr(u)
-    cdef void *pb = data_ptr(b)
-    cdef void *ph0 = data_ptr(h0a)
-    cdef void *py = data_ptr(y)
-    cdef void *ph = data_ptr(h_last)
-    cdef void *pc = data_ptr(saved)
-    cdef void *pwork = data_ptr(work)
-    cdef void *pm = data_ptr(hmask)
-    cdef int *pl = <int *>data_ptr(lens)
+    cdef int nt = resolve_threads(n_threads)
     gru_interrupt_clear()
     if dtype == np.float32:
-        with nogil:
-            gru_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
-                            <float *>ph0, pl, <float *>pm, <float *>py, <float *>ph, <float *>pc,
-                            <float *>pwork)
+        forward_call[float](0, &s, nt, xa, w, u, b, h0a, lens, hmask, y, h_last, saved, work)
     else:
-        with nogil:
-            gru_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, <double *>pb,
-                            <double *>ph0, pl, <double *>pm, <double *>py, <double *>ph,
-                            <double *>pc, <double *>pwork)
+        forward_call[double](0, &s, nt, xa, w, u, b, h0a, lens, hmask, y, h_last, saved, work)
     raise_if_interrupted()
     cdef GRUCache cache = None
     if training:
@@ -169,7 +155,7 @@ cdef cnp.ndarray output_array(out, dtype, str name, tuple shape):
 
 
 def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx=True,
-                 bint need_dh0=False, GRUWorkspace workspace=None, out=None):
+                 bint need_dh0=False, GRUWorkspace workspace=None, out=None, n_threads=None):
     """Backward through time of the gru_forward call that made `cache`.
 
     dy (B, T, H) gradient of the loss w.r.t. y, dh_last (B, H) w.r.t. the final states; either may
@@ -192,35 +178,43 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     du = output_array(out_u, dtype, "drecurrent_kernel", (H, 3 * H))
     db = output_array(out_b, dtype, "dbias", bias_shape(H, s.reset_after))
     work = scratch(workspace, "backward", gru_backward_work_size(&s), dtype)
-    cdef int nt = gru_get_num_threads()
-    cdef void *px = data_ptr(cache.x)
-    cdef void *pw = data_ptr(cache.kernel)
-    cdef void *pu = data_ptr(cache.recurrent_kernel)
-    cdef void *pc = data_ptr(cache.saved)
-    cdef void *pdy = data_ptr(dya)
-    cdef void *pdh = data_ptr(dha)
-    cdef void *pdx = data_ptr(dx)
-    cdef void *pdh0 = data_ptr(dh0)
-    cdef void *pdw = data_ptr(dw)
-    cdef void *pdu = data_ptr(du)
-    cdef void *pdb = data_ptr(db)
-    cdef void *pwork = data_ptr(work)
-    cdef void *pm = data_ptr(cache.hmask)
-    cdef int *pl = <int *>data_ptr(cache.lengths)
+    cdef int nt = resolve_threads(n_threads)
     gru_interrupt_clear()
     if dtype == np.float32:
-        with nogil:
-            gru_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pm, <float *>pc,
-                             <float *>pdy, <float *>pdh, <float *>pdx, <float *>pdh0,
-                             <float *>pdw, <float *>pdu, <float *>pdb, <float *>pwork)
+        backward_call[float](0, &s, nt, cache, dya, dha, dx, dh0, dw, du, db, work)
     else:
-        with nogil:
-            gru_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, pl, <double *>pm,
-                             <double *>pc,
-                             <double *>pdy, <double *>pdh, <double *>pdx, <double *>pdh0,
-                             <double *>pdw, <double *>pdu, <double *>pdb, <double *>pwork)
+        backward_call[double](0, &s, nt, cache, dya, dha, dx, dh0, dw, du, db, work)
     raise_if_interrupted()
     return dx, dh0, dw, du, db
+
+
+cdef void forward_call(floating kind, const gru_shape *s, int nt, cnp.ndarray x, cnp.ndarray w,
+                       cnp.ndarray u, cnp.ndarray b, cnp.ndarray h0, cnp.ndarray lengths,
+                       cnp.ndarray hmask, cnp.ndarray y, cnp.ndarray h_last, cnp.ndarray saved,
+                       cnp.ndarray work):
+    """gru_forward's kernel call, in the precision `kind` (a 0 of it) names."""
+    cdef const floating *px = typed(x, kind), *pw = typed(w, kind), *pu = typed(u, kind)
+    cdef const floating *pb = typed(b, kind), *ph0 = typed(h0, kind), *pm = typed(hmask, kind)
+    cdef floating *py = typed(y, kind), *ph = typed(h_last, kind), *pc = typed(saved, kind)
+    cdef floating *pwork = typed(work, kind)
+    cdef const int *pl = <int *>data_ptr(lengths)
+    with nogil:
+        run_gru_forward(s, nt, px, pw, pu, pb, ph0, pl, pm, py, ph, pc, pwork)
+
+
+cdef void backward_call(floating kind, const gru_shape *s, int nt, GRUCache cache,
+                        cnp.ndarray dy, cnp.ndarray dh_last, cnp.ndarray dx, cnp.ndarray dh0,
+                        cnp.ndarray dw, cnp.ndarray du, cnp.ndarray db, cnp.ndarray work):
+    """gru_backward's kernel call, in the precision `kind` (a 0 of it) names."""
+    cdef const floating *px = typed(cache.x, kind), *pw = typed(cache.kernel, kind)
+    cdef const floating *pu = typed(cache.recurrent_kernel, kind)
+    cdef const floating *pm = typed(cache.hmask, kind), *pc = typed(cache.saved, kind)
+    cdef const floating *pdy = typed(dy, kind), *pdh = typed(dh_last, kind)
+    cdef floating *pdx = typed(dx, kind), *pdh0 = typed(dh0, kind), *pdw = typed(dw, kind)
+    cdef floating *pdu = typed(du, kind), *pdb = typed(db, kind), *pwork = typed(work, kind)
+    cdef const int *pl = <int *>data_ptr(cache.lengths)
+    with nogil:
+        run_gru_backward(s, nt, px, pw, pu, pl, pm, pc, pdy, pdh, pdx, pdh0, pdw, pdu, pdb, pwork)
 
 
 def fast_sigmoid_f32(x):

@@ -14,14 +14,16 @@ cimport numpy as cnp
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 
+from cython cimport floating
+
 from .arrays cimport data_ptr
-from .dense cimport dense_forward_f32, dense_forward_f64, dense_shape
+from .dense cimport dense_shape, run_dense_forward
 from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from .gru import bias_shape
-from .gru cimport gru_forward_f32, gru_forward_f64, gru_forward_work_size, gru_shape
-from .lstm cimport lstm_forward_f32, lstm_forward_f64, lstm_forward_work_size, lstm_shape
+from .gru cimport gru_forward_work_size, gru_shape, run_gru_forward
+from .lstm cimport lstm_forward_work_size, lstm_shape, run_lstm_forward
 from .blas cimport bind_blas
-from .threads cimport gru_get_num_threads
+from .threads cimport resolve_threads
 from .plan_ops import (ACTIVATIONS, MERGE_KINDS, ActivationOp, DenseOp, MergeOp, RecurrentOp,
                        RepeatOp)
 
@@ -36,6 +38,39 @@ cdef extern from "plan.h" nogil:
                          double *y)
     void plan_repeat_f32(size_t B, int n, size_t width, const float *x, float *y)
     void plan_repeat_f64(size_t B, int n, size_t width, const double *x, double *y)
+
+
+# One name per op over both precisions (see gru.pxd).
+cdef inline void run_activation(int kind, size_t rows, size_t width, const floating *x,
+                                floating *y) noexcept nogil:
+    if floating is float:
+        plan_activation_f32(kind, rows, width, x, y)
+    else:
+        plan_activation_f64(kind, rows, width, x, y)
+
+
+cdef inline void run_merge(int kind, int n, const void **xs, size_t count,
+                           floating *y) noexcept nogil:
+    if floating is float:
+        plan_merge_f32(kind, n, <const float *const *>xs, count, y)
+    else:
+        plan_merge_f64(kind, n, <const double *const *>xs, count, y)
+
+
+cdef inline void run_concat(int n, const void **xs, const size_t *chunks, size_t outer,
+                            floating *y) noexcept nogil:
+    if floating is float:
+        plan_concat_f32(n, <const float *const *>xs, chunks, outer, y)
+    else:
+        plan_concat_f64(n, <const double *const *>xs, chunks, outer, y)
+
+
+cdef inline void run_repeat(size_t B, int n, size_t width, const floating *x,
+                            floating *y) noexcept nogil:
+    if floating is float:
+        plan_repeat_f32(B, n, width, x, y)
+    else:
+        plan_repeat_f64(B, n, width, x, y)
 
 cnp.import_array()
 bind_blas()
@@ -471,25 +506,26 @@ cdef class InferencePlan:
         free(self.out_slots)
 
     # ---- running ----------------------------------------------------------------------------
-    def run(self, inputs, PlanStates states=None):
+    def run(self, inputs, PlanStates states=None, *, n_threads=None):
         """The plan's outputs (a list) for `inputs`, one array per plan input: aligned
         C-contiguous arrays of the plan's dtype of shape (batch, timesteps, features) or
         (batch, features) as declared, one batch size, only finite values (checked here).
         `states` (from new_states, for a plan that can stream) holds the states each recurrent
-        op starts from and receives those it ends with."""
-        return self._call(inputs, states, False)
+        op starts from and receives those it ends with. `n_threads`: the threads to use at most
+        (None: the package's setting)."""
+        return self._call(inputs, states, False, resolve_threads(n_threads))
 
-    def step(self, inputs, PlanStates states not None):
+    def step(self, inputs, PlanStates states not None, *, n_threads=None):
         """One timestep of a stream: the sequence input as (batch, features), the outputs for it
         without time axis, the states updated in place. The shortest path through the plan: a
         streamed step is a few microseconds of kernel work."""
-        return self._call(inputs, states, True)
+        return self._call(inputs, states, True, resolve_threads(n_threads))
 
     def new_states(self, int batch_size):
         """Zero states for streaming batches of `batch_size` through this plan (PlanStates)."""
         return PlanStates(self, batch_size)
 
-    cdef list _call(self, inputs, PlanStates states, bint one_step):
+    cdef list _call(self, inputs, PlanStates states, bint one_step, int nt):
         if type(inputs) is not list and type(inputs) is not tuple:
             raise TypeError(f"inputs must be a list of arrays, one per plan input, got "
                             f"{type(inputs).__name__}")
@@ -524,7 +560,7 @@ cdef class InferencePlan:
         else:
             self.busy = True
         try:
-            return self._run_with(L, checked, B, states, one_step, own)
+            return self._run_with(L, checked, B, states, one_step, own, nt)
         finally:
             if own:
                 self.busy = False
@@ -532,7 +568,7 @@ cdef class InferencePlan:
                 self._free_layout(&mine)
 
     cdef list _run_with(self, Layout *L, list checked, int B, PlanStates states, bint one_step,
-                        bint own):
+                        bint own, int nt):
         self._layout(L, checked, B, one_step)
         # Outputs: new arrays the last ops write into (a slot given twice, or an input given
         # back, is copied afterwards).
@@ -565,7 +601,14 @@ cdef class InferencePlan:
         for k in range(self.n_inputs):
             L.ptr[self.in_slots[k]] = cnp.PyArray_DATA(<cnp.ndarray>checked[k])
         gru_interrupt_clear()
-        self._run(L, B, base, NULL if states is None else states.ptrs)
+        cdef void **state_ptrs = NULL if states is None else states.ptrs
+        with nogil:
+            if self.f32:
+                run_ops(<float *>base, self.c_ops, self.n_ops, self.op_slots, self.slots, L, B,
+                        state_ptrs, nt)
+            else:
+                run_ops(<double *>base, self.c_ops, self.n_ops, self.op_slots, self.slots, L, B,
+                        state_ptrs, nt)
         raise_if_interrupted()
         for k in range(self.n_outputs if self.copies else 0):
             if outs[k] is None:  # an input, or a slot an earlier output already holds
@@ -660,136 +703,84 @@ cdef class InferencePlan:
             L.offset[j] = L.total
             L.total += L.size[j]
 
-    cdef void _run(self, Layout *L, int B, char *base, void **states) noexcept:
-        cdef size_t item = self.itemsize
-        cdef int nt = gru_get_num_threads(), i, j, rows, H
-        cdef bint f32 = self.f32
-        cdef gru_shape g
-        cdef lstm_shape l
-        cdef dense_shape d
-        cdef void *src
-        cdef void *dst
-        cdef void *y
-        cdef void *h_last
-        cdef void *c_last
-        cdef void *h0
-        cdef void *c0
-        cdef char *finals
-        cdef Op *op
-        cdef int *ins
-        cdef int *outs
-        with nogil:
-            for i in range(self.n_ops):
-                op = &self.c_ops[i]
-                ins = self.op_slots + op.in0
-                outs = self.op_slots + op.out0
-                src = L.ptr[ins[0]]
-                dst = L.ptr[outs[0]]
-                rows = B * max(L.steps[ins[0]], 1)
-                if op.kind == OP_GRU:
-                    _gru_shape(&g, op, B, L.steps[ins[0]])
-                    H = g.H
-                    h0 = states[2 * i] if states != NULL else (
-                        L.ptr[ins[1]] if op.n_in > 1 else NULL)
-                    y = dst if op.return_sequences else NULL
-                    if states != NULL:
-                        h_last = h0  # the state updated in place
-                    elif not op.return_sequences:
-                        h_last = dst
-                    elif op.n_out > 1:
-                        h_last = L.ptr[outs[1]]
-                    else:
-                        h_last = base + gru_forward_work_size(&g) * item
-                    if f32:
-                        gru_forward_f32(&g, nt, <float *>src, <float *>op.w, <float *>op.u,
-                                        <float *>op.b, <float *>h0, NULL, NULL, <float *>y,
-                                        <float *>h_last, NULL, <float *>base)
-                    else:
-                        gru_forward_f64(&g, nt, <double *>src, <double *>op.w, <double *>op.u,
-                                        <double *>op.b, <double *>h0, NULL, NULL, <double *>y,
-                                        <double *>h_last, NULL, <double *>base)
-                    if not op.return_sequences and h_last != dst:
-                        memcpy(dst, h_last, <size_t>B * H * item)
-                    if op.n_out > 1 and h_last != L.ptr[outs[1]]:
-                        memcpy(L.ptr[outs[1]], h_last, <size_t>B * H * item)
-                elif op.kind == OP_LSTM:
-                    _lstm_shape(&l, op, B, L.steps[ins[0]])
-                    H = l.H
-                    finals = base + lstm_forward_work_size(&l) * item  # h_last, c_last scratch
-                    if states != NULL:
-                        h0, c0 = states[2 * i], states[2 * i + 1]
-                    elif op.n_in > 1:
-                        h0, c0 = L.ptr[ins[1]], L.ptr[ins[2]]
-                    else:
-                        h0, c0 = NULL, NULL
-                    y = dst if op.return_sequences else NULL
-                    if states != NULL:
-                        h_last, c_last = h0, c0
-                    else:
-                        h_last = dst if not op.return_sequences else (
-                            L.ptr[outs[1]] if op.n_out > 1 else finals)
-                        c_last = L.ptr[outs[2]] if op.n_out > 1 else finals + <size_t>B * H * item
-                    if f32:
-                        lstm_forward_f32(&l, nt, <float *>src, <float *>op.w, <float *>op.u,
-                                         <float *>op.b, <float *>h0, <float *>c0, NULL, NULL,
-                                         <float *>y, <float *>h_last, <float *>c_last, NULL,
-                                         <float *>base)
-                    else:
-                        lstm_forward_f64(&l, nt, <double *>src, <double *>op.w, <double *>op.u,
-                                         <double *>op.b, <double *>h0, <double *>c0, NULL, NULL,
-                                         <double *>y, <double *>h_last, <double *>c_last, NULL,
-                                         <double *>base)
-                    if not op.return_sequences and h_last != dst:
-                        memcpy(dst, h_last, <size_t>B * H * item)
-                    if op.n_out > 1:
-                        if h_last != L.ptr[outs[1]]:
-                            memcpy(L.ptr[outs[1]], h_last, <size_t>B * H * item)
-                        if c_last != L.ptr[outs[2]]:
-                            memcpy(L.ptr[outs[2]], c_last, <size_t>B * H * item)
-                elif op.kind == OP_DENSE:
-                    d.N, d.IN, d.OUT = rows, op.features, op.units
-                    if f32:
-                        dense_forward_f32(&d, nt, <float *>src, <float *>op.w, <float *>op.b,
-                                          <float *>dst)
-                        if op.code:
-                            plan_activation_f32(op.code, rows, op.units, <float *>dst,
-                                                <float *>dst)
-                    else:
-                        dense_forward_f64(&d, nt, <double *>src, <double *>op.w, <double *>op.b,
-                                          <double *>dst)
-                        if op.code:
-                            plan_activation_f64(op.code, rows, op.units, <double *>dst,
-                                                <double *>dst)
-                elif op.kind == OP_ACTIVATION:
-                    if f32:
-                        plan_activation_f32(op.code, rows, op.units, <float *>src, <float *>dst)
-                    else:
-                        plan_activation_f64(op.code, rows, op.units, <double *>src, <double *>dst)
-                elif op.kind == OP_REPEAT:
-                    if f32:
-                        plan_repeat_f32(B, op.n, op.units, <float *>src, <float *>dst)
-                    else:
-                        plan_repeat_f64(B, op.n, op.units, <double *>src, <double *>dst)
-                elif op.kind == OP_MERGE:
-                    for j in range(op.n_in):
-                        L.gather[j] = L.ptr[ins[j]]
-                    if f32:
-                        plan_merge_f32(op.code, op.n_in, <const float *const *>L.gather,
-                                       <size_t>rows * op.units, <float *>dst)
-                    else:
-                        plan_merge_f64(op.code, op.n_in, <const double *const *>L.gather,
-                                       <size_t>rows * op.units, <double *>dst)
-                else:  # OP_CONCAT
-                    for j in range(op.n_in):
-                        L.gather[j] = L.ptr[ins[j]]
-                        L.chunks[j] = <size_t>max(L.steps[ins[j]], 1) * self.slots[ins[j]].width \
-                            if op.time_axis else <size_t>self.slots[ins[j]].width
-                    if f32:
-                        plan_concat_f32(op.n_in, <const float *const *>L.gather, L.chunks,
-                                        B if op.time_axis else rows, <float *>dst)
-                    else:
-                        plan_concat_f64(op.n_in, <const double *const *>L.gather, L.chunks,
-                                        B if op.time_axis else rows, <double *>dst)
+
+cdef void run_ops(floating *work, const Op *ops, int n_ops, const int *op_slots,
+                  const Slot *slots, Layout *L, int B, void **states, int nt) noexcept nogil:
+    """Every op of a plan in order, in the precision of `work` (the arena's start: the recurrent
+    ops' work area). `states` (NULL unless streaming) holds the recurrent states, updated in
+    place; else a recurrent op starts from its state inputs, or zeros."""
+    cdef size_t width
+    cdef int i, j, rows
+    cdef gru_shape g
+    cdef lstm_shape l
+    cdef dense_shape d
+    cdef floating *src
+    cdef floating *dst
+    cdef floating *y
+    cdef floating *h0
+    cdef floating *c0
+    cdef floating *h_last
+    cdef floating *c_last
+    cdef const Op *op
+    cdef const int *ins
+    cdef const int *outs
+    for i in range(n_ops):
+        op = &ops[i]
+        ins = op_slots + op.in0
+        outs = op_slots + op.out0
+        src = <floating *>L.ptr[ins[0]]
+        dst = <floating *>L.ptr[outs[0]]
+        rows = B * max(L.steps[ins[0]], 1)
+        if op.kind == OP_GRU or op.kind == OP_LSTM:
+            width = <size_t>B * op.units
+            if op.kind == OP_GRU:
+                _gru_shape(&g, op, B, L.steps[ins[0]])
+                h_last = work + gru_forward_work_size(&g)  # scratch after the work area
+            else:
+                _lstm_shape(&l, op, B, L.steps[ins[0]])
+                h_last = work + lstm_forward_work_size(&l)
+            c_last = h_last + width
+            if states != NULL:  # a stream: from the carried states, updated in place
+                h_last, c_last = <floating *>states[2 * i], <floating *>states[2 * i + 1]
+                h0, c0 = h_last, c_last
+            elif op.n_in > 1:  # initial states from other tensors
+                h0 = <floating *>L.ptr[ins[1]]
+                c0 = <floating *>L.ptr[ins[2]] if op.kind == OP_LSTM else NULL
+            else:
+                h0, c0 = NULL, NULL
+            y = dst if op.return_sequences else NULL
+            if op.kind == OP_GRU:
+                run_gru_forward(&g, nt, src, <floating *>op.w, <floating *>op.u,
+                                <floating *>op.b, h0, NULL, NULL, y, h_last, NULL, work)
+            else:
+                run_lstm_forward(&l, nt, src, <floating *>op.w, <floating *>op.u,
+                                 <floating *>op.b, h0, c0, NULL, NULL, y, h_last, c_last, NULL,
+                                 work)
+            if not op.return_sequences:
+                memcpy(dst, h_last, width * sizeof(floating))
+            if op.n_out > 1:  # return_state: h, then c (LSTM)
+                memcpy(L.ptr[outs[1]], h_last, width * sizeof(floating))
+                if op.kind == OP_LSTM:
+                    memcpy(L.ptr[outs[2]], c_last, width * sizeof(floating))
+        elif op.kind == OP_DENSE:
+            d.N, d.IN, d.OUT = rows, op.features, op.units
+            run_dense_forward(&d, nt, src, <floating *>op.w, <floating *>op.b, dst)
+            if op.code:
+                run_activation(op.code, rows, op.units, dst, dst)
+        elif op.kind == OP_ACTIVATION:
+            run_activation(op.code, rows, op.units, src, dst)
+        elif op.kind == OP_REPEAT:
+            run_repeat(B, op.n, op.units, src, dst)
+        elif op.kind == OP_MERGE:
+            for j in range(op.n_in):
+                L.gather[j] = L.ptr[ins[j]]
+            run_merge(op.code, op.n_in, L.gather, <size_t>rows * op.units, dst)
+        else:  # OP_CONCAT
+            for j in range(op.n_in):
+                L.gather[j] = L.ptr[ins[j]]
+                L.chunks[j] = <size_t>max(L.steps[ins[j]], 1) * slots[ins[j]].width \
+                    if op.time_axis else <size_t>slots[ins[j]].width
+            run_concat(op.n_in, L.gather, L.chunks, B if op.time_axis else rows, dst)
 
 
 cdef class PlanStates:

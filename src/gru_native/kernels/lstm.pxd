@@ -1,4 +1,6 @@
-# The LSTM kernels' interface (csrc/lstm.h), for the bindings in _lstm.pyx.
+# The LSTM kernels' interface (csrc/lstm.h), for the bindings in lstm.pyx and the plan.
+
+from cython cimport floating
 
 cdef extern from "lstm.h" nogil:
     ctypedef struct lstm_shape:
@@ -28,3 +30,31 @@ cdef extern from "lstm.h" nogil:
                            const double *hmask, const double *cache, const double *dy, const double *dh_last,
                            const double *dc_last, double *dx, double *dh0, double *dc0,
                            double *dw, double *du, double *db, double *work)
+
+
+# One name per kernel over both precisions (see gru.pxd).
+cdef inline void run_lstm_forward(const lstm_shape *s, int nt, const floating *x,
+                                  const floating *w, const floating *u, const floating *b,
+                                  const floating *h0, const floating *c0, const int *lengths,
+                                  const floating *hmask, floating *y, floating *h_last,
+                                  floating *c_last, floating *cache,
+                                  floating *work) noexcept nogil:
+    if floating is float:
+        lstm_forward_f32(s, nt, x, w, u, b, h0, c0, lengths, hmask, y, h_last, c_last, cache, work)
+    else:
+        lstm_forward_f64(s, nt, x, w, u, b, h0, c0, lengths, hmask, y, h_last, c_last, cache, work)
+
+
+cdef inline void run_lstm_backward(const lstm_shape *s, int nt, const floating *x,
+                                   const floating *w, const floating *u, const int *lengths,
+                                   const floating *hmask, const floating *cache,
+                                   const floating *dy, const floating *dh_last,
+                                   const floating *dc_last, floating *dx, floating *dh0,
+                                   floating *dc0, floating *dw, floating *du, floating *db,
+                                   floating *work) noexcept nogil:
+    if floating is float:
+        lstm_backward_f32(s, nt, x, w, u, lengths, hmask, cache, dy, dh_last, dc_last, dx, dh0,
+                          dc0, dw, du, db, work)
+    else:
+        lstm_backward_f64(s, nt, x, w, u, lengths, hmask, cache, dy, dh_last, dc_last, dx, dh0,
+                          dc0, dw, du, db, work)

@@ -4,12 +4,13 @@ kernel with the GIL released. Scratch memory comes from the same workspaces as t
 
 import numpy as np
 cimport numpy as cnp
+from cython cimport floating
 
-from .arrays cimport as_array, data_ptr, optional_array
+from .arrays cimport as_array, data_ptr, optional_array, typed
 from .blas cimport bind_blas
 from .gru cimport GRUWorkspace, lengths_array, output_array, recurrent_operands, scratch
 from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
-from .threads cimport gru_get_num_threads
+from .threads cimport resolve_threads
 
 cnp.import_array()
 bind_blas()
@@ -29,14 +30,15 @@ cdef class LSTMCache:
 
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengths=None, *,
                  bint reverse=False, bint return_sequences=True, bint training=False,
-                 recurrent_mask=None, GRUWorkspace workspace=None):
+                 recurrent_mask=None, GRUWorkspace workspace=None, n_threads=None):
     """Run an LSTM layer over a batch of sequences.
 
     x (B, T, I); kernel (I, 4H) and recurrent_kernel (H, 4H) in Keras layout (gates i, f, c,
     o); bias (4H,) or None for no bias; h0, c0 (B, H) or None for zeros; lengths (B,) valid
     steps per sequence, or None for all T; recurrent_mask (B, H) multiplies the state where it
     enters the recurrent product (recurrent dropout), or None. The computing dtype is the
-    kernel's (float32 or float64). Returns (y, h_last, c_last, cache): y (B, T, H) (None unless return_sequences),
+    kernel's (float32 or float64); `n_threads` the threads to use at most (None: the package's
+    setting). Returns (y, h_last, c_last, cache): y (B, T, H) (None unless return_sequences),
     the final states (B, H) each, and what lstm_backward needs (None unless training).
     """
     dtype, xa, kernel_a = recurrent_operands(x, kernel, 4, "LSTM")
@@ -57,31 +59,14 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengt
     h_last, c_last = np.empty((B, H), dtype), np.empty((B, H), dtype)
     saved = scratch(workspace, "saved", lstm_cache_size(&s), dtype) if training else None
     work = scratch(workspace, "forward", lstm_forward_work_size(&s), dtype)
-    cdef int nt = gru_get_num_threads()
-    cdef void *px = data_ptr(xa)
-    cdef void *pw = data_ptr(w)
-    cdef void *pu = data_ptr(u)
-    cdef void *pb = data_ptr(b)
-    cdef void *ph0 = data_ptr(h0a)
-    cdef void *pc0 = data_ptr(c0a)
-    cdef void *py = data_ptr(y)
-    cdef void *ph = data_ptr(h_last)
-    cdef void *pcl = data_ptr(c_last)
-    cdef void *pc = data_ptr(saved)
-    cdef void *pwork = data_ptr(work)
-    cdef int *pl = <int *>data_ptr(lens)
-    cdef void *pm = data_ptr(hmask)
+    cdef int nt = resolve_threads(n_threads)
     gru_interrupt_clear()
     if dtype == np.float32:
-        with nogil:
-            lstm_forward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, <float *>pb,
-                             <float *>ph0, <float *>pc0, pl, <float *>pm, <float *>py,
-                             <float *>ph, <float *>pcl, <float *>pc, <float *>pwork)
+        forward_call[float](0, &s, nt, xa, w, u, b, h0a, c0a, lens, hmask, y, h_last, c_last,
+                            saved, work)
     else:
-        with nogil:
-            lstm_forward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, <double *>pb,
-                             <double *>ph0, <double *>pc0, pl, <double *>pm, <double *>py,
-                             <double *>ph, <double *>pcl, <double *>pc, <double *>pwork)
+        forward_call[double](0, &s, nt, xa, w, u, b, h0a, c0a, lens, hmask, y, h_last, c_last,
+                             saved, work)
     raise_if_interrupted()
     cdef LSTMCache cache = None
     if training:
@@ -95,7 +80,8 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengt
 
 
 def lstm_backward(LSTMCache cache not None, dy=None, dh_last=None, dc_last=None, *,
-                  bint need_dx=True, bint need_dh0=False, GRUWorkspace workspace=None, out=None):
+                  bint need_dx=True, bint need_dh0=False, GRUWorkspace workspace=None, out=None,
+                  n_threads=None):
     """Backward through time of the lstm_forward call that made `cache`.
 
     dy (B, T, H) gradient w.r.t. y, dh_last and dc_last (B, H) w.r.t. the final states; any may
@@ -120,36 +106,45 @@ def lstm_backward(LSTMCache cache not None, dy=None, dh_last=None, dc_last=None,
     du = output_array(out_u, dtype, "drecurrent_kernel", (H, 4 * H))
     db = output_array(out_b, dtype, "dbias", (4 * H,))
     work = scratch(workspace, "backward", lstm_backward_work_size(&s), dtype)
-    cdef int nt = gru_get_num_threads()
-    cdef void *px = data_ptr(cache.x)
-    cdef void *pw = data_ptr(cache.kernel)
-    cdef void *pu = data_ptr(cache.recurrent_kernel)
-    cdef void *pc = data_ptr(cache.saved)
-    cdef void *pdy = data_ptr(dya)
-    cdef void *pdh = data_ptr(dha)
-    cdef void *pdc = data_ptr(dca)
-    cdef void *pdx = data_ptr(dx)
-    cdef void *pdh0 = data_ptr(dh0)
-    cdef void *pdc0 = data_ptr(dc0)
-    cdef void *pdw = data_ptr(dw)
-    cdef void *pdu = data_ptr(du)
-    cdef void *pdb = data_ptr(db)
-    cdef void *pwork = data_ptr(work)
-    cdef int *pl = <int *>data_ptr(cache.lengths)
-    cdef void *pm = data_ptr(cache.hmask)
+    cdef int nt = resolve_threads(n_threads)
     gru_interrupt_clear()
     if dtype == np.float32:
-        with nogil:
-            lstm_backward_f32(&s, nt, <float *>px, <float *>pw, <float *>pu, pl, <float *>pm,
-                              <float *>pc,
-                              <float *>pdy, <float *>pdh, <float *>pdc, <float *>pdx,
-                              <float *>pdh0, <float *>pdc0, <float *>pdw, <float *>pdu,
-                              <float *>pdb, <float *>pwork)
+        backward_call[float](0, &s, nt, cache, dya, dha, dca, dx, dh0, dc0, dw, du, db, work)
     else:
-        with nogil:
-            lstm_backward_f64(&s, nt, <double *>px, <double *>pw, <double *>pu, pl,
-                              <double *>pm, <double *>pc, <double *>pdy, <double *>pdh, <double *>pdc,
-                              <double *>pdx, <double *>pdh0, <double *>pdc0, <double *>pdw,
-                              <double *>pdu, <double *>pdb, <double *>pwork)
+        backward_call[double](0, &s, nt, cache, dya, dha, dca, dx, dh0, dc0, dw, du, db, work)
     raise_if_interrupted()
     return dx, dh0, dc0, dw, du, db
+
+
+cdef void forward_call(floating kind, const lstm_shape *s, int nt, cnp.ndarray x, cnp.ndarray w,
+                       cnp.ndarray u, cnp.ndarray b, cnp.ndarray h0, cnp.ndarray c0,
+                       cnp.ndarray lengths, cnp.ndarray hmask, cnp.ndarray y, cnp.ndarray h_last,
+                       cnp.ndarray c_last, cnp.ndarray saved, cnp.ndarray work):
+    """lstm_forward's kernel call, in the precision `kind` (a 0 of it) names."""
+    cdef const floating *px = typed(x, kind), *pw = typed(w, kind), *pu = typed(u, kind)
+    cdef const floating *pb = typed(b, kind), *ph0 = typed(h0, kind), *pc0 = typed(c0, kind)
+    cdef const floating *pm = typed(hmask, kind)
+    cdef floating *py = typed(y, kind), *ph = typed(h_last, kind), *pcl = typed(c_last, kind)
+    cdef floating *pc = typed(saved, kind), *pwork = typed(work, kind)
+    cdef const int *pl = <int *>data_ptr(lengths)
+    with nogil:
+        run_lstm_forward(s, nt, px, pw, pu, pb, ph0, pc0, pl, pm, py, ph, pcl, pc, pwork)
+
+
+cdef void backward_call(floating kind, const lstm_shape *s, int nt, LSTMCache cache,
+                        cnp.ndarray dy, cnp.ndarray dh_last, cnp.ndarray dc_last, cnp.ndarray dx,
+                        cnp.ndarray dh0, cnp.ndarray dc0, cnp.ndarray dw, cnp.ndarray du,
+                        cnp.ndarray db, cnp.ndarray work):
+    """lstm_backward's kernel call, in the precision `kind` (a 0 of it) names."""
+    cdef const floating *px = typed(cache.x, kind), *pw = typed(cache.kernel, kind)
+    cdef const floating *pu = typed(cache.recurrent_kernel, kind)
+    cdef const floating *pm = typed(cache.hmask, kind), *pc = typed(cache.saved, kind)
+    cdef const floating *pdy = typed(dy, kind), *pdh = typed(dh_last, kind)
+    cdef const floating *pdc = typed(dc_last, kind)
+    cdef floating *pdx = typed(dx, kind), *pdh0 = typed(dh0, kind), *pdc0 = typed(dc0, kind)
+    cdef floating *pdw = typed(dw, kind), *pdu = typed(du, kind), *pdb = typed(db, kind)
+    cdef floating *pwork = typed(work, kind)
+    cdef const int *pl = <int *>data_ptr(cache.lengths)
+    with nogil:
+        run_lstm_backward(s, nt, px, pw, pu, pl, pm, pc, pdy, pdh, pdc, pdx, pdh0, pdc0, pdw, pdu,
+                          pdb, pwork)

@@ -4,10 +4,11 @@ kernel with the GIL released. Nothing is converted: the kernels update these ver
 
 import numpy as np
 cimport numpy as cnp
+from cython cimport floating
 
-from .arrays cimport data_ptr
+from .arrays cimport data_ptr, typed
 from .blas cimport bind_blas
-from .threads cimport gru_get_num_threads
+from .threads cimport resolve_threads
 
 cnp.import_array()
 bind_blas()
@@ -85,7 +86,7 @@ def check_segments(segments, Py_ssize_t n):
     return np.stack([off, size], axis=1).astype(np.int64).reshape(-1, 2)
 
 
-def sum_squares(g, segments=None):
+def sum_squares(g, segments=None, *, n_threads=None):
     """Sum of squares of each segment of the 1-D buffer g, as float64 (nseg,); segments is a list
     of (offset, size) pairs, None for the whole buffer. The same for any number of threads."""
     ga = _buffer(g, "g")
@@ -93,22 +94,15 @@ def sum_squares(g, segments=None):
     cdef size_t nseg = off.shape[0]
     out = np.zeros(nseg, np.float64)
     work = np.empty(optim_norm_work_size(nseg, <size_t *>data_ptr(size)), np.float64)
-    cdef int nt = gru_get_num_threads()
-    cdef void *pg = data_ptr(ga)
-    cdef size_t *po = <size_t *>data_ptr(off)
-    cdef size_t *ps = <size_t *>data_ptr(size)
-    cdef double *pout = <double *>data_ptr(out)
-    cdef double *pw = <double *>data_ptr(work)
+    cdef int nt = resolve_threads(n_threads)
     if ga.dtype == np.float32:
-        with nogil:
-            optim_sum_squares_f32(nt, <float *>pg, nseg, po, ps, pout, pw)
+        sum_squares_call[float](0, nt, ga, off, size, out, work)
     else:
-        with nogil:
-            optim_sum_squares_f64(nt, <double *>pg, nseg, po, ps, pout, pw)
+        sum_squares_call[double](0, nt, ga, off, size, out, work)
     return out
 
 
-def clip_by_norm(g, segments, double clipnorm):
+def clip_by_norm(g, segments, double clipnorm, *, n_threads=None):
     """Keras' clipnorm in place: each segment of g (list of (offset, size); None: the whole
     buffer) becomes g * clipnorm / max(||g||, clipnorm)."""
     if not clipnorm > 0:
@@ -117,45 +111,33 @@ def clip_by_norm(g, segments, double clipnorm):
     off, size = _segments(segments, ga.shape[0])
     cdef size_t nseg = off.shape[0]
     work = np.empty(optim_norm_work_size(nseg, <size_t *>data_ptr(size)), np.float64)
-    cdef int nt = gru_get_num_threads()
-    cdef void *pg = data_ptr(ga)
-    cdef size_t *po = <size_t *>data_ptr(off)
-    cdef size_t *ps = <size_t *>data_ptr(size)
-    cdef double *pw = <double *>data_ptr(work)
+    cdef int nt = resolve_threads(n_threads)
     if ga.dtype == np.float32:
-        with nogil:
-            optim_clip_by_norm_f32(nt, <float *>pg, nseg, po, ps, clipnorm, pw)
+        clip_by_norm_call[float](0, nt, ga, off, size, clipnorm, work)
     else:
-        with nogil:
-            optim_clip_by_norm_f64(nt, <double *>pg, nseg, po, ps, clipnorm, pw)
+        clip_by_norm_call[double](0, nt, ga, off, size, clipnorm, work)
 
 
 def sgd_update(params, grads, momentum_slot=None, *, double learning_rate,
                double momentum=0.0, bint nesterov=False, double weight_decay=0.0,
-               double grad_scale=1.0, double clipvalue=0.0):
+               double grad_scale=1.0, double clipvalue=0.0, n_threads=None):
     """One SGD step (Keras' formula) over the whole buffer, in place. momentum_slot is required
     when momentum != 0 and ignored (may be None) otherwise."""
     if momentum != 0 and momentum_slot is None:
         raise ValueError(f"momentum={momentum} needs a momentum slot, got None")
     p, g, m = _state(params, grads, {"momentum": momentum_slot if momentum != 0 else None})
-    cdef size_t n = p.shape[0]
-    cdef int nt = gru_get_num_threads()
-    cdef void *pp = data_ptr(p)
-    cdef void *pg = data_ptr(g)
-    cdef void *pm = data_ptr(m)
+    cdef int nt = resolve_threads(n_threads)
     if p.dtype == np.float32:
-        with nogil:
-            optim_sgd_f32(nt, n, <float *>pp, <float *>pg, <float *>pm, learning_rate, momentum,
-                          nesterov, weight_decay, grad_scale, clipvalue)
+        sgd_call[float](0, nt, p, g, m, learning_rate, momentum, nesterov, weight_decay,
+                        grad_scale, clipvalue)
     else:
-        with nogil:
-            optim_sgd_f64(nt, n, <double *>pp, <double *>pg, <double *>pm, learning_rate,
-                          momentum, nesterov, weight_decay, grad_scale, clipvalue)
+        sgd_call[double](0, nt, p, g, m, learning_rate, momentum, nesterov, weight_decay,
+                         grad_scale, clipvalue)
 
 
 def adam_update(params, grads, m, v, vhat=None, *, double learning_rate, double beta_1,
                 double beta_2, double epsilon, long long step, double weight_decay=0.0,
-                double grad_scale=1.0, double clipvalue=0.0):
+                double grad_scale=1.0, double clipvalue=0.0, n_threads=None):
     """One Adam step (Keras' formula; AdamW when weight_decay > 0, AMSGrad when vhat is given)
     over the whole buffer, in place. step counts from 1."""
     if step < 1:
@@ -164,28 +146,19 @@ def adam_update(params, grads, m, v, vhat=None, *, double learning_rate, double 
     if m is None or v is None:
         raise TypeError("Adam needs its momentum (m) and velocity (v) slots, got None")
     p, g, ma, va, vh = _state(params, grads, {"m": m, "v": v, "vhat": vhat})
-    cdef size_t n = p.shape[0]
-    cdef int nt = gru_get_num_threads()
-    cdef void *pp = data_ptr(p)
-    cdef void *pg = data_ptr(g)
-    cdef void *pm = data_ptr(ma)
-    cdef void *pv = data_ptr(va)
-    cdef void *pvh = data_ptr(vh)
+    cdef int nt = resolve_threads(n_threads)
     if p.dtype == np.float32:
-        with nogil:
-            optim_adam_f32(nt, n, <float *>pp, <float *>pg, <float *>pm, <float *>pv,
-                           <float *>pvh, learning_rate, beta_1, beta_2, epsilon, step,
-                           weight_decay, grad_scale, clipvalue)
+        adam_call[float](0, nt, p, g, ma, va, vh, learning_rate, beta_1, beta_2, epsilon, step,
+                         weight_decay, grad_scale, clipvalue)
     else:
-        with nogil:
-            optim_adam_f64(nt, n, <double *>pp, <double *>pg, <double *>pm, <double *>pv,
-                           <double *>pvh, learning_rate, beta_1, beta_2, epsilon, step,
-                           weight_decay, grad_scale, clipvalue)
+        adam_call[double](0, nt, p, g, ma, va, vh, learning_rate, beta_1, beta_2, epsilon, step,
+                          weight_decay, grad_scale, clipvalue)
 
 
 def rmsprop_update(params, grads, velocity, momentum_slot=None, average_gradient=None, *,
                    double learning_rate, double rho, double momentum=0.0, double epsilon,
-                   double weight_decay=0.0, double grad_scale=1.0, double clipvalue=0.0):
+                   double weight_decay=0.0, double grad_scale=1.0, double clipvalue=0.0,
+                   n_threads=None):
     """One RMSprop step (Keras' formula) over the whole buffer, in place. momentum_slot is
     required when momentum > 0; average_gradient given means centered."""
     if velocity is None:
@@ -195,20 +168,67 @@ def rmsprop_update(params, grads, velocity, momentum_slot=None, average_gradient
     p, g, va, mo, av = _state(params, grads, {
         "velocity": velocity, "momentum": momentum_slot if momentum > 0 else None,
         "average_gradient": average_gradient})
-    cdef size_t n = p.shape[0]
-    cdef int nt = gru_get_num_threads()
-    cdef void *pp = data_ptr(p)
-    cdef void *pg = data_ptr(g)
-    cdef void *pv = data_ptr(va)
-    cdef void *pmo = data_ptr(mo)
-    cdef void *pav = data_ptr(av)
+    cdef int nt = resolve_threads(n_threads)
     if p.dtype == np.float32:
-        with nogil:
-            optim_rmsprop_f32(nt, n, <float *>pp, <float *>pg, <float *>pv, <float *>pmo,
-                              <float *>pav, learning_rate, rho, momentum, epsilon, weight_decay,
-                              grad_scale, clipvalue)
+        rmsprop_call[float](0, nt, p, g, va, mo, av, learning_rate, rho, momentum, epsilon,
+                            weight_decay, grad_scale, clipvalue)
     else:
-        with nogil:
-            optim_rmsprop_f64(nt, n, <double *>pp, <double *>pg, <double *>pv, <double *>pmo,
-                              <double *>pav, learning_rate, rho, momentum, epsilon, weight_decay,
-                              grad_scale, clipvalue)
+        rmsprop_call[double](0, nt, p, g, va, mo, av, learning_rate, rho, momentum, epsilon,
+                             weight_decay, grad_scale, clipvalue)
+
+
+# The kernel calls, each in the precision `kind` (a 0 of it) names.
+
+cdef void sum_squares_call(floating kind, int nt, cnp.ndarray g, cnp.ndarray off, cnp.ndarray size,
+                           cnp.ndarray out, cnp.ndarray work):
+    cdef const floating *pg = typed(g, kind)
+    cdef size_t nseg = off.shape[0]
+    cdef const size_t *po = <size_t *>data_ptr(off), *ps = <size_t *>data_ptr(size)
+    cdef double *pout = <double *>data_ptr(out), *pw = <double *>data_ptr(work)
+    with nogil:
+        run_sum_squares(nt, pg, nseg, po, ps, pout, pw)
+
+
+cdef void clip_by_norm_call(floating kind, int nt, cnp.ndarray g, cnp.ndarray off,
+                            cnp.ndarray size, double clipnorm, cnp.ndarray work):
+    cdef floating *pg = typed(g, kind)
+    cdef size_t nseg = off.shape[0]
+    cdef const size_t *po = <size_t *>data_ptr(off), *ps = <size_t *>data_ptr(size)
+    cdef double *pw = <double *>data_ptr(work)
+    with nogil:
+        run_clip_by_norm(nt, pg, nseg, po, ps, clipnorm, pw)
+
+
+cdef void sgd_call(floating kind, int nt, cnp.ndarray p, cnp.ndarray g, cnp.ndarray m, double lr,
+                   double momentum, bint nesterov, double weight_decay, double grad_scale,
+                   double clipvalue):
+    cdef size_t n = p.shape[0]
+    cdef floating *pp = typed(p, kind), *pm = typed(m, kind)
+    cdef const floating *pg = typed(g, kind)
+    with nogil:
+        run_sgd(nt, n, pp, pg, pm, lr, momentum, nesterov, weight_decay, grad_scale, clipvalue)
+
+
+cdef void adam_call(floating kind, int nt, cnp.ndarray p, cnp.ndarray g, cnp.ndarray m,
+                    cnp.ndarray v, cnp.ndarray vhat, double lr, double beta_1, double beta_2,
+                    double epsilon, long long step, double weight_decay, double grad_scale,
+                    double clipvalue):
+    cdef size_t n = p.shape[0]
+    cdef floating *pp = typed(p, kind), *pm = typed(m, kind), *pv = typed(v, kind)
+    cdef floating *pvh = typed(vhat, kind)
+    cdef const floating *pg = typed(g, kind)
+    with nogil:
+        run_adam(nt, n, pp, pg, pm, pv, pvh, lr, beta_1, beta_2, epsilon, step, weight_decay,
+                 grad_scale, clipvalue)
+
+
+cdef void rmsprop_call(floating kind, int nt, cnp.ndarray p, cnp.ndarray g, cnp.ndarray v,
+                       cnp.ndarray mom, cnp.ndarray avg, double lr, double rho, double momentum,
+                       double epsilon, double weight_decay, double grad_scale, double clipvalue):
+    cdef size_t n = p.shape[0]
+    cdef floating *pp = typed(p, kind), *pv = typed(v, kind), *pmo = typed(mom, kind)
+    cdef floating *pav = typed(avg, kind)
+    cdef const floating *pg = typed(g, kind)
+    with nogil:
+        run_rmsprop(nt, n, pp, pg, pv, pmo, pav, lr, rho, momentum, epsilon, weight_decay,
+                    grad_scale, clipvalue)
