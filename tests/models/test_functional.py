@@ -269,6 +269,24 @@ def test_an_output_that_another_layer_also_reads(rng):
     check_gradients(model, x, y, loss_weights=[0.5, 1.0])
 
 
+def test_outputs_of_one_layer_get_distinct_names_and_log_keys(rng):
+    """An LSTM's sequence and both states as three outputs: named lstm, lstm_1, lstm_2 (as tf.keras
+    names them), so each output's loss has its own history key, equal to its mse."""
+    inp = gn.Input(shape=(5, 2))
+    y, h, c = layers.LSTM(3, return_sequences=True, return_state=True, name="lstm")(inp)
+    model = f64_model(inp, [y, h, c])
+    assert model.output_names == ["lstm", "lstm_1", "lstm_2"]
+    x = rng.normal(size=(4, 5, 2))
+    targets = [rng.normal(size=(4, 5, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3))]
+    model.compile(optimizer="sgd", loss="mse")
+    logs = model.evaluate(x, targets, verbose=0, return_dict=True)
+    preds = model.predict(x, verbose=0)
+    for name, p, t in zip(model.output_names, preds, targets):
+        np.testing.assert_allclose(logs[f"{name}_loss"], np.mean((p - t) ** 2), rtol=1e-10)
+    np.testing.assert_allclose(logs["loss"], sum(logs[f"{n}_loss"] for n in model.output_names),
+                               rtol=1e-10)
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_encoder_states_as_the_decoders_initial_state(rng, cell):
     enc_in = gn.Input(shape=(5, 3), name="enc_in")

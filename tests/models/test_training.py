@@ -1,7 +1,5 @@
 """Models reach known answers: a sine forecaster, the adding problem, a padded token classifier."""
 
-import time
-
 import numpy as np
 
 import gru_native

@@ -99,3 +99,18 @@ class Graph:
                 return False
             previous = node.outputs[0]
         return previous is self.outputs[0] and len({id(n.layer) for n in self.nodes}) == len(self.nodes)
+
+
+def unique_names(names: list[str], taken: set[str] | None = None) -> list[str]:
+    """`names` with repeats suffixed _1, _2, ... as tf.keras names outputs (two outputs of one
+    layer); `taken` (updated) holds names already in use."""
+    taken = set() if taken is None else taken
+    out = []
+    for name in names:
+        candidate, k = name, 0
+        while candidate in taken:
+            k += 1
+            candidate = f"{name}_{k}"
+        taken.add(candidate)
+        out.append(candidate)
+    return out

@@ -32,7 +32,7 @@ from ..losses import Loss
 from ..optimizers import Optimizer
 from . import saving, summary
 from .saving import PathLike
-from .graph import Graph, flatten_tensors
+from .graph import Graph, flatten_tensors, unique_names
 from .onnx_export import export_onnx
 from .plan import build_plan
 from .progbar import Progbar
@@ -105,7 +105,8 @@ class Model:
         self._weighted = [layer for layer in self._all_layers if layer.weight_specs()]
         self._integer = self.graph.integer_inputs()
         self._input_names = self._input_keys or [t.layer.name for t in self.graph.inputs]
-        self._output_names = self._output_keys or [t.layer.name for t in self.graph.outputs]
+        self._output_names = self._output_keys or unique_names(
+            [t.layer.name for t in self.graph.outputs])
         # an input of fully known shape accepts an array of exactly that shape as it is
         self._exact_shapes = [t.shape[1:] if None not in t.shape[1:] else None
                               for t in self.graph.inputs]

@@ -24,6 +24,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from .. import layers as L
+from .graph import unique_names
 
 _ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax"}
 
@@ -333,19 +334,6 @@ def _exporter(layer) -> Callable:
 
 
 # ---- the model ----------------------------------------------------------------------------------
-def _unique(names: list, taken: set) -> list:
-    """`names` with repeats (two outputs of one layer, an output that is an input) suffixed."""
-    out = []
-    for name in names:
-        candidate, k = name, 0
-        while candidate in taken:
-            k += 1
-            candidate = f"{name}_{k}"
-        taken.add(candidate)
-        out.append(candidate)
-    return out
-
-
 def _value_info(onnx, name, tensor, dims):
     elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(tensor.dtype))
     return onnx.helper.make_tensor_value_info(name, elem, dims)
@@ -365,9 +353,9 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
     graph = model.graph
     # A Sequential keeps the names its files always had; a functional model's are its own.
     sequential = model.onnx_names is not None
-    input_names = [model.onnx_names[0]] if sequential else _unique(
+    input_names = [model.onnx_names[0]] if sequential else unique_names(
         [t.layer.name for t in graph.inputs], set())
-    output_names = [model.onnx_names[1]] if sequential else _unique(
+    output_names = [model.onnx_names[1]] if sequential else unique_names(
         list(model.output_names), set(input_names))
     g = _Graph(onnx, set(input_names) | set(output_names))
     names = {id(t): n for t, n in zip(graph.inputs, input_names)}  # id(KerasTensor) -> ONNX name
