@@ -166,3 +166,29 @@ def reference_predict(model, x):
         elif isinstance(layer, layers.Activation):
             y = layer.activation.forward(y)
     return y
+
+
+def run_layer(layer, x, mask=None, training=False):
+    """Build `layer` for x and run its forward: (y, mask)."""
+    layer.build(x.shape[1:])
+    return layer.forward(x, mask, training)
+
+
+def check_input_gradients(layer, x, mask=None, seed=0):
+    """A single-input layer's backward of a random linear functional sum(w * y) against central
+    differences over every element of x (float64)."""
+    y, _ = run_layer(layer, x, mask)
+    w = np.random.default_rng(seed).normal(size=y.shape)
+    g = layer.backward(w.copy())
+    assert g.shape == x.shape and g.dtype == x.dtype
+    numeric = np.empty_like(x)
+    eps = 1e-6
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        values = []
+        for step in (eps, -eps):
+            x[i] = old + step
+            values.append(np.sum(w * layer.forward(x, mask)[0]))
+        x[i] = old
+        numeric[i] = (values[0] - values[1]) / (2 * eps)
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)

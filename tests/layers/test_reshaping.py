@@ -10,31 +10,7 @@ import pytest
 
 from gru_native.layers import (Flatten, Permute, RepeatVector, Reshape, deserialize,
                                serialize)
-
-
-def run(layer, x, mask=None, training=False):
-    layer.build(x.shape[1:])
-    return layer.forward(x, mask, training)
-
-
-def check_input_gradients(layer, x, seed=0):
-    """backward of a random linear functional sum(w * y) against central differences over every
-    element of x (float64)."""
-    y, _ = run(layer, x)
-    w = np.random.default_rng(seed).normal(size=y.shape)
-    g = layer.backward(w.copy())
-    assert g.shape == x.shape and g.dtype == x.dtype
-    numeric = np.empty_like(x)
-    eps = 1e-6
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        values = []
-        for step in (eps, -eps):
-            x[i] = old + step
-            values.append(np.sum(w * layer.forward(x)[0]))
-        x[i] = old
-        numeric[i] = (values[0] - values[1]) / (2 * eps)
-    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+from helpers import check_input_gradients, run_layer as run
 
 
 DTYPES = [np.float32, np.float64]

@@ -44,3 +44,18 @@ class Dropout(Layer):
     def get_config(self):
         return dict(super().get_config(), rate=self.rate,
                     noise_shape=None if self.noise_shape is None else list(self.noise_shape))
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole channels of (batch, steps, channels): one draw per sequence and channel,
+    shared by every step (neighbouring steps are correlated, so dropping single values of a
+    channel regularises little)."""
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        kwargs.pop("noise_shape", None)  # fixed: (batch, 1, channels)
+        super().__init__(rate, noise_shape=(None, 1, None), **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["noise_shape"]
+        return config
