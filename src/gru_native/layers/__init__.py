@@ -1,6 +1,7 @@
 """Layers with Keras' names, arguments and weight layouts."""
 
 from .activation import Activation
+from .attention import Attention
 from .base import LAYER_CLASSES, Layer, deserialize, serialize
 from .bidirectional import Bidirectional
 from .dense import Dense
@@ -9,6 +10,7 @@ from .embedding import Embedding
 from .gru import GRU
 from .input_layer import Input, InputLayer
 from .node import KerasTensor, Node
+from .normalization import BatchNormalization, LayerNormalization
 from .lstm import LSTM
 from .masking import Masking
 from .merge import Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract
@@ -18,9 +20,10 @@ from .repeat_vector import RepeatVector
 from .reshaping import Flatten, Permute, Reshape
 from .time_distributed import TimeDistributed
 
-__all__ = ["LAYER_CLASSES", "Activation", "Add", "Average", "AveragePooling1D", "Bidirectional",
-           "Concatenate", "Dense", "Dropout", "Embedding", "Flatten", "GRU",
-           "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Input", "InputLayer", "KerasTensor",
-           "LSTM", "Layer", "Masking", "MaxPooling1D", "Maximum", "Merge", "Minimum", "Multiply",
-           "Node", "Permute", "RepeatVector", "Reshape", "SpatialDropout1D", "Subtract",
-           "TimeDistributed", "deserialize", "serialize"]
+__all__ = ["LAYER_CLASSES", "Activation", "Add", "Attention", "Average", "AveragePooling1D",
+           "BatchNormalization", "Bidirectional", "Concatenate", "Dense", "Dropout", "Embedding",
+           "Flatten", "GRU", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Input",
+           "InputLayer", "KerasTensor", "LSTM", "Layer", "LayerNormalization", "Masking",
+           "MaxPooling1D", "Maximum", "Merge", "Minimum", "Multiply", "Node", "Permute",
+           "RepeatVector", "Reshape", "SpatialDropout1D", "Subtract", "TimeDistributed",
+           "deserialize", "serialize"]

@@ -25,7 +25,8 @@ from .. import utils
 from ..kernels.plan_ops import ACTIVATIONS, LayerOps
 from .node import KerasTensor, Node, is_symbolic
 
-WeightSpec = namedtuple("WeightSpec", "name shape initializer")
+# trainable=False: a weight the layer itself updates and no optimizer moves (moving statistics)
+WeightSpec = namedtuple("WeightSpec", "name shape initializer trainable", defaults=(True,))
 
 # A shape without the batch axis: a tuple of ints, None for an unknown length.
 Shape = tuple[Optional[int], ...]
@@ -70,6 +71,7 @@ def as_shape(shape: Iterable[Optional[int]], what: str) -> Shape:
 class Layer:
     multi_input = False  # True for layers called on a list of inputs (the merge layers)
     integer_inputs = False  # True for layers that take integer ids (Embedding)
+    call_options: dict[str, Any] = {}  # the arguments of the call this layer runs (see with_options)
     input_shape: Optional[Shape]
     output_shape: Optional[Shape]
     weights: list[np.ndarray]
@@ -106,8 +108,10 @@ class Layer:
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def add_weight(self, name: str, shape: Sequence[int], initializer: InitializerLike) -> None:
-        self._specs.append(WeightSpec(name, tuple(shape), initializers.get(initializer)))
+    def add_weight(self, name: str, shape: Sequence[int], initializer: InitializerLike,
+                   trainable: bool = True) -> None:
+        self._specs.append(WeightSpec(name, tuple(shape), initializers.get(initializer),
+                                      trainable))
 
     def weight_specs(self) -> list[WeightSpec]:
         return list(self._specs)
@@ -138,21 +142,37 @@ class Layer:
         flat = list(inputs) if self.multi_input and isinstance(inputs, (list, tuple)) else [inputs]
         return self._call(flat, 0, training, mask)
 
-    def _call(self, flat: list, n_states: int, training: bool, mask: Any) -> Any:
-        """A call on `flat` inputs, the last `n_states` of them initial states."""
+    def _call(self, flat: list, n_states: int, training: bool, mask: Any,
+              options: Optional[dict[str, Any]] = None) -> Any:
+        """A call on `flat` inputs, the last `n_states` of them initial states, with the call
+        arguments `options` (see with_options)."""
         if is_symbolic(flat):
-            return self._call_symbolic(flat, n_states)
+            return self._call_symbolic(flat, n_states, options or {})
         arrays = [np.asarray(v) for v in flat]
         data = arrays[:len(arrays) - n_states]
         if not self.built:
             shapes = [as_shape(a.shape[1:], "the input's shape") for a in data]
             self.build(shapes if self.multi_input else shapes[0])
             allocate([self], np.float32 if self.dtype is None else np.dtype(self.dtype))
-        masks = [mask] + [None] * (len(arrays) - 1)
-        outputs, _ = self.call_node(arrays, masks, training)
+        if self.multi_input and isinstance(mask, (list, tuple)):
+            masks = list(mask) + [None] * (len(arrays) - len(mask))
+        else:
+            masks = [mask] + [None] * (len(arrays) - 1)
+        caller = self.with_options(options) if options else self
+        outputs, _ = caller.call_node(arrays, masks, training)
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _call_symbolic(self, inputs: list[KerasTensor], n_states: int) -> Any:
+    def with_options(self: _L, options: dict[str, Any]) -> _L:
+        """This layer (a twin: the same weights) running calls with the arguments `options`,
+        those a layer's __call__ takes beyond its inputs (Attention's use_causal_mask). The
+        base layer takes none; a layer that does checks them here."""
+        if options:
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes no call "
+                             f"arguments {sorted(options)}")
+        return self
+
+    def _call_symbolic(self, inputs: list[KerasTensor], n_states: int,
+                       options: dict[str, Any]) -> Any:
         data = inputs[:len(inputs) - n_states]
         shapes = [as_shape(t.shape[1:], f"layer {self.name!r}: input shape") for t in data]
         shape = shapes if self.multi_input else shapes[0]
@@ -164,12 +184,13 @@ class Layer:
                 self.check_input_shape(shape)
             else:
                 self.build(shape)
-            out_shapes = self.node_output_shapes(shape, [t.shape[1:] for t in inputs[len(data):]])
+            caller = self.with_options(options) if options else self
+            out_shapes = caller.node_output_shapes(shape, [t.shape[1:] for t in inputs[len(data):]])
         except ValueError as e:
             if f"{self.name!r}" in str(e):
                 raise
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}): {e}") from None
-        node = Node(self, inputs)
+        node = Node(self, inputs, options)
         dtype = "float32" if self.dtype is None else self.dtype
         node.outputs = [KerasTensor((inputs[0].shape[0],) + tuple(s), dtype, node, i,
                                     self.name if len(out_shapes) == 1 else f"{self.name}_{i}")
@@ -260,6 +281,17 @@ class Layer:
 
     def count_params(self) -> int:
         return sum(int(np.prod(s.shape)) for s in self.weight_specs())
+
+    def count_non_trainable_params(self) -> int:
+        return sum(int(np.prod(s.shape)) for s in self.weight_specs()
+                   if not (self.trainable and s.trainable))
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The weight views no optimizer moves: all of a frozen layer's (trainable=False),
+        else those declared so (BatchNormalization's moving statistics)."""
+        return [w for spec, w in zip(self.weight_specs(), self.weights)
+                if not (self.trainable and spec.trainable)]
 
     # ---- saving ---------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -41,13 +41,16 @@ class KerasTensor:
 
 class Node:
     """One call of a layer: `inputs` are its input tensors in call order (a merge layer's list,
-    or a recurrent layer's x followed by its initial states), `outputs` what it returns.
-    Nodes are numbered as they are made, which orders every node after the ones it reads."""
+    or a recurrent layer's x followed by its initial states), `options` the call's other
+    arguments (Attention's use_causal_mask, ...), `outputs` what it returns. Nodes are
+    numbered as they are made, which orders every node after the ones it reads."""
 
-    def __init__(self, layer: Layer, inputs: list[KerasTensor]) -> None:
+    def __init__(self, layer: Layer, inputs: list[KerasTensor],
+                 options: Optional[dict[str, Any]] = None) -> None:
         self.id = next(_node_ids)
         self.layer = layer
         self.inputs = list(inputs)
+        self.options = dict(options or {})
         self.outputs: list[KerasTensor] = []
 
     def __repr__(self) -> str:

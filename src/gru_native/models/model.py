@@ -136,7 +136,8 @@ class Model:
         seen: set[int] = set()
         self._callers = {}
         for node in self.graph.nodes:
-            self._callers[node.id] = node.layer.twin() if id(node.layer) in seen else node.layer
+            caller = node.layer.twin() if id(node.layer) in seen else node.layer
+            self._callers[node.id] = caller.with_options(node.options) if node.options else caller
             seen.add(id(node.layer))
         if self.optimizer is not None:
             self.optimizer.build(self.parameters.params, self.parameters.segments)
@@ -550,7 +551,7 @@ class Model:
         if self._last_params is None or self._last_params.shape != params.shape:
             self._last_params = np.empty_like(params)
         np.copyto(self._last_params, params)
-        frozen = [(w, w.copy()) for layer in self._weighted if not layer.trainable for w in layer.weights]
+        frozen = [(w, w.copy()) for layer in self._weighted for w in layer.non_trainable_weights]
         step = self.optimizer.iterations
         try:
             self.optimizer.apply(params, grads)
@@ -560,7 +561,7 @@ class Model:
             changed = not np.array_equal(params, self._last_params)
             self.optimizer.iterations = step + changed
             raise
-        finally:  # also on KeyboardInterrupt: trainable=False layers keep their weights
+        finally:  # also on KeyboardInterrupt: non-trainable weights keep their values
             for w, value in frozen:
                 w[...] = value
             if self._outside is not None:  # and so do the other models' layers in a shared buffer

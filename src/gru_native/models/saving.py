@@ -75,7 +75,8 @@ def graph_config(model):
 
     return {"name": model.name, "dtype": model.dtype.name,
             "layers": [serialize(layer) for layer in layers],
-            "nodes": [{"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs]}
+            "nodes": [dict({"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs]},
+                           **({"options": node.options} if node.options else {}))
                       for node in model.graph.nodes],
             "inputs": [ref(t) for t in model.graph.inputs],
             "outputs": [ref(t) for t in model.graph.outputs],
@@ -108,14 +109,16 @@ def graph_from_config(config):
         return made[name][node][index]
 
     for entry in config["nodes"]:
-        if not (isinstance(entry, dict) and set(entry) == {"layer", "inputs"}
-                and entry["layer"] in layers and isinstance(entry["inputs"], list)):
-            raise ValueError(f"a node must be {{'layer': a layer's name, 'inputs': [...]}}, got "
-                             f"{entry!r:.200}")
+        if not (isinstance(entry, dict) and {"layer", "inputs"} <= set(entry)
+                and set(entry) <= {"layer", "inputs", "options"}
+                and entry["layer"] in layers and isinstance(entry["inputs"], list)
+                and isinstance(entry.get("options", {}), dict)):
+            raise ValueError(f"a node must be {{'layer': a layer's name, 'inputs': [...], and "
+                             f"optionally 'options': {{...}}}}, got {entry!r:.200}")
         layer = layers[entry["layer"]]
         inputs = [tensor(ref) for ref in entry["inputs"]]
         n_states = len(inputs) - 1 if hasattr(layer, "n_states") else 0
-        out = layer._call(inputs, n_states, False, None)
+        out = layer._call(inputs, n_states, False, None, entry.get("options"))  # the layer checks them
         made[layer.name].append(out if isinstance(out, list) else [out])
 
     def structure(refs, names):

@@ -57,7 +57,7 @@ def print_summary(model: Any, print_fn: Callable[[str], Any]) -> None:
         out.append(row_text(r))
         out.append(line("├", "┼", "┤", "─") if i < len(rows) - 1 else line("└", "┴", "┘", "─"))
     total = model.count_params() if model.built else 0
-    frozen = sum(layer.count_params() for layer in layers if layer.built and not layer.trainable)
+    frozen = sum(layer.count_non_trainable_params() for layer in layers if layer.built)
     item = model.dtype.itemsize
     out += [f" Total params: {total:,} ({_human_bytes(total * item)})",
             f" Trainable params: {total - frozen:,} ({_human_bytes((total - frozen) * item)})",

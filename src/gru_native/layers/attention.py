@@ -1,0 +1,175 @@
+"""Attention: Keras' dot-product (Luong) or additive-style ('concat', Bahdanau) attention of a query
+sequence over a value sequence, called on [query, value] or [query, value, key].
+
+scores (batch, Tq, Tv) = query key^T (times a learnt `scale` with use_scale), or with
+score_mode='concat' concat_score_weight * sum over features of tanh(scale * (q_i + k_j));
+steps the value mask or `use_causal_mask` exclude get -1e9 before the softmax; the output is
+softmax(scores) value, zero at the query's padded steps, and carries the query's mask on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..validation import check_real
+from .base import Layer, as_shape
+from .dropout import dropout_mask
+
+SCORE_MODES = ("dot", "concat")
+_CALL_OPTIONS = ("use_causal_mask", "return_attention_scores")
+_EXCLUDED = 1e9  # what Keras subtracts from a masked score
+
+
+class Attention(Layer):
+    multi_input = True
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
+                 seed: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if score_mode not in SCORE_MODES:
+            raise ValueError(f"Invalid value for argument score_mode. Expected one of "
+                             f"{set(SCORE_MODES)}. Received: score_mode={score_mode}")
+        self.use_scale, self.score_mode = bool(use_scale), score_mode
+        self.dropout = check_real(dropout, "dropout", 0, 1, high_open=True)
+        self.seed = seed
+
+    def __call__(self, inputs: Any, training: bool = False, mask: Any = None,
+                 return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:
+        options = {k: True for k, v in (("return_attention_scores", return_attention_scores),
+                                        ("use_causal_mask", use_causal_mask)) if v}
+        return self._call(self._as_list(inputs), 0, training, mask, options)
+
+    def with_options(self, options):
+        unknown = set(options) - set(_CALL_OPTIONS)
+        if unknown or not all(isinstance(options[k], bool) for k in options):
+            raise ValueError(f"layer {self.name!r} (Attention) takes the call arguments "
+                             f"{_CALL_OPTIONS} as booleans, got {options!r}")
+        caller = self.twin()
+        caller.call_options = dict(options)
+        return caller
+
+    def _as_list(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
+            raise ValueError(f"layer {self.name!r}: Attention must be called on a list of inputs, "
+                             f"namely [query, value] or [query, value, key], got {inputs!r:.200}")
+        return list(inputs)
+
+    # ---- shapes and weights ---------------------------------------------------------------
+    def _check_shapes(self, input_shapes):
+        shapes = [as_shape(s, f"layer {self.name!r}: input shape") for s in input_shapes]
+        if not 2 <= len(shapes) <= 3 or any(len(s) != 2 for s in shapes):
+            raise ValueError(f"layer {self.name!r} (Attention) takes [query, value] or [query, "
+                             f"value, key], each (batch, steps, features); got shapes "
+                             f"{[(None,) + s for s in shapes]}")
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) == 3 else value
+        if query[1] != key[1] or (len(shapes) == 3 and key[0] != value[0] and None not in
+                                  (key[0], value[0])):
+            raise ValueError(f"layer {self.name!r} (Attention): the query and the key need the same "
+                             f"features, the key and the value the same steps; got query "
+                             f"{(None,) + query}, value {(None,) + value}, key {(None,) + key}")
+        return shapes
+
+    def compute_output_shape(self, input_shapes):
+        shapes = self._check_shapes(input_shapes)
+        return (shapes[0][0], shapes[1][1])
+
+    def node_output_shapes(self, input_shapes, state_shapes):
+        out = super().node_output_shapes(input_shapes, state_shapes)
+        if self.call_options.get("return_attention_scores"):
+            shapes = self._check_shapes(input_shapes)
+            out.append((shapes[0][0], shapes[1][0]))
+        return out
+
+    def build(self, input_shapes):
+        out = super().build(self._check_shapes(input_shapes))
+        if self.use_scale:
+            self.add_weight("scale", (), "ones")
+        if self.score_mode == "concat":
+            self.add_weight("concat_score_weight", (), "ones")
+        return out
+
+    def check_input_shape(self, shapes):
+        self._check_shapes(shapes)
+
+    # ---- running ------------------------------------------------------------------------
+    def _scale(self):
+        return self.weights[0] if self.use_scale else None
+
+    def call_node(self, inputs, masks, training):
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        q_mask, v_mask = masks[0], masks[1] if len(masks) > 1 else None
+        scale = self._scale()
+        if self.score_mode == "dot":
+            self._qk = q @ k.transpose(0, 2, 1)
+            scores = self._qk * scale if scale is not None else self._qk.copy()
+        else:
+            self._tanh = np.tanh((q[:, :, None] + k[:, None]) * (1 if scale is None else scale))
+            scores = self.weights[-1] * self._tanh.sum(-1)
+        allowed = self._allowed(v_mask, q.shape[1], k.shape[1])
+        if allowed is not None:
+            scores = np.where(allowed, scores, scores - _EXCLUDED)
+        scores -= scores.max(-1, keepdims=True)
+        self._weights = np.exp(scores)
+        self._weights /= self._weights.sum(-1, keepdims=True)
+        self._drop = None
+        if training and self.dropout > 0:
+            self._drop = dropout_mask(self._weights.shape, self.dropout, q.dtype)
+        used = self._weights if self._drop is None else self._weights * self._drop
+        out = used @ v
+        self._q_valid = None if q_mask is None else q_mask[..., None].astype(q.dtype)
+        if self._q_valid is not None:
+            out *= self._q_valid
+        self._inputs, self._used = (q, v, k, len(inputs)), used
+        outputs = [out.astype(q.dtype, copy=False)]
+        if self.call_options.get("return_attention_scores"):
+            outputs.append(used.astype(q.dtype, copy=False))
+        return outputs, [q_mask] + [None] * (len(outputs) - 1)
+
+    def _allowed(self, v_mask, tq, tv):
+        """Which (query step, value step) pairs count, (batch or 1, Tq, Tv), or None: all."""
+        allowed = None if v_mask is None else v_mask[:, None, :]
+        if self.call_options.get("use_causal_mask"):
+            causal = np.tril(np.ones((tq, tv), bool))[None]
+            allowed = causal if allowed is None else allowed & causal
+        return allowed
+
+    def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
+        q, v, k, n_inputs = self._inputs
+        d_out = d_outputs[0]
+        d_used = np.zeros_like(self._used) if d_out is None else None
+        if d_out is not None:
+            if self._q_valid is not None:
+                d_out = d_out * self._q_valid
+            d_used = d_out @ v.transpose(0, 2, 1)
+        if len(d_outputs) > 1 and d_outputs[1] is not None:
+            d_used = d_used + d_outputs[1]
+        dv = np.zeros_like(v) if d_out is None else self._used.transpose(0, 2, 1) @ d_out
+        d_weights = d_used if self._drop is None else d_used * self._drop
+        w = self._weights
+        d_scores = w * (d_weights - (d_weights * w).sum(-1, keepdims=True))
+        scale = self._scale()
+        if self.score_mode == "dot":
+            s = 1 if scale is None else scale
+            dq, dk = s * (d_scores @ k), s * (d_scores.transpose(0, 2, 1) @ q)
+            if scale is not None:
+                self.grads[0][...] = (d_scores * self._qk).sum()
+        else:
+            c = self.weights[-1]
+            self.grads[-1][...] = (d_scores * self._tanh.sum(-1)).sum()
+            d_pre = c * d_scores[..., None] * (1 - self._tanh ** 2)  # d (scale * (q_i + k_j))
+            if scale is not None:
+                self.grads[0][...] = (d_pre * (q[:, :, None] + k[:, None])).sum()
+                d_pre = d_pre * scale
+            dq, dk = d_pre.sum(2), d_pre.sum(1)
+        if n_inputs == 2:
+            return [dq, dv + dk]
+        return [dq, dv, dk]
+
+    def get_config(self):
+        return dict(super().get_config(), use_scale=self.use_scale, score_mode=self.score_mode,
+                    dropout=self.dropout, seed=self.seed)
+

@@ -1,0 +1,166 @@
+"""LayerNormalization and BatchNormalization over the feature (last) axis, as Keras 3 computes them.
+
+Both pass a mask on. BatchNormalization normalises a training batch by its own statistics over
+every axis but the features (padded steps, mask False, do not count) and moves its moving
+statistics towards them; at prediction, and whenever the layer is frozen (trainable=False), it
+uses the moving statistics. Those are weights of the model (saved with it) that no optimizer
+moves: they are declared trainable=False.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import initializers
+from ..validation import check_real
+from .base import InitializerLike, Layer
+
+
+def _feature_axis(axis, name):
+    # Keras normalises over any axes; sequences here are normalised over their features only.
+    if axis != -1:
+        raise ValueError(f"{name} normalises the last (feature) axis only: axis must be -1, got "
+                         f"{axis!r}")
+    return -1
+
+
+class _Normalization(Layer):
+    """gamma * x_hat + beta over the features, and the backward both layers share."""
+
+    def __init__(self, axis: int, epsilon: float, center: bool, scale: bool,
+                 beta_initializer: InitializerLike, gamma_initializer: InitializerLike,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = _feature_axis(axis, type(self).__name__)
+        self.epsilon = check_real(epsilon, "epsilon", 0, low_open=True)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+
+    def build(self, input_shape):
+        out = super().build(input_shape)
+        if input_shape[-1] is None:
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) needs a known number "
+                             f"of features, got input shape {(None,) + tuple(input_shape)}")
+        if self.scale:
+            self.add_weight("gamma", (input_shape[-1],), self.gamma_initializer)
+        if self.center:
+            self.add_weight("beta", (input_shape[-1],), self.beta_initializer)
+        return out
+
+    def _affine(self, x_hat):
+        gamma, beta = self._gamma_beta()
+        y = x_hat if gamma is None else x_hat * gamma
+        return y if beta is None else y + beta
+
+    def _gamma_beta(self):
+        gamma = self.weights[0] if self.scale else None
+        beta = self.weights[int(self.scale)] if self.center else None
+        return gamma, beta
+
+    def _affine_backward(self, dy, x_hat, rows):
+        """Write d gamma, d beta (summed over `rows`, the axes statistics run over) and return
+        the gradient w.r.t. x_hat."""
+        gamma, _ = self._gamma_beta()
+        if self.scale:
+            self.grads[0][...] = (dy * x_hat).sum(axis=rows)
+        if self.center:
+            self.grads[int(self.scale)][...] = dy.sum(axis=rows)
+        return dy if gamma is None else dy * gamma
+
+    def get_config(self):
+        return dict(super().get_config(), axis=self.axis, epsilon=self.epsilon, center=self.center,
+                    scale=self.scale,
+                    beta_initializer=initializers.to_config(self.beta_initializer),
+                    gamma_initializer=initializers.to_config(self.gamma_initializer))
+
+
+class LayerNormalization(_Normalization):
+    """Each position normalised over its own features: (x - mean) / sqrt(var + epsilon)."""
+
+    def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: InitializerLike = "zeros",
+                 gamma_initializer: InitializerLike = "ones", **kwargs: Any) -> None:
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
+                         **kwargs)
+
+    def forward(self, x, mask=None, training=False):
+        mean = x.mean(axis=-1, keepdims=True)
+        self._inv = 1 / np.sqrt(x.var(axis=-1, keepdims=True) + self.epsilon)
+        self._x_hat = (x - mean) * self._inv
+        return self._affine(self._x_hat).astype(x.dtype, copy=False), mask
+
+    def backward(self, dy, need_dx=True):
+        rows = tuple(range(dy.ndim - 1))
+        d_hat = self._affine_backward(dy, self._x_hat, rows)
+        if not need_dx:
+            return None
+        x_hat = self._x_hat
+        return self._inv * (d_hat - d_hat.mean(-1, keepdims=True)
+                            - x_hat * (d_hat * x_hat).mean(-1, keepdims=True))
+
+
+class BatchNormalization(_Normalization):
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True,
+                 beta_initializer: InitializerLike = "zeros",
+                 gamma_initializer: InitializerLike = "ones",
+                 moving_mean_initializer: InitializerLike = "zeros",
+                 moving_variance_initializer: InitializerLike = "ones", **kwargs: Any) -> None:
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
+                         **kwargs)
+        self.momentum = check_real(momentum, "momentum", 0, 1)
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+
+    def build(self, input_shape):
+        out = super().build(input_shape)
+        self.add_weight("moving_mean", (input_shape[-1],), self.moving_mean_initializer,
+                        trainable=False)
+        self.add_weight("moving_variance", (input_shape[-1],), self.moving_variance_initializer,
+                        trainable=False)
+        return out
+
+    def _batch_moments(self, x, mask):
+        """The batch's mean and (biased) variance per feature, over the valid positions; and
+        those positions as 0/1 (None: all) with their count, as Keras' _moments."""
+        rows = tuple(range(x.ndim - 1))
+        if mask is None:
+            return x.mean(axis=rows), x.var(axis=rows), None, x.size // x.shape[-1]
+        valid = mask[..., None].astype(x.dtype)
+        count = valid.sum() + 1e-7  # Keras adds backend.epsilon() to the count
+        mean = (x * valid).sum(axis=rows) / count
+        var = (((x - mean) * valid) ** 2).sum(axis=rows) / count
+        return mean, var, valid, count
+
+    def forward(self, x, mask=None, training=False):
+        moving_mean, moving_var = self.weights[-2], self.weights[-1]
+        self._batch_stats = training and self.trainable
+        if self._batch_stats:
+            mean, var, self._valid, self._count = self._batch_moments(x, mask)
+            moving_mean[...] = moving_mean * self.momentum + mean * (1 - self.momentum)
+            moving_var[...] = moving_var * self.momentum + var * (1 - self.momentum)
+        else:
+            mean, var = moving_mean, moving_var
+        self._inv = 1 / np.sqrt(var + self.epsilon)
+        self._x_hat = (x - mean) * self._inv
+        return self._affine(self._x_hat).astype(x.dtype, copy=False), mask
+
+    def backward(self, dy, need_dx=True):
+        rows = tuple(range(dy.ndim - 1))
+        d_hat = self._affine_backward(dy, self._x_hat, rows)
+        if not need_dx:
+            return None
+        if not self._batch_stats:
+            return d_hat * self._inv
+        # Every output, padded or not, depends on the statistics; only valid inputs make them.
+        x_hat = self._x_hat
+        share = (d_hat.sum(axis=rows) + x_hat * (d_hat * x_hat).sum(axis=rows)) / self._count
+        return self._inv * (d_hat - (share if self._valid is None else share * self._valid))
+
+    def get_config(self):
+        return dict(super().get_config(), momentum=self.momentum,
+                    moving_mean_initializer=initializers.to_config(self.moving_mean_initializer),
+                    moving_variance_initializer=initializers.to_config(
+                        self.moving_variance_initializer))
