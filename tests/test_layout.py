@@ -11,9 +11,10 @@ import gru_native
 PACKAGE = Path(gru_native.__file__).parent
 ROOT = "gru_native"
 
-# The modules every floor may use: the Keras namespaces that layers and models build on.
-FOUNDATIONS = {"gru_native.activations", "gru_native.initializers", "gru_native.utils",
-               "gru_native.validation"}
+# The modules every floor may use: the Keras namespaces that layers and models build on, and
+# the checks and the name registry they share.
+FOUNDATIONS = {"gru_native.activations", "gru_native.initializers", "gru_native.registry",
+               "gru_native.utils", "gru_native.validation"}
 # Keras namespaces of the models floor (losses, metrics, optimizers, callbacks).
 MODEL_SUPPORT = {"gru_native.losses", "gru_native.metrics", "gru_native.optimizers",
                  "gru_native.callbacks"}

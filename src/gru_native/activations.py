@@ -1,7 +1,10 @@
 """Output activations with their derivatives: `forward(z) -> a` and `backward(da, a, z) -> dz`,
-each elementwise except softmax (over the last axis). `get` turns a name or None into one."""
+each elementwise except softmax (over the last axis). `get` turns a name or None into one
+(from REGISTRY, where other activations can be registered)."""
 
 import numpy as np
+
+from .registry import Registry
 
 
 class Activation:
@@ -68,20 +71,18 @@ class Softmax(Activation):
         return a * (da - np.sum(da * a, axis=-1, keepdims=True))
 
 
-_BY_NAME = {cls.name: cls() for cls in (Linear, ReLU, Sigmoid, Tanh, Softmax)}
+def _is_activation(obj):
+    return all(callable(getattr(obj, method, None)) for method in ("forward", "backward"))
+
+
+# One shared instance of each: activations keep no state.
+REGISTRY = Registry("activation", _is_activation, default="linear",
+                    hint="a name, None or an object with forward(z) and backward(da, a, z)")
+for _cls in (Linear, ReLU, Sigmoid, Tanh, Softmax):
+    REGISTRY.register(_cls.name, _cls())
 
 
 def get(identifier):
     """The activation named `identifier` (case-insensitive; None is 'linear'), or `identifier`
     itself if it already has `forward` and `backward`."""
-    if identifier is None:
-        return _BY_NAME["linear"]
-    if isinstance(identifier, str):
-        if identifier.lower() not in _BY_NAME:
-            raise ValueError(f"unknown activation {identifier!r}; "
-                             f"known: {', '.join(sorted(_BY_NAME))}")
-        return _BY_NAME[identifier.lower()]
-    if all(callable(getattr(identifier, method, None)) for method in ("forward", "backward")):
-        return identifier
-    raise TypeError(f"an activation must be a name, None or an object with forward(z) and "
-                    f"backward(da, a, z); got {identifier!r}")
+    return REGISTRY.get(identifier)

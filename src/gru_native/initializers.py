@@ -3,6 +3,8 @@ a NumPy generator; `get` turns a name, a config dict or an instance into one."""
 
 import numpy as np
 
+from .registry import Registry
+
 
 def _fans(shape):
     """Keras' fan-in and fan-out: the last axis is the output, the rest the input."""
@@ -20,6 +22,10 @@ class Initializer:
 
     def get_config(self):
         return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 class Zeros(Initializer):
@@ -149,21 +155,18 @@ class Orthogonal(Initializer):
         return {"gain": self.gain}
 
 
-_BY_NAME = {cls.name: cls for cls in (Zeros, Ones, RandomUniform, RandomNormal, GlorotUniform,
-                                      GlorotNormal, HeUniform, HeNormal, Orthogonal)}
-_BY_NAME["uniform"] = RandomUniform
-_BY_NAME["normal"] = RandomNormal
+REGISTRY = Registry("initializer", lambda obj: isinstance(obj, Initializer),
+                    hint="a name, a config dict or an Initializer")
+for _cls in (Zeros, Ones, RandomUniform, RandomNormal, GlorotUniform, GlorotNormal, HeUniform,
+             HeNormal, Orthogonal):
+    REGISTRY.register(_cls.name, _cls)
+REGISTRY.register("uniform", RandomUniform)  # Keras' short names
+REGISTRY.register("normal", RandomNormal)
 
 
 def get(identifier):
     """An Initializer from a name ('glorot_uniform', ...), a config dict or an instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, dict):
-        return _BY_NAME[identifier["class_name"]](**identifier.get("config", {}))
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
-    raise ValueError(f"unknown initializer {identifier!r}; known: {sorted(_BY_NAME)}")
+    return REGISTRY.get(identifier)
 
 
 def to_config(identifier):

@@ -18,6 +18,8 @@ from typing import Any, Union
 import numpy as np
 
 from . import activations
+from .registry import Registry
+from .validation import check_real
 
 _EPSILON = 1e-7  # Keras' backend.epsilon(): probabilities are clipped to [eps, 1 - eps]
 
@@ -101,6 +103,10 @@ class Loss:
     def get_config(self):
         return {}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
     def __repr__(self):
         return f"<loss {self.name} {self.get_config()}>"
 
@@ -126,9 +132,7 @@ class Huber(Loss):
     name = "huber_loss"
 
     def __init__(self, delta=1.0):
-        if not delta > 0:
-            raise ValueError(f"delta must be positive, got {delta!r}")
-        self.delta = delta
+        self.delta = check_real(delta, "delta", 0, low_open=True)
 
     def _entries(self, y_true, y_pred):
         error = y_pred - y_true
@@ -224,28 +228,17 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return one_hot, y_pred
 
 
-_CLASSES = (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
-            CategoricalCrossentropy, SparseCategoricalCrossentropy)
-_BY_NAME = {cls.name: cls for cls in _CLASSES}
-_BY_NAME.update(mse=MeanSquaredError, mae=MeanAbsoluteError, huber=Huber)
-_BY_NAME.update((cls.__name__, cls) for cls in _CLASSES)  # as Keras, and saved configs
-_BY_LOWER_NAME = {name.lower(): cls for name, cls in _BY_NAME.items()}
-
-
-def _lookup(name):
-    cls = _BY_LOWER_NAME.get(str(name).lower())
-    if cls is None:
-        raise ValueError(f"unknown loss {name!r}; known: {', '.join(sorted(_BY_NAME))}")
-    return cls
+REGISTRY = Registry("loss", lambda obj: isinstance(obj, Loss),
+                    hint="a name, a config dict or a Loss")
+# Each loss by its name and, as Keras (and saved configs), its class name
+for _cls in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
+             CategoricalCrossentropy, SparseCategoricalCrossentropy):
+    REGISTRY.register(_cls.name, _cls, aliases=(_cls.__name__,))
+for _alias, _cls in (("mse", MeanSquaredError), ("mae", MeanAbsoluteError), ("huber", Huber)):
+    REGISTRY.register(_alias, _cls)
 
 
 def get(identifier: Union[str, dict[str, Any], Loss]) -> Loss:
     """A Loss from a name ('mse', 'binary_crossentropy', 'Huber', ...; any case), a config dict
     {"class_name": <a name>, "config": loss.get_config()}, or a Loss (returned as is)."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return _lookup(identifier.get("class_name"))(**(identifier.get("config") or {}))
-    raise TypeError(f"cannot get a loss from {identifier!r}: give a name, a config dict or a Loss")
+    return REGISTRY.get(identifier)

@@ -6,6 +6,7 @@ of the whole epoch's data whatever the batch sizes."""
 import numpy as np
 
 from . import losses
+from .registry import Registry
 
 
 def mean_absolute_error(y_true, y_pred):
@@ -81,31 +82,28 @@ class MeanMetric:
         return f"<metric {self.name} {self.result():g}>"
 
 
-_FUNCTIONS = {
-    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
-    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
-    "accuracy": accuracy, "acc": accuracy,
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-}
+def _is_metric(obj):
+    return all(callable(getattr(obj, method, None))
+               for method in ("update_state", "result", "reset_state"))
+
+
+REGISTRY = Registry("metric", _is_metric,
+                    hint="a name or an object with update_state, result and reset_state")
+REGISTRY.register("mean_absolute_error", mean_absolute_error, aliases=("mae",))
+REGISTRY.register("mean_squared_error", mean_squared_error, aliases=("mse",))
+REGISTRY.register("accuracy", accuracy, aliases=("acc",))
+for _fn in (binary_accuracy, categorical_accuracy, sparse_categorical_accuracy):
+    REGISTRY.register(_fn.__name__, _fn)
 
 
 def get(identifier, loss=None):
     """A metric from a name (case-insensitive; the name as given is its key in the History, as
     Keras) or an object with update_state, result and reset_state. `loss`, the model's loss,
     decides 'accuracy' for several outputs: binary under binary_crossentropy."""
-    if isinstance(identifier, str):
-        fn = _FUNCTIONS.get(identifier.lower())
-        if fn is None:
-            raise ValueError(f"unknown metric {identifier!r}; "
-                             f"known: {', '.join(sorted(_FUNCTIONS))}")
-        if fn is accuracy:
-            binary = loss is not None and isinstance(losses.get(loss), losses.BinaryCrossentropy)
-            return MeanMetric(accuracy, identifier, binary_labels=binary)
-        return MeanMetric(fn, identifier)
-    if all(callable(getattr(identifier, method, None))
-           for method in ("update_state", "result", "reset_state")):
-        return identifier
-    raise TypeError(f"a metric must be a name or an object with update_state, result and "
-                    f"reset_state; got {identifier!r}")
+    if not isinstance(identifier, str):
+        return REGISTRY.get(identifier)
+    fn = REGISTRY.lookup(identifier)
+    if fn is accuracy:
+        binary = loss is not None and isinstance(losses.get(loss), losses.BinaryCrossentropy)
+        return MeanMetric(accuracy, identifier, binary_labels=binary)
+    return MeanMetric(fn, identifier)

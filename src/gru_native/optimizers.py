@@ -13,14 +13,16 @@ place (plus one for the norm when clipping by norm).
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Optional, Union
 
 import numpy as np
 
 from .kernels import optim as optim_kernels
+from .registry import Registry
+from .validation import check_real
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "REGISTRY", "get", "serialize",
+           "deserialize"]
 
 # Keras arguments we accept only at the values that leave Keras' update unchanged, so that a
 # Keras optimizer config loads as it is.
@@ -29,25 +31,8 @@ _KERAS_INERT = {"use_ema": False, "ema_overwrite_frequency": None, "loss_scale_f
 _KERAS_IGNORED = ("ema_momentum",)  # meaningful only with use_ema
 
 
-def _number(name, value, low, high=None, low_open=False, high_open=False):
-    """value as a float, or ValueError naming the hyper-parameter and its allowed range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    ok = math.isfinite(v) and (v > low if low_open else v >= low)
-    if high is not None:
-        ok = ok and (v < high if high_open else v <= high)
-    if not ok:
-        if high is None:
-            allowed = f"{'>' if low_open else '>='} {low:g}"
-        else:
-            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
-    return v
-
-
 def _optional_positive(name, value):
-    return None if value is None else _number(name, value, 0, low_open=True)
+    return None if value is None else check_real(value, name, 0, low_open=True)
 
 
 class Optimizer:
@@ -67,7 +52,8 @@ class Optimizer:
                 raise ValueError(f"{key}={value!r} is not supported by gru_native optimizers")
             raise ValueError(f"Argument(s) not recognized: {key}={value!r}")
         self.learning_rate = learning_rate
-        self.weight_decay = None if weight_decay is None else _number("weight_decay", weight_decay, 0)
+        self.weight_decay = (None if weight_decay is None
+                             else check_real(weight_decay, "weight_decay", 0))
         self.clipnorm = _optional_positive("clipnorm", clipnorm)
         self.clipvalue = _optional_positive("clipvalue", clipvalue)
         self.global_clipnorm = _optional_positive("global_clipnorm", global_clipnorm)
@@ -90,7 +76,7 @@ class Optimizer:
     def learning_rate(self, value):
         if isinstance(value, np.ndarray) and value.shape == ():
             value = value.item()
-        self._learning_rate = _number("learning_rate", value, 0)
+        self._learning_rate = check_real(value, "learning_rate", 0)
 
     # -- building ----------------------------------------------------------------------------
 
@@ -213,7 +199,7 @@ class SGD(Optimizer):
                  name: str = "SGD", **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
-        self.momentum = _number("momentum", momentum, 0, 1)
+        self.momentum = check_real(momentum, "momentum", 0, 1)
         self.nesterov = bool(nesterov)
 
     def _slot_names(self):
@@ -239,9 +225,9 @@ class Adam(Optimizer):
                  **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
-        self.beta_1 = _number("beta_1", beta_1, 0, 1, high_open=True)
-        self.beta_2 = _number("beta_2", beta_2, 0, 1, high_open=True)
-        self.epsilon = _number("epsilon", epsilon, 0)
+        self.beta_1 = check_real(beta_1, "beta_1", 0, 1, high_open=True)
+        self.beta_2 = check_real(beta_2, "beta_2", 0, 1, high_open=True)
+        self.epsilon = check_real(epsilon, "epsilon", 0)
         self.amsgrad = bool(amsgrad)
 
     def _slot_names(self):
@@ -285,9 +271,9 @@ class RMSprop(Optimizer):
                  **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
-        self.rho = _number("rho", rho, 0, 1, high_open=True)
-        self.momentum = _number("momentum", momentum, 0, 1)
-        self.epsilon = _number("epsilon", epsilon, 0)
+        self.rho = check_real(rho, "rho", 0, 1, high_open=True)
+        self.momentum = check_real(momentum, "momentum", 0, 1)
+        self.epsilon = check_real(epsilon, "epsilon", 0)
         self.centered = bool(centered)
 
     def _slot_names(self):
@@ -305,7 +291,10 @@ class RMSprop(Optimizer):
                 "epsilon": self.epsilon, "centered": self.centered}
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+REGISTRY = Registry("optimizer", lambda obj: isinstance(obj, Optimizer),
+                    hint="a name, a config dict or an Optimizer")
+for _cls in (SGD, Adam, AdamW, RMSprop):
+    REGISTRY.register(_cls.__name__.lower(), _cls)
 
 
 def serialize(optimizer):
@@ -317,25 +306,10 @@ def deserialize(config):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"an optimizer config must be a dict with 'class_name' and 'config', "
                          f"got {config!r}")
-    cls = _lookup(config["class_name"])
-    return cls.from_config(dict(config.get("config") or {}))
-
-
-def _lookup(name):
-    cls = _BY_NAME.get(str(name).lower())
-    if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(sorted(_BY_NAME))}")
-    return cls
+    return REGISTRY.get(config)
 
 
 def get(identifier: Union[str, dict[str, Any], Optimizer]) -> Optimizer:
     """An optimizer from a name ('sgd', 'adam', 'adamw', 'rmsprop', any case; default settings),
     a config dict {"class_name": ..., "config": ...}, or an Optimizer (returned as is)."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(f"cannot get an optimizer from {identifier!r}: give a name, a config dict or "
-                    "an Optimizer")
+    return REGISTRY.get(identifier)

@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional, Sequence, Union
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .validation import check_int
+from .validation import check_choice, check_int
 
 _rng = np.random.default_rng()
 # A generator that overrides _rng in one thread (context) only, so that concurrent fits of
@@ -22,8 +22,7 @@ _local_rng = contextvars.ContextVar("gru_native_local_rng", default=None)
 def set_random_seed(seed: int) -> None:
     """Seed gru_native (weights, shuffling, dropout), NumPy's global RNG and Python's `random`."""
     global _rng
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_int(seed, "seed", 0)
     _rng = np.random.default_rng(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
@@ -60,13 +59,9 @@ def to_categorical(x: ArrayLike, num_classes: Optional[int] = None) -> np.ndarra
     if labels.size and labels.min() < 0:
         raise ValueError(f"class labels must be non-negative, got {labels.min()}")
     top = int(labels.max()) + 1 if labels.size else 0
-    if num_classes is None:
-        num_classes = top
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < top:
-        raise ValueError(f"num_classes must be an integer above every label (> {top - 1}), got "
-                         f"{num_classes!r}")
-    out = np.zeros(labels.shape + (int(num_classes),), np.float32)
+    # a num_classes given must exceed every label
+    num_classes = top if num_classes is None else check_int(num_classes, "num_classes", top)
+    out = np.zeros(labels.shape + (num_classes,), np.float32)
     np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
     return out
 
@@ -83,10 +78,8 @@ def pad_sequences(sequences: Sequence[Union[Sequence[Any], np.ndarray]], maxlen:
     """
     if not hasattr(sequences, "__len__"):
         raise ValueError(f"sequences must be a list of sequences, got {type(sequences).__name__}")
-    if padding not in ("pre", "post"):
-        raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
-    if truncating not in ("pre", "post"):
-        raise ValueError(f"truncating must be 'pre' or 'post', got {truncating!r}")
+    check_choice(padding, "padding", ("pre", "post"))
+    check_choice(truncating, "truncating", ("pre", "post"))
     is_text_dtype = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
     if isinstance(value, str) and dtype is not object and not is_text_dtype:
         raise ValueError(f"a string value needs dtype=object or a string dtype, got {dtype!r}")

@@ -78,12 +78,14 @@ def test_predict_and_evaluate_reject_bad_data(data, method):
 
 
 @pytest.mark.parametrize("args, words", [
-    (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
-    (dict(epochs=-2), "epochs must be an integer >= 1"),
-    (dict(epochs=2.5), "epochs must be an integer >= 1, got 2.5"),
+    (dict(epochs=0), "epochs must be a positive integer, got 0"),
+    (dict(epochs=-2), "epochs must be a positive integer"),
+    (dict(epochs=2.5), "epochs must be a positive integer, got 2.5"),
     (dict(batch_size=0), "batch_size must be a positive integer, got 0"),
     (dict(batch_size=-1), "batch_size must be a positive integer"),
-    (dict(initial_epoch=-1), "initial_epoch must be an integer >= 0"),
+    (dict(batch_size=True), "batch_size must be a positive integer, got True"),  # not 1
+    (dict(verbose=True), "verbose must be 'auto', 0, 1 or 2, got True"),
+    (dict(initial_epoch=-1), "initial_epoch must be a non-negative integer"),
     (dict(verbose="loud"), "verbose must be 'auto', 0, 1 or 2, got 'loud'"),
     (dict(validation_split=1.0), r"validation_split must be in \[0, 1\)"),
 ])
@@ -98,10 +100,11 @@ def test_fit_rejects_bad_options(data, args, words):
     (lambda: layers.GRU(-3), "units must be a positive integer"),
     (lambda: layers.GRU(2.5), "units must be a positive integer, got 2.5"),
     (lambda: layers.Dense(0), "units must be a positive integer, got 0"),
+    (lambda: layers.Dense(True), "units must be a positive integer, got True"),
     (lambda: layers.Dense(2, activation="relu6"), "unknown activation 'relu6'; known: linear, relu"),
     (lambda: layers.GRU(2, activation="relu"), "activation='tanh'"),
     (lambda: layers.GRU(2, dropout=1.0), r"dropout must be in \[0, 1\)"),
-    (lambda: layers.Bidirectional(layers.GRU(2), merge_mode="max"), "merge_mode must be one of"),
+    (lambda: layers.Bidirectional(layers.GRU(2), merge_mode="max"), "merge_mode must be 'concat', 'sum', 'ave' or 'mul', got 'max'"),
     (lambda: gn.Sequential([layers.GRU(2, kernel_initializer="nope", input_shape=(T, F))]),
      "unknown initializer 'nope'; known:"),
 ])
@@ -141,9 +144,9 @@ def test_estimators_reject_bad_data_and_options(data, Estimator):
     y = (y.ravel() > 0).astype(int) if Estimator is GRUClassifier else y.ravel()
     cases = [
         (dict(units=0), x, y, ValueError, "units"),
-        (dict(batch_size=0), x, y, ValueError, "batch_size must be >= 1, got 0"),
-        (dict(max_iter=0), x, y, ValueError, "max_iter must be >= 1, got 0"),
-        (dict(optimizer="adamm"), x, y, ValueError, r"optimizer must be one of \('adam'"),
+        (dict(batch_size=0), x, y, ValueError, "batch_size must be a positive integer, got 0"),
+        (dict(max_iter=0), x, y, ValueError, "max_iter must be a positive integer, got 0"),
+        (dict(optimizer="adamm"), x, y, ValueError, "optimizer must be 'adam', 'adamw', 'rmsprop' or 'sgd', got 'adamm'"),
         ({}, with_value(x, np.nan), y, ValueError, "Input X contains NaN"),
         ({}, with_value(x, np.inf), y, ValueError, "Input X contains infinity"),
         ({}, x[:0], y[:0], ValueError, "0 sample"),

@@ -265,5 +265,5 @@ def test_unknown_losses_raise():
         losses.get({"class_name": "hinge"})
     with pytest.raises(TypeError, match="cannot get a loss"):
         losses.get(F.mse_loss)
-    with pytest.raises(ValueError, match="delta must be positive"):
+    with pytest.raises(ValueError, match="delta must be a positive number, got 0"):
         losses.Huber(delta=0)

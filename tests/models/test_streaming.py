@@ -106,7 +106,7 @@ def test_stream_rejects_what_it_cannot_do(rng):
         gn.Sequential([layers.GRU(3, go_backwards=True, input_shape=(None, 2))]).stream()
     with pytest.raises(ValueError, match="cannot stream"):
         gn.Sequential([layers.Bidirectional(layers.GRU(3), input_shape=(None, 2))]).stream()
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         gn.Sequential(STACKS["last_state"]()).stream(batch_size=0)
     model = gn.Sequential(STACKS["last_state"]())
     stream = model.stream()

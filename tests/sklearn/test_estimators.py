@@ -341,12 +341,14 @@ def test_n_jobs_sets_the_kernel_threads_only_inside_fit_and_predict():
 
 
 @pytest.mark.parametrize("params, error, message", [
-    (dict(units=0), ValueError, "units must be a non-empty tuple of positive ints"),
+    (dict(units=0), ValueError, "units must be a positive integer, got 0"),
+    (dict(units=()), ValueError, r"units must be a positive integer or a non-empty tuple of them"),
+    (dict(max_iter=True), TypeError, "max_iter must be a positive integer, got True"),
     (dict(units=(8, "a")), TypeError, "units must be a positive int"),
     (dict(dropout=1.0), ValueError, r"dropout must be in \[0, 1\)"),
-    (dict(learning_rate=-1), ValueError, "learning_rate must be > 0"),
-    (dict(optimizer="lbfgs"), ValueError, "optimizer must be one of"),
-    (dict(batch_size=2.5), TypeError, "batch_size must be an int"),
+    (dict(learning_rate=-1), ValueError, "learning_rate must be a positive number, got -1"),
+    (dict(optimizer="lbfgs"), ValueError, "optimizer must be 'adam', 'adamw', 'rmsprop' or 'sgd'"),
+    (dict(batch_size=2.5), TypeError, "batch_size must be a positive integer, got 2.5"),
     (dict(validation_fraction=1), ValueError, "validation_fraction must be in"),
     (dict(shuffle="yes"), TypeError, "shuffle must be True or False"),
     (dict(n_jobs=0), ValueError, "n_jobs must be a positive int"),
@@ -442,5 +444,5 @@ def test_cell_lstm_builds_lstm_layers_and_learns():
     reg = GRURegressor(units=16, cell="lstm", max_iter=60, random_state=0).fit(X[:240], y[:240])
     assert [type(layer).__name__ for layer in reg.model_.layers] == ["LSTM", "Dense"]
     assert reg.score(X[240:], y[240:]) > 0.9
-    with pytest.raises(ValueError, match="cell must be one of \\('gru', 'lstm'\\), got 'rnn'"):
+    with pytest.raises(ValueError, match="cell must be 'gru' or 'lstm', got 'rnn'"):
         GRURegressor(cell="rnn").fit(X, y)

@@ -242,7 +242,8 @@ def test_bad_parameters_are_refused_at_fit(name, value):
     ("learning_rate", 0, "learning_rate must be a positive number"),
     ("validation_fraction", 1.0, r"validation_fraction must be in \(0, 1\)"),
     ("tol", -1, "tol must be a non-negative number"),
-    ("random_state", -1, "random_state must be None, a non-negative integer"),
+    ("random_state", -1, "random_state must be a non-negative integer, got -1"),
+    ("verbose", True, "verbose must be 0, 1 or 2, got True"),
 ])
 def test_bad_training_parameters_are_refused_at_fit(name, value, message):
     with pytest.raises(ValueError, match=message):

@@ -7,6 +7,7 @@ from typing import Any, Literal, Optional
 import numpy as np
 
 from ..kernels.plan_ops import LayerOps, MergeOp
+from ..validation import check_choice
 from .base import Layer, deserialize, serialize
 from .recurrent import Recurrent
 
@@ -17,8 +18,7 @@ MergeMode = Literal["concat", "sum", "ave", "mul"]
 class Bidirectional(Layer):
     def __init__(self, layer: Recurrent, merge_mode: MergeMode = "concat",
                  backward_layer: Optional[Recurrent] = None, **kwargs: Any) -> None:
-        if merge_mode not in MERGE_MODES:
-            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+        check_choice(merge_mode, "merge_mode", MERGE_MODES)
         if getattr(layer, "return_state", False):
             raise ValueError("Bidirectional does not support return_state=True layers")
         kwargs.setdefault("input_shape", layer.input_shape_arg)

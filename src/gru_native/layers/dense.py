@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import activations, initializers
 from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.plan_ops import DenseOp, LayerOps
+from ..validation import check_int
 from .base import ActivationLike, InitializerLike, Layer, plan_activation
 
 
@@ -17,9 +16,7 @@ class Dense(Layer):
                  kernel_initializer: InitializerLike = "glorot_uniform",
                  bias_initializer: InitializerLike = "zeros", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}")
-        self.units = int(units)
+        self.units = check_int(units, "units", 1)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer

@@ -6,6 +6,7 @@ from typing import Any, Optional, Sequence
 
 from .. import utils
 from ..kernels.plan_ops import LayerOps
+from ..validation import check_real
 from .base import Layer
 
 
@@ -19,9 +20,7 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"rate must be in [0, 1), got {rate}")
-        self.rate = float(rate)
+        self.rate = check_real(rate, "rate", 0, 1, high_open=True)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
 
     def forward(self, x, mask=None, training=False):

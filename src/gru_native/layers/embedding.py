@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import initializers
+from ..validation import check_int
 from .base import InitializerLike, Layer
 
 
@@ -18,10 +19,8 @@ class Embedding(Layer):
                  embeddings_initializer: InitializerLike = "uniform", mask_zero: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.input_dim = check_int(input_dim, "input_dim", 1)
+        self.output_dim = check_int(output_dim, "output_dim", 1)
         self.embeddings_initializer = embeddings_initializer
         self.mask_zero = mask_zero
 

@@ -15,6 +15,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..kernels.plan_ops import LayerOps, MergeOp
+from ..validation import check_int
 from .base import Layer, Shape, as_shape
 
 
@@ -300,9 +301,7 @@ class Concatenate(Merge):
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"axis must be an integer, got {axis!r}")
-        self.axis = int(axis)
+        self.axis = check_int(axis, "axis", wrong_type=TypeError)  # Keras' TypeError
 
     def _non_batch_axis(self, rank):
         """self.axis as an index into a shape without the batch axis."""

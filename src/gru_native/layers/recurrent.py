@@ -11,6 +11,7 @@ import numpy as np
 from .. import initializers
 from ..kernels.gru import GRUWorkspace
 from ..kernels.plan_ops import LayerOps, RecurrentOp
+from ..validation import check_int, check_real
 from .base import InitializerLike, Layer
 from .dropout import dropout_mask
 
@@ -40,21 +41,18 @@ class Recurrent(Layer):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         kind = type(self).__name__
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = check_int(units, "units", 1)
         if activation != "tanh" or recurrent_activation != "sigmoid":
             raise ValueError(f"the {kind} kernels compute activation='tanh' and "
                              f"recurrent_activation='sigmoid'; got {activation!r}, {recurrent_activation!r}")
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0 <= rate < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {rate}")
-        self.units = int(units)
         self.activation, self.recurrent_activation = activation, recurrent_activation
         self.use_bias = use_bias
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
         self.bias_initializer = bias_initializer
-        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.dropout = check_real(dropout, "dropout", 0, 1, high_open=True)
+        self.recurrent_dropout = check_real(recurrent_dropout, "recurrent_dropout", 0, 1,
+                                            high_open=True)
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.stateful = go_backwards, stateful
         self.states = None  # the carried states of a stateful layer (a list of n_states arrays)

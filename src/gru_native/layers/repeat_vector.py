@@ -8,17 +8,14 @@ from typing import Any
 import numpy as np
 
 from ..kernels.plan_ops import LayerOps, RepeatOp
+from ..validation import check_int
 from .base import Layer
 
 
 class RepeatVector(Layer):
     def __init__(self, n: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
-        if n <= 0:
-            raise ValueError(f"Argument `n` should be a positive integer. Received: n={n}")
-        self.n = int(n)
+        self.n = check_int(n, "n", 1, wrong_type=TypeError)  # Keras' TypeError
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 1:

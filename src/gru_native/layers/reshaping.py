@@ -8,6 +8,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..validation import check_choice, check_int
 from .base import Layer
 
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -20,9 +21,7 @@ class Flatten(Layer):
         super().__init__(**kwargs)
         # Keras' default is the image_data_format setting, 'channels_last' unless configured.
         data_format = "channels_last" if data_format is None else str(data_format).lower()
-        if data_format not in DATA_FORMATS:
-            raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {data_format!r}")
-        self.data_format = data_format
+        self.data_format = check_choice(data_format, "data_format", DATA_FORMATS)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) == 0:
@@ -61,10 +60,8 @@ class Reshape(Layer):
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        target_shape = tuple(target_shape)
-        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in target_shape):
-            raise TypeError(f"target_shape must be a tuple of integers, got {target_shape!r}")
-        target_shape = tuple(int(d) for d in target_shape)
+        target_shape = tuple(check_int(d, "each dimension of target_shape", wrong_type=TypeError)
+                             for d in target_shape)  # Keras' TypeError
         # Keras also allows 0; our shapes are positive, as every layer's here.
         if any(d < 1 and d != -1 for d in target_shape):
             raise ValueError(f"Each dimension in `target_shape` must be a positive integer, or -1 "

@@ -25,6 +25,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .. import utils
+from ..validation import check_choice, check_int, check_real
 from ..callbacks import Callback, History
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, allocations, unique_name
@@ -397,24 +398,14 @@ class Model:
         return mask
 
     @staticmethod
-    def _count(value, name, minimum):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        return int(value)
-
-    @staticmethod
     def _verbose(verbose):
-        if verbose not in ("auto", 0, 1, 2) or isinstance(verbose, float):
-            raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+        """Keras' verbose as an int: 'auto' is 1 (a progress bar)."""
+        verbose = check_choice(verbose, "verbose", ("auto", 0, 1, 2))
         return 1 if verbose == "auto" else int(verbose)
 
     @staticmethod
     def _batch_size(batch_size):
-        if batch_size is None:
-            return 32
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        return int(batch_size)
+        return 32 if batch_size is None else check_int(batch_size, "batch_size", 1)
 
     # ---- running ----------------------------------------------------------------------------
     def _forward(self, xs, training, mask=None):
@@ -611,15 +602,14 @@ class Model:
         call): a boolean (samples, timesteps) array, True where a step of the first input is
         valid."""
         self._check_compiled()
-        epochs = self._count(epochs, "epochs", 1)
-        initial_epoch = self._count(initial_epoch, "initial_epoch", 0)
+        epochs = check_int(epochs, "epochs", 1)
+        initial_epoch = check_int(initial_epoch, "initial_epoch", 0)
         verbose = self._verbose(verbose)
         xs = self._inputs(x)
         mask = self._step_mask(mask, xs)
         ys = self._targets(y, len(xs[0]))
         batch_size = self._batch_size(batch_size)
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        validation_split = check_real(validation_split, "validation_split", 0, 1, high_open=True)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, mask_val)")
@@ -771,7 +761,7 @@ class Model:
         `reset()` starts again from zeros. The stream sees later weight updates."""
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before stream")
-        return Stream(self, self._count(batch_size, "batch_size", 1))
+        return Stream(self, check_int(batch_size, "batch_size", 1))
 
     def reset_states(self) -> None:
         for layer in self.layers:

@@ -11,6 +11,7 @@ predicted in, and a random_state gives bit-identical fits (for the same n_jobs).
 from __future__ import annotations
 
 import contextlib
+import functools
 import numbers
 import os
 import warnings
@@ -27,6 +28,7 @@ from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
 from .. import get_num_threads, set_num_threads
 from ..layers import GRU, LSTM, Bidirectional, Dense
 from ..models import Sequential
+from ..validation import check_bool, check_choice, check_int, check_real
 
 __all__ = ["GRURegressor", "GRUClassifier"]
 
@@ -70,33 +72,17 @@ def _generator(random_state):
 
 # ---- hyper-parameter checks (at fit, as scikit-learn's convention: __init__ only stores) ----------
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+# scikit-learn's convention: a value of the wrong type is a TypeError, one out of range a ValueError
+_int = functools.partial(check_int, wrong_type=TypeError)
+_real = functools.partial(check_real, wrong_type=TypeError)
 
 
 def _layer_sizes(name, value, allow_empty):
-    sizes = (value,) if _is_int(value) else value
-    if not isinstance(sizes, (tuple, list)) or not all(_is_int(u) for u in sizes):
-        raise TypeError(f"{name} must be a positive int or a tuple of them, got {value!r}")
-    if any(u < 1 for u in sizes) or (not sizes and not allow_empty):
-        raise ValueError(f"{name} must be a{'' if allow_empty else ' non-empty'} tuple of "
-                         f"positive ints, got {value!r}")
-    return tuple(int(u) for u in sizes)
-
-
-def _check_number(name, value, low, high=None, low_open=False, high_open=True, integer=False):
-    if not (_is_int(value) if integer else _is_real(value)):
-        raise TypeError(f"{name} must be {'an int' if integer else 'a real number'}, got {value!r}")
-    too_low = value <= low if low_open else value < low
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high or not np.isfinite(value):
-        bounds = (f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-                  if high is not None else f"{'>' if low_open else '>='} {low}")
-        raise ValueError(f"{name} must be {'in ' if high is not None else ''}{bounds}, got {value!r}")
+    """units / dense_units: one positive int, or a tuple (or list) of them."""
+    sizes = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not sizes and not allow_empty:
+        raise ValueError(f"{name} must be a positive integer or a non-empty tuple of them, got ()")
+    return tuple(_int(size, name, 1) for size in sizes)
 
 
 class _GRUEstimator(BaseEstimator):
@@ -137,31 +123,27 @@ class _GRUEstimator(BaseEstimator):
     def _check_params(self):
         _layer_sizes("units", self.units, allow_empty=False)
         _layer_sizes("dense_units", self.dense_units, allow_empty=True)
-        if self.cell not in _CELLS:
-            raise ValueError(f"cell must be one of {tuple(_CELLS)}, got {self.cell!r}")
+        check_choice(self.cell, "cell", tuple(_CELLS))
         for name in ("bidirectional", "reset_after", "early_stopping", "warm_start", "shuffle"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            check_bool(getattr(self, name), name)
         if not isinstance(self.verbose, (bool, np.bool_)):
-            _check_number("verbose", self.verbose, 0, integer=True)
-        _check_number("dropout", self.dropout, 0, 1)
-        _check_number("recurrent_dropout", self.recurrent_dropout, 0, 1)
-        _check_number("learning_rate", self.learning_rate, 0, low_open=True)
-        if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
+            _int(self.verbose, "verbose", 0)
+        _real(self.dropout, "dropout", 0, 1, high_open=True)
+        _real(self.recurrent_dropout, "recurrent_dropout", 0, 1, high_open=True)
+        _real(self.learning_rate, "learning_rate", 0, low_open=True)
+        check_choice(self.optimizer, "optimizer", _OPTIMIZERS)
         if self.global_clipnorm is not None:
-            _check_number("global_clipnorm", self.global_clipnorm, 0, low_open=True)
-        _check_number("batch_size", self.batch_size, 1, integer=True)
-        _check_number("max_iter", self.max_iter, 1, integer=True)
-        _check_number("validation_fraction", self.validation_fraction, 0, 1, low_open=True)
-        _check_number("n_iter_no_change", self.n_iter_no_change, 1, integer=True)
-        _check_number("tol", self.tol, 0)
+            _real(self.global_clipnorm, "global_clipnorm", 0, low_open=True)
+        _int(self.batch_size, "batch_size", 1)
+        _int(self.max_iter, "max_iter", 1)
+        _real(self.validation_fraction, "validation_fraction", 0, 1, low_open=True,
+              high_open=True)
+        _int(self.n_iter_no_change, "n_iter_no_change", 1)
+        _real(self.tol, "tol", 0)
         if not (self.random_state is None or isinstance(self.random_state, np.random.Generator)
                 or isinstance(self.random_state, np.random.RandomState)):
-            _check_number("random_state", self.random_state, 0, 2**32, integer=True)
-        if self.n_jobs is not None and not _is_int(self.n_jobs):
-            raise TypeError(f"n_jobs must be an int or None, got {self.n_jobs!r}")
-        if self.n_jobs == 0:
+            _int(self.random_state, "random_state", 0, 2**32 - 1)
+        if self.n_jobs is not None and _int(self.n_jobs, "n_jobs") == 0:
             raise ValueError("n_jobs must be a positive int, a negative int (-1: all cores) or "
                              "None, got 0")
 

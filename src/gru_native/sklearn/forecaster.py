@@ -12,7 +12,6 @@ range does not carry the network's inputs out of theirs.
 from __future__ import annotations
 
 import contextlib
-import numbers
 from typing import Optional, TypeVar, Union
 
 import numpy as np
@@ -23,14 +22,9 @@ from .base import BaseEstimator, check_is_fitted
 from ..layers import GRU, Dense
 from ..models import Sequential
 from ..preprocessing.sequence import make_windows
+from ..validation import check_bool, check_choice, check_int, check_real
 
 _Forecaster = TypeVar("_Forecaster", bound="GRUForecaster")
-
-
-def _positive_int(name, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _finite_2d(name, values, rows=None) -> np.ndarray:
@@ -166,21 +160,19 @@ class GRUForecaster(BaseEstimator):
         return self
 
     def _check_params(self):
+        # ValueError for a wrong type too (the forecaster's behaviour so far), not the
+        # estimators' TypeError
         for name in ("lookback", "horizon", "units", "batch_size", "max_iter", "n_iter_no_change"):
-            _positive_int(name, getattr(self, name))
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise TypeError(f"early_stopping must be True or False, got {self.early_stopping!r}")
-        if self.early_stopping and not (isinstance(self.validation_fraction, numbers.Real)
-                                        and 0 < self.validation_fraction < 1):
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-        if not (isinstance(self.tol, numbers.Real) and self.tol >= 0):
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
-        if not (self.random_state is None or isinstance(self.random_state, np.random.Generator)
-                or isinstance(self.random_state, numbers.Integral) and self.random_state >= 0):
-            raise ValueError("random_state must be None, a non-negative integer or a "
-                             f"numpy.random.Generator, got {self.random_state!r}")
+            check_int(getattr(self, name), name, 1)
+        check_real(self.learning_rate, "learning_rate", 0, low_open=True)
+        check_bool(self.early_stopping, "early_stopping")
+        if self.early_stopping:
+            check_real(self.validation_fraction, "validation_fraction", 0, 1, low_open=True,
+                       high_open=True)
+        check_real(self.tol, "tol", 0)
+        check_choice(self.verbose, "verbose", (0, 1, 2))  # what model.fit takes
+        if not (self.random_state is None or isinstance(self.random_state, np.random.Generator)):
+            check_int(self.random_state, "random_state", 0)
 
     def _check_length(self, steps):
         """Enough steps for one training window, and one more to validate on."""
@@ -246,7 +238,7 @@ class GRUForecaster(BaseEstimator):
         `horizon` steps; past the last row of `exog_future`, that row is repeated.
         """
         check_is_fitted(self)
-        steps = _positive_int("steps", steps)
+        steps = check_int(steps, "steps", 1)
         covariates = self._future_covariates(steps, exog_future)
         lookback, horizon = self.lookback, self.horizon
         window, forecasts = self._last_window, []

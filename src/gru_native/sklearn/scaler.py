@@ -11,7 +11,7 @@ from typing import Any, Sequence, TypeVar, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..validation import check_finite
+from ..validation import check_bool, check_finite
 from .base import BaseEstimator, NotFittedError, TransformerMixin
 
 # Sequences as SequenceScaler takes and returns them: an array (n, T, F) or (n, T), or a list
@@ -78,9 +78,8 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
 
     def fit(self: _Scaler, X: SequenceData, y: Any = None) -> _Scaler:
         """Compute the per-feature mean and standard deviation; y is ignored."""
-        for name in ("with_mean", "with_std"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_bool(self.with_mean, "with_mean")
+        check_bool(self.with_std, "with_std")
         steps, _ = _stacked_steps(X)
         if len(steps) == 0:
             raise ValueError("X holds no timesteps to fit on")
