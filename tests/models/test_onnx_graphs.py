@@ -96,9 +96,39 @@ def embedding():
     return gn.Model(ids, layers.Dense(2)(layers.GRU(5)(layers.Embedding(20, 4)(ids))))
 
 
+def pooling_and_normalization(data_format="channels_last"):
+    """Poolings of both kinds and paddings (odd lengths pad unevenly), the normalisations with
+    moving statistics not at their initial values, global poolings with keepdims."""
+    x = gn.Input((None, 4), name="series")
+    s = layers.GRU(6, return_sequences=True)(x)
+    s = layers.MaxPooling1D(3, 2, padding="same")(layers.BatchNormalization()(s))
+    s = layers.LayerNormalization()(layers.AveragePooling1D(2, 1, padding="same")(s))
+    s = layers.AveragePooling1D(2, padding="valid")(layers.GRU(5, return_sequences=True)(s))
+    avg = layers.GlobalAveragePooling1D()(s)
+    mx = layers.Flatten()(layers.GlobalMaxPooling1D(keepdims=True)(s))
+    model = gn.Model(x, layers.Dense(2)(layers.Concatenate()([avg, mx])))
+    bn = model.layers[2]
+    bn.weights[2][...] = np.linspace(-0.5, 0.5, 6)  # moving mean, moving variance
+    bn.weights[3][...] = np.linspace(0.5, 2.0, 6)
+    return model
+
+
+def attention():
+    """Self-attention with a learnt scale over a GRU's sequence, additive attention over another
+    input, and the attention weights as a second output."""
+    q, v = gn.Input((None, 4), name="query"), gn.Input((None, 3), name="value")
+    seq = layers.GRU(4, return_sequences=True)(q)
+    own = layers.Attention(use_scale=True)([seq, seq])
+    other, weights = layers.Attention(score_mode="concat", use_scale=True)(
+        [seq, v, layers.Dense(4)(v)], return_attention_scores=True)
+    out = layers.GlobalAveragePooling1D()(layers.Concatenate()([own, other]))
+    return gn.Model([q, v], [layers.Dense(1)(out), weights])
+
+
 MODELS = {f.__name__: f for f in (two_branches, shared_dense, seq2seq_lstm, seq2seq_gru,
                                   seq2seq_states_out, repeat_vector, dict_outputs, bidirectional,
-                                  merges_and_reshapes, embedding)}
+                                  merges_and_reshapes, embedding, pooling_and_normalization,
+                                  attention)}
 
 
 def random_inputs(rng, model, B, T):

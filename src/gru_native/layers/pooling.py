@@ -12,19 +12,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..validation import check_int
+from ..validation import check_choice
 from .base import Layer
-from .reshaping import DATA_FORMATS
+from .arguments import standardize_data_format, standardize_size
 
 PADDINGS = ("valid", "same")
-
-
-def _data_format(value):
-    # Keras' default is the image_data_format setting, 'channels_last' unless configured.
-    value = "channels_last" if value is None else str(value).lower()
-    if value not in DATA_FORMATS:
-        raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {value!r}")
-    return value
 
 
 def pooled_length(steps: Optional[int], pool_size: int, strides: int, padding: str) -> Optional[int]:
@@ -49,13 +41,10 @@ class _Pooling1D(Layer):
     def __init__(self, pool_size: int = 2, strides: Optional[int] = None, padding: str = "valid",
                  data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.pool_size = check_int(_single(pool_size, "pool_size"), "pool_size", 1)
-        self.strides = self.pool_size if strides is None else check_int(
-            _single(strides, "strides"), "strides", 1)
-        self.padding = str(padding).lower()
-        if self.padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-        self.data_format = _data_format(data_format)
+        self.pool_size = standardize_size(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else standardize_size(strides, "strides")
+        self.padding = check_choice(str(padding).lower(), "padding", PADDINGS)
+        self.data_format = standardize_data_format(data_format)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
@@ -109,15 +98,6 @@ class _Pooling1D(Layer):
                     padding=self.padding, data_format=self.data_format)
 
 
-def _single(value, name):
-    """Keras takes a 1-D pool size or stride as an int or a tuple of one int."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 1:
-            raise ValueError(f"{name} must be an int or a tuple of one int, got {value!r}")
-        return value[0]
-    return value
-
-
 class MaxPooling1D(_Pooling1D):
     mode = "max"
 
@@ -132,7 +112,7 @@ class _GlobalPooling1D(Layer):
     def __init__(self, data_format: Optional[str] = None, keepdims: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = _data_format(data_format)
+        self.data_format = standardize_data_format(data_format)
         self.keepdims = bool(keepdims)
         self._axis = 1 if self.data_format == "channels_last" else 2
 

@@ -8,10 +8,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..validation import check_choice, check_int
+from ..validation import check_int
+from .arguments import standardize_data_format
 from .base import Layer
 
-DATA_FORMATS = ("channels_last", "channels_first")
 
 
 class Flatten(Layer):
@@ -19,9 +19,7 @@ class Flatten(Layer):
 
     def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # Keras' default is the image_data_format setting, 'channels_last' unless configured.
-        data_format = "channels_last" if data_format is None else str(data_format).lower()
-        self.data_format = check_choice(data_format, "data_format", DATA_FORMATS)
+        self.data_format = standardize_data_format(data_format)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) == 0:

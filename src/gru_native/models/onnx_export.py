@@ -53,7 +53,7 @@ class _Graph:
 
     def weight(self, layer: Any, what: str, make: Callable[[], np.ndarray]) -> str:
         """The initializer of a layer's weight, made once however often the layer is called."""
-        key = (id(layer), what)
+        key = (layer.name, what)  # a layer's name is unique in a model; a twin shares it
         if key not in self.weights:
             self.weights[key] = self.const(make(), what)
         return self.weights[key]
@@ -304,6 +304,79 @@ def _export_masking(g, layer, xs, tensors):
                      "carry masks; export a model without masking")
 
 
+# ---- pooling, normalisation, attention ----------------------------------------------------------
+def _channels_first(g, x, layer):
+    """ONNX pools (batch, channels, steps): a channels_last input is transposed there."""
+    return x if layer.data_format == "channels_first" else g.op("Transpose", [x], "ncw",
+                                                                 perm=[0, 2, 1])
+
+
+def _windowed_pooling(op_type):
+    def export(g, layer, xs, tensors):
+        # SAME_UPPER: the extra padding step on the right, as TensorFlow; the average counts
+        # real steps only (count_include_pad=0)
+        extra = {"count_include_pad": 0} if op_type == "AveragePool" else {}
+        y = g.op(op_type, [_channels_first(g, xs[0], layer)], "pool",
+                 kernel_shape=[layer.pool_size], strides=[layer.strides],
+                 auto_pad="SAME_UPPER" if layer.padding == "same" else "VALID", **extra)
+        return [_channels_first(g, y, layer)]
+    return export
+
+
+def _global_pooling(op_type):
+    def export(g, layer, xs, tensors):
+        axis = 1 if layer.data_format == "channels_last" else 2
+        return [g.op(op_type, [xs[0]], "global_pool", axes=[axis], keepdims=int(layer.keepdims))]
+    return export
+
+
+def _export_layer_normalization(g, layer, xs, tensors):
+    features = tensors[0].shape[-1]
+    gamma = g.weight(layer, "gamma", lambda: layer.weights[0] if layer.scale
+                     else np.ones(features, np.float32))
+    inputs = [xs[0], gamma]
+    if layer.center:
+        inputs.append(g.weight(layer, "beta", lambda: layer.weights[int(layer.scale)]))
+    return [g.op("LayerNormalization", inputs, "layer_norm", axis=-1, epsilon=layer.epsilon)]
+
+
+def _export_batch_normalization(g, layer, xs, tensors):
+    # at inference an affine map per feature: x * a + b, from the moving statistics
+    def affine():
+        mean, var = layer.weights[-2], layer.weights[-1]
+        a = 1 / np.sqrt(var + layer.epsilon) * (layer.weights[0] if layer.scale else 1)
+        b = (layer.weights[int(layer.scale)] if layer.center else 0) - mean * a
+        return a.astype(np.float32), np.asarray(b, np.float32)
+    a = g.weight(layer, "scale", lambda: affine()[0])
+    b = g.weight(layer, "shift", lambda: affine()[1])
+    return [g.op("Add", [g.op("Mul", [xs[0], a], "scaled"), b], "batch_norm")]
+
+
+def _export_attention(g, layer, xs, tensors):
+    if layer.call_options.get("use_causal_mask"):
+        raise ValueError(f"layer {layer.name!r} (Attention) with use_causal_mask has no ONNX "
+                         "export yet")
+    q, v = xs[0], xs[1]
+    k = xs[2] if len(xs) > 2 else v
+    scale = g.weight(layer, "scale", lambda: layer.weights[0]) if layer.use_scale else None
+    if layer.score_mode == "dot":
+        scores = g.op("MatMul", [q, g.op("Transpose", [k], "key_t", perm=[0, 2, 1])], "scores")
+        if scale is not None:
+            scores = g.op("Mul", [scores, scale], "scaled_scores")
+    else:
+        pair = g.op("Add", [g.op("Unsqueeze", [q, g.axes(2)], "q"),
+                            g.op("Unsqueeze", [k, g.axes(1)], "k")], "pairs")
+        if scale is not None:
+            pair = g.op("Mul", [pair, scale], "scaled_pairs")
+        summed = g.op("ReduceSum", [g.op("Tanh", [pair], "tanh"), g.axes(-1)], "summed",
+                      keepdims=0)
+        scores = g.op("Mul", [summed, g.weight(layer, "concat_score_weight",
+                                               lambda: layer.weights[-1])], "scores")
+    weights = g.op("Softmax", [scores], "attention_weights", axis=-1)
+    out = g.op("MatMul", [weights, v], "attention")
+    return [out, weights] if layer.call_options.get("return_attention_scores") else [out]
+
+
 # ---- the dispatch table -------------------------------------------------------------------------
 def _exporters() -> dict:
     """Layer class -> exporter(g, layer, input names, input tensors) -> output names, one per
@@ -316,7 +389,12 @@ def _exporters() -> dict:
             L.Average: _export_average, L.Maximum: _variadic("Max", "maximum"),
             L.Minimum: _variadic("Min", "minimum"), L.RepeatVector: _export_repeat_vector,
             L.Flatten: _export_flatten, L.Reshape: _export_reshape, L.Permute: _export_permute,
-            L.Masking: _export_masking}
+            L.Masking: _export_masking, L.MaxPooling1D: _windowed_pooling("MaxPool"),
+            L.AveragePooling1D: _windowed_pooling("AveragePool"),
+            L.GlobalMaxPooling1D: _global_pooling("ReduceMax"),
+            L.GlobalAveragePooling1D: _global_pooling("ReduceMean"),
+            L.LayerNormalization: _export_layer_normalization,
+            L.BatchNormalization: _export_batch_normalization, L.Attention: _export_attention}
 
 
 def _per_step_layers() -> tuple:
@@ -365,7 +443,8 @@ def export_onnx(model: Any, path: Union[str, os.PathLike], opset: int = 17) -> N
         export = _exporter(layer)
         call = calls[id(layer)] = calls.get(id(layer), -1) + 1
         g.begin_call()
-        values = export(g, layer, [names[id(t)] for t in node.inputs], node.inputs)
+        caller = layer.with_options(node.options) if node.options else layer
+        values = export(g, caller, [names[id(t)] for t in node.inputs], node.inputs)
         for i, (t, value) in enumerate(zip(node.outputs, values)):
             names[id(t)] = g.rename(value, f"{layer.name}:{call}:{i}")
     for t, name in zip(graph.outputs, output_names):
