@@ -442,7 +442,7 @@ def test_cell_lstm_builds_lstm_layers_and_learns():
     X = rng.normal(size=(300, 12, 2))
     y = X[:, :, 0].sum(axis=1) - X[:, -3:, 1].sum(axis=1)
     reg = GRURegressor(units=16, cell="lstm", max_iter=60, random_state=0).fit(X[:240], y[:240])
-    assert [type(layer).__name__ for layer in reg.model_.layers] == ["LSTM", "Dense"]
+    assert [type(layer).__name__ for layer in reg.model_.layers] == ["InputLayer", "LSTM", "Dense"]
     assert reg.score(X[240:], y[240:]) > 0.9
     with pytest.raises(ValueError, match="cell must be 'gru' or 'lstm', got 'rnn'"):
         GRURegressor(cell="rnn").fit(X, y)

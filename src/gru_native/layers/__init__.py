@@ -4,6 +4,7 @@ from .activation import Activation
 from .attention import Attention
 from .base import LAYER_CLASSES, Layer, deserialize, serialize
 from .bidirectional import Bidirectional
+from .conv1d import Conv1D
 from .dense import Dense
 from .dropout import Dropout, SpatialDropout1D
 from .embedding import Embedding
@@ -21,8 +22,8 @@ from .reshaping import Flatten, Permute, Reshape
 from .time_distributed import TimeDistributed
 
 __all__ = ["LAYER_CLASSES", "Activation", "Add", "Attention", "Average", "AveragePooling1D",
-           "BatchNormalization", "Bidirectional", "Concatenate", "Dense", "Dropout", "Embedding",
-           "Flatten", "GRU", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Input",
+           "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Dense", "Dropout",
+           "Embedding", "Flatten", "GRU", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Input",
            "InputLayer", "KerasTensor", "LSTM", "Layer", "LayerNormalization", "Masking",
            "MaxPooling1D", "Maximum", "Merge", "Minimum", "Multiply", "Node", "Permute",
            "RepeatVector", "Reshape", "SpatialDropout1D", "Subtract", "TimeDistributed",

@@ -26,14 +26,19 @@ from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             DataConversionWarning, RegressorMixin, accuracy_score,
                             check_is_fitted, r2_score)
 from .. import get_num_threads, set_num_threads
-from ..layers import GRU, LSTM, Bidirectional, Dense
-from ..models import Sequential
+from ..layers import (GRU, LSTM, Activation, Attention, BatchNormalization, Bidirectional, Conv1D,
+                      Dense, GlobalAveragePooling1D, GlobalMaxPooling1D, Input, LayerNormalization,
+                      MaxPooling1D)
+from ..models import Model
 from ..validation import check_bool, check_choice, check_int, check_real
 
 __all__ = ["GRURegressor", "GRUClassifier"]
 
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _CELLS = {"gru": GRU, "lstm": LSTM}
+_POOLINGS = ("last", "mean", "max", "attention")
+_NORMALIZATIONS = {None: None, "batch": BatchNormalization, "layer": LayerNormalization}
+_LR_SCHEDULES = ("constant", "plateau")
 _PREDICT_BATCH = 1024  # the batch does not change results (float64), only speed and memory
 
 # X: an array (samples, timesteps, features) or (samples, timesteps), or a list of sequences
@@ -91,9 +96,15 @@ class _GRUEstimator(BaseEstimator):
     def __init__(self, units: Union[int, Sequence[int]] = 64, *,
                  cell: Literal["gru", "lstm"] = "gru", bidirectional: bool = False,
                  reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 dense_units: Union[int, Sequence[int]] = (), learning_rate: float = 1e-2,
+                 dense_units: Union[int, Sequence[int]] = (),
+                 conv_filters: Union[int, Sequence[int]] = (), conv_kernel_size: int = 7,
+                 conv_pool_size: int = 2,
+                 normalization: Optional[Literal["batch", "layer"]] = "batch",
+                 pooling: Literal["last", "mean", "max", "attention"] = "last",
+                 learning_rate: float = 1e-2,
                  optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam",
                  global_clipnorm: Optional[float] = 1.0, batch_size: int = 32, max_iter: int = 200,
+                 min_steps: int = 0, lr_schedule: Literal["constant", "plateau"] = "constant",
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  n_iter_no_change: int = 10, tol: float = 1e-4, warm_start: bool = False,
                  shuffle: bool = True, random_state: RandomState = None,
@@ -105,11 +116,18 @@ class _GRUEstimator(BaseEstimator):
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
         self.dense_units = dense_units
+        self.conv_filters = conv_filters
+        self.conv_kernel_size = conv_kernel_size
+        self.conv_pool_size = conv_pool_size
+        self.normalization = normalization
+        self.pooling = pooling
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.global_clipnorm = global_clipnorm
         self.batch_size = batch_size
         self.max_iter = max_iter
+        self.min_steps = min_steps
+        self.lr_schedule = lr_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -123,6 +141,13 @@ class _GRUEstimator(BaseEstimator):
     def _check_params(self):
         _layer_sizes("units", self.units, allow_empty=False)
         _layer_sizes("dense_units", self.dense_units, allow_empty=True)
+        _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
+        _int(self.conv_kernel_size, "conv_kernel_size", 1)
+        _int(self.conv_pool_size, "conv_pool_size", 1)
+        check_choice(self.normalization, "normalization", tuple(_NORMALIZATIONS))
+        check_choice(self.pooling, "pooling", _POOLINGS)
+        check_choice(self.lr_schedule, "lr_schedule", _LR_SCHEDULES)
+        _int(self.min_steps, "min_steps", 0)
         check_choice(self.cell, "cell", tuple(_CELLS))
         for name in ("bidirectional", "reset_after", "early_stopping", "warm_start", "shuffle"):
             check_bool(getattr(self, name), name)
@@ -184,23 +209,40 @@ class _GRUEstimator(BaseEstimator):
 
     # ---- the network ------------------------------------------------------------------------
     def _build_model(self, n_features):
+        """Conv1D blocks (conv, normalisation, ReLU, max pooling: they shorten a long series),
+        the recurrent layers, the summary of their sequence (`pooling`), ReLU Dense layers, the
+        output."""
+        inputs = Input((None, n_features))
+        x = inputs
+        for filters in _layer_sizes("conv_filters", self.conv_filters, allow_empty=True):
+            x = Conv1D(filters, self.conv_kernel_size, padding="same",
+                       use_bias=self.normalization is None)(x)
+            if self.normalization is not None:
+                x = _NORMALIZATIONS[self.normalization]()(x)
+            x = Activation("relu")(x)
+            if self.conv_pool_size > 1:
+                x = MaxPooling1D(self.conv_pool_size, padding="same")(x)
         units = _layer_sizes("units", self.units, allow_empty=False)
-        layers = []
         for i, size in enumerate(units):
             options = dict(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                           return_sequences=i < len(units) - 1)
+                           return_sequences=i < len(units) - 1 or self.pooling != "last")
             if self.cell == "gru":
                 options.update(reset_after=self.reset_after)
             rnn = _CELLS[self.cell](size, **options)
-            layers.append(Bidirectional(rnn) if self.bidirectional else rnn)
-        layers += [Dense(size, activation="relu")
-                   for size in _layer_sizes("dense_units", self.dense_units, allow_empty=True)]
+            x = (Bidirectional(rnn) if self.bidirectional else rnn)(x)
+        if self.pooling == "mean":
+            x = GlobalAveragePooling1D()(x)
+        elif self.pooling == "max":
+            x = GlobalMaxPooling1D()(x)
+        elif self.pooling == "attention":  # each step's summary of the others, averaged
+            x = GlobalAveragePooling1D()(Attention(use_scale=True)([x, x]))
+        for size in _layer_sizes("dense_units", self.dense_units, allow_empty=True):
+            x = Dense(size, activation="relu")(x)
         output, loss = self._output_layer()
-        model = Sequential(layers + [output], dtype="float64")
+        model = Model(inputs, output(x), dtype="float64")
         model.compile(optimizer=optimizers.get({"class_name": self.optimizer, "config": {
             "learning_rate": float(self.learning_rate), "global_clipnorm": self.global_clipnorm}}),
             loss=loss)
-        model.build((None, None, n_features))
         return model
 
     # ---- training ---------------------------------------------------------------------------
@@ -256,8 +298,13 @@ class _GRUEstimator(BaseEstimator):
         elif self.best_loss_ is None:
             self.best_loss_ = np.inf
         batch_size = min(self.batch_size, len(x))
-        stale_epochs = 0
-        for _ in range(1 if incremental else self.max_iter):
+        # A budget in optimizer steps as well as epochs: 30 samples make one step an epoch.
+        steps_per_epoch = -(-len(x) // batch_size)
+        epochs = 1 if incremental else max(self.max_iter, -(-self.min_steps // steps_per_epoch))
+        stale_epochs = lr_wait = 0
+        lr_patience = max(1, self.n_iter_no_change // 2)
+        learning_rate = float(self.learning_rate)
+        for epoch in range(epochs):
             history = self.model_.fit(x, y, batch_size=batch_size, epochs=1, verbose=0,
                                       shuffle=self.shuffle, mask=mask)
             self.loss_ = float(history.history["loss"][-1])
@@ -280,7 +327,14 @@ class _GRUEstimator(BaseEstimator):
                 self.best_loss_ = min(self.best_loss_, self.loss_)
             if self.verbose:
                 print(message)
-            if stale_epochs > self.n_iter_no_change:
+            lr_wait = lr_wait + 1 if stale_epochs else 0
+            if self.lr_schedule == "plateau" and lr_wait >= lr_patience \
+                    and learning_rate > self.learning_rate / 64:  # Keras' ReduceLROnPlateau
+                learning_rate, lr_wait = learning_rate / 2, 0
+                self.model_.optimizer.learning_rate = learning_rate
+                if self.verbose:
+                    print(f"Learning rate reduced to {learning_rate:g}")
+            if stale_epochs > self.n_iter_no_change and (epoch + 1) * steps_per_epoch >= self.min_steps:
                 if self.verbose:
                     print(f"{'Validation score' if early_stopping else 'Training loss'} did not "
                           f"improve more than tol={self.tol} for {self.n_iter_no_change} "
@@ -288,7 +342,7 @@ class _GRUEstimator(BaseEstimator):
                 break
         else:
             if not incremental:
-                warnings.warn(f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
+                warnings.warn(f"{type(self).__name__}: maximum iterations ({epochs}) "
                               "reached and the optimization hasn't converged yet.",
                               ConvergenceWarning)
         if early_stopping:
@@ -307,22 +361,30 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     of (timesteps_i, features) or (timesteps_i,) sequences of any lengths. y: (samples,) or
     (samples, outputs).
 
-    The network: GRU (or, with cell='lstm', LSTM) layers of `units` (an int, or a tuple for
-    stacked layers), Bidirectional
-    if `bidirectional`, each but the last returning sequences; ReLU Dense layers of
-    `dense_units`; a linear Dense output. It minimises the mean squared error of the
-    standardised targets with `optimizer` at `learning_rate`, gradients clipped to a global norm
-    of `global_clipnorm` (None: no clipping), in batches of `batch_size`, for up to `max_iter`
-    epochs. `dropout` / `recurrent_dropout`: the GRU layers' input and recurrent dropout.
-    Training stops, as MLPRegressor's, once the training loss (the validation R², on a
+    The network: a Conv1D block per entry of `conv_filters` (an int or a tuple; () for none):
+    Conv1D(filters, `conv_kernel_size`, padding 'same'), `normalization` ('batch', 'layer' or
+    None), ReLU and MaxPooling1D(`conv_pool_size`), which shortens a long series before the
+    recurrent layers; GRU (or, with cell='lstm', LSTM) layers of `units` (an int, or a tuple for
+    stacked layers), Bidirectional if `bidirectional`; their sequence summarised by `pooling`:
+    'last' (the last state), 'mean' or 'max' over the steps (padded steps never count), or
+    'attention' (self-attention, then the mean); ReLU Dense layers of `dense_units`; a linear
+    Dense output. It minimises the mean squared error of the standardised targets with
+    `optimizer` at `learning_rate`, gradients clipped to a global norm of `global_clipnorm`
+    (None: no clipping), in batches of `batch_size`, for up to `max_iter` epochs, and at least
+    as many as `min_steps` optimizer steps take (a small data set makes an epoch one or two
+    steps). `lr_schedule='plateau'` halves the learning rate (down to 1/64 of it) each time the
+    monitored score has not improved for n_iter_no_change // 2 epochs, as Keras'
+    ReduceLROnPlateau. `dropout` / `recurrent_dropout`: the GRU layers' input and recurrent
+    dropout. Training stops, as MLPRegressor's, once the training loss (the validation R², on a
     `validation_fraction` of the samples, with `early_stopping`) has not improved by `tol` for
-    more than `n_iter_no_change` epochs; early stopping keeps the best epoch's weights.
+    more than `n_iter_no_change` epochs (and min_steps are done); early stopping keeps the best
+    epoch's weights.
     `warm_start`: fit continues from the current weights. `shuffle`: reshuffle every epoch.
     `random_state`: None, an int, a RandomState or a Generator; an int gives bit-identical fits
     for the same n_jobs. `n_jobs`: the kernels' threads during fit and predict (None: as set by
     gru_native.set_num_threads or OMP_NUM_THREADS; -1: all cores). `verbose`: print each epoch.
 
-    Fitted attributes, as MLPRegressor's: model_ (the gru_native Sequential), loss_,
+    Fitted attributes, as MLPRegressor's: model_ (the gru_native Model), loss_,
     loss_curve_, best_loss_ (None with early_stopping), validation_scores_ and
     best_validation_score_ (None without), n_iter_, n_outputs_, n_features_in_ (the features per
     timestep; for a 2-D X its columns, as scikit-learn counts them, which predict then requires).
