@@ -1,5 +1,5 @@
 /* The plan's elementwise ops, written once: plan.c includes this file twice, with REAL, FN,
- * EXP and TANH defined for float and for double. */
+ * EXP, TANH and SQRT defined for float and for double. */
 
 void FN(plan_activation)(int kind, size_t rows, size_t width, const REAL *x, REAL *y)
 {
@@ -84,4 +84,58 @@ void FN(plan_repeat)(size_t B, int n, size_t width, const REAL *x, REAL *y)
             memcpy(y, x + b * width, width * sizeof(REAL));
             y += width;
         }
+}
+
+void FN(plan_pool)(int kind, size_t B, int T, int T_out, size_t C, int pool, int strides,
+                   const REAL *x, REAL *y)
+{
+    /* The padding both sides need, split as TensorFlow does: the extra step on the right. */
+    const long total = (long)(T_out - 1) * strides + pool - T;
+    const long left = total > 0 ? total / 2 : 0;
+    for (size_t b = 0; b < B; b++) {
+        const REAL *xb = x + b * (size_t)T * C;
+        for (int o = 0; o < T_out; o++) {
+            REAL *yo = y + (b * (size_t)T_out + o) * C;
+            const long start = (long)o * strides - left;
+            const long lo = start > 0 ? start : 0;
+            const long hi = start + pool < T ? start + pool : T;  /* every window holds a step */
+            memcpy(yo, xb + lo * C, C * sizeof(REAL));
+            for (long t = lo + 1; t < hi; t++) {
+                const REAL *xt = xb + t * C;
+                if (kind == PLAN_POOL_MAX)
+                    for (size_t c = 0; c < C; c++) yo[c] = xt[c] > yo[c] ? xt[c] : yo[c];
+                else
+                    for (size_t c = 0; c < C; c++) yo[c] += xt[c];
+            }
+            if (kind == PLAN_POOL_AVERAGE) {
+                const REAL count = (REAL)(hi - lo);
+                for (size_t c = 0; c < C; c++) yo[c] /= count;
+            }
+        }
+    }
+}
+
+void FN(plan_normalize)(size_t rows, size_t width, const REAL *mean, const REAL *variance,
+                        REAL eps, const REAL *gamma, const REAL *beta, const REAL *x, REAL *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const REAL *a = x + r * width;
+        REAL *b = y + r * width;
+        if (mean == NULL) {  /* the row's own: x.mean(-1), then x.var(-1) of x - mean */
+            REAL m = 0, v = 0;
+            for (size_t j = 0; j < width; j++) m += a[j];
+            m /= (REAL)width;
+            for (size_t j = 0; j < width; j++) v += (a[j] - m) * (a[j] - m);
+            v /= (REAL)width;
+            const REAL inv = 1 / SQRT(v + eps);
+            for (size_t j = 0; j < width; j++) b[j] = (a[j] - m) * inv;
+        } else {
+            for (size_t j = 0; j < width; j++)
+                b[j] = (a[j] - mean[j]) * (1 / SQRT(variance[j] + eps));
+        }
+        if (gamma != NULL)
+            for (size_t j = 0; j < width; j++) b[j] *= gamma[j];
+        if (beta != NULL)
+            for (size_t j = 0; j < width; j++) b[j] += beta[j];
+    }
 }

@@ -1,5 +1,6 @@
 """The inference plan on functional graphs (several inputs and outputs, shared layers, merges,
-initial states, RepeatVector, TimeDistributed, Bidirectional, every activation in C): predict
+initial states, RepeatVector, TimeDistributed, Bidirectional, every activation in C, poolings
+over time, layer and batch normalisation): predict
 through the plan against the layer path, in float32 and float64; a proof that predict runs no
 Python layer; the records' checks; streaming a graph."""
 
@@ -9,7 +10,8 @@ import pytest
 import gru_native as gn
 from gru_native import layers
 from gru_native.kernels.inference import InferencePlan
-from gru_native.kernels.plan_ops import (ActivationOp, DenseOp, MergeOp, RecurrentOp, RepeatOp)
+from gru_native.kernels.plan_ops import (ActivationOp, DenseOp, MergeOp, NormOp, PoolOp,
+                                         RecurrentOp, RepeatOp)
 from gru_native.layers.base import LAYER_CLASSES
 
 TOL = {np.float32: 1e-6, np.float64: 1e-12}
@@ -76,9 +78,63 @@ def mlp(dtype):
     return gn.Model(x, [h, layers.Dense(1)(h)], dtype=dtype), [(6,)]
 
 
+def randomise_normalisations(model, seed=5):
+    """gamma, beta and moving statistics away from their initial values (1, 0, 0, 1), so that
+    a normalisation computed wrongly shows."""
+    r = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, (layers.BatchNormalization, layers.LayerNormalization)):
+            for w in layer.weights:
+                w[...] = r.uniform(0.5, 2.0, w.shape)
+    return model
+
+
+def pooled_normalised(dtype, steps=7):
+    x = gn.Input((steps, 3))
+    h = layers.BatchNormalization()(layers.GRU(5, return_sequences=True)(x))
+    h = layers.MaxPooling1D(3, strides=2, padding="same")(h)
+    h = layers.AveragePooling1D(2)(layers.LayerNormalization()(h))
+    y = layers.Dense(2)(layers.GRU(4)(h))
+    return randomise_normalisations(gn.Model(x, y, dtype=dtype)), [(steps, 3)]
+
+
+def global_pools(dtype):
+    """Both global poolings, with and without keepdims, and a normalisation of vectors."""
+    x = gn.Input((6, 3))
+    seq = layers.GRU(4, return_sequences=True)(x)
+    mean = layers.LayerNormalization()(layers.GlobalAveragePooling1D()(seq))
+    outs = [layers.Dense(2)(mean), layers.GlobalMaxPooling1D()(seq),
+            layers.GlobalAveragePooling1D(keepdims=True)(seq),
+            layers.GlobalMaxPooling1D(keepdims=True)(seq)]
+    return randomise_normalisations(gn.Model(x, outs, dtype=dtype)), [(6, 3)]
+
+
+def normalisations_without_affine(dtype):
+    """BatchNormalization with gamma, beta, either or neither; on sequences and vectors."""
+    x = gn.Input((5, 3))
+    seq = layers.GRU(4, return_sequences=True)(x)
+    outs = [layers.BatchNormalization(center=center, scale=scale)(seq)
+            for center in (True, False) for scale in (True, False)]
+    outs.append(layers.BatchNormalization(center=False, scale=False)(layers.GRU(3)(x)))
+    outs.append(layers.LayerNormalization(center=False, scale=False)(seq))
+    return randomise_normalisations(gn.Model(x, outs, dtype=dtype)), [(5, 3)]
+
+
+def windowed_pools(dtype):
+    """Every windowed pooling: both modes and paddings, strides below, at and above the
+    window."""
+    x = gn.Input((9, 3))
+    seq = layers.GRU(4, return_sequences=True)(x)
+    outs = [cls(pool, strides=strides, padding=padding)(seq)
+            for cls in (layers.MaxPooling1D, layers.AveragePooling1D)
+            for pool, strides in ((3, 2), (2, 2), (2, 3), (4, 1)) for padding in ("valid", "same")]
+    return gn.Model(x, outs, dtype=dtype), [(9, 3)]
+
+
 GRAPHS = {f.__name__: f for f in (two_inputs_concat_dense, shared_dense_add, encoder_decoder,
                                   gru_repeat_gru_dense, gru_initial_state_and_states_out,
-                                  time_concat, mlp)}
+                                  time_concat, mlp, pooled_normalised, global_pools,
+                                  normalisations_without_affine, windowed_pools)}
 
 
 def inputs_for(rng, shapes, B):
@@ -159,6 +215,54 @@ def test_bidirectional(rng, merge_mode, return_sequences, dtype):
     assert_plan_matches_layers(model, [(5, 3)], rng, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pooling_sequences_of_any_length(rng, dtype):
+    """Time steps given at run time: odd and even lengths, 'same' padding split unevenly; a
+    'valid' window longer than the sequence is a ValueError naming the op."""
+    gn.utils.set_random_seed(12)
+    model, _ = pooled_normalised(dtype, steps=None)
+    for steps in (3, 4, 5, 7, 10):
+        assert_plan_matches_layers(model, [(steps, 3)], rng, dtype)
+    x = np.zeros((2, 2, 3), dtype)  # MaxPooling1D('same') leaves 1 step; AveragePooling1D needs 2
+    with pytest.raises(ValueError, match=r"op 4 \(PoolOp\): field 'pool_size': a 'valid' window of "
+                                         r"2 steps is longer than slot 4 \(1 steps in this run\)"):
+        model.predict(x, verbose=0)
+
+
+def test_the_plan_sees_batch_statistics_moved_by_fit(rng):
+    """BatchNormalization's op points at the moving statistics in the parameter buffer: after
+    fit has moved them, the plan made before still agrees with the layers."""
+    gn.utils.set_random_seed(13)
+    for dtype in (np.float32, np.float64):
+        x = gn.Input((6, 3))
+        bn = layers.BatchNormalization(momentum=0.5)
+        h = layers.GlobalAveragePooling1D()(bn(layers.GRU(4, return_sequences=True)(x)))
+        model = gn.Model(x, layers.Dense(1)(h), dtype=dtype)
+        model.compile("adam", "mse")
+        plan = model.inference_plan()
+        xs = [rng.normal(2, 3, size=(4, 6, 3))]
+        before = [w.copy() for w in bn.weights]
+        model.fit(rng.normal(2, 3, size=(32, 6, 3)), rng.normal(size=(32, 1)), epochs=2,
+                  batch_size=8, verbose=0)
+        assert all(np.abs(w - b).max() > 1e-3 for w, b in zip(bn.weights, before))
+        assert model.inference_plan() is plan
+        np.testing.assert_allclose(model.predict(xs[0], verbose=0), layer_path(model, xs)[0],
+                                   rtol=TOL[dtype], atol=TOL[dtype])
+
+
+def test_predict_with_a_mask_runs_the_layers(rng):
+    """The plan takes no mask: predict given one goes through the layers, where a global
+    pooling leaves the padded steps out."""
+    x = gn.Input((5, 3))
+    model = gn.Model(x, layers.GlobalAveragePooling1D()(x))
+    assert model.inference_plan() is not None
+    xs = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    mask = np.array([[True] * 5, [True, True, False, False, False]])
+    np.testing.assert_allclose(model.predict(xs, mask=mask, verbose=0),
+                               [xs[0].mean(0), xs[1, :2].mean(0)], rtol=1e-6)
+    np.testing.assert_allclose(model.predict(xs, verbose=0), xs.mean(1), rtol=1e-6)
+
+
 def test_sequential_of_every_plan_layer(rng):
     model = gn.Sequential([layers.Bidirectional(layers.GRU(4, return_sequences=True),
                                                 input_shape=(6, 3)),
@@ -205,6 +309,8 @@ def test_graphs_without_a_plan_fall_back_to_the_layers(rng):
         gn.Model(x, layers.GRU(3, go_backwards=True, return_sequences=True)(x)),
         gn.Model(x, layers.Add()([layers.GRU(3)(x), layers.Dense(1)(layers.GRU(3)(x))])),  # broadcast
         gn.Model(x, layers.Flatten()(layers.GRU(3, return_sequences=True)(x))),
+        gn.Model(x, layers.MaxPooling1D(data_format="channels_first")(x)),  # channels, then steps
+        gn.Model(x, layers.GlobalAveragePooling1D(data_format="channels_first")(x)),
     ]
     for model in cases:
         assert model.inference_plan() is None
@@ -235,6 +341,25 @@ def test_streaming_a_graph_with_one_sequence_input(rng):
                  "time_concat"):
         with pytest.raises(ValueError, match="cannot stream"):
             GRAPHS[name](np.float32)[0].stream()
+    for name, why in (("pooled_normalised", "a pooling window spans several steps: it"),
+                      ("global_pools", "a global pooling summarises the whole sequence")):
+        with pytest.raises(ValueError, match=f"cannot stream: {why}"):
+            GRAPHS[name](np.float32)[0].stream()
+
+
+def test_streaming_through_normalisations(rng):
+    """Layer and batch normalisation work on each step alone: a stream through them equals
+    predict on the sequence so far."""
+    gn.utils.set_random_seed(14)
+    x = gn.Input((None, 3))
+    h = layers.GRU(5, return_sequences=True)(layers.BatchNormalization()(x))
+    h = layers.LayerNormalization()(h)
+    model = randomise_normalisations(gn.Model(x, layers.Dense(2)(layers.GRU(4)(h))))
+    xs = rng.normal(size=(2, 6, 3))
+    stream = model.stream(batch_size=2)
+    for t in range(6):
+        np.testing.assert_allclose(stream.step(xs[:, t]), model.predict(xs[:, :t + 1], verbose=0),
+                                   rtol=1e-5, atol=1e-6)
 
 
 # ---- the records' checks ----------------------------------------------------------------------
@@ -303,6 +428,61 @@ def test_plan_names_the_op_and_field_of_a_bad_record():
         plan(gru, dense, inputs=(0, 0), shapes=((4, 2), (2,)))
     with pytest.raises(ValueError, match="non-empty list of op records"):
         plan()
+
+
+def test_plan_names_the_field_of_a_bad_pool_or_norm_record():
+    w, u, b = weights(2, 3)
+    gru = RecurrentOp("gru", w, u, b, True, False, True, 0, (), (1,))
+    pool = PoolOp("max", 2, 1, "valid", False, 1, 2)
+    gap = PoolOp("global_average", None, None, None, True, 1, 2)
+    g = np.ones(3, np.float32)
+    bn = NormOp("batch", g, g.copy(), g.copy(), g.copy(), 1e-3, 1, 2)
+    ln = NormOp("layer", None, None, None, None, 1e-3, 1, 2)
+
+    def plan(*ops, shapes=((4, 2),)):
+        return InferencePlan(list(ops), np.float32, [0], list(shapes), [2])
+
+    x = np.zeros((1, 4, 2), np.float32)
+    assert plan(gru, pool).run([x])[0].shape == (1, 3, 3)
+    assert plan(gru, pool._replace(padding="same", strides=3)).run([x])[0].shape == (1, 2, 3)
+    assert plan(gru, gap).run([x])[0].shape == (1, 1, 3)
+    assert plan(gru, gap._replace(keepdims=False)).run([x])[0].shape == (1, 3)
+    assert plan(gru, bn).run([x])[0].shape == plan(gru, ln).run([x])[0].shape == (1, 4, 3)
+    vec = RecurrentOp("gru", w, u, b, True, False, False, 0, (), (1,))
+    cases = [
+        ((gru, pool._replace(kind="min")), r"op 1 \(PoolOp\): field 'kind' must be one of"),
+        ((gru, pool._replace(pool_size=0)), r"op 1 \(PoolOp\): field 'pool_size' must be a pos"),
+        ((gru, pool._replace(pool_size=2.0)), "field 'pool_size' must be a positive integer"),
+        ((gru, pool._replace(strides=True)), "field 'strides' must be a positive integer"),
+        ((gru, pool._replace(padding="causal")), "field 'padding' must be one of"),
+        ((gru, pool._replace(pool_size=5)), r"field 'pool_size': a 'valid' window of 5 steps is "
+                                            r"longer than slot 1 \(4 steps\)"),
+        ((gru, pool._replace(input=3)), "field 'input': slot 3 is not written"),
+        ((vec, pool), "op 1 .*field 'input': a pooling needs sequences"),
+        ((vec, gap), "op 1 .*field 'input': a pooling needs sequences"),
+        ((gru, gap._replace(keepdims=1)), r"op 1 \(PoolOp\): field 'keepdims' must be True or"),
+        ((gru, pool._replace(output=1)), "field 'output': slot 1 is already written by op 0"),
+        ((gru, bn._replace(kind="group")), r"op 1 \(NormOp\): field 'kind' must be one of"),
+        ((gru, bn._replace(epsilon=0.0)), "field 'epsilon' must be a positive finite number"),
+        ((gru, bn._replace(epsilon=float("nan"))), "field 'epsilon' must be a positive finite"),
+        ((gru, bn._replace(epsilon="1e-3")), "field 'epsilon' must be a positive finite"),
+        ((gru, bn._replace(gamma=np.ones(4, np.float32))), "op 1 .*field 'gamma' must be an"),
+        ((gru, bn._replace(beta=g.astype(np.float64))), "field 'beta' must be an aligned "
+                                                        "C-contiguous float32"),
+        ((gru, bn._replace(mean=None)), "field 'mean': a batch normalisation needs its moving"),
+        ((gru, bn._replace(variance=[1.0, 1.0, 1.0])), "field 'variance' must be an aligned"),
+        ((gru, ln._replace(mean=g)), "field 'mean' must be None for a layer normalisation"),
+        ((gru, ln._replace(input=2)), r"op 1 \(NormOp\): field 'input': slot 2 is not written"),
+    ]
+    for ops, message in cases:
+        with pytest.raises(ValueError, match=message):
+            plan(*ops)
+    # the static steps: none known stays none known; a pool's are checked when the run's are
+    dynamic = plan(gru, pool._replace(pool_size=3), shapes=((None, 2),))
+    assert dynamic.run([x])[0].shape == (1, 2, 3)
+    with pytest.raises(ValueError, match=r"op 1 \(PoolOp\): field 'pool_size': a 'valid' window "
+                                         r"of 3 steps is longer than slot 1 \(2 steps in this run"):
+        dynamic.run([x[:, :2].copy()])
 
 
 def test_plan_checks_its_inputs_at_run():

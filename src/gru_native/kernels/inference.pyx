@@ -1,5 +1,5 @@
-"""A graph of GRU, LSTM, Dense, activation, merge and repeat ops run as one call into C, for
-prediction.
+"""A graph of GRU, LSTM, Dense, activation, merge, repeat, pooling and normalisation ops run as
+one call into C, for prediction.
 
 A model's `predict` on one short sequence costs a few microseconds of kernel work; going
 through every layer in Python (a binding call, checks and new arrays per layer) would cost as
@@ -24,8 +24,8 @@ from .gru cimport gru_forward_work_size, gru_shape, run_gru_forward
 from .lstm cimport lstm_forward_work_size, lstm_shape, run_lstm_forward
 from .blas cimport bind_blas
 from .threads cimport resolve_threads
-from .plan_ops import (ACTIVATIONS, MERGE_KINDS, ActivationOp, DenseOp, MergeOp, RecurrentOp,
-                       RepeatOp)
+from .plan_ops import (ACTIVATIONS, MERGE_KINDS, NORM_KINDS, OP_TYPES, PADDINGS, POOL_KINDS,
+                       ActivationOp, DenseOp, MergeOp, NormOp, PoolOp, RecurrentOp, RepeatOp)
 
 cdef extern from "plan.h" nogil:
     void plan_activation_f32(int kind, size_t rows, size_t width, const float *x, float *y)
@@ -38,6 +38,16 @@ cdef extern from "plan.h" nogil:
                          double *y)
     void plan_repeat_f32(size_t B, int n, size_t width, const float *x, float *y)
     void plan_repeat_f64(size_t B, int n, size_t width, const double *x, double *y)
+    void plan_pool_f32(int kind, size_t B, int T, int T_out, size_t C, int pool, int strides,
+                       const float *x, float *y)
+    void plan_pool_f64(int kind, size_t B, int T, int T_out, size_t C, int pool, int strides,
+                       const double *x, double *y)
+    void plan_normalize_f32(size_t rows, size_t width, const float *mean, const float *variance,
+                            float eps, const float *gamma, const float *beta, const float *x,
+                            float *y)
+    void plan_normalize_f64(size_t rows, size_t width, const double *mean,
+                            const double *variance, double eps, const double *gamma,
+                            const double *beta, const double *x, double *y)
 
 
 # One name per op over both precisions (see gru.pxd).
@@ -72,6 +82,25 @@ cdef inline void run_repeat(size_t B, int n, size_t width, const floating *x,
     else:
         plan_repeat_f64(B, n, width, x, y)
 
+
+cdef inline void run_pool(int kind, size_t B, int T, int T_out, size_t C, int pool,
+                          int strides, const floating *x, floating *y) noexcept nogil:
+    if floating is float:
+        plan_pool_f32(kind, B, T, T_out, C, pool, strides, x, y)
+    else:
+        plan_pool_f64(kind, B, T, T_out, C, pool, strides, x, y)
+
+
+cdef inline void run_normalize(size_t rows, size_t width, const void *mean, const void *variance,
+                               double eps, const void *gamma, const void *beta,
+                               const floating *x, floating *y) noexcept nogil:
+    if floating is float:
+        plan_normalize_f32(rows, width, <const float *>mean, <const float *>variance,
+                           <float>eps, <const float *>gamma, <const float *>beta, x, y)
+    else:
+        plan_normalize_f64(rows, width, <const double *>mean, <const double *>variance, eps,
+                           <const double *>gamma, <const double *>beta, x, y)
+
 cnp.import_array()
 bind_blas()
 gru_interrupt_watch()
@@ -80,7 +109,8 @@ _INT_MAX = 2**31 - 1
 _MAX_SLOTS = 1 << 20  # slot ids are small integers: a larger one is a mistake, not a plan
 _ACTIVATION_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}  # the order of plan.h
 _MERGE_CODE = {"add": 0, "subtract": 1, "multiply": 2, "average": 3, "maximum": 4, "minimum": 5}
-_RECORDS = "a RecurrentOp, DenseOp, MergeOp, RepeatOp or ActivationOp record"
+_POOL_CODE = {"max": 0, "average": 1}  # plan.h's PLAN_POOL_*, for windowed and global kinds
+_RECORDS = "a RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp, PoolOp or NormOp record"
 
 cdef class PlanStates  # below: the states a stream carries
 
@@ -92,22 +122,29 @@ cdef enum OpKind:
     OP_CONCAT
     OP_REPEAT
     OP_ACTIVATION
+    OP_POOL  # a window sliding over time
+    OP_GLOBAL_POOL  # every step at once
+    OP_NORM
 
 cdef enum:
-    DYNAMIC = -1  # a slot's static steps: the time length of the run's inputs
+    DYNAMIC = -1  # a slot's static steps: known at run time only (the inputs' length, or pooled)
 
 cdef struct Op:
     OpKind kind
-    int code  # activation (dense, activation) or merge kind (plan.h's enums)
+    int code  # activation (dense, activation), merge or pool kind (plan.h's enums)
     int features, units  # input and output width (dense, recurrent)
     int reset_after, reverse, return_sequences
     int time_axis  # concat along time rather than features
     int n  # repeat count
+    int pool_size, strides, same  # a windowed pool ('same': padding='same')
+    double epsilon  # a normalisation's
     int in0, n_in  # its input slots: plan.op_slots[in0 : in0 + n_in] (recurrent: x, states)
     int out0, n_out  # its output slots: plan.op_slots[out0 : out0 + n_out]
-    void *w
-    void *u
-    void *b
+    void *w  # kernel (a normalisation: gamma)
+    void *u  # recurrent kernel
+    void *b  # bias (a normalisation: beta)
+    void *mean  # a batch normalisation's moving statistics
+    void *variance
 
 cdef struct Slot:
     int width  # features per row
@@ -162,6 +199,26 @@ cdef int _slot_id(value, str where) except -2:
     return int(value)
 
 
+cdef int _positive(value, str where) except -1:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not 1 <= value <= _INT_MAX:
+        raise ValueError(f"{where} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+cdef int _pooled_steps(int T, int pool, int strides, bint same) noexcept nogil:
+    """The steps a window pool makes of T (Keras' compute_pooling_output_shape); 0 when a
+    'valid' window is longer than the sequence (tested first: with cdivision, (T - pool) //
+    strides would truncate a negative numerator towards 0)."""
+    if same:
+        return (T - 1) // strides + 1
+    return 0 if T < pool else (T - pool) // strides + 1
+
+
+cdef _weight_or_none(a, dtype, str where, int width):
+    return None if a is None else _weight(a, dtype, where, (width,))
+
+
 cdef str _steps_text(int steps):
     return "no time axis" if steps == 0 else ("time steps" if steps == DYNAMIC else f"{steps} steps")
 
@@ -170,7 +227,7 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
     """Op i checked field by field against the slots before it; its slots recorded."""
     name = type(op).__name__
     where = f"op {i} ({name})"
-    if not isinstance(op, (RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp)):
+    if not isinstance(op, OP_TYPES):
         raise ValueError(f"op {i} must be {_RECORDS}, got {op!r}")
 
     def read(value, str field):
@@ -188,8 +245,9 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
         return list(value)
 
     cdef int F = 0, H = 0, reset_after = 0, reverse = 0, return_sequences = 0, extra = 0
-    cdef int code = 0, kind, out_steps, out_width
-    arrays = [None, None, None]
+    cdef int code = 0, kind, out_steps, out_width, pool_size = 0, strides = 0, same = 0
+    cdef double epsilon = 0
+    arrays = [None] * 5  # the Op's w, u, b, mean, variance
     outs_raw = None
     if isinstance(op, RecurrentOp):
         if op.kind not in ("gru", "lstm"):
@@ -216,7 +274,8 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
                   _weight(op.recurrent_kernel, dtype, f"{where}: field 'recurrent_kernel'",
                           (H, gates * H)),
                   _weight(op.bias, dtype, f"{where}: field 'bias'",
-                          bias_shape(H, reset_after) if kind == OP_GRU else (gates * H,))]
+                          bias_shape(H, reset_after) if kind == OP_GRU else (gates * H,)),
+                  None, None]
         states = slot_list(op.initial_states, "initial_states")
         if len(states) not in (0, n_states):
             raise ValueError(f"{where}: field 'initial_states' must hold 0 or {n_states} "
@@ -242,8 +301,7 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
             raise ValueError(f"{where}: field 'kernel' takes {F} features, but slot {x} "
                              f"(field 'input') has {width[x]}")
         arrays = [_weight(op.kernel, dtype, f"{where}: field 'kernel'", (F, H)), None,
-                  None if op.bias is None else
-                  _weight(op.bias, dtype, f"{where}: field 'bias'", (H,))]
+                  _weight_or_none(op.bias, dtype, f"{where}: field 'bias'", H), None, None]
         if op.activation not in _ACTIVATION_CODE:
             raise ValueError(f"{where}: field 'activation' must be one of {ACTIVATIONS}, got "
                              f"{op.activation!r}")
@@ -260,16 +318,66 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
         ins, outs_raw, shapes = [x], [op.output], [(steps[x], H)]
     elif isinstance(op, RepeatOp):
         kind = OP_REPEAT
-        if isinstance(op.n, (bool, np.bool_)) or not isinstance(op.n, (int, np.integer)) \
-                or not 1 <= op.n <= _INT_MAX:
-            raise ValueError(f"{where}: field 'n' must be a positive integer, got {op.n!r}")
-        extra = int(op.n)
+        extra = _positive(op.n, f"{where}: field 'n'")
         x = read(op.input, "input")
         if steps[x] != 0:
             raise ValueError(f"{where}: field 'input': slot {x} must have no time axis "
                              f"(batch, features), but has {_steps_text(steps[x])}")
         F = H = width[x]
         ins, outs_raw, shapes = [x], [op.output], [(extra, H)]
+    elif isinstance(op, PoolOp):
+        if op.kind not in POOL_KINDS:
+            raise ValueError(f"{where}: field 'kind' must be one of {POOL_KINDS}, got "
+                             f"{op.kind!r}")
+        x = read(op.input, "input")
+        if steps[x] == 0:
+            raise ValueError(f"{where}: field 'input': a pooling needs sequences, but slot {x} "
+                             f"has no time axis")
+        F = H = width[x]
+        if op.kind.startswith("global_"):
+            kind, code = OP_GLOBAL_POOL, _POOL_CODE[op.kind[len("global_"):]]
+            out_steps = 1 if _flag(op.keepdims, f"{where}: field 'keepdims'") else 0
+        else:
+            kind, code = OP_POOL, _POOL_CODE[op.kind]
+            pool_size = _positive(op.pool_size, f"{where}: field 'pool_size'")
+            strides = _positive(op.strides, f"{where}: field 'strides'")
+            if op.padding not in PADDINGS:
+                raise ValueError(f"{where}: field 'padding' must be one of {PADDINGS}, got "
+                                 f"{op.padding!r}")
+            same = op.padding == "same"
+            out_steps = steps[x] if steps[x] == DYNAMIC else _pooled_steps(
+                steps[x], pool_size, strides, same)
+            if out_steps < 1 and out_steps != DYNAMIC:
+                raise ValueError(f"{where}: field 'pool_size': a 'valid' window of {pool_size} "
+                                 f"steps is longer than slot {x} ({steps[x]} steps)")
+        ins, outs_raw, shapes = [x], [op.output], [(out_steps, H)]
+    elif isinstance(op, NormOp):
+        kind = OP_NORM
+        if op.kind not in NORM_KINDS:
+            raise ValueError(f"{where}: field 'kind' must be one of {NORM_KINDS}, got "
+                             f"{op.kind!r}")
+        x = read(op.input, "input")
+        F = H = width[x]
+        if isinstance(op.epsilon, (bool, np.bool_)) or not isinstance(
+                op.epsilon, (int, float, np.integer, np.floating)) \
+                or not 0 < op.epsilon < float("inf"):
+            raise ValueError(f"{where}: field 'epsilon' must be a positive finite number, got "
+                             f"{op.epsilon!r}")
+        epsilon = float(op.epsilon)
+        arrays[0] = _weight_or_none(op.gamma, dtype, f"{where}: field 'gamma'", H)
+        arrays[2] = _weight_or_none(op.beta, dtype, f"{where}: field 'beta'", H)
+        for field in ("mean", "variance"):
+            value = getattr(op, field)
+            if op.kind == "layer" and value is not None:
+                raise ValueError(f"{where}: field {field!r} must be None for a layer "
+                                 f"normalisation (each row's own), got {type(value).__name__}")
+            if op.kind == "batch":
+                if value is None:
+                    raise ValueError(f"{where}: field {field!r}: a batch normalisation needs "
+                                     f"its moving {field}")
+                arrays[3 if field == "mean" else 4] = _weight(value, dtype,
+                                                              f"{where}: field {field!r}", (H,))
+        ins, outs_raw, shapes = [x], [op.output], [(steps[x], H)]
     else:  # MergeOp
         if op.kind not in MERGE_KINDS:
             raise ValueError(f"{where}: field 'kind' must be one of {MERGE_KINDS}, got "
@@ -316,7 +424,8 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
             raise ValueError(f"{where}: field {out_field}: slot {s} is already written {by}")
         width[s], steps[s], producer[s] = w, st, i
         outs.append(s)
-    return (kind, code, F, H, reset_after, reverse, return_sequences, ins, outs, arrays, extra)
+    return (kind, code, F, H, reset_after, reverse, return_sequences, ins, outs, arrays, extra,
+            pool_size, strides, same, epsilon)
 
 
 cdef class InferencePlan:
@@ -379,7 +488,8 @@ cdef class InferencePlan:
             steps[s] = 0 if len(shape) == 1 else (DYNAMIC if shape[0] is None else int(shape[0]))
             producer[s] = -1
 
-        records = []  # per op: (kind, code, F, H, flags..., input slots, output slots, arrays)
+        records = []  # per op: (kind, code, F, H, flags..., input slots, output slots, arrays,
+        #                        time axis or repeat count, pool size, strides, same, epsilon)
         cdef int i, F, H, n_total = 0
         for i, op in enumerate(ops):
             records.append(_check_op(i, op, self.dtype, width, steps, producer, last_read))
@@ -403,12 +513,13 @@ cdef class InferencePlan:
         cdef Op *c
         self.max_merge = 1
         for i, (kind, code, F, H, reset_after, reverse, return_sequences, ins, outs, arrays,
-                extra) in enumerate(records):
+                extra, pool_size, strides, same, epsilon) in enumerate(records):
             c = &self.c_ops[i]
             c.kind, c.code, c.features, c.units = kind, code, F, H
             c.reset_after, c.reverse, c.return_sequences = reset_after, reverse, return_sequences
             c.time_axis = extra if kind == OP_CONCAT else 0
             c.n = extra if kind == OP_REPEAT else 0
+            c.pool_size, c.strides, c.same, c.epsilon = pool_size, strides, same, epsilon
             c.in0, c.n_in = pos, len(ins)
             for j, s in enumerate(ins):
                 self.op_slots[pos + j] = s
@@ -418,6 +529,7 @@ cdef class InferencePlan:
                 self.op_slots[pos + j] = s
             pos += len(outs)
             c.w, c.u, c.b = data_ptr(arrays[0]), data_ptr(arrays[1]), data_ptr(arrays[2])
+            c.mean, c.variance = data_ptr(arrays[3]), data_ptr(arrays[4])
             self.weights.append(arrays)
             if kind in (OP_MERGE, OP_CONCAT):
                 self.max_merge = max(self.max_merge, len(ins))
@@ -459,8 +571,9 @@ cdef class InferencePlan:
     cdef str _stream_check(self, list records):
         """Why step() cannot stream this plan (None: it can). A step carries every recurrent
         op's state; that equals running the sequence so far only when one sequence input feeds
-        every recurrent op step by step: no RepeatOp, no time concat, no initial_states, no
-        recurrent op reading a value without time axis, nothing run backwards."""
+        every recurrent op step by step: no RepeatOp, no time concat, no pooling over time,
+        no initial_states, no recurrent op reading a value without time axis, nothing run
+        backwards. Normalisations work on each step alone: they stream."""
         if self.n_inputs != 1 or self.slots[self.in_slots[0]].steps == 0:
             return "streaming takes one sequence input"
         for i, rec in enumerate(records):
@@ -475,6 +588,10 @@ cdef class InferencePlan:
                 return "a RepeatVector's sequence is not made step by step: it cannot stream"
             elif kind == OP_CONCAT and rec[10]:
                 return "a concatenation along time cannot stream"
+            elif kind == OP_POOL:
+                return "a pooling window spans several steps: it cannot stream"
+            elif kind == OP_GLOBAL_POOL:
+                return "a global pooling summarises the whole sequence: it cannot stream"
         return None
 
     cdef bint _alloc_layout(self, Layout *L) noexcept:
@@ -671,6 +788,15 @@ cdef class InferencePlan:
                 L.steps[self.op_slots[op.out0]] = T if op.return_sequences else 0
             elif op.kind == OP_REPEAT:
                 L.steps[self.op_slots[op.out0]] = op.n
+            elif op.kind == OP_POOL:
+                L.steps[self.op_slots[op.out0]] = _pooled_steps(T, op.pool_size, op.strides,
+                                                                op.same)
+                if L.steps[self.op_slots[op.out0]] < 1:
+                    raise ValueError(f"op {i} (PoolOp): field 'pool_size': a 'valid' window of "
+                                     f"{op.pool_size} steps is longer than slot {x} ({T} "
+                                     f"steps in this run)")
+            elif op.kind == OP_GLOBAL_POOL:  # (batch, channels), or (batch, 1, channels)
+                L.steps[self.op_slots[op.out0]] = self.slots[self.op_slots[op.out0]].steps
             elif op.kind == OP_CONCAT and op.time_axis:
                 steps_total = 0
                 for j in range(op.n_in):
@@ -771,6 +897,14 @@ cdef void run_ops(floating *work, const Op *ops, int n_ops, const int *op_slots,
             run_activation(op.code, rows, op.units, src, dst)
         elif op.kind == OP_REPEAT:
             run_repeat(B, op.n, op.units, src, dst)
+        elif op.kind == OP_POOL:
+            run_pool(op.code, B, L.steps[ins[0]], L.steps[outs[0]], op.units, op.pool_size,
+                     op.strides, src, dst)
+        elif op.kind == OP_GLOBAL_POOL:  # one window over every step
+            run_pool(op.code, B, L.steps[ins[0]], 1, op.units, L.steps[ins[0]],
+                     L.steps[ins[0]], src, dst)
+        elif op.kind == OP_NORM:
+            run_normalize(rows, op.units, op.mean, op.variance, op.epsilon, op.w, op.b, src, dst)
         elif op.kind == OP_MERGE:
             for j in range(op.n_in):
                 L.gather[j] = L.ptr[ins[j]]

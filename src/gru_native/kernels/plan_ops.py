@@ -16,6 +16,9 @@ from collections import namedtuple
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")  # the ones the plan runs in C
 MERGE_KINDS = ("concat", "add", "subtract", "multiply", "average", "maximum", "minimum")
 RECURRENT_KINDS = ("gru", "lstm")
+POOL_KINDS = ("max", "average", "global_max", "global_average")
+PADDINGS = ("valid", "same")
+NORM_KINDS = ("layer", "batch")
 
 
 class RecurrentOp(namedtuple("RecurrentOp", "kind kernel recurrent_kernel bias reset_after "
@@ -58,6 +61,26 @@ class ActivationOp(namedtuple("ActivationOp", "name input output")):
     __slots__ = ()
 
 
+class PoolOp(namedtuple("PoolOp", "kind pool_size strides padding keepdims input output")):
+    """A pooling over the steps of the sequence in slot `input` (batch, steps, channels), kind
+    one of POOL_KINDS. 'max' and 'average' slide a window of `pool_size` steps by `strides`
+    with `padding` 'valid' or 'same' (TensorFlow's split: the extra padded step on the right;
+    the average counts real steps only); `keepdims` is not read. 'global_max' and
+    'global_average' summarise every step: (batch, channels), or (batch, 1, channels) when
+    `keepdims`; pool_size, strides and padding are not read."""
+
+    __slots__ = ()
+
+
+class NormOp(namedtuple("NormOp", "kind gamma beta mean variance epsilon input output")):
+    """y = (x - mean) / sqrt(variance + epsilon) * gamma + beta over the last axis of slot
+    `input`. 'layer': mean and variance are each row's own (both fields None); 'batch': the
+    moving statistics, arrays of the width. gamma and beta are arrays of the width or None
+    (scale=False, center=False)."""
+
+    __slots__ = ()
+
+
 class LayerOps(namedtuple("LayerOps", "ops outputs")):
     """What a layer's `inference_ops` returns for one call: its op records, in run order, and
     the slot holding each of the call's outputs (an identity layer returns no op and its input
@@ -66,4 +89,4 @@ class LayerOps(namedtuple("LayerOps", "ops outputs")):
     __slots__ = ()
 
 
-OP_TYPES = (RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp)
+OP_TYPES = (RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp, PoolOp, NormOp)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import initializers
+from ..kernels.plan_ops import LayerOps, NormOp
 from ..validation import check_real
 from .base import InitializerLike, Layer
 
@@ -100,6 +101,11 @@ class LayerNormalization(_Normalization):
         return self._inv * (d_hat - d_hat.mean(-1, keepdims=True)
                             - x_hat * (d_hat * x_hat).mean(-1, keepdims=True))
 
+    def inference_ops(self, inputs, new_slot):
+        out = new_slot()
+        return LayerOps([NormOp("layer", *self._gamma_beta(), None, None, self.epsilon,
+                                inputs[0], out)], [out])
+
 
 class BatchNormalization(_Normalization):
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
@@ -158,6 +164,13 @@ class BatchNormalization(_Normalization):
         x_hat = self._x_hat
         share = (d_hat.sum(axis=rows) + x_hat * (d_hat * x_hat).sum(axis=rows)) / self._count
         return self._inv * (d_hat - (share if self._valid is None else share * self._valid))
+
+    def inference_ops(self, inputs, new_slot):
+        # The moving statistics themselves (views into the parameter buffer, moved in place by
+        # fit), so the plan sees their latest values.
+        out = new_slot()
+        return LayerOps([NormOp("batch", *self._gamma_beta(), self.weights[-2], self.weights[-1],
+                                self.epsilon, inputs[0], out)], [out])
 
     def get_config(self):
         return dict(super().get_config(), momentum=self.momentum,

@@ -12,11 +12,10 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..kernels.plan_ops import PADDINGS, LayerOps, PoolOp
 from ..validation import check_choice
 from .base import Layer
 from .arguments import standardize_data_format, standardize_size
-
-PADDINGS = ("valid", "same")
 
 
 def pooled_length(steps: Optional[int], pool_size: int, strides: int, padding: str) -> Optional[int]:
@@ -93,6 +92,13 @@ class _Pooling1D(Layer):
         dx = np.ascontiguousarray(dx[:, left:left + self._steps])
         return dx.transpose(0, 2, 1) if self.data_format == "channels_first" else dx
 
+    def inference_ops(self, inputs, new_slot):
+        if self.data_format == "channels_first":
+            return None  # the plan pools (batch, steps, channels) only: through forward
+        out = new_slot()
+        return LayerOps([PoolOp(self.mode, self.pool_size, self.strides, self.padding, False,
+                                inputs[0], out)], [out])
+
     def get_config(self):
         return dict(super().get_config(), pool_size=self.pool_size, strides=self.strides,
                     padding=self.padding, data_format=self.data_format)
@@ -108,6 +114,8 @@ class AveragePooling1D(_Pooling1D):
 
 class _GlobalPooling1D(Layer):
     """A summary of every (unmasked) step: (batch, steps, channels) -> (batch, channels)."""
+
+    mode = ""
 
     def __init__(self, data_format: Optional[str] = None, keepdims: bool = False,
                  **kwargs: Any) -> None:
@@ -134,11 +142,21 @@ class _GlobalPooling1D(Layer):
     def _shaped(self, y):
         return y if self.keepdims else np.squeeze(y, axis=self._axis)
 
+    def inference_ops(self, inputs, new_slot):
+        # No mask to honour: predict with a mask, or a graph making one, runs the layers.
+        if self.data_format == "channels_first":
+            return None  # the plan pools (batch, steps, channels) only: through forward
+        out = new_slot()
+        return LayerOps([PoolOp("global_" + self.mode, None, None, None, self.keepdims,
+                                inputs[0], out)], [out])
+
     def get_config(self):
         return dict(super().get_config(), data_format=self.data_format, keepdims=self.keepdims)
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
+    mode = "average"
+
     def forward(self, x, mask=None, training=False):
         self._shape, self._weight = x.shape, self._valid(x, mask)
         if self._weight is None:
@@ -156,6 +174,8 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
+    mode = "max"
+
     def forward(self, x, mask=None, training=False):
         valid = self._valid(x, mask)
         self._shape = x.shape
