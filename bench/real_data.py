@@ -401,11 +401,12 @@ def dataset_facts(name, quick, seeds):
 
 
 def run(datasets, configs, seeds, quick, torch_baseline, limit=True, workers=WORKERS,
-        log=sys.stderr):
+        log=sys.stderr, partial=None):
     """Every (data set, configuration, seed) fit, WORKERS at a time; the torch baseline after
     the first configuration's fit of each seed, with its epochs. With `limit` (the full run's
     default configurations), a data set's own `configs` limit them. Returns (data set facts,
-    runs) in the order of datasets, configs, seeds."""
+    runs) in the order of datasets, configs, seeds. `partial`: a path where the runs done so far
+    are written after each fit (a long run stopped early keeps them)."""
     facts = {name: dataset_facts(name, quick, seeds) for name in datasets}
     tasks = []
     for name in datasets:
@@ -433,6 +434,11 @@ def run(datasets, configs, seeds, quick, torch_baseline, limit=True, workers=WOR
                 print(f"{r['dataset']:9} {r['config']:26} seed {r['seed']}: acc "
                       f"{r['accuracy']:.3f} {r['fit_seconds']:6.1f} s {r['n_iter']:4d} ep",
                       file=log, flush=True)
+            if partial:
+                with open(partial, "w") as f:
+                    json.dump(dict(complete=False, datasets=facts,
+                                   runs=[r for group in results if group for r in group]), f,
+                              indent=1)
     runs = [r for group in results for r in group]
     # the torch rows after the GRU rows of their data set
     runs.sort(key=lambda r: (datasets.index(r["dataset"]), r["config"].startswith("torch")))
@@ -506,7 +512,8 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=SEEDS)
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
     p.add_argument("--out", default=os.path.join(HERE, "real_data_results.json"),
-                   help="the JSON; the markdown table goes beside it as .md")
+                   help="the JSON; the markdown table goes beside it as .md (and the runs done so "
+                   "far as .partial.json while it runs)")
     args = p.parse_args(argv)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     configs = ([c.strip() for c in args.configs.split(",") if c.strip()] if args.configs
@@ -520,8 +527,10 @@ def main(argv=None):
     import gru_native
 
     load_before, start = os.getloadavg(), time.perf_counter()
+    partial = os.path.splitext(args.out)[0] + ".partial.json"
     facts, runs = run(datasets, configs, args.seeds, args.quick, not args.no_torch,
-                      limit=args.configs is None)
+                      limit=args.configs is None, partial=partial)
+    os.remove(partial)
     total = time.perf_counter() - start
     load = dict(before=load_before, after=os.getloadavg())
     rows = summarize(facts, runs)
