@@ -7,9 +7,16 @@
 #include "conv1d.h"
 #include "threads.h"
 
-/* Rows (samples x output steps) that one im2col matrix and its GEMM cover: enough that a GEMM
- * of short sequences is not overhead, few enough that the matrix stays in cache. */
-#define CHUNK_ROWS 256
+/* The most a GEMM's inner dimension spans, in one call: OpenBLAS' sgemm (Haswell kernel, on a
+ * Zen EPYC) runs 2-3x slower at inner sizes such as 256 and 320 (k = 5 taps of 64 channels) than
+ * at 192 or below; the blocks cost one more pass over a cache-resident block of the output.
+ * dgemm showed no such dip and no loss from the blocks either. */
+#define K_BLOCK 192
+
+/* Rows (sample, output step) of one im2col matrix and its GEMMs: enough that a GEMM is not
+ * overhead, few enough that the matrix stays in the core's L2 cache between im2col and GEMM
+ * (and at most K_BLOCK: the rows are the inner dimension of dw's GEMM). */
+#define CHUNK_ROWS 128
 
 /* Threads worth using: at most one per sample, and one only when the whole call is tiny
  * (starting a team costs more than it saves). */
@@ -21,18 +28,11 @@ static int pick_threads(const conv1d_shape *s, int max_threads)
     return n;
 }
 
-/* Samples per im2col matrix. */
-static int chunk_samples(const conv1d_shape *s)
-{
-    int n = CHUNK_ROWS / s->T_out;
-    if (n > s->N) n = s->N;
-    return n > 1 ? n : 1;
-}
-
-/* Elements of one thread's im2col matrix: chunk rows by K * C / groups. */
+/* Elements of one thread's im2col matrix: up to CHUNK_ROWS rows of K * C / groups. */
 static size_t columns_size(const conv1d_shape *s)
 {
-    return (size_t)chunk_samples(s) * s->T_out * s->K * (s->C / s->groups);
+    const size_t rows = (size_t)s->N * s->T_out;
+    return (rows < CHUNK_ROWS ? rows : CHUNK_ROWS) * s->K * (s->C / s->groups);
 }
 
 size_t conv1d_forward_work_size(const conv1d_shape *s, int max_threads)

@@ -1,7 +1,7 @@
 /* Conv1D forward and backward, written once. conv1d.c includes this file twice, with REAL, FN
  * and GEMM defined for float and for double.
  *
- * Each convolution is a GEMM: im2col lays a chunk of samples out as a matrix with one row per
+ * Each convolution is a GEMM: im2col lays a chunk of rows out as a matrix with one row per
  * (sample, output step) and one column per (tap, input channel of the group), which times the
  * group's slice of the kernel, viewed as a (K * C / groups, F) matrix as Keras stores it, gives
  * the group's columns of y. The backward reuses the same matrix: dw += cols^T dy, and
@@ -14,38 +14,49 @@
  * by one thread, so it does not depend on the thread count at all. The BLAS runs
  * single-threaded in the calling thread (see threads.h). */
 
-/* Between x and the im2col matrix `cols` of samples [n0, n1) and group g. gather: cols = x at
- * each tap's input step, zero where the tap reads padding. Otherwise (col2im) the transpose:
- * x += cols at the same places, padding dropped; x is written only then. */
-static void FN(conv1d_columns)(const conv1d_shape *s, int n0, int n1, int g, REAL *x, REAL *cols,
-                               int gather)
+/* Between x and the im2col matrix `cols` of rows [r0, r1) (row n * T_out + o: sample n, output
+ * step o) and group g. gather: cols = x at each tap's input step, zero where the tap reads
+ * padding. Otherwise (col2im) the transpose: x += cols at the same places, padding dropped; x
+ * is written only then. */
+static void FN(conv1d_columns)(const conv1d_shape *s, size_t r0, size_t r1, int g, REAL *x,
+                               REAL *cols, int gather)
 {
     const int Cg = s->C / s->groups, K = s->K;
     const size_t tap_stride = (size_t)s->dilation * s->C;  /* x elements between taps */
     /* One group and no dilation: the valid taps of a row are one contiguous run of x. */
     const int one_run = s->dilation == 1 && s->groups == 1;
-    for (int n = n0; n < n1; n++)
-        for (int o = 0; o < s->T_out; o++) {
-            REAL *row = cols + ((size_t)(n - n0) * s->T_out + o) * K * Cg;
-            int j0, j1;
-            long long t0;
-            valid_taps(s, o, &j0, &j1, &t0);
-            if (gather) {
-                memset(row, 0, (size_t)j0 * Cg * sizeof(REAL));
-                memset(row + (size_t)j1 * Cg, 0, (size_t)(K - j1) * Cg * sizeof(REAL));
-            }
-            if (j1 == j0) continue;  /* all padding: t0 may lie outside x */
-            REAL *xt = x + ((size_t)n * s->T + (size_t)t0) * s->C + (size_t)g * Cg;
-            const int runs = one_run ? 1 : j1 - j0;
-            const size_t width = one_run ? (size_t)(j1 - j0) * Cg : (size_t)Cg;
-            for (int r = 0; r < runs; r++) {
-                REAL *xr = xt + r * tap_stride, *cr = row + (size_t)(j0 + r) * Cg;
-                if (gather)
-                    memcpy(cr, xr, width * sizeof(REAL));
-                else
-                    for (size_t c = 0; c < width; c++) xr[c] += cr[c];
-            }
+    for (size_t r = r0; r < r1; r++) {
+        const size_t n = r / s->T_out;
+        REAL *row = cols + (r - r0) * K * Cg;
+        int j0, j1;
+        long long t0;
+        valid_taps(s, (int)(r % s->T_out), &j0, &j1, &t0);
+        if (gather) {
+            memset(row, 0, (size_t)j0 * Cg * sizeof(REAL));
+            memset(row + (size_t)j1 * Cg, 0, (size_t)(K - j1) * Cg * sizeof(REAL));
         }
+        if (j1 == j0) continue;  /* all padding: t0 may lie outside x */
+        REAL *xt = x + (n * s->T + (size_t)t0) * s->C + (size_t)g * Cg;
+        const int runs = one_run ? 1 : j1 - j0;
+        const size_t width = one_run ? (size_t)(j1 - j0) * Cg : (size_t)Cg;
+        for (int i = 0; i < runs; i++) {
+            REAL *xi = xt + i * tap_stride, *ci = row + (size_t)(j0 + i) * Cg;
+            if (gather)
+                memcpy(ci, xi, width * sizeof(REAL));
+            else
+                for (size_t c = 0; c < width; c++) xi[c] += ci[c];
+        }
+    }
+}
+
+/* c = beta c + a op(b), a (m, k) and op(b) (k, n), with k in blocks of at most K_BLOCK (tb: b is
+ * stored transposed, as (n, k)). */
+static void FN(gemm_k_blocks)(int tb, int m, int n, int k, const REAL *a, int lda, const REAL *b,
+                              int ldb, REAL beta, REAL *c, int ldc)
+{
+    for (int k0 = 0; k0 < k; k0 += K_BLOCK)
+        GEMM(0, tb, m, n, k - k0 < K_BLOCK ? k - k0 : K_BLOCK, 1, a + k0, lda,
+             tb ? b + k0 : b + (size_t)k0 * ldb, ldb, k0 ? 1 : beta, c, ldc);
 }
 
 /* y = conv(x, w) + b for samples [lo, hi), `cols` this thread's scratch. */
@@ -53,16 +64,16 @@ static void FN(conv1d_forward_samples)(const conv1d_shape *s, const REAL *x, con
                                        const REAL *b, REAL *y, REAL *cols, int lo, int hi)
 {
     const int F = s->F, Fg = F / s->groups, KC = s->K * (s->C / s->groups);
-    const int chunk = chunk_samples(s);
-    for (int n0 = lo; n0 < hi; n0 += chunk) {
-        const int n1 = hi - n0 < chunk ? hi : n0 + chunk, rows = (n1 - n0) * s->T_out;
-        REAL *yc = y + (size_t)n0 * s->T_out * F;
+    const size_t end = (size_t)hi * s->T_out;
+    for (size_t r0 = (size_t)lo * s->T_out; r0 < end; r0 += CHUNK_ROWS) {
+        const int rows = end - r0 < CHUNK_ROWS ? (int)(end - r0) : CHUNK_ROWS;
+        REAL *yc = y + r0 * F;
         /* y starts as the bias (or is overwritten: beta 0), then each group adds its GEMM */
         for (int r = 0; b && r < rows; r++) memcpy(yc + (size_t)r * F, b, (size_t)F * sizeof(REAL));
         for (int g = 0; g < s->groups; g++) {
-            FN(conv1d_columns)(s, n0, n1, g, (REAL *)x, cols, 1);  /* gather: x only read */
-            GEMM(0, 0, rows, Fg, KC, 1, cols, KC, w + (size_t)g * Fg, F, b ? 1 : 0,
-                 yc + (size_t)g * Fg, F);
+            FN(conv1d_columns)(s, r0, r0 + rows, g, (REAL *)x, cols, 1);  /* gather: x only read */
+            FN(gemm_k_blocks)(0, rows, Fg, KC, cols, KC, w + (size_t)g * Fg, F, b ? 1 : 0,
+                              yc + (size_t)g * Fg, F);
         }
     }
 }
@@ -73,19 +84,18 @@ static void FN(conv1d_backward_samples)(const conv1d_shape *s, const REAL *x, co
                                         int hi)
 {
     const int F = s->F, Fg = F / s->groups, KC = s->K * (s->C / s->groups);
-    const int chunk = chunk_samples(s);
-    for (int n0 = lo; n0 < hi; n0 += chunk) {
-        const int n1 = hi - n0 < chunk ? hi : n0 + chunk, rows = (n1 - n0) * s->T_out;
-        const REAL *dyc = dy + (size_t)n0 * s->T_out * F;
-        if (dx) memset(dx + (size_t)n0 * s->T * s->C, 0, (size_t)(n1 - n0) * s->T * s->C * sizeof(REAL));
+    const size_t end = (size_t)hi * s->T_out;
+    if (dx) memset(dx + (size_t)lo * s->T * s->C, 0, (size_t)(hi - lo) * s->T * s->C * sizeof(REAL));
+    for (size_t r0 = (size_t)lo * s->T_out; r0 < end; r0 += CHUNK_ROWS) {
+        const int rows = end - r0 < CHUNK_ROWS ? (int)(end - r0) : CHUNK_ROWS;
         for (int g = 0; g < s->groups; g++) {
-            const REAL *dyg = dyc + (size_t)g * Fg, *wg = w + (size_t)g * Fg;
-            FN(conv1d_columns)(s, n0, n1, g, (REAL *)x, cols, 1);  /* gather: x only read */
+            const REAL *dyg = dy + r0 * F + (size_t)g * Fg, *wg = w + (size_t)g * Fg;
+            FN(conv1d_columns)(s, r0, r0 + rows, g, (REAL *)x, cols, 1);  /* gather: x only read */
             GEMM(1, 0, KC, Fg, rows, 1, cols, KC, dyg, F, 1, dw + (size_t)g * Fg, F);
             if (!dx) continue;
             /* dcols = dy w^T replaces the columns, which dw no longer needs */
-            GEMM(0, 1, rows, KC, Fg, 1, dyg, F, wg, F, 0, cols, KC);
-            FN(conv1d_columns)(s, n0, n1, g, dx, cols, 0);
+            FN(gemm_k_blocks)(1, rows, KC, Fg, dyg, F, wg, F, 0, cols, KC);
+            FN(conv1d_columns)(s, r0, r0 + rows, g, dx, cols, 0);
         }
     }
 }

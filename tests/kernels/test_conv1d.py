@@ -211,6 +211,22 @@ def test_threads_agree_and_repeat_exactly(rng, o, dtype):
             check_dense(got, ref, dtype, f"{name}, {threads} threads")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_wide_kernels_match_the_reference(rng, groups, dtype):
+    # 3 taps x 70 channels and 200 filters a group: both GEMMs' inner dimensions span blocks
+    x, w, b = operands(rng, 5, 23, 3, groups, dtype, C_per_group=70, filters=200 * groups)
+    dy = rng.normal(size=(5, 23, 200 * groups)).astype(dtype)
+    y = conv1d_forward(x, w, b, padding="same", groups=groups)
+    check_dense(y, reference_forward(x, w.astype(np.float64), b.astype(np.float64), 1, "same",
+                                     1, groups), dtype, "y")
+    want = reference_backward(x, w.astype(np.float64), dy.astype(np.float64), 1, "same", 1,
+                              groups)
+    for got, ref, name in zip(conv1d_backward(x, w, dy, padding="same", groups=groups), want,
+                              ["dx", "dkernel", "dbias"]):
+        check_dense(got, ref, dtype, name)
+
+
 def test_one_sample_one_step_and_no_samples(rng):
     w, b = rng.normal(size=(3, 2, 4)), rng.normal(size=4)
     x = rng.normal(size=(1, 3, 2))
