@@ -48,9 +48,11 @@ SEEDS = 3
 CONFIGS = {
     "defaults": {},
     "bidirectional": {"bidirectional": True},
-    "units=(64, 64)": {"units": (64, 64)},
-    "learning_rate=3e-3": {"learning_rate": 3e-3},
-    "max_iter=50": {"max_iter": 50},
+    "budget": {"min_steps": 1000, "lr_schedule": "plateau"},
+    "conv": {"conv_filters": (32, 32), "pooling": "max"},
+    "conv+budget": {"conv_filters": (32, 32), "pooling": "max", "min_steps": 1000,
+                    "lr_schedule": "plateau"},
+    "mean+budget": {"pooling": "mean", "min_steps": 1000, "lr_schedule": "plateau"},
 }
 QUICK_CONFIGS = ["defaults", "bidirectional"]
 QUICK_MAX_ITER = 15  # --quick caps every configuration's max_iter at this
@@ -196,11 +198,10 @@ def matched_filter_predict(X, shapes):
 DATASETS = {
     "Coffee": dict(load=coffee, quick=dict(pool=4)),
     "PigCVP": dict(load=pig_cvp, pool=10, seeds=1, quick=dict(pool=40, test=104)),
-    "PLAID": dict(load=plaid, pool=16, seeds=1, configs=["defaults", "bidirectional"],
-                  quick=dict(pool=32, train=110, test=110)),
+    "PLAID": dict(load=plaid, pool=16, seeds=1, quick=dict(pool=32, train=110, test=110)),
     "UnitTest": dict(load=unit_test, quick=dict()),
     "digits": dict(load=digits, quick=dict(train=300, test=300)),
-    "motif": dict(load=motif, run=lambda: motif(150, 300), seeds=1, configs=["defaults"],
+    "motif": dict(load=motif, run=lambda: motif(150, 300), seeds=1,
                   quick=dict(load=lambda: motif(150, 150, steps=100))),
 }
 
