@@ -420,6 +420,7 @@ def run(datasets, configs, seeds, quick, torch_baseline, limit=True, workers=WOR
             params = dict(CONFIGS[config])
             if quick:
                 params["max_iter"] = min(params.get("max_iter", 200), QUICK_MAX_ITER)
+                params.setdefault("min_steps", 0)  # 'auto' would ask 1000 steps of long series
             for seed in range(facts[name]["seeds"]):
                 tasks.append((name, quick, config, params, seed,
                               torch_baseline and config == mine[0]))

@@ -30,9 +30,11 @@ def layer_names(estimator):
 def test_conv_front_end_layers(normalization, norm_layer):
     X, y = motif_data(20, steps=30)
     clf = GRUClassifier(units=4, conv_filters=(3, 5), conv_kernel_size=5, conv_pool_size=2,
-                        normalization=normalization, max_iter=1, random_state=0).fit(X, y)
+                        normalization=normalization, max_iter=1, min_steps=0,
+                        random_state=0).fit(X, y)
     block = ["Conv1D"] + ([norm_layer] if norm_layer else []) + ["Activation", "MaxPooling1D"]
-    assert layer_names(clf) == ["InputLayer"] + 2 * block + ["GRU", "Dense"]
+    # with a front end, pooling='auto' is the maximum over the recurrent sequence
+    assert layer_names(clf) == ["InputLayer"] + 2 * block + ["GRU", "GlobalMaxPooling1D", "Dense"]
     convs = [layer for layer in clf.model_.layers if type(layer).__name__ == "Conv1D"]
     assert [c.filters for c in convs] == [3, 5] and convs[0].kernel_size == 5
     assert all(c.use_bias == (normalization is None) for c in convs)  # a norm's beta is the bias
@@ -60,12 +62,21 @@ def test_mean_pooling_ignores_padded_steps():
     np.testing.assert_allclose(clf.predict_proba(X[:5]), alone, rtol=1e-12)
 
 
-def test_conv_pooling_learns_a_motif_a_last_state_gru_misses():
-    X, y = motif_data(400, steps=120)
-    Xt, yt = motif_data(300, steps=120, seed=1)
-    conv = GRUClassifier(units=16, conv_filters=16, pooling="max", max_iter=30,
-                         random_state=0).fit(X, y)
-    assert conv.score(Xt, yt) >= 0.9
+def test_auto_settings_follow_the_sequence_length():
+    """'auto': short sequences keep the plain recurrent network; from 100 steps (the median of
+    variable lengths) two Conv1D blocks, max pooling, 1000 steps at least and the plateau
+    schedule; a parameter given explicitly is kept."""
+    short = GRUClassifier(units=4, max_iter=1, random_state=0).fit(*motif_data(10, steps=99))
+    assert short.settings_ == {"conv_filters": (), "pooling": "last", "min_steps": 0,
+                               "lr_schedule": "constant"}
+    assert layer_names(short) == ["InputLayer", "GRU", "Dense"]
+    rng = np.random.default_rng(0)
+    ragged = [rng.normal(size=n) for n in (50, 100, 100, 150)]
+    long = GRUClassifier(units=4, max_iter=1, min_steps=2, random_state=0).fit(ragged,
+                                                                               [0, 1, 0, 1])
+    assert long.settings_ == {"conv_filters": (32, 32), "pooling": "max", "min_steps": 2,
+                              "lr_schedule": "plateau"}
+    assert layer_names(long).count("Conv1D") == 2
 
 
 def test_min_steps_is_a_budget_in_optimizer_steps():

@@ -37,6 +37,8 @@ __all__ = ["GRURegressor", "GRUClassifier"]
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _CELLS = {"gru": GRU, "lstm": LSTM}
 _POOLINGS = ("last", "mean", "max", "attention")
+# 'auto': from this median length on, a convolutional front end (measured: bench/real_data.py)
+_LONG_SEQUENCES = 100
 _NORMALIZATIONS = {None: None, "batch": BatchNormalization, "layer": LayerNormalization}
 _LR_SCHEDULES = ("constant", "plateau")
 _PREDICT_BATCH = 1024  # the batch does not change results (float64), only speed and memory
@@ -82,6 +84,10 @@ _int = functools.partial(check_int, wrong_type=TypeError)
 _real = functools.partial(check_real, wrong_type=TypeError)
 
 
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
+
+
 def _layer_sizes(name, value, allow_empty):
     """units / dense_units: one positive int, or a tuple (or list) of them."""
     sizes = tuple(value) if isinstance(value, (tuple, list)) else (value,)
@@ -97,14 +103,15 @@ class _GRUEstimator(BaseEstimator):
                  cell: Literal["gru", "lstm"] = "gru", bidirectional: bool = False,
                  reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  dense_units: Union[int, Sequence[int]] = (),
-                 conv_filters: Union[int, Sequence[int]] = (), conv_kernel_size: int = 7,
-                 conv_pool_size: int = 2,
+                 conv_filters: Union[Literal["auto"], int, Sequence[int]] = "auto",
+                 conv_kernel_size: int = 7, conv_pool_size: int = 2,
                  normalization: Optional[Literal["batch", "layer"]] = "batch",
-                 pooling: Literal["last", "mean", "max", "attention"] = "last",
+                 pooling: Literal["auto", "last", "mean", "max", "attention"] = "auto",
                  learning_rate: float = 1e-2,
                  optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam",
                  global_clipnorm: Optional[float] = 1.0, batch_size: int = 32, max_iter: int = 200,
-                 min_steps: int = 0, lr_schedule: Literal["constant", "plateau"] = "constant",
+                 min_steps: Union[Literal["auto"], int] = "auto",
+                 lr_schedule: Literal["auto", "constant", "plateau"] = "auto",
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  n_iter_no_change: int = 10, tol: float = 1e-4, warm_start: bool = False,
                  shuffle: bool = True, random_state: RandomState = None,
@@ -141,13 +148,15 @@ class _GRUEstimator(BaseEstimator):
     def _check_params(self):
         _layer_sizes("units", self.units, allow_empty=False)
         _layer_sizes("dense_units", self.dense_units, allow_empty=True)
-        _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
+        if not _is_auto(self.conv_filters):
+            _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
         _int(self.conv_kernel_size, "conv_kernel_size", 1)
         _int(self.conv_pool_size, "conv_pool_size", 1)
         check_choice(self.normalization, "normalization", tuple(_NORMALIZATIONS))
-        check_choice(self.pooling, "pooling", _POOLINGS)
-        check_choice(self.lr_schedule, "lr_schedule", _LR_SCHEDULES)
-        _int(self.min_steps, "min_steps", 0)
+        check_choice(self.pooling, "pooling", ("auto",) + _POOLINGS)
+        check_choice(self.lr_schedule, "lr_schedule", ("auto",) + _LR_SCHEDULES)
+        if not _is_auto(self.min_steps):
+            _int(self.min_steps, "min_steps", 0)
         check_choice(self.cell, "cell", tuple(_CELLS))
         for name in ("bidirectional", "reset_after", "early_stopping", "warm_start", "shuffle"):
             check_bool(getattr(self, name), name)
@@ -208,13 +217,32 @@ class _GRUEstimator(BaseEstimator):
                                        verbose=0, mask=batch.mask)
 
     # ---- the network ------------------------------------------------------------------------
+    def _resolve_auto(self, batch):
+        """The 'auto' parameters for this training set: a convolutional front end (two blocks
+        of 32 filters) for sequences of _LONG_SEQUENCES steps or more (the median), and with
+        one: max pooling over the recurrent sequence, at least 1000 optimizer steps and the
+        plateau schedule; without: the last state, no minimum, a constant rate."""
+        lengths = batch.mask.sum(axis=1) if batch.mask is not None else [batch.values.shape[1]]
+        if _is_auto(self.conv_filters):
+            conv = (32, 32) if np.median(lengths) >= _LONG_SEQUENCES else ()
+        else:
+            conv = _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
+        choose = {"pooling": ("max", "last"), "min_steps": (1000, 0),
+                  "lr_schedule": ("plateau", "constant")}
+        settings = {"conv_filters": conv}
+        for name, (with_conv, without) in choose.items():
+            value = getattr(self, name)
+            settings[name] = (with_conv if conv else without) if _is_auto(value) else value
+        return settings
+
     def _build_model(self, n_features):
         """Conv1D blocks (conv, normalisation, ReLU, max pooling: they shorten a long series),
         the recurrent layers, the summary of their sequence (`pooling`), ReLU Dense layers, the
         output."""
         inputs = Input((None, n_features))
         x = inputs
-        for filters in _layer_sizes("conv_filters", self.conv_filters, allow_empty=True):
+        settings = self.settings_
+        for filters in settings["conv_filters"]:
             x = Conv1D(filters, self.conv_kernel_size, padding="same",
                        use_bias=self.normalization is None)(x)
             if self.normalization is not None:
@@ -225,16 +253,16 @@ class _GRUEstimator(BaseEstimator):
         units = _layer_sizes("units", self.units, allow_empty=False)
         for i, size in enumerate(units):
             options = dict(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                           return_sequences=i < len(units) - 1 or self.pooling != "last")
+                           return_sequences=i < len(units) - 1 or settings["pooling"] != "last")
             if self.cell == "gru":
                 options.update(reset_after=self.reset_after)
             rnn = _CELLS[self.cell](size, **options)
             x = (Bidirectional(rnn) if self.bidirectional else rnn)(x)
-        if self.pooling == "mean":
+        if settings["pooling"] == "mean":
             x = GlobalAveragePooling1D()(x)
-        elif self.pooling == "max":
+        elif settings["pooling"] == "max":
             x = GlobalMaxPooling1D()(x)
-        elif self.pooling == "attention":  # each step's summary of the others, averaged
+        elif settings["pooling"] == "attention":  # each step's summary of the others, averaged
             x = GlobalAveragePooling1D()(Attention(use_scale=True)([x, x]))
         for size in _layer_sizes("dense_units", self.dense_units, allow_empty=True):
             x = Dense(size, activation="relu")(x)
@@ -265,6 +293,7 @@ class _GRUEstimator(BaseEstimator):
         targets = self._fit_targets(y, len(batch.values), continuing, incremental, classes)
         x = self._standardized(batch)
         if not continuing:
+            self.settings_ = self._resolve_auto(batch)
             self._rng = _generator(self.random_state)
             self.n_iter_ = 0
             self.loss_curve_ = []
@@ -300,7 +329,8 @@ class _GRUEstimator(BaseEstimator):
         batch_size = min(self.batch_size, len(x))
         # A budget in optimizer steps as well as epochs: 30 samples make one step an epoch.
         steps_per_epoch = -(-len(x) // batch_size)
-        epochs = 1 if incremental else max(self.max_iter, -(-self.min_steps // steps_per_epoch))
+        min_steps, lr_schedule = self.settings_["min_steps"], self.settings_["lr_schedule"]
+        epochs = 1 if incremental else max(self.max_iter, -(-min_steps // steps_per_epoch))
         stale_epochs = lr_wait = 0
         lr_patience = max(1, self.n_iter_no_change // 2)
         learning_rate = float(self.learning_rate)
@@ -328,13 +358,13 @@ class _GRUEstimator(BaseEstimator):
             if self.verbose:
                 print(message)
             lr_wait = lr_wait + 1 if stale_epochs else 0
-            if self.lr_schedule == "plateau" and lr_wait >= lr_patience \
+            if lr_schedule == "plateau" and lr_wait >= lr_patience \
                     and learning_rate > self.learning_rate / 64:  # Keras' ReduceLROnPlateau
                 learning_rate, lr_wait = learning_rate / 2, 0
                 self.model_.optimizer.learning_rate = learning_rate
                 if self.verbose:
                     print(f"Learning rate reduced to {learning_rate:g}")
-            if stale_epochs > self.n_iter_no_change and (epoch + 1) * steps_per_epoch >= self.min_steps:
+            if stale_epochs > self.n_iter_no_change and (epoch + 1) * steps_per_epoch >= min_steps:
                 if self.verbose:
                     print(f"{'Validation score' if early_stopping else 'Training loss'} did not "
                           f"improve more than tol={self.tol} for {self.n_iter_no_change} "
