@@ -105,28 +105,28 @@ def test_pool_steps_and_subsample(rd):
 
 
 def test_quick_run_writes_results_end_to_end(rd, tmp_path):
+    """The harness end to end on the three smallest sets (the loaders of the others are checked
+    above), without the torch baseline (CI time): every run recorded, the table written."""
     out = tmp_path / "results.json"
-    facts, rows, runs = rd.main(["--quick", "--out", str(out)])
-    assert set(facts) == set(rd.DATASETS)
+    names = ["Coffee", "UnitTest", "digits"]
+    facts, rows, runs = rd.main(["--quick", "--no-torch", "--datasets", ",".join(names),
+                                 "--out", str(out)])
+    assert set(facts) == set(names)
     data = json.loads(out.read_text())
     assert data["quick"] is True
-    expected = {(d, c) for d in rd.DATASETS for c in rd.QUICK_CONFIGS}
-    expected |= {(d, f"torch GRU ({rd.QUICK_CONFIGS[0]})") for d in rd.DATASETS}
+    expected = {(d, c) for d in names for c in rd.QUICK_CONFIGS}
     assert {(r["dataset"], r["config"]) for r in data["runs"]} == expected
     for r in data["runs"]:
         assert 0.0 <= r["accuracy"] <= 1.0 and r["fit_seconds"] > 0
         assert 1 <= r["n_iter"] <= rd.QUICK_MAX_ITER
     gru = {(r["dataset"], r["config"]): r for r in data["runs"]}
-    for d in rd.DATASETS:  # the baseline trains for the epochs of the estimator's run
-        assert gru[(d, "torch GRU (defaults)")]["n_iter"] == gru[(d, "defaults")]["n_iter"]
     # learning happens even in the smoke test: digits well above chance (0.1)
     assert gru[("digits", "defaults")]["accuracy"] > 0.5
-    assert data["datasets"]["PigCVP"]["classes"] == 52
     assert data["datasets"]["Coffee"]["published"]["ROCKET"]["accuracy"] == 1.0
     table = (tmp_path / "results.md").read_text()
     lines = [line for line in table.splitlines() if line.startswith("| ")]
     assert lines[0].startswith("| data set | steps | classes | train size | config |")
     assert len(lines) == 1 + len(rows)
-    for name in rd.DATASETS:
+    for name in names:
         assert any(line.startswith(f"| {name} |") for line in lines)
     assert "--quick" in table
