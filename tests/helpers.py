@@ -40,7 +40,7 @@ def assert_close(got, want, tol, name):
     assert err <= tol * scale, f"{name}: max error {err:.3g} > {tol:g} * {scale:.3g}"
 
 
-def assert_matches_central_differences(loss, params, analytic, eps=1e-6):
+def assert_matches_central_differences(loss, params, analytic, eps=1e-6, atol=1e-7):
     """Each array of `params` (changed in place, then restored) against `analytic`, its
     gradient: central differences of loss() element by element."""
     for name, p in params.items():
@@ -53,7 +53,7 @@ def assert_matches_central_differences(loss, params, analytic, eps=1e-6):
             down = loss()
             p[i] = old
             numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(analytic[name], numeric, rtol=1e-6, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(analytic[name], numeric, rtol=1e-6, atol=atol, err_msg=name)
 
 
 def lengths_for(rng, T, B):

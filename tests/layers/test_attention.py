@@ -10,6 +10,7 @@ import pytest
 import gru_native as gn
 from gru_native import layers
 from gru_native.layers.base import allocate
+from helpers import assert_matches_central_differences
 
 MODES = [("dot", False), ("dot", True), ("concat", False), ("concat", True)]
 
@@ -90,20 +91,10 @@ def test_gradients_by_finite_differences(rng, score_mode, use_scale, masked, cau
 
     loss()
     d_inputs = caller.backward_node([w_out, w_scores], True)
-    analytic = list(d_inputs) + [g.copy() for g in caller.grads]
-    values = list(xs) + list(caller.weights)
-    eps = 1e-6
-    for a, value in zip(analytic, values):
-        numeric = np.empty_like(value)
-        for i in np.ndindex(value.shape):
-            old = value[i]
-            value[i] = old + eps
-            up = loss()
-            value[i] = old - eps
-            down = loss()
-            value[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(a, numeric, rtol=1e-6, atol=1e-8)
+    names = ["query", "value", "key"][:len(xs)] + [f"weight {i}" for i in range(len(caller.weights))]
+    assert_matches_central_differences(loss, dict(zip(names, list(xs) + list(caller.weights))),
+                                       dict(zip(names, list(d_inputs) + [g.copy() for g in caller.grads])),
+                                       atol=1e-8)
 
 
 def test_matches_torch_scaled_dot_product_attention(rng):

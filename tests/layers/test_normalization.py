@@ -9,7 +9,8 @@ import gru_native as gn
 from gru_native import layers
 from gru_native.layers.base import allocate
 from gru_native.optimizers import AdamW
-from helpers import check_input_gradients, finite_difference_check
+from helpers import (assert_matches_central_differences, check_input_gradients,
+                     finite_difference_check)
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: 2e-6, np.float64: 1e-12}
@@ -35,21 +36,10 @@ def check_all_gradients(layer, x, mask, training, seed=1):
 
     loss()
     dx = layer.backward(w.copy())
-    analytic = [dx] + [g.copy() for spec, g in zip(layer.weight_specs(), layer.grads)
-                       if spec.trainable]
-    values = [x] + [v for spec, v in zip(layer.weight_specs(), layer.weights) if spec.trainable]
-    eps = 1e-6
-    for a, v in zip(analytic, values):
-        numeric = np.empty_like(v)
-        for i in np.ndindex(v.shape):
-            old = v[i]
-            v[i] = old + eps
-            up = loss()
-            v[i] = old - eps
-            down = loss()
-            v[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(a, numeric, rtol=1e-6, atol=1e-7)
+    trained = [(spec.name, v, g.copy()) for spec, v, g in
+               zip(layer.weight_specs(), layer.weights, layer.grads) if spec.trainable]
+    assert_matches_central_differences(loss, dict([("x", x)] + [(n, v) for n, v, _ in trained]),
+                                       dict([("x", dx)] + [(n, g) for n, _, g in trained]))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

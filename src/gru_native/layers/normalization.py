@@ -50,6 +50,12 @@ class _Normalization(Layer):
             self.add_weight("beta", (input_shape[-1],), self.beta_initializer)
         return out
 
+    def _normalized(self, x, mean, var, mask):
+        """gamma * (x - mean) / sqrt(var + epsilon) + beta, keeping what backward needs."""
+        self._inv = 1 / np.sqrt(var + self.epsilon)
+        self._x_hat = (x - mean) * self._inv
+        return self._affine(self._x_hat).astype(x.dtype, copy=False), mask
+
     def _affine(self, x_hat):
         gamma, beta = self._gamma_beta()
         y = x_hat if gamma is None else x_hat * gamma
@@ -60,9 +66,10 @@ class _Normalization(Layer):
         beta = self.weights[int(self.scale)] if self.center else None
         return gamma, beta
 
-    def _affine_backward(self, dy, x_hat, rows):
-        """Write d gamma, d beta (summed over `rows`, the axes statistics run over) and return
-        the gradient w.r.t. x_hat."""
+    def _affine_backward(self, dy):
+        """Write d gamma, d beta (summed over every axis but the features) and return the
+        gradient w.r.t. x_hat."""
+        rows, x_hat = tuple(range(dy.ndim - 1)), self._x_hat
         gamma, _ = self._gamma_beta()
         if self.scale:
             self.grads[0][...] = (dy * x_hat).sum(axis=rows)
@@ -87,14 +94,11 @@ class LayerNormalization(_Normalization):
                          **kwargs)
 
     def forward(self, x, mask=None, training=False):
-        mean = x.mean(axis=-1, keepdims=True)
-        self._inv = 1 / np.sqrt(x.var(axis=-1, keepdims=True) + self.epsilon)
-        self._x_hat = (x - mean) * self._inv
-        return self._affine(self._x_hat).astype(x.dtype, copy=False), mask
+        return self._normalized(x, x.mean(axis=-1, keepdims=True),
+                                x.var(axis=-1, keepdims=True), mask)
 
     def backward(self, dy, need_dx=True):
-        rows = tuple(range(dy.ndim - 1))
-        d_hat = self._affine_backward(dy, self._x_hat, rows)
+        d_hat = self._affine_backward(dy)
         if not need_dx:
             return None
         x_hat = self._x_hat
@@ -149,19 +153,16 @@ class BatchNormalization(_Normalization):
             moving_var[...] = moving_var * self.momentum + var * (1 - self.momentum)
         else:
             mean, var = moving_mean, moving_var
-        self._inv = 1 / np.sqrt(var + self.epsilon)
-        self._x_hat = (x - mean) * self._inv
-        return self._affine(self._x_hat).astype(x.dtype, copy=False), mask
+        return self._normalized(x, mean, var, mask)
 
     def backward(self, dy, need_dx=True):
-        rows = tuple(range(dy.ndim - 1))
-        d_hat = self._affine_backward(dy, self._x_hat, rows)
+        d_hat = self._affine_backward(dy)
         if not need_dx:
             return None
         if not self._batch_stats:
             return d_hat * self._inv
         # Every output, padded or not, depends on the statistics; only valid inputs make them.
-        x_hat = self._x_hat
+        rows, x_hat = tuple(range(dy.ndim - 1)), self._x_hat
         share = (d_hat.sum(axis=rows) + x_hat * (d_hat * x_hat).sum(axis=rows)) / self._count
         return self._inv * (d_hat - (share if self._valid is None else share * self._valid))
 
