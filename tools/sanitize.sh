@@ -30,10 +30,10 @@ export PYTHONMALLOC=malloc
 
 cd "$repo"
 status=0
-# -p no:cacheprovider: write no .pytest_cache into the shared work tree. Conv1D's central
-# differences run the kernels that its reference comparisons already run here, thousands of
-# times: under the sanitizers they are left to the normal test run.
-"$py" -m pytest -q -p no:cacheprovider -k "not central_differences" tests/kernels/test_gru.py tests/kernels/test_gru_validation.py \
+# -p no:cacheprovider: write no .pytest_cache into the shared work tree. The finite and central
+# difference tests run the kernels that the reference comparisons already run here, thousands of
+# times over: under the sanitizers they are left to the normal test run.
+"$py" -m pytest -q -p no:cacheprovider -k "not central_differences and not finite_differences" tests/kernels/test_gru.py tests/kernels/test_gru_validation.py \
     tests/kernels/test_dense_kernels.py tests/kernels/test_conv1d.py tests/models/test_optimizers.py \
     tests/kernels/test_inference.py tests/kernels/test_fastmath.py tests/kernels/test_threads.py \
     tests/kernels/test_kernel_properties.py tests/kernels/test_plan_graphs.py || status=$?

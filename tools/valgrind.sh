@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run the kernels (GRU forward/backward, Dense, Adam, the inference plan) under valgrind memcheck,
-# from the normal build in a fresh venv. Exits non-zero on an invalid read or write anywhere, or on
+# Run the kernels (GRU forward/backward, Dense, Conv1D, Adam, the inference plan) under valgrind
+# memcheck, in a fresh venv, from a wheel if one is given (CI passes build_wheel.sh's: one build
+# less), else from a normal build of the tree.
+# Usage: tools/valgrind.sh [wheel] Exits non-zero on an invalid read or write anywhere, or on
 # any error (uninitialised value, definite leak, ...) with a stack frame in our extension modules;
 # errors of CPython, NumPy and OpenBLAS themselves are counted but not judged.
 set -euo pipefail
@@ -11,17 +13,22 @@ trap 'rm -rf "$tmp"' EXIT
 
 python3 -m venv "$tmp/venv"
 py=$tmp/venv/bin/python
-"$py" -m pip install -q numpy scipy-openblas32 threadpoolctl cython cython-cmake scikit-build-core \
-    cmake ninja
-# Own build dir (never the normal build/); not stripped, so stacks name our functions.
-"$py" -m pip install -q --no-build-isolation --no-deps --config-settings=install.strip=false \
-    --config-settings=build-dir="$tmp/build" "$repo"
-echo "valgrind.sh: built in $((SECONDS - start)) s"
+if [[ $# -ge 1 ]]; then
+    "$py" -m pip install -q "$1"
+    echo "valgrind.sh: installed $(basename "$1") in $((SECONDS - start)) s"
+else
+    "$py" -m pip install -q numpy scipy-openblas32 threadpoolctl cython cython-cmake \
+        scikit-build-core cmake ninja
+    # Own build dir (never the normal build/); not stripped, so stacks name our functions.
+    "$py" -m pip install -q --no-build-isolation --no-deps --config-settings=install.strip=false \
+        --config-settings=build-dir="$tmp/build" "$repo"
+    echo "valgrind.sh: built in $((SECONDS - start)) s"
+fi
 
 cat > "$tmp/prog.py" <<'EOF'
 import numpy as np
 import gru_native
-from gru_native.kernels import dense as _dense, gru as _gru, optim as _optim
+from gru_native.kernels import conv1d as _conv1d, dense as _dense, gru as _gru, optim as _optim
 
 rng = np.random.default_rng(0)
 
@@ -60,6 +67,12 @@ for dtype in (np.float32, np.float64):
     yd = _dense.dense_forward(xd, Wd, np.ones(3, dtype))
     _dense.dense_backward(xd, Wd, yd)
     _dense.dense_backward(xd, Wd, yd, need_dx=False)
+    xc, kc = rng.normal(size=(3, 11, 4)).astype(dtype), rng.normal(size=(3, 2, 6)).astype(dtype)
+    for padding, strides, dilation in (("valid", 2, 1), ("same", 1, 2), ("causal", 1, 3)):
+        yc = _conv1d.conv1d_forward(xc, kc, np.ones(6, dtype), strides=strides, padding=padding,
+                                    dilation_rate=dilation, groups=2)
+        _conv1d.conv1d_backward(xc, kc, yc, strides=strides, padding=padding,
+                                dilation_rate=dilation, groups=2)
     n = 3 * 8192 + 5  # a flat parameter buffer of more than one chunk
     p, g, m, v, vh = (rng.normal(size=n).astype(dtype) for _ in range(5))
     _optim.adam_update(p, g, m, v, vh, learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
@@ -83,7 +96,7 @@ grep -q "valgrind program: done" "$tmp/out.txt" || { cat "$tmp/valgrind.log"; ex
 status=0
 "$py" - "$tmp/valgrind.xml" "$vg_status" <<'EOF' || status=1
 import collections, re, sys, xml.etree.ElementTree as ET
-ours = re.compile(r"/gru_native/_(gru|dense|optim|inference|threads)\.")
+ours = re.compile(r"/gru_native/kernels/(conv1d|dense|gru|inference|lstm|optim|threads)\.")
 bad, other = 0, collections.Counter()
 for e in ET.parse(sys.argv[1]).getroot().iter("error"):
     kind, frames = e.findtext("kind"), list(e.iter("frame"))
