@@ -1,7 +1,7 @@
 """ONNX export of functional graphs: onnxruntime runs the exported graph and matches predict
 (float32, 1e-5) at two batch sizes and two sequence lengths per input (dynamic axes), for
 several inputs and outputs, shared layers, initial_state and return_state, RepeatVector,
-Bidirectional, the merge and reshaping layers and Embedding."""
+Bidirectional, the merge and reshaping layers, Embedding, Attention and MultiHeadAttention."""
 
 import numpy as np
 import pytest
@@ -125,10 +125,24 @@ def attention():
     return gn.Model([q, v], [layers.Dense(1)(out), weights])
 
 
+def multi_head_attention():
+    """(m) causal multi-head self-attention over a GRU's sequence, and cross-attention over a
+    second input with its own key, value_dim, an int output_shape and no biases, its per-head
+    scores as a second output."""
+    q, v = gn.Input((None, 4), name="query"), gn.Input((None, 3), name="value")
+    seq = layers.GRU(4, return_sequences=True)(q)
+    own = layers.MultiHeadAttention(2, 3, bias_initializer="random_normal")(
+        seq, seq, use_causal_mask=True)
+    other, scores = layers.MultiHeadAttention(3, 2, value_dim=3, use_bias=False, output_shape=5)(
+        seq, v, key=layers.Dense(5)(v), return_attention_scores=True)
+    out = layers.GlobalAveragePooling1D()(layers.Concatenate()([own, other]))
+    return gn.Model([q, v], [layers.Dense(1)(out), scores])
+
+
 MODELS = {f.__name__: f for f in (two_branches, shared_dense, seq2seq_lstm, seq2seq_gru,
                                   seq2seq_states_out, repeat_vector, dict_outputs, bidirectional,
                                   merges_and_reshapes, embedding, pooling_and_normalization,
-                                  attention)}
+                                  attention, multi_head_attention)}
 
 
 def random_inputs(rng, model, B, T):

@@ -15,6 +15,7 @@ from .normalization import BatchNormalization, LayerNormalization
 from .lstm import LSTM
 from .masking import Masking
 from .merge import Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract
+from .multi_head_attention import MultiHeadAttention
 from .pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
                       MaxPooling1D)
 from .repeat_vector import RepeatVector
@@ -25,6 +26,6 @@ __all__ = ["LAYER_CLASSES", "Activation", "Add", "Attention", "Average", "Averag
            "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Dense", "Dropout",
            "Embedding", "Flatten", "GRU", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Input",
            "InputLayer", "KerasTensor", "LSTM", "Layer", "LayerNormalization", "Masking",
-           "MaxPooling1D", "Maximum", "Merge", "Minimum", "Multiply", "Node", "Permute",
-           "RepeatVector", "Reshape", "SpatialDropout1D", "Subtract", "TimeDistributed",
+           "MaxPooling1D", "Maximum", "Merge", "Minimum", "MultiHeadAttention", "Multiply", "Node",
+           "Permute", "RepeatVector", "Reshape", "SpatialDropout1D", "Subtract", "TimeDistributed",
            "deserialize", "serialize"]

@@ -14,16 +14,16 @@ from typing import Any
 import numpy as np
 
 from ..validation import check_real
-from .base import Layer, as_shape
+from .attention_weights import EXCLUDED, allowed_pairs, softmax, softmax_backward
+from .base import Layer, as_shape, true_options
 from .dropout import dropout_mask
 
 SCORE_MODES = ("dot", "concat")
-_CALL_OPTIONS = ("use_causal_mask", "return_attention_scores")
-_EXCLUDED = 1e9  # what Keras subtracts from a masked score
 
 
 class Attention(Layer):
     multi_input = True
+    call_option_names = ("use_causal_mask", "return_attention_scores")
 
     def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
                  seed: Any = None, **kwargs: Any) -> None:
@@ -37,18 +37,9 @@ class Attention(Layer):
 
     def __call__(self, inputs: Any, training: bool = False, mask: Any = None,
                  return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:
-        options = {k: True for k, v in (("return_attention_scores", return_attention_scores),
-                                        ("use_causal_mask", use_causal_mask)) if v}
+        options = true_options(return_attention_scores=return_attention_scores,
+                               use_causal_mask=use_causal_mask)
         return self._call(self._as_list(inputs), 0, training, mask, options)
-
-    def with_options(self, options):
-        unknown = set(options) - set(_CALL_OPTIONS)
-        if unknown or not all(isinstance(options[k], bool) for k in options):
-            raise ValueError(f"layer {self.name!r} (Attention) takes the call arguments "
-                             f"{_CALL_OPTIONS} as booleans, got {options!r}")
-        caller = self.twin()
-        caller.call_options = dict(options)
-        return caller
 
     def _as_list(self, inputs):
         if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
@@ -109,12 +100,12 @@ class Attention(Layer):
         else:
             self._tanh = np.tanh((q[:, :, None] + k[:, None]) * (1 if scale is None else scale))
             scores = self.weights[-1] * self._tanh.sum(-1)
-        allowed = self._allowed(v_mask, q.shape[1], k.shape[1])
+        # a query step's padding is not among the pairs: its output is zeroed below, as Keras
+        allowed = allowed_pairs(q.shape[1], k.shape[1], key_masks=[v_mask],
+                                causal=self.call_options.get("use_causal_mask", False))
         if allowed is not None:
-            scores = np.where(allowed, scores, scores - _EXCLUDED)
-        scores -= scores.max(-1, keepdims=True)
-        self._weights = np.exp(scores)
-        self._weights /= self._weights.sum(-1, keepdims=True)
+            scores = np.where(allowed, scores, scores - EXCLUDED)
+        self._weights = softmax(scores)
         self._drop = None
         if training and self.dropout > 0:
             self._drop = dropout_mask(self._weights.shape, self.dropout, q.dtype)
@@ -129,14 +120,6 @@ class Attention(Layer):
             outputs.append(used.astype(q.dtype, copy=False))
         return outputs, [q_mask] + [None] * (len(outputs) - 1)
 
-    def _allowed(self, v_mask, tq, tv):
-        """Which (query step, value step) pairs count, (batch or 1, Tq, Tv), or None: all."""
-        allowed = None if v_mask is None else v_mask[:, None, :]
-        if self.call_options.get("use_causal_mask"):
-            causal = np.tril(np.ones((tq, tv), bool))[None]
-            allowed = causal if allowed is None else allowed & causal
-        return allowed
-
     def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
         q, v, k, n_inputs = self._inputs
         d_out = d_outputs[0]
@@ -149,8 +132,7 @@ class Attention(Layer):
             d_used = d_used + d_outputs[1]
         dv = np.zeros_like(v) if d_out is None else self._used.transpose(0, 2, 1) @ d_out
         d_weights = d_used if self._drop is None else d_used * self._drop
-        w = self._weights
-        d_scores = w * (d_weights - (d_weights * w).sum(-1, keepdims=True))
+        d_scores = softmax_backward(self._weights, d_weights)
         scale = self._scale()
         if self.score_mode == "dot":
             s = 1 if scale is None else scale

@@ -72,6 +72,7 @@ class Layer:
     multi_input = False  # True for layers called on a list of inputs (the merge layers)
     integer_inputs = False  # True for layers that take integer ids (Embedding)
     call_options: dict[str, Any] = {}  # the arguments of the call this layer runs (see with_options)
+    call_option_names: tuple[str, ...] = ()  # the boolean call arguments with_options takes
     input_shape: Optional[Shape]
     output_shape: Optional[Shape]
     weights: list[np.ndarray]
@@ -164,12 +165,18 @@ class Layer:
 
     def with_options(self: _L, options: dict[str, Any]) -> _L:
         """This layer (a twin: the same weights) running calls with the arguments `options`,
-        those a layer's __call__ takes beyond its inputs (Attention's use_causal_mask). The
-        base layer takes none; a layer that does checks them here."""
-        if options:
-            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes no call "
-                             f"arguments {sorted(options)}")
-        return self
+        those a layer's __call__ takes beyond its inputs (Attention's use_causal_mask): booleans
+        named in `call_option_names` (none for most layers)."""
+        if not options:
+            return self
+        names = self.call_option_names
+        if set(options) - set(names) or not all(isinstance(v, bool) for v in options.values()):
+            takes = f"the call arguments {names} as booleans" if names else "no call arguments"
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes {takes}, got "
+                             f"{options!r}")
+        caller = self.twin()
+        caller.call_options = dict(options)
+        return caller
 
     def _call_symbolic(self, inputs: list[KerasTensor], n_states: int,
                        options: dict[str, Any]) -> Any:
@@ -303,6 +310,12 @@ class Layer:
     @classmethod
     def from_config(cls: type[_L], config: dict[str, Any]) -> _L:
         return cls(**config)
+
+
+def true_options(**flags: Any) -> dict[str, bool]:
+    """The boolean call arguments that are set, as with_options takes them: those left at
+    False are the defaults, so a node records only what differs."""
+    return {name: True for name, value in flags.items() if value}
 
 
 def plan_activation(activation) -> Optional[str]:

@@ -377,6 +377,64 @@ def _export_attention(g, layer, xs, tensors):
     return [out, weights] if layer.call_options.get("return_attention_scores") else [out]
 
 
+def _export_multi_head_attention(g, layer, xs, tensors):
+    """Each projection a MatMul (and Add) with its kernel flattened to (features, heads * dim),
+    the heads split off by a Reshape and put before the steps by a Transpose; the causal mask a
+    Trilu of ones, an attention mask input a Cast to bool; the heads joined again before the
+    output projection."""
+    N, dims = layer.num_heads, {"query": layer.key_dim, "key": layer.key_dim,
+                                "value": layer.value_dim}
+    (wq, bq), (wk, bk), (wv, bv), (wo, bo) = layer.projections()
+
+    def project(x, name, kernel, bias, perm):
+        y = g.op("MatMul", [x, g.weight(layer, f"{name}_kernel",
+                                        lambda: kernel.reshape(kernel.shape[0], -1))], name)
+        if bias is not None:
+            y = g.op("Add", [y, g.weight(layer, f"{name}_bias", lambda: bias.reshape(-1))], name)
+        heads = g.op("Reshape", [y, g.const(np.array([0, 0, N, dims[name]], np.int64),
+                                            "heads_shape")], f"{name}_heads")
+        return g.op("Transpose", [heads], f"{name}_heads", perm=perm)
+
+    q = project(xs[0], "query", wq, bq, [0, 2, 1, 3])  # (B, N, Tq, key_dim)
+    q = g.op("Mul", [q, g.const(np.array(1 / np.sqrt(layer.key_dim), np.float32), "scale")],
+             "scaled_query")
+    k_t = project(xs[2] if len(xs) > 2 else xs[1], "key", wk, bk, [0, 2, 3, 1])  # (B, N, kd, Tv)
+    v = project(xs[1], "value", wv, bv, [0, 2, 1, 3])
+    scores = g.op("MatMul", [q, k_t], "scores")
+    allowed = None
+    if layer.call_options.get("use_causal_mask"):
+        pairs_shape = g.op("Slice", [g.op("Shape", [scores], "shape"), g.axes(2), g.axes(4)],
+                           "pairs_shape")
+        true = g.onnx.helper.make_tensor("true", g.onnx.TensorProto.BOOL, [1], [True])
+        allowed = g.op("Trilu", [g.op("ConstantOfShape", [pairs_shape], "ones", value=true)],
+                       "causal", upper=0)
+    if len(xs) > 3:  # (B, Tq, Tv): the same pairs for every head
+        given = g.op("Cast", [xs[3]], "attention_mask", to=g.onnx.TensorProto.BOOL)
+        given = g.op("Unsqueeze", [given, g.axes(1)], "attention_mask")
+        allowed = given if allowed is None else g.op("And", [allowed, given], "allowed")
+    if allowed is not None:
+        scores = g.op("Where", [allowed, scores, g.const(np.array(-1e9, np.float32), "excluded")],
+                      "masked_scores")
+    weights = g.op("Softmax", [scores], "attention_weights", axis=-1)
+    if allowed is not None:  # a query step with no pair left: zeros, as the layer
+        weights = g.op("Where", [allowed, weights, g.const(np.array(0, np.float32), "zero")],
+                       "attention_weights")
+    heads = g.op("Transpose", [g.op("MatMul", [weights, v], "attention")], "steps_first",
+                 perm=[0, 2, 1, 3])
+    joined = g.op("Reshape", [heads, g.const(np.array([0, 0, -1], np.int64), "joined_shape")],
+                  "joined")
+    out = g.op("MatMul", [joined, g.weight(layer, "attention_output_kernel",
+                                           lambda: wo.reshape(N * layer.value_dim, -1))],
+               "attention_output")
+    if bo is not None:
+        out = g.op("Add", [out, g.weight(layer, "attention_output_bias", lambda: bo.reshape(-1))],
+                   "attention_output")
+    if wo.ndim > 3:  # an output_shape of several axes
+        out = g.op("Reshape", [out, g.const(np.array([0, 0, *wo.shape[2:]], np.int64),
+                                            "output_shape")], "attention_output")
+    return [out, weights] if layer.call_options.get("return_attention_scores") else [out]
+
+
 # ---- the dispatch table -------------------------------------------------------------------------
 def _exporters() -> dict:
     """Layer class -> exporter(g, layer, input names, input tensors) -> output names, one per
@@ -394,7 +452,8 @@ def _exporters() -> dict:
             L.GlobalMaxPooling1D: _global_pooling("ReduceMax"),
             L.GlobalAveragePooling1D: _global_pooling("ReduceMean"),
             L.LayerNormalization: _export_layer_normalization,
-            L.BatchNormalization: _export_batch_normalization, L.Attention: _export_attention}
+            L.BatchNormalization: _export_batch_normalization, L.Attention: _export_attention,
+            L.MultiHeadAttention: _export_multi_head_attention}
 
 
 def _per_step_layers() -> tuple:
