@@ -25,7 +25,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 
@@ -41,6 +40,7 @@ if importlib.util.find_spec("torch"):
 
 import gru_native
 import workloads
+from alternation import cpu_name, round_order, run_child
 
 # (T, I, H, B) -> torch / gru_native time per training step we aim at
 TRAIN_TARGETS = {(10, 1, 50, 32): 5.0, (50, 8, 64, 64): 3.0, (100, 32, 128, 64): 2.0,
@@ -100,14 +100,6 @@ def sgemm_gflops(threads, sizes=(1024, 1536, 2048), tries=5):
     return best
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown"
-
-
 # ---- timing -------------------------------------------------------------------------------------
 def time_alternating(runs, repeats):
     """Median seconds of each run after one warm-up call, interleaved, order flipped each round."""
@@ -116,7 +108,7 @@ def time_alternating(runs, repeats):
     times = {name: [] for name in runs}
     names = list(runs)
     for i in range(repeats):
-        for name in (names if i % 2 == 0 else names[::-1]):
+        for name in round_order(names, i):
             start = time.perf_counter()
             runs[name]()
             times[name].append(time.perf_counter() - start)
@@ -203,10 +195,8 @@ def memory_child(lib, shape, threads):
 def bench_memory(shape, threads):
     mb = {}
     for lib in LIBS:
-        out = subprocess.run([sys.executable, __file__, "--threads", str(threads), "--memory-child",
-                              lib, ",".join(map(str, shape))],
-                             check=True, capture_output=True, text=True).stdout
-        mb[lib] = float(out.split()[-1])
+        mb[lib] = float(run_child(__file__, "--threads", str(threads), "--memory-child", lib,
+                                  ",".join(map(str, shape))))
     met = mb["gru_native"] <= mb["torch"] if "torch" in mb else None
     return dict(bench="memory", shape=list(shape), mb=mb, met=met)
 

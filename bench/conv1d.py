@@ -20,12 +20,10 @@ our n_threads), both pinned to THREADS CPUs.
 import argparse
 import json
 import os
-import statistics
-import subprocess
-import sys
-import time
 
 import numpy as np
+
+from alternation import alternate, cpu_name, median_min_max, median_seconds, run_child
 
 THREADS = 2
 WARMUP, CALLS = 3, 20
@@ -42,17 +40,6 @@ def flops(shape):
     N, T, C, F, K, need_dx = shape
     forward = 2.0 * N * T * K * C * F
     return forward, forward * (2 + need_dx)
-
-
-def median_time(fn):
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(CALLS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 # ---- one process: one library, one shape ----------------------------------------------------
@@ -94,30 +81,8 @@ def child(kind, name):
             forward()
             conv1d_backward(x, w, dy, padding="same", need_dx=need_dx, n_threads=THREADS)
         version = f"gru_native {gru_native.__version__}"
-    print(json.dumps({"forward": median_time(forward), "train": median_time(train),
-                      "version": version}))
-
-
-# ---- the alternation ------------------------------------------------------------------------
-def run_child(kind, name):
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", kind, name]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    if p.returncode != 0:
-        raise RuntimeError(f"{kind} {name} failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def alternate(rounds):
-    """{shape: {kind: [per-process result, ...]}}, the order flipped every round."""
-    results = {name: {k: [] for k in KINDS} for name in SHAPES}
-    for r in range(rounds):
-        for name in SHAPES:
-            for kind in (KINDS if r % 2 == 0 else KINDS[::-1]):
-                results[name][kind].append(run_child(kind, name))
-            print(f"round {r + 1}/{rounds} {name}: " + ", ".join(
-                f"{k} {1e3 * v[-1]['train']:.2f} ms" for k, v in results[name].items()),
-                file=sys.stderr, flush=True)
-    return results
+    print(json.dumps({"forward": median_seconds(forward, CALLS, WARMUP),
+                      "train": median_seconds(train, CALLS, WARMUP), "version": version}))
 
 
 # ---- summary --------------------------------------------------------------------------------
@@ -126,11 +91,8 @@ def summarize(results):
     rows = []
     for name, by_kind in results.items():
         for metric, work in zip(["forward", "train"], flops(SHAPES[name])):
-            row = dict(shape=name, dims=SHAPES[name], metric=metric, median={}, min={}, max={})
-            for kind, runs in by_kind.items():
-                t = [run[metric] for run in runs]
-                row["median"][kind] = statistics.median(t)
-                row["min"][kind], row["max"][kind] = min(t), max(t)
+            row = dict(shape=name, dims=SHAPES[name], metric=metric,
+                       **median_min_max(by_kind, metric))
             row["ratio"] = row["median"]["torch"] / row["median"]["gru_native"]
             row["gflops"] = {k: work / v / 1e9 for k, v in row["median"].items()}
             rows.append(row)
@@ -151,12 +113,6 @@ def table(rows):
     return "\n".join(lines)
 
 
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
-                    "unknown")
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
@@ -166,7 +122,8 @@ def main():
     if args.child:
         return child(*args.child)
     load_before = os.getloadavg()
-    results = alternate(args.rounds)
+    results = alternate(args.rounds, {name: KINDS for name in SHAPES},
+                        lambda kind, name: run_child(__file__, "--child", kind, name), "train")
     load = dict(before=load_before, after=os.getloadavg())  # other jobs on the machine skew all
     rows = summarize(results)
     versions = {k: runs[0]["version"] for k, runs in next(iter(results.values())).items()}

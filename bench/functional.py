@@ -23,13 +23,13 @@ per-process medians and their spread (min-max over rounds).
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
-import time
 
 import numpy as np
 
+from alternation import alternate, cpu_name, median_min_max, median_seconds, run_child
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 THREADS = 2
 BATCH = 64
 BATCHES = 16  # batches in a training epoch
@@ -96,15 +96,6 @@ def pin_threads():
     os.environ["KERAS_BACKEND"] = "jax"
 
 
-def median_time(fn, calls):
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def child(kind, workload):
     """Time one workload in this process; print {"train": s/step, "predict64": s, ...}."""
     pin_threads()
@@ -120,43 +111,25 @@ def child(kind, workload):
     x, y, x64 = data(workload)
     model = build(lib, workload)
     fit = lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
-    fit()  # warm-up: XLA compiles Keras' train step here
-    out = {"train": median_time(fit, EPOCHS) / BATCHES, "version": version}
+    # one warm-up epoch: XLA compiles Keras' train step there
+    out = {"train": median_seconds(fit, EPOCHS, warmup=1) / BATCHES, "version": version}
     batches = {64: x64}
     if workload != "seq2seq":  # one sequence: the latency case of the GRU models
         batches[1] = [a[:1] for a in x64] if isinstance(x64, list) else x64[:1]
     for size, xb in batches.items():
         predict = lambda: model.predict_on_batch(xb)
-        for _ in range(5):  # warm-up: Keras compiles its predict step per input shape
-            predict()
-        out[f"predict{size}"] = median_time(predict, PREDICT_CALLS[size])
+        # five warm-up calls: Keras compiles its predict step per input shape
+        out[f"predict{size}"] = median_seconds(predict, PREDICT_CALLS[size], warmup=5)
     print(json.dumps(out))
 
 
 # ---- the alternation ------------------------------------------------------------------------
-def run_child(python, kind, workload):
-    cmd = [python, os.path.abspath(__file__), "--child", kind, workload]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
-                       cwd=os.path.dirname(os.path.abspath(__file__)))
-    if p.returncode != 0:
-        raise RuntimeError(f"{kind} {workload} failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def alternate(rounds, prev_python, workloads):
-    """{workload: {kind: [per-process result, ...]}}; frameworks' order flipped every round so
-    that a slow phase of the machine hits all alike."""
+def alternate_workloads(rounds, prev_python, workloads):
+    """{workload: {kind: [per-process result, ...]}}, the kinds of KINDS that have a python."""
     pythons = {"gru_native": sys.executable, "keras": sys.executable, "gru_native_prev": prev_python}
-    results = {w: {k: [] for k in KINDS[w] if pythons[k]} for w in workloads}
-    for r in range(rounds):
-        for w in workloads:
-            kinds = list(results[w])
-            for kind in (kinds if r % 2 == 0 else kinds[::-1]):
-                results[w][kind].append(run_child(pythons[kind], kind, w))
-            print(f"round {r + 1}/{rounds} {w}: " + ", ".join(
-                f"{k} {1e3 * v[-1]['train']:.2f} ms/step" for k, v in results[w].items()),
-                file=sys.stderr, flush=True)
-    return results
+    cases = {w: [k for k in KINDS[w] if pythons[k]] for w in workloads}
+    run = lambda kind, w: run_child(__file__, "--child", kind, w, python=pythons[kind], cwd=HERE)
+    return alternate(rounds, cases, run, "train", unit="ms/step")
 
 
 # ---- summary --------------------------------------------------------------------------------
@@ -169,12 +142,8 @@ def summarize(results):
     rows = []
     for w, by_kind in results.items():
         for metric in [m for m in by_kind["gru_native"][0] if m != "version"]:
-            row = dict(workload=w, metric=metric, shape=SHAPES[w], median={}, min={}, max={})
-            for kind, runs in by_kind.items():
-                t = [run[metric] for run in runs if metric in run]
-                if t:
-                    row["median"][kind] = statistics.median(t)
-                    row["min"][kind], row["max"][kind] = min(t), max(t)
+            row = dict(workload=w, metric=metric, shape=SHAPES[w],
+                       **median_min_max(by_kind, metric))
             ours = row["median"]["gru_native"]
             row["ratio"] = {k: v / ours for k, v in row["median"].items() if k != "gru_native"}
             rows.append(row)
@@ -206,12 +175,6 @@ def table(rows):
     return "\n".join(lines)
 
 
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
-                    "unknown")
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
@@ -223,7 +186,7 @@ def main():
     if args.child:
         return child(*args.child)
     load_before = os.getloadavg()
-    results = alternate(args.rounds, args.prev_python, args.workloads)
+    results = alternate_workloads(args.rounds, args.prev_python, args.workloads)
     load = dict(before=load_before, after=os.getloadavg())  # other jobs on the machine skew all
     rows = summarize(results)
     versions = {k: runs[0]["version"] for by_kind in results.values() for k, runs in by_kind.items()}

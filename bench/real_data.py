@@ -33,6 +33,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
+from alternation import cpu_name
 from gru_native import GRUClassifier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -494,15 +495,6 @@ def table(facts, rows):
             lines.append(f"| {name} | | | | matched filter (knows the motifs) | "
                          f"{f['matched_filter_accuracy']:.3f} | | | | |")
     return "\n".join(lines)
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name")), "unknown")
-    except OSError:
-        return platform.processor() or "unknown"
 
 
 def main(argv=None):
