@@ -18,6 +18,29 @@
  * (and at most K_BLOCK: the rows are the inner dimension of dw's GEMM). */
 #define CHUNK_ROWS 128
 
+long long conv1d_geometry(int padding, long long T, long long K, long long stride,
+                          long long dilation, long long *pad_left)
+{
+    const long long span = dilation * (K - 1);  /* input steps a window spans, less one */
+    if (T < 1) {  /* no steps: no output either (C's division would round -1 / stride to 0) */
+        *pad_left = 0;
+        return 0;
+    }
+    if (padding == CONV1D_VALID) {
+        *pad_left = 0;
+        /* tested first: with a negative numerator C's division would truncate towards 0 */
+        return T <= span ? 0 : (T - span - 1) / stride + 1;
+    }
+    const long long out = (T - 1) / stride + 1;
+    if (padding == CONV1D_CAUSAL) {
+        *pad_left = span;
+    } else {  /* (out - 1) * stride < T: no overflow for operands that fit an int */
+        const long long total = (out - 1) * stride + span + 1 - T;
+        *pad_left = total > 0 ? total / 2 : 0;
+    }
+    return out;
+}
+
 /* Threads worth using: at most one per sample, and one only when the whole call is tiny
  * (starting a team costs more than it saves). */
 static int pick_threads(const conv1d_shape *s, int max_threads)

@@ -23,6 +23,15 @@ typedef struct {
     int pad_left, T_out;            /* zeros before step 0; output steps */
 } conv1d_shape;
 
+enum { CONV1D_VALID = 0, CONV1D_SAME = 1, CONV1D_CAUSAL = 2 };
+
+/* Keras 3's padding arithmetic, for K, stride, dilation >= 1 and T >= 0 that fit an int: the
+ * output steps (< 1 when there are none) and, in *pad_left, the zeros before step 0. 'same'
+ * pads as TensorFlow (the odd zero on the right), 'causal' dilation * (K - 1) zeros on the
+ * left. The bindings (conv1d.pyx) and the inference plan both resolve padding here. */
+long long conv1d_geometry(int padding, long long T, long long K, long long stride,
+                          long long dilation, long long *pad_left);
+
 /* Elements of scratch (of the computing type) that a call with these arguments needs. */
 size_t conv1d_forward_work_size(const conv1d_shape *s, int max_threads);
 size_t conv1d_backward_work_size(const conv1d_shape *s, int max_threads);

@@ -1,4 +1,4 @@
-/* The inference plan's elementwise ops (plan.h), instantiated for float and double from
+/* The inference plan's C ops (plan.h), instantiated for float and double from
  * plan_impl.h. */
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The elementwise and data-movement ops of an inference plan (kernels/inference.pyx), between
  * its dense and recurrent kernels: activations, merges, concatenation, repetition, pooling
- * over time, normalisation. All buffers
- * are row-major and provided by the caller; nothing allocates, nothing takes the GIL.
+ * over time, normalisation; and its convolution (conv1d.h's kernel, then an activation). All
+ * buffers are row-major and provided by the caller; nothing allocates, nothing takes the GIL.
  *
  * Activations are computed as the layers' NumPy code computes them (activations.py), so that the
  * plan and the layer path agree to rounding: sigmoid from exp(-|z|), softmax over the last axis
@@ -12,6 +12,8 @@
 #define GRU_PLAN_H
 
 #include <stddef.h>
+
+#include "conv1d.h"
 
 enum { PLAN_LINEAR = 0, PLAN_RELU = 1, PLAN_SIGMOID = 2, PLAN_TANH = 3, PLAN_SOFTMAX = 4 };
 enum { PLAN_ADD = 0, PLAN_SUBTRACT = 1, PLAN_MULTIPLY = 2, PLAN_AVERAGE = 3, PLAN_MAXIMUM = 4,
@@ -53,5 +55,13 @@ void plan_normalize_f32(size_t rows, size_t width, const float *mean, const floa
 void plan_normalize_f64(size_t rows, size_t width, const double *mean, const double *variance,
                         double eps, const double *gamma, const double *beta, const double *x,
                         double *y);
+
+/* y = activation(conv1d(x, w) + b) over (s->N, s->T, s->C) -> (s->N, s->T_out, s->F), b NULL
+ * for none: conv1d.h's forward kernel, then plan_activation in place. work holds
+ * conv1d_forward_work_size(s, max_threads) elements. */
+void plan_conv1d_f32(const conv1d_shape *s, int max_threads, int activation, const float *x,
+                     const float *w, const float *b, float *y, float *work);
+void plan_conv1d_f64(const conv1d_shape *s, int max_threads, int activation, const double *x,
+                     const double *w, const double *b, double *y, double *work);
 
 #endif

@@ -1,4 +1,4 @@
-/* The plan's elementwise ops, written once: plan.c includes this file twice, with REAL, FN,
+/* The plan's C ops, written once: plan.c includes this file twice, with REAL, FN,
  * EXP, TANH and SQRT defined for float and for double. */
 
 void FN(plan_activation)(int kind, size_t rows, size_t width, const REAL *x, REAL *y)
@@ -138,4 +138,11 @@ void FN(plan_normalize)(size_t rows, size_t width, const REAL *mean, const REAL 
         if (beta != NULL)
             for (size_t j = 0; j < width; j++) b[j] += beta[j];
     }
+}
+
+void FN(plan_conv1d)(const conv1d_shape *s, int max_threads, int activation, const REAL *x,
+                     const REAL *w, const REAL *b, REAL *y, REAL *work)
+{
+    FN(conv1d_forward)(s, max_threads, x, w, b, y, work);
+    FN(plan_activation)(activation, (size_t)s->N * s->T_out, (size_t)s->F, y, y);
 }

@@ -45,6 +45,13 @@ deep = gru_native.Sequential([gru_native.GRU(6, input_shape=(5, 3), return_seque
                               gru_native.Dense(2)])
 deep.compile("adam", "mse")
 deep.predict(x, verbose=0)
+# A plan with convolutions (same and causal padding, dilation, groups), pooling and a GRU.
+conv = gru_native.Sequential([
+    gru_native.layers.Conv1D(6, 3, padding="same", activation="relu", input_shape=(5, 3)),
+    gru_native.layers.Conv1D(4, 2, padding="causal", dilation_rate=2, groups=2),
+    gru_native.layers.MaxPooling1D(2), gru_native.GRU(4), gru_native.Dense(1)])
+conv.predict(x, verbose=0)
+conv.predict(x[:1], verbose=0)
 
 # The kernels directly: both precisions and reset placements, lengths (0 included), h0,
 # recurrent dropout, reverse; (30, 7, 64, 33) is large enough to start the OpenMP team.

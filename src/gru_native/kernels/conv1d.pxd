@@ -8,6 +8,12 @@ cdef extern from "conv1d.h" nogil:
         int K, stride, dilation, groups
         int pad_left, T_out
 
+    enum:
+        CONV1D_VALID
+        CONV1D_SAME
+        CONV1D_CAUSAL
+    long long conv1d_geometry(int padding, long long T, long long K, long long stride,
+                              long long dilation, long long *pad_left)
     size_t conv1d_forward_work_size(const conv1d_shape *s, int max_threads)
     size_t conv1d_backward_work_size(const conv1d_shape *s, int max_threads)
     void conv1d_forward_f32(const conv1d_shape *s, int max_threads, const float *x,

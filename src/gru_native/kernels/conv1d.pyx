@@ -18,7 +18,7 @@ cnp.import_array()
 bind_blas()
 
 _INT_MAX = 2**31 - 1
-_PADDINGS = ("valid", "same", "causal")
+_PADDINGS = ("valid", "same", "causal")  # conv1d.h's CONV1D_* in this order
 
 
 cdef object _count(value, str name):
@@ -32,9 +32,9 @@ cdef object _count(value, str name):
 
 
 cdef tuple _geometry(steps, kernel_size, strides, padding, dilation_rate, str what):
-    """(out_steps, pad_left, strides, dilation_rate) as Keras 3 computes them. "same" pads as
-    TensorFlow does (the odd zero on the right), "causal" pads dilation * (k - 1) zeros on the
-    left, then both go as "valid". `what` names the operands when no output step remains."""
+    """(out_steps, pad_left, strides, dilation_rate) as Keras 3 computes them (conv1d.h's
+    conv1d_geometry, which the inference plan also runs). `what` names the operands when no
+    output step remains or they are too large."""
     k = _count(kernel_size, "kernel_size")
     s = _count(strides, "strides")
     d = _count(dilation_rate, "dilation_rate")
@@ -44,17 +44,13 @@ cdef tuple _geometry(steps, kernel_size, strides, padding, dilation_rate, str wh
     mode = padding.lower() if isinstance(padding, str) else None
     if mode not in _PADDINGS:
         raise ValueError(f"padding must be one of {_PADDINGS}, got {padding!r}")
-    span = d * (k - 1)  # input steps a window spans, less one
-    if mode == "valid":
-        out, left = (steps - span - 1) // s + 1, 0
-    elif mode == "causal":
-        out, left = (steps - 1) // s + 1, span
-    else:
-        out = (steps - 1) // s + 1
-        left = max((out - 1) * s + span + 1 - steps, 0) // 2
+    if max(steps, k, s, d) > _INT_MAX:
+        raise ValueError(f"{what} is too large for the kernels")
+    cdef long long left
+    out = conv1d_geometry(_PADDINGS.index(mode), steps, k, s, d, &left)
     if out < 1:
         raise ValueError(f"{what} with kernel_size={k}, strides={s}, dilation_rate={d} and "
-                         f"padding={mode!r} give no output steps (out_steps={out})")
+                         f"padding={mode!r} give no output steps")
     return out, left, s, d
 
 

@@ -1,5 +1,5 @@
-"""A graph of GRU, LSTM, Dense, activation, merge, repeat, pooling and normalisation ops run as
-one call into C, for prediction.
+"""A graph of GRU, LSTM, Dense, Conv1D, activation, merge, repeat, pooling and normalisation ops
+run as one call into C, for prediction.
 
 A model's `predict` on one short sequence costs a few microseconds of kernel work; going
 through every layer in Python (a binding call, checks and new arrays per layer) would cost as
@@ -17,6 +17,8 @@ from libc.string cimport memcpy
 from cython cimport floating
 
 from .arrays cimport data_ptr
+from .conv1d cimport (CONV1D_CAUSAL, CONV1D_SAME, CONV1D_VALID, conv1d_forward_work_size,
+                      conv1d_geometry, conv1d_shape)
 from .dense cimport dense_shape, run_dense_forward
 from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
 from .gru import bias_shape
@@ -24,8 +26,9 @@ from .gru cimport gru_forward_work_size, gru_shape, run_gru_forward
 from .lstm cimport lstm_forward_work_size, lstm_shape, run_lstm_forward
 from .blas cimport bind_blas
 from .threads cimport resolve_threads
-from .plan_ops import (ACTIVATIONS, MERGE_KINDS, NORM_KINDS, OP_TYPES, PADDINGS, POOL_KINDS,
-                       ActivationOp, DenseOp, MergeOp, NormOp, PoolOp, RecurrentOp, RepeatOp)
+from .plan_ops import (ACTIVATIONS, CONV_PADDINGS, MERGE_KINDS, NORM_KINDS, OP_TYPES, PADDINGS,
+                       POOL_KINDS, ActivationOp, ConvOp, DenseOp, MergeOp, NormOp, PoolOp,
+                       RecurrentOp, RepeatOp)
 
 cdef extern from "plan.h" nogil:
     void plan_activation_f32(int kind, size_t rows, size_t width, const float *x, float *y)
@@ -48,6 +51,11 @@ cdef extern from "plan.h" nogil:
     void plan_normalize_f64(size_t rows, size_t width, const double *mean,
                             const double *variance, double eps, const double *gamma,
                             const double *beta, const double *x, double *y)
+    void plan_conv1d_f32(const conv1d_shape *s, int max_threads, int activation, const float *x,
+                         const float *w, const float *b, float *y, float *work)
+    void plan_conv1d_f64(const conv1d_shape *s, int max_threads, int activation,
+                         const double *x, const double *w, const double *b, double *y,
+                         double *work)
 
 
 # One name per op over both precisions (see gru.pxd).
@@ -101,6 +109,15 @@ cdef inline void run_normalize(size_t rows, size_t width, const void *mean, cons
         plan_normalize_f64(rows, width, <const double *>mean, <const double *>variance, eps,
                            <const double *>gamma, <const double *>beta, x, y)
 
+
+cdef inline void run_conv1d(const conv1d_shape *s, int nt, int activation, const floating *x,
+                            const void *w, const void *b, floating *y,
+                            floating *work) noexcept nogil:
+    if floating is float:
+        plan_conv1d_f32(s, nt, activation, x, <const float *>w, <const float *>b, y, work)
+    else:
+        plan_conv1d_f64(s, nt, activation, x, <const double *>w, <const double *>b, y, work)
+
 cnp.import_array()
 bind_blas()
 gru_interrupt_watch()
@@ -110,7 +127,9 @@ _MAX_SLOTS = 1 << 20  # slot ids are small integers: a larger one is a mistake, 
 _ACTIVATION_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}  # the order of plan.h
 _MERGE_CODE = {"add": 0, "subtract": 1, "multiply": 2, "average": 3, "maximum": 4, "minimum": 5}
 _POOL_CODE = {"max": 0, "average": 1}  # plan.h's PLAN_POOL_*, for windowed and global kinds
-_RECORDS = "a RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp, PoolOp or NormOp record"
+_CONV_PADDING_CODE = {"valid": CONV1D_VALID, "same": CONV1D_SAME, "causal": CONV1D_CAUSAL}
+_RECORDS = ("a RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp, PoolOp, NormOp or ConvOp "
+            "record")
 
 cdef class PlanStates  # below: the states a stream carries
 
@@ -125,18 +144,20 @@ cdef enum OpKind:
     OP_POOL  # a window sliding over time
     OP_GLOBAL_POOL  # every step at once
     OP_NORM
+    OP_CONV
 
 cdef enum:
     DYNAMIC = -1  # a slot's static steps: known at run time only (the inputs' length, or pooled)
 
 cdef struct Op:
     OpKind kind
-    int code  # activation (dense, activation), merge or pool kind (plan.h's enums)
-    int features, units  # input and output width (dense, recurrent)
+    int code  # activation (dense, activation, conv), merge or pool kind (plan.h's enums)
+    int features, units  # input and output width (dense, recurrent, conv)
     int reset_after, reverse, return_sequences
     int time_axis  # concat along time rather than features
     int n  # repeat count
-    int pool_size, strides, same  # a windowed pool ('same': padding='same')
+    int pool_size, strides, same  # a windowed pool ('same': padding='same'); a conv's strides
+    int kernel_size, dilation, groups, padding  # a conv's (padding: conv1d.h's CONV1D_*)
     double epsilon  # a normalisation's
     int in0, n_in  # its input slots: plan.op_slots[in0 : in0 + n_in] (recurrent: x, states)
     int out0, n_out  # its output slots: plan.op_slots[out0 : out0 + n_out]
@@ -160,7 +181,7 @@ cdef struct Layout:  # one run's sizes: a slot's steps, the arena's regions, the
     void **ptr  # per slot
     const void **gather  # the input pointers of a merge
     size_t *chunks  # the chunk sizes of a concat
-    size_t work  # the recurrent ops' work area, at the arena start
+    size_t work  # the recurrent and conv ops' work area, at the arena start
     size_t total
 
 
@@ -175,13 +196,13 @@ cdef cnp.ndarray _weight(a, dtype, str where, tuple shape):
     return a
 
 
-cdef tuple _kernel_shape(kernel, str where):
-    """The shape of a kernel, once it is a 2-D array. Checked before any index: these bindings
-    compile without bounds checks, so kernel.shape[1] of a 1-D kernel would read past the end
-    of its shape tuple (a crash)."""
-    if not isinstance(kernel, np.ndarray) or kernel.ndim != 2:
-        raise ValueError(f"{where} must be a 2-D array, got {type(kernel).__name__} of shape "
-                         f"{getattr(kernel, 'shape', None)}")
+cdef tuple _kernel_shape(kernel, str where, int ndim=2):
+    """The shape of a kernel, once it is an ndim-D array. Checked before any index: these
+    bindings compile without bounds checks, so kernel.shape[1] of a 1-D kernel would read past
+    the end of its shape tuple (a crash)."""
+    if not isinstance(kernel, np.ndarray) or kernel.ndim != ndim:
+        raise ValueError(f"{where} must be a {ndim}-D array, got {type(kernel).__name__} of "
+                         f"shape {getattr(kernel, 'shape', None)}")
     return kernel.shape
 
 
@@ -247,7 +268,9 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
     cdef int F = 0, H = 0, reset_after = 0, reverse = 0, return_sequences = 0, extra = 0
     cdef int code = 0, kind, out_steps, out_width, pool_size = 0, strides = 0, same = 0
     cdef double epsilon = 0
+    cdef long long pad_left
     arrays = [None] * 5  # the Op's w, u, b, mean, variance
+    conv = (0, 0, 0, 0)  # a conv's kernel_size, dilation, groups, padding
     outs_raw = None
     if isinstance(op, RecurrentOp):
         if op.kind not in ("gru", "lstm"):
@@ -378,6 +401,47 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
                 arrays[3 if field == "mean" else 4] = _weight(value, dtype,
                                                               f"{where}: field {field!r}", (H,))
         ins, outs_raw, shapes = [x], [op.output], [(steps[x], H)]
+    elif isinstance(op, ConvOp):
+        kind = OP_CONV
+        x = read(op.input, "input")
+        if steps[x] == 0:
+            raise ValueError(f"{where}: field 'input': a convolution needs sequences, but slot "
+                             f"{x} has no time axis")
+        K, Cg, H = _kernel_shape(op.kernel, f"{where}: field 'kernel'", 3)
+        if 0 in (K, Cg, H) or K * Cg > _INT_MAX:
+            raise ValueError(f"{where}: field 'kernel' must have shape (kernel_size, "
+                             f"channels // groups, filters), all >= 1 and kernel_size * "
+                             f"channels // groups <= {_INT_MAX}, got {(K, Cg, H)}")
+        groups = _positive(op.groups, f"{where}: field 'groups'")
+        F = width[x]
+        if H % groups:
+            raise ValueError(f"{where}: field 'groups': {groups} groups do not divide the {H} "
+                             f"filters of field 'kernel'")
+        if Cg * groups != F:
+            raise ValueError(f"{where}: field 'kernel' of shape {(K, Cg, H)} with {groups} "
+                             f"groups takes {Cg * groups} channels, but slot {x} (field "
+                             f"'input') has {F}")
+        strides = _positive(op.strides, f"{where}: field 'strides'")
+        dilation = _positive(op.dilation_rate, f"{where}: field 'dilation_rate'")
+        if dilation * (K - 1) > _INT_MAX:  # the most zeros a padding puts before step 0
+            raise ValueError(f"{where}: field 'dilation_rate': a window of {K} taps "
+                             f"{dilation} steps apart spans too many steps for the kernels")
+        if op.padding not in CONV_PADDINGS:
+            raise ValueError(f"{where}: field 'padding' must be one of {CONV_PADDINGS}, got "
+                             f"{op.padding!r}")
+        if op.activation not in _ACTIVATION_CODE:
+            raise ValueError(f"{where}: field 'activation' must be one of {ACTIVATIONS}, got "
+                             f"{op.activation!r}")
+        code = _ACTIVATION_CODE[op.activation]
+        conv = (K, dilation, groups, _CONV_PADDING_CODE[op.padding])
+        arrays = [_weight(op.kernel, dtype, f"{where}: field 'kernel'", (K, Cg, H)), None,
+                  _weight_or_none(op.bias, dtype, f"{where}: field 'bias'", H), None, None]
+        out_steps = DYNAMIC if steps[x] == DYNAMIC else <int>conv1d_geometry(
+            conv[3], steps[x], K, strides, dilation, &pad_left)
+        if out_steps < 1 and out_steps != DYNAMIC:
+            raise ValueError(f"{where}: field 'kernel': a {op.padding!r} convolution of {K} taps "
+                             f"leaves no output step of slot {x} ({steps[x]} steps)")
+        ins, outs_raw, shapes = [x], [op.output], [(out_steps, H)]
     else:  # MergeOp
         if op.kind not in MERGE_KINDS:
             raise ValueError(f"{where}: field 'kind' must be one of {MERGE_KINDS}, got "
@@ -425,7 +489,7 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
         width[s], steps[s], producer[s] = w, st, i
         outs.append(s)
     return (kind, code, F, H, reset_after, reverse, return_sequences, ins, outs, arrays, extra,
-            pool_size, strides, same, epsilon)
+            pool_size, strides, same, epsilon, conv)
 
 
 cdef class InferencePlan:
@@ -489,7 +553,8 @@ cdef class InferencePlan:
             producer[s] = -1
 
         records = []  # per op: (kind, code, F, H, flags..., input slots, output slots, arrays,
-        #                        time axis or repeat count, pool size, strides, same, epsilon)
+        #                        time axis or repeat count, pool size, strides, same, epsilon,
+        #                        conv geometry)
         cdef int i, F, H, n_total = 0
         for i, op in enumerate(ops):
             records.append(_check_op(i, op, self.dtype, width, steps, producer, last_read))
@@ -513,13 +578,14 @@ cdef class InferencePlan:
         cdef Op *c
         self.max_merge = 1
         for i, (kind, code, F, H, reset_after, reverse, return_sequences, ins, outs, arrays,
-                extra, pool_size, strides, same, epsilon) in enumerate(records):
+                extra, pool_size, strides, same, epsilon, conv) in enumerate(records):
             c = &self.c_ops[i]
             c.kind, c.code, c.features, c.units = kind, code, F, H
             c.reset_after, c.reverse, c.return_sequences = reset_after, reverse, return_sequences
             c.time_axis = extra if kind == OP_CONCAT else 0
             c.n = extra if kind == OP_REPEAT else 0
             c.pool_size, c.strides, c.same, c.epsilon = pool_size, strides, same, epsilon
+            c.kernel_size, c.dilation, c.groups, c.padding = conv
             c.in0, c.n_in = pos, len(ins)
             for j, s in enumerate(ins):
                 self.op_slots[pos + j] = s
@@ -573,7 +639,8 @@ cdef class InferencePlan:
         op's state; that equals running the sequence so far only when one sequence input feeds
         every recurrent op step by step: no RepeatOp, no time concat, no pooling over time,
         no initial_states, no recurrent op reading a value without time axis, nothing run
-        backwards. Normalisations work on each step alone: they stream."""
+        backwards, no convolution (a causal one would need the steps its window reaches back to).
+        Normalisations work on each step alone: they stream."""
         if self.n_inputs != 1 or self.slots[self.in_slots[0]].steps == 0:
             return "streaming takes one sequence input"
         for i, rec in enumerate(records):
@@ -592,6 +659,8 @@ cdef class InferencePlan:
                 return "a pooling window spans several steps: it cannot stream"
             elif kind == OP_GLOBAL_POOL:
                 return "a global pooling summarises the whole sequence: it cannot stream"
+            elif kind == OP_CONV:
+                return "a convolution's window spans several steps: it cannot stream"
         return None
 
     cdef bint _alloc_layout(self, Layout *L) noexcept:
@@ -686,7 +755,7 @@ cdef class InferencePlan:
 
     cdef list _run_with(self, Layout *L, list checked, int B, PlanStates states, bint one_step,
                         bint own, int nt):
-        self._layout(L, checked, B, one_step)
+        self._layout(L, checked, B, one_step, nt)
         # Outputs: new arrays the last ops write into (a slot given twice, or an input given
         # back, is copied afterwards).
         cdef int k, s, n
@@ -759,13 +828,15 @@ cdef class InferencePlan:
             raise ValueError("x contains NaN or infinite values")
         return xa
 
-    cdef void _layout(self, Layout *L, list checked, int B, bint one_step) except *:
-        """Every slot's steps for this run, the recurrent work area, the arena's regions."""
+    cdef void _layout(self, Layout *L, list checked, int B, bint one_step, int nt) except *:
+        """Every slot's steps for this run, the work area of the recurrent and conv ops (with
+        nt threads), the arena's regions: every size the run needs, before it starts."""
         cdef int i, j, s, x, T
         cdef size_t steps_total, need
         cdef Op *op
         cdef gru_shape g
         cdef lstm_shape l
+        cdef conv1d_shape c
         cdef cnp.ndarray xa
         for s in range(self.n_slots):
             L.steps[s] = 0
@@ -795,6 +866,13 @@ cdef class InferencePlan:
                     raise ValueError(f"op {i} (PoolOp): field 'pool_size': a 'valid' window of "
                                      f"{op.pool_size} steps is longer than slot {x} ({T} "
                                      f"steps in this run)")
+            elif op.kind == OP_CONV:
+                if not _conv_shape(&c, op, B, T):
+                    raise ValueError(f"op {i} (ConvOp): field 'kernel': a convolution of "
+                                     f"{op.kernel_size} taps leaves no output step of slot {x} "
+                                     f"({T} steps in this run)")
+                L.work = max(L.work, conv1d_forward_work_size(&c, nt))
+                L.steps[self.op_slots[op.out0]] = c.T_out
             elif op.kind == OP_GLOBAL_POOL:  # (batch, channels), or (batch, 1, channels)
                 L.steps[self.op_slots[op.out0]] = self.slots[self.op_slots[op.out0]].steps
             elif op.kind == OP_CONCAT and op.time_axis:
@@ -840,6 +918,7 @@ cdef void run_ops(floating *work, const Op *ops, int n_ops, const int *op_slots,
     cdef gru_shape g
     cdef lstm_shape l
     cdef dense_shape d
+    cdef conv1d_shape c
     cdef floating *src
     cdef floating *dst
     cdef floating *y
@@ -903,6 +982,9 @@ cdef void run_ops(floating *work, const Op *ops, int n_ops, const int *op_slots,
         elif op.kind == OP_GLOBAL_POOL:  # one window over every step
             run_pool(op.code, B, L.steps[ins[0]], 1, op.units, L.steps[ins[0]],
                      L.steps[ins[0]], src, dst)
+        elif op.kind == OP_CONV:  # its work area: the arena's start, as a recurrent op's
+            _conv_shape(&c, op, B, L.steps[ins[0]])
+            run_conv1d(&c, nt, op.code, src, op.w, op.b, dst, work)
         elif op.kind == OP_NORM:
             run_normalize(rows, op.units, op.mean, op.variance, op.epsilon, op.w, op.b, src, dst)
         elif op.kind == OP_MERGE:
@@ -950,6 +1032,18 @@ cdef class PlanStates:
 
 cdef inline void _lstm_shape(lstm_shape *l, const Op *op, int B, int T) noexcept nogil:
     l.T, l.B, l.F, l.H, l.reverse, l.masked_state = T, B, op.features, op.units, op.reverse, 0
+
+
+cdef inline bint _conv_shape(conv1d_shape *c, const Op *op, int B, int T) noexcept nogil:
+    """c for a conv op over (B, T, features), its padding resolved; False when that leaves no
+    output step (T_out is then 0)."""
+    cdef long long left
+    cdef long long out = conv1d_geometry(op.padding, T, op.kernel_size, op.strides, op.dilation,
+                                         &left)
+    c.N, c.T, c.C, c.F = B, T, op.features, op.units
+    c.K, c.stride, c.dilation, c.groups = op.kernel_size, op.strides, op.dilation, op.groups
+    c.pad_left, c.T_out = <int>left, <int>(out if out > 0 else 0)
+    return out > 0
 
 
 cdef inline void _gru_shape(gru_shape *g, const Op *op, int B, int T) noexcept nogil:

@@ -18,6 +18,7 @@ MERGE_KINDS = ("concat", "add", "subtract", "multiply", "average", "maximum", "m
 RECURRENT_KINDS = ("gru", "lstm")
 POOL_KINDS = ("max", "average", "global_max", "global_average")
 PADDINGS = ("valid", "same")
+CONV_PADDINGS = ("valid", "same", "causal")
 NORM_KINDS = ("layer", "batch")
 
 
@@ -81,6 +82,17 @@ class NormOp(namedtuple("NormOp", "kind gamma beta mean variance epsilon input o
     __slots__ = ()
 
 
+class ConvOp(namedtuple("ConvOp", "kernel bias strides padding dilation_rate groups activation "
+                                  "input output")):
+    """y = activation(conv1d(x, kernel) + bias) over the steps of the sequence in slot `input`
+    (batch, steps, channels), as Keras' Conv1D computes it with channels last: kernel
+    (kernel_size, channels // groups, filters), bias (filters,) or None, padding one of
+    CONV_PADDINGS, strides and dilation_rate >= 1, groups dividing the channels and the
+    filters, activation one of ACTIVATIONS."""
+
+    __slots__ = ()
+
+
 class LayerOps(namedtuple("LayerOps", "ops outputs")):
     """What a layer's `inference_ops` returns for one call: its op records, in run order, and
     the slot holding each of the call's outputs (an identity layer returns no op and its input
@@ -89,4 +101,4 @@ class LayerOps(namedtuple("LayerOps", "ops outputs")):
     __slots__ = ()
 
 
-OP_TYPES = (RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp, PoolOp, NormOp)
+OP_TYPES = (RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp, PoolOp, NormOp, ConvOp)

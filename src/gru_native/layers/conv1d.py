@@ -1,6 +1,7 @@
 """Conv1D: a 1-D convolution over the steps of (batch, steps, channels), as Keras 3 computes it
 (its weight layout, 'valid' / 'same' / 'causal' padding, strides, dilation, groups). The work is
-a GEMM in C (kernels/conv1d.pyx). As in Keras it drops a mask."""
+a GEMM in C (kernels/conv1d.pyx). As in Keras it drops a mask (and so does its inference-plan
+op: the plan takes no mask, and the layers after it see none)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from typing import Any, Optional
 
 from .. import activations, initializers
 from ..kernels.conv1d import conv1d_backward, conv1d_forward, conv1d_output_length
+from ..kernels.plan_ops import CONV_PADDINGS, ConvOp, LayerOps
 from ..validation import check_choice, check_int
 from .arguments import standardize_data_format, standardize_size
-from .base import ActivationLike, InitializerLike, Layer
-
-PADDINGS = ("valid", "same", "causal")
+from .base import ActivationLike, InitializerLike, Layer, plan_activation
 
 
 class Conv1D(Layer):
@@ -27,7 +27,7 @@ class Conv1D(Layer):
         self.strides = standardize_size(strides, "strides")
         self.dilation_rate = standardize_size(dilation_rate, "dilation_rate")
         self.groups = check_int(groups, "groups", 1)
-        self.padding = check_choice(str(padding).lower(), "padding", PADDINGS)
+        self.padding = check_choice(str(padding).lower(), "padding", CONV_PADDINGS)
         self.data_format = standardize_data_format(data_format)
         if self.strides > 1 and self.dilation_rate > 1:
             raise ValueError(f"strides > 1 not supported in conjunction with dilation_rate > 1. "
@@ -91,6 +91,15 @@ class Conv1D(Layer):
         if self.use_bias:
             self.grads[1][...] = dbias
         return None if dx is None else self._out(dx)
+
+    def inference_ops(self, inputs, new_slot):
+        activation = plan_activation(self.activation)
+        if activation is None or self.data_format == "channels_first":
+            return None  # a custom activation, or (batch, channels, steps): through forward
+        out = new_slot()
+        return LayerOps([ConvOp(self.weights[0], self.weights[1] if self.use_bias else None,
+                                self.strides, self.padding, self.dilation_rate, self.groups,
+                                activation, inputs[0], out)], [out])
 
     def fused_logits(self, activation):
         return self._out(self._z) if self.activation.name == activation else None

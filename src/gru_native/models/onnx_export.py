@@ -1,8 +1,8 @@
 """Export a model to ONNX (`model.export(path, format="onnx")`), for onnxruntime and other ONNX
 runtimes: a Sequential chain or any functional graph. Each GRU becomes the standard `GRU`
 operator (`linear_before_reset` from reset_after, one or both directions), each LSTM the `LSTM`
-operator, Dense a MatMul and an Add, activations and merge layers their operators; batch size and
-sequence lengths stay dynamic. Needs the `onnx` package (only at export).
+operator, Dense a MatMul and an Add, Conv1D a Conv, activations and merge layers their operators;
+batch size and sequence lengths stay dynamic. Needs the `onnx` package (only at export).
 
 The graph has one input per model input (a Sequential's is "input", a functional model's is
 named by its Input layer) and one output per model output (a Sequential's is "output", else the
@@ -174,12 +174,13 @@ def _export_bidirectional(g, layer, xs, tensors):
 
 
 # ---- per-step layers ----------------------------------------------------------------------------
-def _activation(g: _Graph, x: str, activation: Any) -> str:
+def _activation(g: _Graph, x: str, activation: Any, axis: int = -1) -> str:
+    """activation(x); a softmax over `axis` (the features)."""
     if activation.name == "linear":
         return x
     if activation.name not in _ACTIVATIONS:
         raise ValueError(f"activation {activation.name!r} has no ONNX export")
-    extra = {"axis": -1} if activation.name == "softmax" else {}
+    extra = {"axis": axis} if activation.name == "softmax" else {}
     return g.op(_ACTIVATIONS[activation.name], [x], activation.name, **extra)
 
 
@@ -304,9 +305,10 @@ def _export_masking(g, layer, xs, tensors):
                      "carry masks; export a model without masking")
 
 
-# ---- pooling, normalisation, attention ----------------------------------------------------------
+# ---- convolution, pooling, normalisation, attention ---------------------------------------------
 def _channels_first(g, x, layer):
-    """ONNX pools (batch, channels, steps): a channels_last input is transposed there."""
+    """ONNX pools and convolves (batch, channels, steps): a channels_last tensor is transposed
+    there (and the result back: the same permutation)."""
     return x if layer.data_format == "channels_first" else g.op("Transpose", [x], "ncw",
                                                                  perm=[0, 2, 1])
 
@@ -321,6 +323,36 @@ def _windowed_pooling(op_type):
                  auto_pad="SAME_UPPER" if layer.padding == "same" else "VALID", **extra)
         return [_channels_first(g, y, layer)]
     return export
+
+
+def _conv_pads(layer) -> dict:
+    """The padding attributes of Keras' Conv1D as an ONNX Conv's: explicit pads (begin, end)
+    where they do not depend on the length ('causal'; 'same' at stride 1, where TensorFlow's
+    split gives the extra zero to the end); 'same' at a larger stride pads as each length
+    needs, which SAME_UPPER does at run time (Keras then allows no dilation, and onnxruntime's
+    SAME_UPPER takes none)."""
+    span = layer.dilation_rate * (layer.kernel_size - 1)  # the zeros 'same' and 'causal' add
+    if layer.padding == "valid":
+        return {"pads": [0, 0]}
+    if layer.padding == "causal":
+        return {"pads": [span, 0]}
+    if layer.strides == 1:
+        return {"pads": [span // 2, span - span // 2]}
+    return {"auto_pad": "SAME_UPPER"}
+
+
+def _export_conv1d(g, layer, xs, tensors):
+    # Keras' kernel (k, in / groups, filters) is ONNX's (filters, in / groups, k) reversed
+    inputs = [_channels_first(g, xs[0], layer),
+              g.weight(layer, "kernel", lambda: layer.weights[0].transpose(2, 1, 0))]
+    if layer.use_bias:
+        inputs.append(g.weight(layer, "bias", lambda: layer.weights[1]))
+    y = g.op("Conv", inputs, "conv", kernel_shape=[layer.kernel_size], strides=[layer.strides],
+             dilations=[layer.dilation_rate], group=layer.groups, **_conv_pads(layer))
+    # the activation over the filters: the last axis once back in channels_last, else axis 1
+    if layer.data_format == "channels_first":
+        return [_activation(g, y, layer.activation, axis=1)]
+    return [_activation(g, _channels_first(g, y, layer), layer.activation)]
 
 
 def _global_pooling(op_type):
@@ -447,7 +479,8 @@ def _exporters() -> dict:
             L.Average: _export_average, L.Maximum: _variadic("Max", "maximum"),
             L.Minimum: _variadic("Min", "minimum"), L.RepeatVector: _export_repeat_vector,
             L.Flatten: _export_flatten, L.Reshape: _export_reshape, L.Permute: _export_permute,
-            L.Masking: _export_masking, L.MaxPooling1D: _windowed_pooling("MaxPool"),
+            L.Masking: _export_masking, L.Conv1D: _export_conv1d,
+            L.MaxPooling1D: _windowed_pooling("MaxPool"),
             L.AveragePooling1D: _windowed_pooling("AveragePool"),
             L.GlobalMaxPooling1D: _global_pooling("ReduceMax"),
             L.GlobalAveragePooling1D: _global_pooling("ReduceMean"),
