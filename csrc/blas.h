@@ -36,6 +36,12 @@ extern gru_blas_table gru_blas;
  * ignores them). Returns 0, or -1 when an address is missing. */
 int gru_blas_bind(const size_t *addresses, int count);
 
+/* The most a GEMM's inner dimension should span in one call (gemm_blocks_impl.h): OpenBLAS'
+ * sgemm (Haswell kernel, on a Zen EPYC) runs 2-3x slower at inner sizes such as 256 and 320 (k = 5
+ * taps of 64 channels) than at 192 or below; the blocks cost one more pass over a cache-resident
+ * block of the output. dgemm showed no such dip and no loss from the blocks either. */
+#define GRU_GEMM_K_BLOCK 192
+
 /* C = alpha * op(A) op(B) + beta * C, row-major; ta/tb nonzero means transpose. A one-row
  * product is a GEMV: a GEMM would repack all of B for it (batch-1 prediction, every step). */
 static inline void gemm_f32(int ta, int tb, int m, int n, int k, float alpha,

@@ -7,15 +7,9 @@
 #include "conv1d.h"
 #include "threads.h"
 
-/* The most a GEMM's inner dimension spans, in one call: OpenBLAS' sgemm (Haswell kernel, on a
- * Zen EPYC) runs 2-3x slower at inner sizes such as 256 and 320 (k = 5 taps of 64 channels) than
- * at 192 or below; the blocks cost one more pass over a cache-resident block of the output.
- * dgemm showed no such dip and no loss from the blocks either. */
-#define K_BLOCK 192
-
 /* Rows (sample, output step) of one im2col matrix and its GEMMs: enough that a GEMM is not
  * overhead, few enough that the matrix stays in the core's L2 cache between im2col and GEMM
- * (and at most K_BLOCK: the rows are the inner dimension of dw's GEMM). */
+ * (and at most GRU_GEMM_K_BLOCK: the rows are the inner dimension of dw's GEMM). */
 #define CHUNK_ROWS 128
 
 long long conv1d_geometry(int padding, long long T, long long K, long long stride,
@@ -88,6 +82,7 @@ static void valid_taps(const conv1d_shape *s, int o, int *j0, int *j1, long long
 #define REAL float
 #define FN(name) name##_f32
 #define GEMM gemm_f32
+#include "gemm_blocks_impl.h"
 #include "conv1d_impl.h"
 #undef REAL
 #undef FN
@@ -96,6 +91,7 @@ static void valid_taps(const conv1d_shape *s, int o, int *j0, int *j1, long long
 #define REAL double
 #define FN(name) name##_f64
 #define GEMM gemm_f64
+#include "gemm_blocks_impl.h"
 #include "conv1d_impl.h"
 #undef REAL
 #undef FN

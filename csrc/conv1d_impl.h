@@ -49,16 +49,6 @@ static void FN(conv1d_columns)(const conv1d_shape *s, size_t r0, size_t r1, int 
     }
 }
 
-/* c = beta c + a op(b), a (m, k) and op(b) (k, n), with k in blocks of at most K_BLOCK (tb: b is
- * stored transposed, as (n, k)). */
-static void FN(gemm_k_blocks)(int tb, int m, int n, int k, const REAL *a, int lda, const REAL *b,
-                              int ldb, REAL beta, REAL *c, int ldc)
-{
-    for (int k0 = 0; k0 < k; k0 += K_BLOCK)
-        GEMM(0, tb, m, n, k - k0 < K_BLOCK ? k - k0 : K_BLOCK, 1, a + k0, lda,
-             tb ? b + k0 : b + (size_t)k0 * ldb, ldb, k0 ? 1 : beta, c, ldc);
-}
-
 /* y = conv(x, w) + b for samples [lo, hi), `cols` this thread's scratch. */
 static void FN(conv1d_forward_samples)(const conv1d_shape *s, const REAL *x, const REAL *w,
                                        const REAL *b, REAL *y, REAL *cols, int lo, int hi)
@@ -72,7 +62,7 @@ static void FN(conv1d_forward_samples)(const conv1d_shape *s, const REAL *x, con
         for (int r = 0; b && r < rows; r++) memcpy(yc + (size_t)r * F, b, (size_t)F * sizeof(REAL));
         for (int g = 0; g < s->groups; g++) {
             FN(conv1d_columns)(s, r0, r0 + rows, g, (REAL *)x, cols, 1);  /* gather: x only read */
-            FN(gemm_k_blocks)(0, rows, Fg, KC, cols, KC, w + (size_t)g * Fg, F, b ? 1 : 0,
+            FN(gemm_k_blocks)(0, rows, Fg, KC, 1, cols, KC, w + (size_t)g * Fg, F, b ? 1 : 0,
                               yc + (size_t)g * Fg, F);
         }
     }
@@ -94,7 +84,7 @@ static void FN(conv1d_backward_samples)(const conv1d_shape *s, const REAL *x, co
             GEMM(1, 0, KC, Fg, rows, 1, cols, KC, dyg, F, 1, dw + (size_t)g * Fg, F);
             if (!dx) continue;
             /* dcols = dy w^T replaces the columns, which dw no longer needs */
-            FN(gemm_k_blocks)(1, rows, KC, Fg, dyg, F, wg, F, 0, cols, KC);
+            FN(gemm_k_blocks)(1, rows, KC, Fg, 1, dyg, F, wg, F, 0, cols, KC);
             FN(conv1d_columns)(s, r0, r0 + rows, g, dx, cols, 0);
         }
     }

@@ -34,9 +34,9 @@ status=0
 # difference tests run the kernels that the reference comparisons already run here, thousands of
 # times over: under the sanitizers they are left to the normal test run.
 "$py" -m pytest -q -p no:cacheprovider -k "not central_differences and not finite_differences" tests/kernels/test_gru.py tests/kernels/test_gru_validation.py \
-    tests/kernels/test_dense_kernels.py tests/kernels/test_conv1d.py tests/models/test_optimizers.py \
-    tests/kernels/test_inference.py tests/kernels/test_fastmath.py tests/kernels/test_threads.py \
-    tests/kernels/test_kernel_properties.py tests/kernels/test_plan_graphs.py \
+    tests/kernels/test_dense_kernels.py tests/kernels/test_conv1d.py tests/kernels/test_attention_kernels.py \
+    tests/models/test_optimizers.py tests/kernels/test_inference.py tests/kernels/test_fastmath.py \
+    tests/kernels/test_threads.py tests/kernels/test_kernel_properties.py tests/kernels/test_plan_graphs.py \
     tests/kernels/test_plan_conv1d.py || status=$?
 
 if compgen -G "$tmp/*san.*" >/dev/null; then

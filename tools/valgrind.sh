@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run the kernels (GRU forward/backward, Dense, Conv1D, Adam, the inference plan) under valgrind
-# memcheck, in a fresh venv, from a wheel if one is given (CI passes build_wheel.sh's: one build
-# less), else from a normal build of the tree.
+# Run the kernels (GRU forward/backward, Dense, Conv1D, attention, Adam, the inference plan) under
+# valgrind memcheck, in a fresh venv, from a wheel if one is given (CI passes build_wheel.sh's:
+# one build less), else from a normal build of the tree.
 # Usage: tools/valgrind.sh [wheel] Exits non-zero on an invalid read or write anywhere, or on
 # any error (uninitialised value, definite leak, ...) with a stack frame in our extension modules;
 # errors of CPython, NumPy and OpenBLAS themselves are counted but not judged.
@@ -28,7 +28,7 @@ fi
 cat > "$tmp/prog.py" <<'EOF'
 import numpy as np
 import gru_native
-from gru_native.kernels import conv1d as _conv1d, dense as _dense, gru as _gru, optim as _optim
+from gru_native.kernels import attention as _attention, conv1d as _conv1d, dense as _dense, gru as _gru, optim as _optim
 
 rng = np.random.default_rng(0)
 
@@ -80,6 +80,16 @@ for dtype in (np.float32, np.float64):
                                     dilation_rate=dilation, groups=2)
         _conv1d.conv1d_backward(xc, kc, yc, strides=strides, padding=padding,
                                 dilation_rate=dilation, groups=2)
+    # attention: masks (an empty row included), causal, dropout, the key as the value; 4 x 64 x
+    # 64 steps start the team, 700 value steps make several row blocks
+    for N, Tq, Tv in ((4, 64, 64), (2, 5, 700)):
+        qa, va = (rng.normal(size=(N, t, 16)).astype(dtype) for t in (Tq, Tv))
+        vm = np.arange(Tv)[None] < np.arange(N)[:, None] * Tv // 2
+        qm, drop = vm[:, :Tq], (rng.random((N, Tq, Tv)) > 0.3).astype(dtype)
+        out, wa, used = _attention.attention_forward(qa, va, scale=0.5, value_mask=vm, query_mask=qm,
+                                                     causal=True, dropout_mask=drop)
+        _attention.attention_backward(qa, va, None, wa, out, used, scale=0.5, query_mask=qm,
+                                      dropout_mask=drop, need_dscale=True)
     n = 3 * 8192 + 5  # a flat parameter buffer of more than one chunk
     p, g, m, v, vh = (rng.normal(size=n).astype(dtype) for _ in range(5))
     _optim.adam_update(p, g, m, v, vh, learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
@@ -103,7 +113,7 @@ grep -q "valgrind program: done" "$tmp/out.txt" || { cat "$tmp/valgrind.log"; ex
 status=0
 "$py" - "$tmp/valgrind.xml" "$vg_status" <<'EOF' || status=1
 import collections, re, sys, xml.etree.ElementTree as ET
-ours = re.compile(r"/gru_native/kernels/(conv1d|dense|gru|inference|lstm|optim|threads)\.")
+ours = re.compile(r"/gru_native/kernels/(attention|conv1d|dense|gru|inference|lstm|optim|threads)\.")
 bad, other = 0, collections.Counter()
 for e in ET.parse(sys.argv[1]).getroot().iter("error"):
     kind, frames = e.findtext("kind"), list(e.iter("frame"))

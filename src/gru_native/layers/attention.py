@@ -5,6 +5,7 @@ scores (batch, Tq, Tv) = query key^T (times a learnt `scale` with use_scale), or
 score_mode='concat' concat_score_weight * sum over features of tanh(scale * (q_i + k_j));
 steps the value mask or `use_causal_mask` exclude get -1e9 before the softmax; the output is
 softmax(scores) value, zero at the query's padded steps, and carries the query's mask on.
+'dot' runs in C (kernels/attention.pyx); 'concat' in NumPy.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.attention import attention_backward, attention_forward
 from ..validation import check_real
 from .attention_weights import EXCLUDED, allowed_pairs, softmax, softmax_backward
 from .base import Layer, as_shape, true_options
@@ -91,65 +93,74 @@ class Attention(Layer):
 
     def call_node(self, inputs, masks, training):
         q, v = inputs[0], inputs[1]
-        k = inputs[2] if len(inputs) > 2 else v
+        key = inputs[2] if len(inputs) > 2 else None  # None: the value is the key
         q_mask, v_mask = masks[0], masks[1] if len(masks) > 1 else None
-        scale = self._scale()
-        if self.score_mode == "dot":
-            self._qk = q @ k.transpose(0, 2, 1)
-            scores = self._qk * scale if scale is not None else self._qk.copy()
-        else:
-            self._tanh = np.tanh((q[:, :, None] + k[:, None]) * (1 if scale is None else scale))
-            scores = self.weights[-1] * self._tanh.sum(-1)
-        # a query step's padding is not among the pairs: its output is zeroed below, as Keras
-        allowed = allowed_pairs(q.shape[1], k.shape[1], key_masks=[v_mask],
-                                causal=self.call_options.get("use_causal_mask", False))
-        if allowed is not None:
-            scores = np.where(allowed, scores, scores - EXCLUDED)
-        self._weights = softmax(scores)
         self._drop = None
         if training and self.dropout > 0:
-            self._drop = dropout_mask(self._weights.shape, self.dropout, q.dtype)
-        used = self._weights if self._drop is None else self._weights * self._drop
-        out = used @ v
-        self._q_valid = None if q_mask is None else q_mask[..., None].astype(q.dtype)
-        if self._q_valid is not None:
-            out *= self._q_valid
-        self._inputs, self._used = (q, v, k, len(inputs)), used
+            self._drop = dropout_mask((q.shape[0], q.shape[1], v.shape[1]), self.dropout, q.dtype)
+        self._inputs, self._q_mask = (q, v, key), q_mask
+        causal = bool(self.call_options.get("use_causal_mask"))
+        if self.score_mode == "dot":
+            out, self._weights, used = attention_forward(
+                q, v, key, scale=self._scale(), value_mask=v_mask, query_mask=q_mask,
+                causal=causal, dropout_mask=self._drop)
+        else:
+            out, used = self._concat_forward(q, v, v if key is None else key, v_mask, causal)
         outputs = [out.astype(q.dtype, copy=False)]
         if self.call_options.get("return_attention_scores"):
             outputs.append(used.astype(q.dtype, copy=False))
         return outputs, [q_mask] + [None] * (len(outputs) - 1)
 
     def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
-        q, v, k, n_inputs = self._inputs
+        q, v, key = self._inputs
         d_out = d_outputs[0]
-        d_used = np.zeros_like(self._used) if d_out is None else None
+        d_used = d_outputs[1] if len(d_outputs) > 1 else None
+        if self.score_mode == "dot":
+            dq, dv, dk, dscale = attention_backward(
+                q, v, key, self._weights, d_out, d_used, scale=self._scale(),
+                query_mask=self._q_mask, dropout_mask=self._drop, need_dscale=self.use_scale)
+            if self.use_scale:
+                self.grads[0][...] = dscale
+        else:
+            dq, dv, dk = self._concat_backward(q, v, v if key is None else key, d_out, d_used)
+            if key is None:
+                dv = dv + dk
+        return [dq, dv] if key is None else [dq, dv, dk]
+
+    # ---- score_mode='concat': no kernel, the NumPy fallback ------------------------------
+    def _concat_forward(self, q, v, k, v_mask, causal):
+        """(out, the used weights) of Keras' concat scores."""
+        scale = self._scale()
+        self._tanh = np.tanh((q[:, :, None] + k[:, None]) * (1 if scale is None else scale))
+        scores = self.weights[-1] * self._tanh.sum(-1)
+        allowed = allowed_pairs(q.shape[1], k.shape[1], key_masks=[v_mask], causal=causal)
+        if allowed is not None:
+            scores = np.where(allowed, scores, scores - EXCLUDED)
+        self._weights = softmax(scores)
+        self._used = self._weights if self._drop is None else self._weights * self._drop
+        out = self._used @ v
+        if self._q_mask is not None:
+            out *= self._q_mask[..., None]
+        return out, self._used
+
+    def _concat_backward(self, q, v, k, d_out, d_used):
+        """(dq, dv, dk) of _concat_forward, the weights' gradients written to self.grads."""
+        d_used = np.zeros_like(self._used) if d_used is None else d_used
+        dv = np.zeros_like(v)
         if d_out is not None:
-            if self._q_valid is not None:
-                d_out = d_out * self._q_valid
-            d_used = d_out @ v.transpose(0, 2, 1)
-        if len(d_outputs) > 1 and d_outputs[1] is not None:
-            d_used = d_used + d_outputs[1]
-        dv = np.zeros_like(v) if d_out is None else self._used.transpose(0, 2, 1) @ d_out
+            if self._q_mask is not None:
+                d_out = d_out * self._q_mask[..., None]
+            d_used = d_used + d_out @ v.transpose(0, 2, 1)
+            dv = self._used.transpose(0, 2, 1) @ d_out
         d_weights = d_used if self._drop is None else d_used * self._drop
         d_scores = softmax_backward(self._weights, d_weights)
-        scale = self._scale()
-        if self.score_mode == "dot":
-            s = 1 if scale is None else scale
-            dq, dk = s * (d_scores @ k), s * (d_scores.transpose(0, 2, 1) @ q)
-            if scale is not None:
-                self.grads[0][...] = (d_scores * self._qk).sum()
-        else:
-            c = self.weights[-1]
-            self.grads[-1][...] = (d_scores * self._tanh.sum(-1)).sum()
-            d_pre = c * d_scores[..., None] * (1 - self._tanh ** 2)  # d (scale * (q_i + k_j))
-            if scale is not None:
-                self.grads[0][...] = (d_pre * (q[:, :, None] + k[:, None])).sum()
-                d_pre = d_pre * scale
-            dq, dk = d_pre.sum(2), d_pre.sum(1)
-        if n_inputs == 2:
-            return [dq, dv + dk]
-        return [dq, dv, dk]
+        scale, c = self._scale(), self.weights[-1]
+        self.grads[-1][...] = (d_scores * self._tanh.sum(-1)).sum()
+        d_pre = c * d_scores[..., None] * (1 - self._tanh ** 2)  # d (scale * (q_i + k_j))
+        if scale is not None:
+            self.grads[0][...] = (d_pre * (q[:, :, None] + k[:, None])).sum()
+            d_pre = d_pre * scale
+        return d_pre.sum(2), dv, d_pre.sum(1)
 
     def get_config(self):
         return dict(super().get_config(), use_scale=self.use_scale, score_mode=self.score_mode,
