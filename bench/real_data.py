@@ -54,6 +54,7 @@ CONFIGS = {
     "conv+budget": {"conv_filters": (32, 32), "pooling": "max", "min_steps": 1000,
                     "lr_schedule": "plateau"},
     "mean+budget": {"pooling": "mean", "min_steps": 1000, "lr_schedule": "plateau"},
+    "kernel 7": {"conv_kernel_size": 7},
 }
 QUICK_CONFIGS = ["defaults", "bidirectional"]
 QUICK_MAX_ITER = 15  # --quick caps every configuration's max_iter at this
@@ -81,6 +82,14 @@ PUBLISHED = {
     "PLAID": {"InceptionTime": (0.9441340782122905, _INCEPTION),
               "ROCKET": (0.90260708, _ROCKET),
               "HIVE-COTE 2": (None, "HC2's published sets are the 112 equal-length ones")},
+    "ArrowHead": {"InceptionTime": (0.8457142857142858, _INCEPTION),
+                  "ROCKET": (0.81428571, _ROCKET), "HIVE-COTE 2": (None, _HC2)},
+    "GunPoint": {"InceptionTime": (1.0, _INCEPTION), "ROCKET": (1.0, _ROCKET),
+                 "HIVE-COTE 2": (None, _HC2)},
+    "ItalyPowerDemand": {"InceptionTime": (0.9650145772594751, _INCEPTION),
+                         "ROCKET": (0.96958212, _ROCKET), "HIVE-COTE 2": (None, _HC2)},
+    "OSULeaf": {"InceptionTime": (0.9421487603305784, _INCEPTION),
+                "ROCKET": (0.94090909, _ROCKET), "HIVE-COTE 2": (None, _HC2)},
     "UnitTest": {name: (None, "not an archive data set (a cut-down Chinatown test split); for "
                         "Chinatown's full test split: InceptionTime 0.9854, ROCKET 0.9825")
                  for name in ("InceptionTime", "ROCKET", "HIVE-COTE 2")},
@@ -141,10 +150,34 @@ def plaid():
     return _sktime_ts("PLAID")
 
 
+def arrow_head():
+    """sktime's ArrowHead: 36 / 175 outlines of arrowheads as 251 steps, 3 classes."""
+    return _stacked_sktime_ts("ArrowHead")
+
+
+def gun_point():
+    """sktime's GunPoint: 50 / 150 hand positions of 150 steps, 2 classes (gun drawn or not)."""
+    return _stacked_sktime_ts("GunPoint")
+
+
+def italy_power_demand():
+    """sktime's ItalyPowerDemand: 67 / 1029 days of 24 hourly loads, 2 classes (season)."""
+    return _stacked_sktime_ts("ItalyPowerDemand")
+
+
+def osu_leaf():
+    """sktime's OSULeaf: 200 / 242 leaf outlines of 427 steps, 6 classes (species)."""
+    return _stacked_sktime_ts("OSULeaf")
+
+
+def _stacked_sktime_ts(problem):
+    X_train, X_test, y_train, y_test = _sktime_ts(problem)
+    return np.stack(X_train), np.stack(X_test), y_train, y_test
+
+
 def unit_test():
     """sktime's UnitTest: 20 / 22 series of 24 steps (hourly pedestrian counts), 2 classes."""
-    X_train, X_test, y_train, y_test = _sktime_ts("UnitTest")
-    return np.stack(X_train), np.stack(X_test), y_train, y_test
+    return _stacked_sktime_ts("UnitTest")
 
 
 def digits():
@@ -201,6 +234,10 @@ DATASETS = {
     "PigCVP": dict(load=pig_cvp, pool=10, seeds=1, quick=dict(pool=40, test=104)),
     "PLAID": dict(load=plaid, pool=16, seeds=1, quick=dict(pool=32, train=110, test=110)),
     "UnitTest": dict(load=unit_test, quick=dict()),
+    "ArrowHead": dict(load=arrow_head, quick=dict(pool=4, test=60)),
+    "GunPoint": dict(load=gun_point, quick=dict(pool=4, test=60)),
+    "ItalyPowerDemand": dict(load=italy_power_demand, quick=dict(test=200)),
+    "OSULeaf": dict(load=osu_leaf, quick=dict(pool=8, test=60)),
     "digits": dict(load=digits, quick=dict(train=300, test=300)),
     "motif": dict(load=motif, run=lambda: motif(150, 300), seeds=1,
                   quick=dict(load=lambda: motif(150, 150, steps=100))),
@@ -208,7 +245,8 @@ DATASETS = {
 
 
 # rough seconds per default fit, to start the long ones first
-COST = {"motif": 100, "PLAID": 60, "PigCVP": 20, "digits": 8, "Coffee": 3, "UnitTest": 1}
+COST = {"motif": 100, "PLAID": 60, "OSULeaf": 40, "PigCVP": 20, "ArrowHead": 15, "GunPoint": 15,
+        "digits": 8, "Coffee": 3, "ItalyPowerDemand": 2, "UnitTest": 1}
 
 
 def pool_steps(X, k):

@@ -104,7 +104,7 @@ class _GRUEstimator(BaseEstimator):
                  reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  dense_units: Union[int, Sequence[int]] = (),
                  conv_filters: Union[Literal["auto"], int, Sequence[int]] = "auto",
-                 conv_kernel_size: int = 7, conv_pool_size: int = 2,
+                 conv_kernel_size: int = 11, conv_pool_size: int = 2,
                  normalization: Optional[Literal["batch", "layer"]] = "batch",
                  pooling: Literal["auto", "last", "mean", "max", "attention"] = "auto",
                  learning_rate: float = 1e-2,
