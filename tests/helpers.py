@@ -142,6 +142,30 @@ def layer_path_forward(model, x, training=False):
     return ys[0], masks[0]
 
 
+def randomise_weights(model, seed):
+    """Every weight uniform in [-0.5, 0.5], biases away from their zero initialisation, so that
+    a bias dropped or added somewhere shows."""
+    r = np.random.default_rng(seed)
+    for layer in model.layers:
+        for w in layer.weights:
+            w[...] = r.uniform(-0.5, 0.5, w.shape)
+    return model
+
+
+def forbid_python_layers(monkeypatch):
+    """Every layer class's forward and call_node raise from now on (for this test): what still
+    runs is the inference plan's one call into C."""
+    from gru_native.layers.base import LAYER_CLASSES
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Python layer ran during predict")
+
+    for cls in set(LAYER_CLASSES.values()):
+        for method in ("forward", "call_node"):
+            if method in vars(cls):
+                monkeypatch.setattr(cls, method, refuse)
+
+
 def regression_data(rng, n=7, T=6, F=3, out=2):
     return rng.normal(size=(n, T, F)), rng.normal(size=(n, out))
 

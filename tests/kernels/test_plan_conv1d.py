@@ -11,8 +11,8 @@ import gru_native as gn
 from gru_native import layers
 from gru_native.kernels.inference import InferencePlan
 from gru_native.kernels.plan_ops import ConvOp, RecurrentOp
-from gru_native.layers.base import LAYER_CLASSES
 from gru_native.models.plan import why_no_plan
+from helpers import forbid_python_layers, randomise_weights
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -25,14 +25,8 @@ CONVS = [(3, 1, "valid", 1, 1, True, "relu"), (4, 1, "same", 1, 1, True, "linear
          (1, 1, "valid", 1, 2, False, "linear"), (5, 2, "same", 1, 2, True, "tanh")]
 
 
-def randomise(model, seed=3):
-    """Biases away from their zero initialisation, so that a bias dropped or added shows."""
-    r = np.random.default_rng(seed)
-    for layer in model.layers:
-        for w in layer.weights:
-            w[...] = r.uniform(-0.5, 0.5, w.shape)
-    return model
-
+def randomise(model):
+    return randomise_weights(model, seed=3)
 
 def layer_path(model, x):
     return model._forward(model._inputs([x]), training=False)[0][0]
@@ -121,13 +115,7 @@ def test_predict_runs_no_python_layer(rng, monkeypatch):
     cases = [(model, rng.normal(size=(3, 12, 3))), (stack, rng.normal(size=(3, 11, 4)))]
     want = [layer_path(m, x) for m, x in cases]
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("a Python layer ran during predict")
-
-    for cls in set(LAYER_CLASSES.values()):
-        for method in ("forward", "call_node"):
-            if method in vars(cls):
-                monkeypatch.setattr(cls, method, refuse)
+    forbid_python_layers(monkeypatch)
     for (m, x), w in zip(cases, want):
         m._plan = None  # built again under the patch
         assert conv_ops(m)

@@ -12,7 +12,7 @@ from gru_native import layers
 from gru_native.kernels.inference import InferencePlan
 from gru_native.kernels.plan_ops import (ActivationOp, DenseOp, MergeOp, NormOp, PoolOp,
                                          RecurrentOp, RepeatOp)
-from gru_native.layers.base import LAYER_CLASSES
+from helpers import forbid_python_layers
 
 TOL = {np.float32: 1e-6, np.float64: 1e-12}
 MERGES = {"concat": layers.Concatenate, "add": layers.Add, "subtract": layers.Subtract,
@@ -285,13 +285,7 @@ def test_predict_runs_no_python_layer(rng, monkeypatch):
         expected.append((xs, layer_path(model, xs)))
         assert model.inference_plan() is not None
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("a Python layer ran during predict")
-
-    for cls in set(LAYER_CLASSES.values()):
-        for method in ("forward", "call_node"):
-            if method in vars(cls):
-                monkeypatch.setattr(cls, method, refuse)
+    forbid_python_layers(monkeypatch)
     for (model, _), (xs, want) in zip(models, expected):
         model._plan = None  # built again under the patch: building runs no layer either
         got = as_list(model, model.predict(xs if len(xs) > 1 else xs[0], verbose=0))

@@ -8,6 +8,7 @@ import pytest
 
 import gru_native as gn
 from gru_native import layers
+from helpers import randomise_weights
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -22,14 +23,8 @@ CONVS = [(3, 1, "valid", 1, 1, True, "relu"), (4, 1, "same", 1, 1, True, "linear
 LENGTHS = (9, 12, 13)  # odd and even: 'same' at stride 2 pads each differently
 
 
-def randomise(model, seed=5):
-    """Biases away from zero, so that one left out of the graph shows."""
-    r = np.random.default_rng(seed)
-    for layer in model.layers:
-        for w in layer.weights:
-            w[...] = r.uniform(-0.5, 0.5, w.shape)
-    return model
-
+def randomise(model):
+    return randomise_weights(model, seed=5)
 
 def session(model, tmp_path):
     path = tmp_path / f"{model.name}.onnx"
