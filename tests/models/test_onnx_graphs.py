@@ -114,14 +114,15 @@ def pooling_and_normalization(data_format="channels_last"):
 
 
 def attention():
-    """Self-attention with a learnt scale over a GRU's sequence, additive attention over another
-    input, and the attention weights as a second output."""
+    """Self-attention with a learnt scale over a GRU's sequence, causal self-attention, additive
+    attention over another input, and the attention weights as a second output."""
     q, v = gn.Input((None, 4), name="query"), gn.Input((None, 3), name="value")
     seq = layers.GRU(4, return_sequences=True)(q)
     own = layers.Attention(use_scale=True)([seq, seq])
+    causal = layers.Attention()([seq, seq], use_causal_mask=True)
     other, weights = layers.Attention(score_mode="concat", use_scale=True)(
         [seq, v, layers.Dense(4)(v)], return_attention_scores=True)
-    out = layers.GlobalAveragePooling1D()(layers.Concatenate()([own, other]))
+    out = layers.GlobalAveragePooling1D()(layers.Concatenate()([own, causal, other]))
     return gn.Model([q, v], [layers.Dense(1)(out), weights])
 
 

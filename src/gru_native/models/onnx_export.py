@@ -24,6 +24,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from .. import layers as L
+from ..layers.attention_weights import EXCLUDED
 from .graph import unique_names
 
 _ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax"}
@@ -384,10 +385,17 @@ def _export_batch_normalization(g, layer, xs, tensors):
     return [g.op("Add", [g.op("Mul", [xs[0], a], "scaled"), b], "batch_norm")]
 
 
+def _causal_pairs(g, scores):
+    """(Tq, Tv) booleans of the scores' last two axes, True where query step i may see key step
+    j <= i: a Trilu of ones (it broadcasts over the batch and the heads)."""
+    pairs_shape = g.op("Slice", [g.op("Shape", [scores], "shape"), g.axes(-2),
+                                 g.axes(np.iinfo(np.int64).max)], "pairs_shape")
+    true = g.onnx.helper.make_tensor("true", g.onnx.TensorProto.BOOL, [1], [True])
+    return g.op("Trilu", [g.op("ConstantOfShape", [pairs_shape], "ones", value=true)], "causal",
+                upper=0)
+
+
 def _export_attention(g, layer, xs, tensors):
-    if layer.call_options.get("use_causal_mask"):
-        raise ValueError(f"layer {layer.name!r} (Attention) with use_causal_mask has no ONNX "
-                         "export yet")
     q, v = xs[0], xs[1]
     k = xs[2] if len(xs) > 2 else v
     scale = g.weight(layer, "scale", lambda: layer.weights[0]) if layer.use_scale else None
@@ -404,6 +412,10 @@ def _export_attention(g, layer, xs, tensors):
                       keepdims=0)
         scores = g.op("Mul", [summed, g.weight(layer, "concat_score_weight",
                                                lambda: layer.weights[-1])], "scores")
+    if layer.call_options.get("use_causal_mask"):  # as the layer: EXCLUDED off a left-out score
+        excluded = g.op("Sub", [scores, g.const(np.array(EXCLUDED, np.float32), "excluded")],
+                        "excluded_scores")
+        scores = g.op("Where", [_causal_pairs(g, scores), scores, excluded], "masked_scores")
     weights = g.op("Softmax", [scores], "attention_weights", axis=-1)
     out = g.op("MatMul", [weights, v], "attention")
     return [out, weights] if layer.call_options.get("return_attention_scores") else [out]
@@ -435,17 +447,13 @@ def _export_multi_head_attention(g, layer, xs, tensors):
     scores = g.op("MatMul", [q, k_t], "scores")
     allowed = None
     if layer.call_options.get("use_causal_mask"):
-        pairs_shape = g.op("Slice", [g.op("Shape", [scores], "shape"), g.axes(2), g.axes(4)],
-                           "pairs_shape")
-        true = g.onnx.helper.make_tensor("true", g.onnx.TensorProto.BOOL, [1], [True])
-        allowed = g.op("Trilu", [g.op("ConstantOfShape", [pairs_shape], "ones", value=true)],
-                       "causal", upper=0)
+        allowed = _causal_pairs(g, scores)
     if len(xs) > 3:  # (B, Tq, Tv): the same pairs for every head
         given = g.op("Cast", [xs[3]], "attention_mask", to=g.onnx.TensorProto.BOOL)
         given = g.op("Unsqueeze", [given, g.axes(1)], "attention_mask")
         allowed = given if allowed is None else g.op("And", [allowed, given], "allowed")
     if allowed is not None:
-        scores = g.op("Where", [allowed, scores, g.const(np.array(-1e9, np.float32), "excluded")],
+        scores = g.op("Where", [allowed, scores, g.const(np.array(-EXCLUDED, np.float32), "excluded")],
                       "masked_scores")
     weights = g.op("Softmax", [scores], "attention_weights", axis=-1)
     if allowed is not None:  # a query step with no pair left: zeros, as the layer
