@@ -48,6 +48,7 @@ SEEDS = 3
 # ---- configurations: one line each; the dict is passed to GRUClassifier as it is ------------
 CONFIGS = {
     "defaults": {},
+    "global scaling": {"scaling": "global"},
     "bidirectional": {"bidirectional": True},
     "budget": {"min_steps": 1000, "lr_schedule": "plateau"},
     "conv": {"conv_filters": (32, 32), "pooling": "max"},
@@ -231,8 +232,8 @@ def matched_filter_predict(X, shapes):
 # when another loader (the motif task with 150 training series); what --quick keeps.
 DATASETS = {
     "Coffee": dict(load=coffee, quick=dict(pool=4)),
-    "PigCVP": dict(load=pig_cvp, pool=10, seeds=1, quick=dict(pool=40, test=104)),
-    "PLAID": dict(load=plaid, pool=16, seeds=1, quick=dict(pool=32, train=110, test=110)),
+    "PigCVP": dict(load=pig_cvp, seeds=1, quick=dict(pool=40, test=104)),
+    "PLAID": dict(load=plaid, seeds=1, quick=dict(pool=32, train=110, test=110)),
     "UnitTest": dict(load=unit_test, quick=dict()),
     "ArrowHead": dict(load=arrow_head, quick=dict(pool=4, test=60)),
     "GunPoint": dict(load=gun_point, quick=dict(pool=4, test=60)),

@@ -63,19 +63,20 @@ def test_mean_pooling_ignores_padded_steps():
 
 
 def test_auto_settings_follow_the_sequence_length():
-    """'auto': short sequences keep the plain recurrent network; from 100 steps (the median of
-    variable lengths) two Conv1D blocks, max pooling, 1000 steps at least and the plateau
-    schedule; a parameter given explicitly is kept."""
+    """'auto': short sequences keep the plain recurrent network and the global scaling; from 100
+    steps (the median of variable lengths) each sequence scaled by its own statistics, two Conv1D
+    blocks, max pooling, 1000 steps at least and the plateau schedule; a parameter given
+    explicitly is kept."""
     short = GRUClassifier(units=4, max_iter=1, random_state=0).fit(*motif_data(10, steps=99))
-    assert short.settings_ == {"conv_filters": (), "pooling": "last", "min_steps": 0,
-                               "lr_schedule": "constant"}
+    assert short.settings_ == {"conv_filters": (), "scaling": "global", "pooling": "last",
+                               "min_steps": 0, "lr_schedule": "constant"}
     assert layer_names(short) == ["InputLayer", "GRU", "Dense"]
     rng = np.random.default_rng(0)
     ragged = [rng.normal(size=n) for n in (50, 100, 100, 150)]
     long = GRUClassifier(units=4, max_iter=1, min_steps=2, random_state=0).fit(ragged,
                                                                                [0, 1, 0, 1])
-    assert long.settings_ == {"conv_filters": (32, 32), "pooling": "max", "min_steps": 2,
-                              "lr_schedule": "plateau"}
+    assert long.settings_ == {"conv_filters": (32, 32), "scaling": "series", "pooling": "max",
+                              "min_steps": 2, "lr_schedule": "plateau"}
     assert layer_names(long).count("Conv1D") == 2
 
 
@@ -108,7 +109,7 @@ def test_plateau_schedule_halves_the_learning_rate_when_the_loss_stalls(capsys):
     ({"conv_filters": (4, 0)}, "conv_filters"), ({"conv_kernel_size": 0}, "conv_kernel_size"),
     ({"conv_pool_size": 0}, "conv_pool_size"), ({"pooling": "sum"}, "pooling"),
     ({"normalization": "group"}, "normalization"), ({"lr_schedule": "cosine"}, "lr_schedule"),
-    ({"min_steps": -1}, "min_steps")])
+    ({"min_steps": -1}, "min_steps"), ({"scaling": "minmax"}, "scaling")])
 def test_bad_architecture_parameters(params, match):
     X, y = motif_data(10, steps=10)
     with pytest.raises(ValueError, match=match):

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 
 from .. import optimizers, utils
 from .sequence_input import finite_float_array, read_sequences
+from .series_scaling import median_deviation, with_series_statistics
 from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             DataConversionWarning, RegressorMixin, accuracy_score,
                             check_is_fitted, r2_score)
@@ -41,6 +42,7 @@ _POOLINGS = ("last", "mean", "max", "attention")
 _LONG_SEQUENCES = 100
 _NORMALIZATIONS = {None: None, "batch": BatchNormalization, "layer": LayerNormalization}
 _LR_SCHEDULES = ("constant", "plateau")
+_SCALINGS = ("global", "series")
 _PREDICT_BATCH = 1024  # the batch does not change results (float64), only speed and memory
 
 # X: an array (samples, timesteps, features) or (samples, timesteps), or a list of sequences
@@ -103,6 +105,7 @@ class _GRUEstimator(BaseEstimator):
                  cell: Literal["gru", "lstm"] = "gru", bidirectional: bool = False,
                  reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  dense_units: Union[int, Sequence[int]] = (),
+                 scaling: Literal["auto", "global", "series"] = "auto",
                  conv_filters: Union[Literal["auto"], int, Sequence[int]] = "auto",
                  conv_kernel_size: int = 11, conv_pool_size: int = 2,
                  normalization: Optional[Literal["batch", "layer"]] = "batch",
@@ -123,6 +126,7 @@ class _GRUEstimator(BaseEstimator):
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
         self.dense_units = dense_units
+        self.scaling = scaling
         self.conv_filters = conv_filters
         self.conv_kernel_size = conv_kernel_size
         self.conv_pool_size = conv_pool_size
@@ -152,6 +156,7 @@ class _GRUEstimator(BaseEstimator):
             _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
         _int(self.conv_kernel_size, "conv_kernel_size", 1)
         _int(self.conv_pool_size, "conv_pool_size", 1)
+        check_choice(self.scaling, "scaling", ("auto",) + _SCALINGS)
         check_choice(self.normalization, "normalization", tuple(_NORMALIZATIONS))
         check_choice(self.pooling, "pooling", ("auto",) + _POOLINGS)
         check_choice(self.lr_schedule, "lr_schedule", ("auto",) + _LR_SCHEDULES)
@@ -191,19 +196,30 @@ class _GRUEstimator(BaseEstimator):
                              f"{self.n_features_in_} features as input (a 2-D X holds one feature "
                              f"per timestep, and {name} was fitted on {self.n_features_in_} of them)")
         features = batch.values.shape[2]
-        if features != len(self._x_mean):
+        if features != self._step_features:
             raise ValueError(f"X has {features} features per timestep, but {name} is expecting "
-                             f"{len(self._x_mean)} features per timestep as input")
+                             f"{self._step_features} features per timestep as input")
         return batch
 
+    def _network_features(self, batch):
+        """The features per step the network reads, before standardisation: X's own, or with
+        scaling='series' each sequence scaled by its own statistics and those statistics."""
+        if self.settings_["scaling"] == "series":
+            return with_series_statistics(batch.values, batch.mask, self._series_unit)
+        return batch.values
+
     def _fit_scaling(self, batch):
-        valid = batch.values[batch.mask] if batch.mask is not None else batch.values.reshape(
-            -1, batch.values.shape[2])
+        self._step_features = batch.values.shape[2]
+        if self.settings_["scaling"] == "series":
+            self._series_unit = median_deviation(batch.values, batch.mask)
+        values = self._network_features(batch)
+        valid = values[batch.mask] if batch.mask is not None else values.reshape(
+            -1, values.shape[2])
         scale = valid.std(axis=0)
         self._x_mean, self._x_scale = valid.mean(axis=0), np.where(scale > 0, scale, 1.0)
 
     def _standardized(self, batch):
-        x = (batch.values - self._x_mean) / self._x_scale
+        x = (self._network_features(batch) - self._x_mean) / self._x_scale
         if batch.mask is not None:
             x[~batch.mask] = 0.0
         return x
@@ -218,18 +234,21 @@ class _GRUEstimator(BaseEstimator):
 
     # ---- the network ------------------------------------------------------------------------
     def _resolve_auto(self, batch):
-        """The 'auto' parameters for this training set: a convolutional front end (two blocks
-        of 32 filters) for sequences of _LONG_SEQUENCES steps or more (the median), and with
-        one: max pooling over the recurrent sequence, at least 1000 optimizer steps and the
-        plateau schedule; without: the last state, no minimum, a constant rate."""
+        """The 'auto' parameters for this training set. For sequences of _LONG_SEQUENCES steps
+        or more (the median): each scaled by its own statistics, and a convolutional front end
+        (two blocks of 32 filters). With a front end: max pooling over the recurrent sequence,
+        at least 1000 optimizer steps and the plateau schedule; without: the last state, no
+        minimum, a constant rate."""
         lengths = batch.mask.sum(axis=1) if batch.mask is not None else [batch.values.shape[1]]
+        long = np.median(lengths) >= _LONG_SEQUENCES
         if _is_auto(self.conv_filters):
-            conv = (32, 32) if np.median(lengths) >= _LONG_SEQUENCES else ()
+            conv = (32, 32) if long else ()
         else:
             conv = _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
         choose = {"pooling": ("max", "last"), "min_steps": (1000, 0),
                   "lr_schedule": ("plateau", "constant")}
-        settings = {"conv_filters": conv}
+        settings = {"conv_filters": conv, "scaling": (
+            ("series" if long else "global") if _is_auto(self.scaling) else self.scaling)}
         for name, (with_conv, without) in choose.items():
             value = getattr(self, name)
             settings[name] = (with_conv if conv else without) if _is_auto(value) else value
@@ -289,11 +308,11 @@ class _GRUEstimator(BaseEstimator):
             batch = read_sequences(X)
             self._fit_columns = batch.columns
             self.n_features_in_ = batch.columns or batch.values.shape[2]
+            self.settings_ = self._resolve_auto(batch)
             self._fit_scaling(batch)
         targets = self._fit_targets(y, len(batch.values), continuing, incremental, classes)
         x = self._standardized(batch)
         if not continuing:
-            self.settings_ = self._resolve_auto(batch)
             self._rng = _generator(self.random_state)
             self.n_iter_ = 0
             self.loss_curve_ = []
@@ -391,6 +410,12 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     of (timesteps_i, features) or (timesteps_i,) sequences of any lengths. y: (samples,) or
     (samples, outputs).
 
+    `scaling`: 'global' standardises each feature with its mean and deviation over the training
+    set; 'series' standardises each sequence by its own mean and deviation per feature (the
+    UCR/UEA archive's convention: shapes compared at one scale) and gives the network those two
+    statistics as two more features per step, so that a class told by a series' level or size
+    is kept. Both use the statistics of the first fit.
+
     The network: a Conv1D block per entry of `conv_filters` (an int or a tuple; () for none):
     Conv1D(filters, `conv_kernel_size`, padding 'same'), `normalization` ('batch', 'layer' or
     None), ReLU and MaxPooling1D(`conv_pool_size`), which shortens a long series before the
@@ -409,6 +434,11 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     `validation_fraction` of the samples, with `early_stopping`) has not improved by `tol` for
     more than `n_iter_no_change` epochs (and min_steps are done); early stopping keeps the best
     epoch's weights.
+    'auto' (the default of scaling, conv_filters, pooling, min_steps and lr_schedule) chooses by
+    the training set's median length: from 100 steps, 'series' scaling, two blocks of 32
+    filters, max pooling, at least 1000 steps and the plateau schedule; below it, 'global'
+    scaling and the plain recurrent network (the last state, no minimum, a constant rate).
+    settings_ holds what was chosen.
     `warm_start`: fit continues from the current weights. `shuffle`: reshuffle every epoch.
     `random_state`: None, an int, a RandomState or a Generator; an int gives bit-identical fits
     for the same n_jobs. `n_jobs`: the kernels' threads during fit and predict (None: as set by
@@ -417,7 +447,8 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     Fitted attributes, as MLPRegressor's: model_ (the gru_native Model), loss_,
     loss_curve_, best_loss_ (None with early_stopping), validation_scores_ and
     best_validation_score_ (None without), n_iter_, n_outputs_, n_features_in_ (the features per
-    timestep; for a 2-D X its columns, as scikit-learn counts them, which predict then requires).
+    timestep; for a 2-D X its columns, as scikit-learn counts them, which predict then requires),
+    settings_ (the 'auto' parameters resolved).
     """
 
     def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
