@@ -32,7 +32,8 @@ def test_conv_front_end_layers(normalization, norm_layer):
     clf = GRUClassifier(units=4, conv_filters=(3, 5), conv_kernel_size=5, conv_pool_size=2,
                         normalization=normalization, max_iter=1, min_steps=0,
                         random_state=0).fit(X, y)
-    block = ["Conv1D"] + ([norm_layer] if norm_layer else []) + ["Activation", "MaxPooling1D"]
+    block = (["Conv1D"] + (["PaddingMask", norm_layer] if norm_layer else [])
+             + ["Activation", "PaddingMask", "MaxPooling1D", "PaddingMask"])
     # with a front end, pooling='auto' is the maximum over the recurrent sequence
     assert layer_names(clf) == ["InputLayer"] + 2 * block + ["GRU", "GlobalMaxPooling1D", "Dense"]
     convs = [layer for layer in clf.model_.layers if type(layer).__name__ == "Conv1D"]
@@ -43,6 +44,8 @@ def test_conv_front_end_layers(normalization, norm_layer):
 
 @pytest.mark.parametrize("pooling,summary", [("last", []), ("mean", ["GlobalAveragePooling1D"]),
                                              ("max", ["GlobalMaxPooling1D"]),
+                                             ("max_mean", ["GlobalMaxPooling1D",
+                                                           "GlobalAveragePooling1D", "Concatenate"]),
                                              ("attention", ["Attention", "GlobalAveragePooling1D"])])
 def test_pooling_summarises_the_sequence(pooling, summary):
     X, y = motif_data(20, steps=15)
@@ -60,6 +63,28 @@ def test_mean_pooling_ignores_padded_steps():
     clf = GRUClassifier(units=4, pooling="mean", max_iter=3, random_state=0).fit(X, y)
     alone = np.vstack([clf.predict_proba([x]) for x in X[:5]])
     np.testing.assert_allclose(clf.predict_proba(X[:5]), alone, rtol=1e-12)
+
+
+@pytest.mark.parametrize("normalization", ["batch", None])
+def test_conv_front_end_keeps_the_padding_out(normalization):
+    """Variable-length sequences through the Conv1D front end: a sequence predicts the same
+    alone as in a batch padded to longer ones (Conv1D and MaxPooling1D drop the mask; the
+    estimator's PaddingMask layers zero the padded steps and give the recurrent layer the
+    shortened mask). Equal-length sequences still predict through the inference plan."""
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=n) for n in rng.integers(30, 90, 40)]
+    y = np.array([x[:20].mean() > 0 for x in X]).astype(int)
+    clf = GRUClassifier(units=4, conv_filters=(4, 4), conv_kernel_size=5, pooling="mean",
+                        normalization=normalization, max_iter=3, min_steps=0,
+                        random_state=0).fit(X, y)
+    alone = np.vstack([clf.predict_proba([x]) for x in X[:6]])
+    np.testing.assert_allclose(clf.predict_proba(X[:6]), alone, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(clf.predict_proba(X)[:6], alone, rtol=1e-12, atol=1e-15)
+    x = rng.normal(size=(5, 30, 1))
+    assert clf.model_.inference_plan() is not None  # PaddingMask is the identity there
+    np.testing.assert_allclose(clf.model_.predict(x, verbose=0),  # one call into C
+                               clf.model_.predict(x, verbose=0, mask=np.ones((5, 30), bool)),
+                               rtol=1e-12)  # layer by layer
 
 
 def test_auto_settings_follow_the_sequence_length():

@@ -27,9 +27,10 @@ from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             DataConversionWarning, RegressorMixin, accuracy_score,
                             check_is_fitted, r2_score)
 from .. import get_num_threads, set_num_threads
-from ..layers import (GRU, LSTM, Activation, Attention, BatchNormalization, Bidirectional, Conv1D,
-                      Dense, GlobalAveragePooling1D, GlobalMaxPooling1D, Input, LayerNormalization,
-                      MaxPooling1D)
+from ..layers import (GRU, LSTM, Activation, Attention, BatchNormalization, Bidirectional,
+                      Concatenate, Conv1D, Dense, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                      Input, LayerNormalization, MaxPooling1D)
+from ..layers.padding_mask import PaddingMask
 from ..models import Model
 from ..validation import check_bool, check_choice, check_int, check_real
 
@@ -37,7 +38,7 @@ __all__ = ["GRURegressor", "GRUClassifier"]
 
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _CELLS = {"gru": GRU, "lstm": LSTM}
-_POOLINGS = ("last", "mean", "max", "attention")
+_POOLINGS = ("last", "mean", "max", "max_mean", "attention")
 # 'auto': from this median length on, a convolutional front end (measured: bench/real_data.py)
 _LONG_SEQUENCES = 100
 _NORMALIZATIONS = {None: None, "batch": BatchNormalization, "layer": LayerNormalization}
@@ -109,7 +110,7 @@ class _GRUEstimator(BaseEstimator):
                  conv_filters: Union[Literal["auto"], int, Sequence[int]] = "auto",
                  conv_kernel_size: int = 11, conv_pool_size: int = 2,
                  normalization: Optional[Literal["batch", "layer"]] = "batch",
-                 pooling: Literal["auto", "last", "mean", "max", "attention"] = "auto",
+                 pooling: Literal["auto", "last", "mean", "max", "max_mean", "attention"] = "auto",
                  learning_rate: float = 1e-2,
                  optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam",
                  global_clipnorm: Optional[float] = 1.0, batch_size: int = 32, max_iter: int = 200,
@@ -255,20 +256,24 @@ class _GRUEstimator(BaseEstimator):
         return settings
 
     def _build_model(self, n_features):
-        """Conv1D blocks (conv, normalisation, ReLU, max pooling: they shorten a long series),
+        """Conv1D blocks (conv, normalisation, ReLU, max pooling: they shorten a long series;
+        PaddingMask keeps variable-length sequences' padding out of them),
         the recurrent layers, the summary of their sequence (`pooling`), ReLU Dense layers, the
         output."""
         inputs = Input((None, n_features))
         x = inputs
         settings = self.settings_
+        pooled = 1  # the steps of the input in one step of x
         for filters in settings["conv_filters"]:
             x = Conv1D(filters, self.conv_kernel_size, padding="same",
                        use_bias=self.normalization is None)(x)
             if self.normalization is not None:
-                x = _NORMALIZATIONS[self.normalization]()(x)
-            x = Activation("relu")(x)
+                x = _NORMALIZATIONS[self.normalization]()(PaddingMask(pooled)([x, inputs]))
+            x = PaddingMask(pooled)([Activation("relu")(x), inputs])
             if self.conv_pool_size > 1:
-                x = MaxPooling1D(self.conv_pool_size, padding="same")(x)
+                pooled *= self.conv_pool_size
+                x = PaddingMask(pooled)([MaxPooling1D(self.conv_pool_size, padding="same")(x),
+                                         inputs])
         units = _layer_sizes("units", self.units, allow_empty=False)
         for i, size in enumerate(units):
             options = dict(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
@@ -281,6 +286,8 @@ class _GRUEstimator(BaseEstimator):
             x = GlobalAveragePooling1D()(x)
         elif settings["pooling"] == "max":
             x = GlobalMaxPooling1D()(x)
+        elif settings["pooling"] == "max_mean":  # fastai's concat pooling, without the last state
+            x = Concatenate()([GlobalMaxPooling1D()(x), GlobalAveragePooling1D()(x)])
         elif settings["pooling"] == "attention":  # each step's summary of the others, averaged
             x = GlobalAveragePooling1D()(Attention(use_scale=True)([x, x]))
         for size in _layer_sizes("dense_units", self.dense_units, allow_empty=True):
@@ -421,7 +428,8 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     None), ReLU and MaxPooling1D(`conv_pool_size`), which shortens a long series before the
     recurrent layers; GRU (or, with cell='lstm', LSTM) layers of `units` (an int, or a tuple for
     stacked layers), Bidirectional if `bidirectional`; their sequence summarised by `pooling`:
-    'last' (the last state), 'mean' or 'max' over the steps (padded steps never count), or
+    'last' (the last state), 'mean' or 'max' over the steps (padded steps never count), both
+    side by side ('max_mean'), or
     'attention' (self-attention, then the mean); ReLU Dense layers of `dense_units`; a linear
     Dense output. It minimises the mean squared error of the standardised targets with
     `optimizer` at `learning_rate`, gradients clipped to a global norm of `global_clipnorm`
