@@ -113,3 +113,18 @@ def test_predict_checks_the_features_per_step():
     with pytest.raises(ValueError, match="2 features per timestep, but GRUClassifier is "
                                          "expecting 1"):
         clf.predict(np.stack([X, X], axis=2))
+
+
+def test_statistics_that_tell_nothing_are_left_out():
+    """On sequences z-normalised already, scaling='series' builds and trains the very network
+    of scaling='global': the same weights for the same random_state."""
+    X, y = shapes_at_random_scales(30)
+    X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+    fits = [GRUClassifier(units=4, scaling=s, max_iter=2, random_state=0).fit(X, y)
+            for s in ("series", "global")]
+    assert fits[0].model_.layers[0].output_shape == (None, 1)
+    for a, b in zip(fits[0].model_.get_weights(), fits[1].model_.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    X_scaled = X * 10.0 ** np.linspace(-2, 2, len(X))[:, None]  # sizes differ: the size is kept
+    assert GRUClassifier(units=4, scaling="series", max_iter=1, random_state=0).fit(
+        X_scaled, y).model_.layers[0].output_shape == (None, 2)

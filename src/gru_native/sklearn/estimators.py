@@ -217,10 +217,15 @@ class _GRUEstimator(BaseEstimator):
         valid = values[batch.mask] if batch.mask is not None else values.reshape(
             -1, values.shape[2])
         scale = valid.std(axis=0)
-        self._x_mean, self._x_scale = valid.mean(axis=0), np.where(scale > 0, scale, 1.0)
+        # Series statistics that are the same for every training sequence (an archive that is
+        # z-normalised already) tell nothing: left out, so that the network is the same as
+        # with scaling='global' (dead inputs would still change its initial weights).
+        self._x_columns = np.flatnonzero((scale > 0) | (np.arange(len(scale)) < self._step_features))
+        self._x_mean = valid.mean(axis=0)[self._x_columns]
+        self._x_scale = np.where(scale > 0, scale, 1.0)[self._x_columns]
 
     def _standardized(self, batch):
-        x = (self._network_features(batch) - self._x_mean) / self._x_scale
+        x = (self._network_features(batch)[:, :, self._x_columns] - self._x_mean) / self._x_scale
         if batch.mask is not None:
             x[~batch.mask] = 0.0
         return x
