@@ -2,6 +2,8 @@
 max pooling), how the recurrent sequence is summarised (`pooling`), a budget in optimizer steps
 (`min_steps`) and the learning-rate schedule (`lr_schedule='plateau'`)."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -85,6 +87,25 @@ def test_conv_front_end_keeps_the_padding_out(normalization):
     np.testing.assert_allclose(clf.model_.predict(x, verbose=0),  # one call into C
                                clf.model_.predict(x, verbose=0, mask=np.ones((5, 30), bool)),
                                rtol=1e-12)  # layer by layer
+
+
+def test_training_batches_cut_after_their_longest_sequence_train_as_padded_ones():
+    """fit cuts each batch after its longest sequence: exact, because the front end and the
+    recurrent layers skip padding. A training step of the estimator's network on a batch padded
+    far beyond its sequences gives the same weights as on the cut batch."""
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=n) for n in rng.integers(30, 61, 12)]
+    y = np.arange(12) % 2
+    clf = GRUClassifier(units=4, conv_filters=(3, 3), conv_kernel_size=5, max_iter=1,
+                        min_steps=0, random_state=0).fit(X, y)
+    lengths = np.array([len(x) for x in X])
+    mask = np.arange(100) < lengths[:, None]
+    x = rng.normal(size=(12, 100, 1)) * mask[:, :, None]
+    padded, cut = pickle.loads(pickle.dumps(clf.model_)), pickle.loads(pickle.dumps(clf.model_))
+    padded.train_on_batch(x, y.astype(float), mask=mask)
+    cut.train_on_batch(x[:, :60], y.astype(float), mask=mask[:, :60])
+    for a, b in zip(padded.get_weights(), cut.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
 def test_auto_settings_follow_the_sequence_length():

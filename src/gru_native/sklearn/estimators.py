@@ -366,9 +366,7 @@ class _GRUEstimator(BaseEstimator):
         lr_patience = max(1, self.n_iter_no_change // 2)
         learning_rate = float(self.learning_rate)
         for epoch in range(epochs):
-            history = self.model_.fit(x, y, batch_size=batch_size, epochs=1, verbose=0,
-                                      shuffle=self.shuffle, mask=mask)
-            self.loss_ = float(history.history["loss"][-1])
+            self.loss_ = self._epoch(x, y, mask, batch_size)
             if not np.isfinite(self.loss_):
                 raise ValueError(f"training diverged (loss {self.loss_}); lower learning_rate or "
                                  "set global_clipnorm")
@@ -408,6 +406,25 @@ class _GRUEstimator(BaseEstimator):
                               ConvergenceWarning)
         if early_stopping:
             self.model_.set_weights(best_weights)
+
+    def _epoch(self, x, y, mask, batch_size):
+        """One pass over the training set in batches (reshuffled with `shuffle`, as Model.fit
+        draws them), each cut after its longest sequence: the padding beyond it changes nothing
+        (the recurrent kernels and PaddingMask skip padding), so variable-length sequences cost
+        their batch's length, not the longest one's. The mean loss over the samples."""
+        order = self._rng.permutation(len(x)) if self.shuffle else np.arange(len(x))
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            idx = order[start:start + batch_size]
+            if mask is None:
+                xb, mb = x[idx], None
+            else:
+                mb = mask[idx]
+                steps = np.flatnonzero(mb.any(axis=0))[-1] + 1  # padding is at the end
+                xb, mb = x[idx, :steps], mb[:, :steps]
+            logs = self.model_.train_on_batch(xb, y[idx], mask=mb, return_dict=True)
+            total += logs["loss"] * len(idx)
+        return total / len(x)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
