@@ -124,6 +124,9 @@ def test_auto_settings_follow_the_sequence_length():
     assert long.settings_ == {"conv_filters": (32, 32), "scaling": "series", "pooling": "max",
                               "min_steps": 2, "lr_schedule": "plateau"}
     assert layer_names(long).count("Conv1D") == 2
+    # the regressor keeps the global scaling ('series' is measured on classification only)
+    reg = GRURegressor(units=4, max_iter=1, min_steps=2, random_state=0).fit(ragged, [0., 1, 0, 1])
+    assert reg.settings_["scaling"] == "global"
 
 
 def test_min_steps_is_a_budget_in_optimizer_steps():

@@ -241,7 +241,7 @@ class _GRUEstimator(BaseEstimator):
     # ---- the network ------------------------------------------------------------------------
     def _resolve_auto(self, batch):
         """The 'auto' parameters for this training set. For sequences of _LONG_SEQUENCES steps
-        or more (the median): each scaled by its own statistics, and a convolutional front end
+        or more (the median): the scaling _long_scaling, and a convolutional front end
         (two blocks of 32 filters). With a front end: max pooling over the recurrent sequence,
         at least 1000 optimizer steps and the plateau schedule; without: the last state, no
         minimum, a constant rate."""
@@ -254,7 +254,7 @@ class _GRUEstimator(BaseEstimator):
         choose = {"pooling": ("max", "last"), "min_steps": (1000, 0),
                   "lr_schedule": ("plateau", "constant")}
         settings = {"conv_filters": conv, "scaling": (
-            ("series" if long else "global") if _is_auto(self.scaling) else self.scaling)}
+            self._long_scaling if long else "global") if _is_auto(self.scaling) else self.scaling}
         for name, (with_conv, without) in choose.items():
             value = getattr(self, name)
             settings[name] = (with_conv if conv else without) if _is_auto(value) else value
@@ -465,10 +465,10 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     more than `n_iter_no_change` epochs (and min_steps are done); early stopping keeps the best
     epoch's weights.
     'auto' (the default of scaling, conv_filters, pooling, min_steps and lr_schedule) chooses by
-    the training set's median length: from 100 steps, 'series' scaling, two blocks of 32
-    filters, max pooling, at least 1000 steps and the plateau schedule; below it, 'global'
-    scaling and the plain recurrent network (the last state, no minimum, a constant rate).
-    settings_ holds what was chosen.
+    the training set's median length: from 100 steps, two blocks of 32 filters, max pooling, at
+    least 1000 steps and the plateau schedule (and for the classifier 'series' scaling); below
+    it, 'global' scaling and the plain recurrent network (the last state, no minimum, a constant
+    rate). settings_ holds what was chosen.
     `warm_start`: fit continues from the current weights. `shuffle`: reshuffle every epoch.
     `random_state`: None, an int, a RandomState or a Generator; an int gives bit-identical fits
     for the same n_jobs. `n_jobs`: the kernels' threads during fit and predict (None: as set by
@@ -480,6 +480,9 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     timestep; for a 2-D X its columns, as scikit-learn counts them, which predict then requires),
     settings_ (the 'auto' parameters resolved).
     """
+
+    # 'auto' keeps the global scaling: 'series' was measured on classification only
+    _long_scaling = "global"
 
     def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
         """One epoch over (X, y), from the current weights."""
@@ -529,6 +532,10 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
     validation accuracy. Fitted attributes: classes_ and GRURegressor's (n_outputs_: 1, or the
     number of labels).
     """
+
+    # 'auto' for long sequences: shapes at one scale, level and size as features (measured on
+    # the archives: bench/real_data.py)
+    _long_scaling = "series"
 
     def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike,
                     classes: Optional[ArrayLike] = None) -> _Estimator:
