@@ -443,7 +443,9 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     set; 'series' standardises each sequence by its own mean and deviation per feature (the
     UCR/UEA archive's convention: shapes compared at one scale) and gives the network those two
     statistics as two more features per step, so that a class told by a series' level or size
-    is kept. Both use the statistics of the first fit.
+    is kept (statistics that are the same for every training sequence are left out). What is
+    measured across sequences (the standardisation, the unit of the statistics) is the first
+    fit's.
 
     The network: a Conv1D block per entry of `conv_filters` (an int or a tuple; () for none):
     Conv1D(filters, `conv_kernel_size`, padding 'same'), `normalization` ('batch', 'layer' or
