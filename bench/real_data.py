@@ -1,5 +1,5 @@
 """GRUClassifier on labelled sequence data that pip packages ship, beside published accuracies of
-InceptionTime and ROCKET on the same default train/test splits and a PyTorch GRU of the same size
+InceptionTime and ROCKET on the same default train/test splits and the same network in PyTorch
 trained the same way. Its table chooses the estimators' defaults (README, "scikit-learn estimators").
 
     python bench/real_data.py [--quick] [--datasets a,b] [--configs name,...] [--seeds N]
@@ -311,7 +311,8 @@ def describe_steps(X_raw, X_run):
 
 # ---- the runs --------------------------------------------------------------------------------
 def fit_gru(params, seed, X_train, X_test, y_train, y_test):
-    """One GRUClassifier fit: its test accuracy, wall seconds of fit, epochs."""
+    """One GRUClassifier fit: its test accuracy, wall seconds of fit, epochs, the 'auto'
+    parameters resolved."""
     model = GRUClassifier(random_state=seed, n_jobs=N_JOBS, **params)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -319,7 +320,8 @@ def fit_gru(params, seed, X_train, X_test, y_train, y_test):
         model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     return dict(accuracy=float(model.score(X_test, y_test)), fit_seconds=seconds,
-                n_iter=int(model.n_iter_), hit_max_iter=bool(model.n_iter_ >= model.max_iter))
+                n_iter=int(model.n_iter_), hit_max_iter=bool(model.n_iter_ >= model.max_iter),
+                settings=model.settings_)
 
 
 def _padded(X):
@@ -336,41 +338,85 @@ def _padded(X):
     return X, np.full(len(X), X.shape[1])
 
 
-def fit_torch(params, seed, epochs, X_train, X_test, y_train, y_test):
-    """torch.nn.GRU of the estimator's size (units, layers, bidirectional) -> the last step's
-    state -> Linear, trained as the estimator trains: inputs standardised per feature over the
-    real steps of the training set, Adam with its learning rate and global_clipnorm (as gradient
-    norm clipping), its batch size, shuffled every epoch, for `epochs` epochs (the n_iter_ of the
-    estimator's run); float32, torch's own initialisation."""
+def network_input(scaling, x_train, n_train, x_test, n_test):
+    """What the estimator's network reads (standardised as GRUClassifier does, written again
+    here from its documentation): with scaling='series' each sequence's values by its own
+    statistics beside those statistics (gru_native.sklearn.series_scaling), the ones constant
+    over the training set left out; then every feature standardised over the training set's
+    real steps; padding zero."""
+    from gru_native.sklearn.series_scaling import median_deviation, with_series_statistics
+
+    masks = [np.arange(x.shape[1]) < n[:, None] for x, n in ((x_train, n_train), (x_test, n_test))]
+    if scaling == "series":
+        unit = median_deviation(x_train, masks[0])
+        x_train, x_test = (with_series_statistics(x, m, unit)
+                           for x, m in zip((x_train, x_test), masks))
+    valid = x_train[masks[0]]
+    scale = valid.std(axis=0)
+    keep = (scale > 0) | (np.arange(len(scale)) < len(scale) // (3 if scaling == "series" else 1))
+    mean, scale = valid.mean(axis=0)[keep], np.where(scale > 0, scale, 1.0)[keep]
+    return [((x[:, :, keep] - mean) / scale) * m[:, :, None]
+            for x, m in zip((x_train, x_test), masks)]
+
+
+def fit_torch(params, settings, seed, epochs, X_train, X_test, y_train, y_test):
+    """The estimator's network in PyTorch, trained as the estimator trains it: `settings` (its
+    settings_: the 'auto' parameters resolved) give the scaling, the Conv1D blocks (Conv1d with
+    'same' padding and no bias, BatchNorm1d with Keras' momentum and epsilon, ReLU, MaxPool1d
+    padded at the end as TensorFlow's 'same' for a size of 2), the summary of the GRU's sequence
+    ('last' state, 'mean' or 'max') and the plateau schedule (the rate halved, down to 1/64, when
+    the training loss has not improved by tol for n_iter_no_change // 2 epochs); Adam with the
+    estimator's learning rate and global_clipnorm (as gradient norm clipping), its batch size,
+    shuffled every epoch, for `epochs` epochs (the n_iter_ of the estimator's run); float32,
+    torch's own initialisation. None (no baseline) for variable lengths read by anything but the
+    GRU's last state (torch's Conv1d and poolings take no mask)."""
     import torch
 
     torch.set_num_threads(N_JOBS)
     torch.manual_seed(seed)
     p = {**GRUClassifier().get_params(), **params}
     units = p["units"] if isinstance(p["units"], (tuple, list)) else (p["units"],)
-    if len(set(units)) != 1 or p["cell"] != "gru" or p["dense_units"]:
+    conv, pooling = settings["conv_filters"], settings["pooling"]
+    if len(set(units)) != 1 or p["cell"] != "gru" or p["dense_units"] or pooling not in (
+            "last", "mean", "max") or p["normalization"] not in ("batch", None):
         raise ValueError(f"the torch baseline has no counterpart for {params}")
     x_train, n_train = _padded(X_train)
     x_test, n_test = _padded(X_test)
-    valid = np.concatenate([x[:n] for x, n in zip(x_train, n_train)])
-    mean, scale = valid.mean(axis=0), valid.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    standardise = lambda x, n: torch.tensor(
-        ((x - mean) / scale) * (np.arange(x.shape[1])[None, :, None] < n[:, None, None]),
-        dtype=torch.float32)
+    if (conv or pooling != "last") and (len(set(n_train)) > 1 or len(set(n_test)) > 1):
+        return None
+    xt, xv = (torch.tensor(x, dtype=torch.float32) for x in network_input(
+        settings["scaling"], x_train, n_train, x_test, n_test))
     classes = np.unique(y_train)
     binary = len(classes) == 2
     codes = torch.tensor(np.searchsorted(classes, y_train))
 
+    def block(channels_in, filters):
+        layers = [torch.nn.Conv1d(channels_in, filters, p["conv_kernel_size"], padding="same",
+                                  bias=p["normalization"] is None)]
+        if p["normalization"] == "batch":
+            layers.append(torch.nn.BatchNorm1d(filters, eps=1e-3, momentum=0.01))
+        layers.append(torch.nn.ReLU())
+        if p["conv_pool_size"] > 1:
+            layers.append(torch.nn.MaxPool1d(p["conv_pool_size"], ceil_mode=True))
+        return layers
+
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.gru = torch.nn.GRU(x_train.shape[2], units[0], num_layers=len(units),
+            widths = [xt.shape[2]] + list(conv)
+            self.front = torch.nn.Sequential(*[layer for c_in, f in zip(widths, widths[1:])
+                                               for layer in block(c_in, f)])
+            self.gru = torch.nn.GRU(widths[-1], units[0], num_layers=len(units),
                                     batch_first=True, bidirectional=p["bidirectional"])
             width = units[0] * (2 if p["bidirectional"] else 1)
             self.head = torch.nn.Linear(width, 1 if binary else len(classes))
 
         def forward(self, x, n):
+            if conv:
+                x = self.front(x.transpose(1, 2)).transpose(1, 2)
+            if pooling != "last":
+                out, _ = self.gru(x)
+                return self.head(out.amax(dim=1) if pooling == "max" else out.mean(dim=1))
             if not p["bidirectional"]:  # the state at each sequence's last real step: exact,
                 out, _ = self.gru(x)  # later padding cannot reach it (and packing is 5x slower)
                 return self.head(out[torch.arange(len(x)), torch.as_tensor(n) - 1])
@@ -380,13 +426,16 @@ def fit_torch(params, seed, epochs, X_train, X_test, y_train, y_test):
             return self.head(torch.cat([h[-2], h[-1]], dim=1))
 
     net = Net()
-    optimizer = torch.optim.Adam(net.parameters(), lr=p["learning_rate"])
+    rate = p["learning_rate"]
+    optimizer = torch.optim.Adam(net.parameters(), lr=rate)
     loss_fn = torch.nn.BCEWithLogitsLoss() if binary else torch.nn.CrossEntropyLoss()
-    xt, xv = standardise(x_train, n_train), standardise(x_test, n_test)
     batch = min(p["batch_size"], len(xt))
     generator = torch.Generator().manual_seed(seed)
+    best, lr_wait = np.inf, 0
     start = time.perf_counter()
     for _ in range(epochs):
+        net.train()
+        total = 0.0
         for idx in torch.randperm(len(xt), generator=generator).split(batch):
             optimizer.zero_grad()
             out = net(xt[idx], n_train[idx.numpy()])
@@ -395,7 +444,17 @@ def fit_torch(params, seed, epochs, X_train, X_test, y_train, y_test):
             if p["global_clipnorm"] is not None:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), p["global_clipnorm"])
             optimizer.step()
+            total += loss.item() * len(idx)
+        stale = total / len(xt) > best - p["tol"]
+        best = min(best, total / len(xt))
+        lr_wait = lr_wait + 1 if stale else 0
+        if settings["lr_schedule"] == "plateau" and lr_wait >= max(1, p["n_iter_no_change"] // 2) \
+                and rate > p["learning_rate"] / 64:
+            rate, lr_wait = rate / 2, 0
+            for group in optimizer.param_groups:
+                group["lr"] = rate
     seconds = time.perf_counter() - start
+    net.eval()
     with torch.no_grad():
         out = net(xv, n_test)
     predicted = (out[:, 0] > 0).long() if binary else out.argmax(dim=1)
@@ -415,8 +474,10 @@ def _task(name, quick, config, params, seed, torch_epochs_from_first):
     results = [dict(dataset=name, config=config, params=params, seed=seed,
                     **fit_gru(params, seed, *data))]
     if torch_epochs_from_first:
-        results.append(dict(dataset=name, config=f"torch GRU ({config})", params=params, seed=seed,
-                            **fit_torch(params, seed, results[0]["n_iter"], *data)))
+        baseline = fit_torch(params, results[0]["settings"], seed, results[0]["n_iter"], *data)
+        if baseline is not None:
+            results.append(dict(dataset=name, config=f"torch ({config})", params=params,
+                                seed=seed, **baseline))
     return results
 
 
@@ -583,8 +644,8 @@ def main(argv=None):
     text = "\n".join(
         [header, "",
          "Test accuracy on the default train/test split, mean±std over seeds (random_state 0, 1, "
-         "2); fit s = wall seconds of fit, epochs = n_iter_ (means). Torch GRU: the same size, "
-         "trained the same way for the same epochs. InceptionTime, ROCKET: published accuracies "
+         "2); fit s = wall seconds of fit, epochs = n_iter_ (means). torch: the same network in "
+         "PyTorch, trained the same way for the same epochs. InceptionTime, ROCKET: published accuracies "
          "for the same split (sources in bench/real_data.py PUBLISHED).", ""]
         + [f"- {n}" for n in notes] + ([""] if notes else []) + [table(facts, rows)])
     print(text)
