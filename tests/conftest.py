@@ -13,3 +13,13 @@ def rng():
     return np.random.default_rng(20261125)
 
 
+
+
+@pytest.fixture(autouse=True)
+def seeded_package_rng():
+    """Every test starts from the same seeded stream of gru_native's random numbers (initial
+    weights, shuffling, dropout) and NumPy's global ones, whatever tests ran before it: a
+    float32 comparison's margin does not depend on the order the tests run in."""
+    import gru_native
+
+    gru_native.utils.set_random_seed(0)
