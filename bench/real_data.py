@@ -511,8 +511,7 @@ def run(datasets, configs, seeds, quick, torch_baseline, limit=True, workers=WOR
     """Every (data set, configuration, seed) fit, WORKERS at a time; the torch baseline after
     the first configuration's fit of each seed, with its epochs. With `limit` (the full run's
     default configurations), a data set's own `configs` (else FULL_CONFIGS) limit them. Returns
-    (data set facts,
-    runs) in the order of datasets, configs, seeds. `partial`: a path where the runs done so far
+    (data set facts, runs) in the order of datasets, configs, seeds. `partial`: a path where the runs done so far
     are written after each fit (a long run stopped early keeps them)."""
     facts = {name: dataset_facts(name, quick, seeds) for name in datasets}
     tasks = []

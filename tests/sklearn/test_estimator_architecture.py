@@ -56,13 +56,15 @@ def test_pooling_summarises_the_sequence(pooling, summary):
     assert clf.model_.layers[2].return_sequences == (pooling != "last")
 
 
-def test_mean_pooling_ignores_padded_steps():
+@pytest.mark.parametrize("scaling", ["global", "series"])
+def test_mean_pooling_ignores_padded_steps(scaling):
     """Variable-length sequences: a sequence's prediction does not depend on the padding that
-    other, longer sequences in the batch bring."""
+    other, longer sequences in the batch bring (nor, with scaling='series', do its statistics)."""
     rng = np.random.default_rng(0)
-    X = [rng.normal(size=n) for n in rng.integers(5, 15, 30)]
+    X = [rng.normal(scale=rng.uniform(0.1, 10), size=n) for n in rng.integers(5, 15, 30)]
     y = np.array([x.mean() > 0 for x in X]).astype(int)
-    clf = GRUClassifier(units=4, pooling="mean", max_iter=3, random_state=0).fit(X, y)
+    clf = GRUClassifier(units=4, scaling=scaling, pooling="mean", max_iter=3,
+                        random_state=0).fit(X, y)
     alone = np.vstack([clf.predict_proba([x]) for x in X[:5]])
     np.testing.assert_allclose(clf.predict_proba(X[:5]), alone, rtol=1e-12)
 

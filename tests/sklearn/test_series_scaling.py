@@ -97,16 +97,6 @@ def test_series_scaling_keeps_the_level():
     np.testing.assert_allclose(reg.predict(X), 5.0 * y, atol=0.5)
 
 
-def test_a_sequence_predicts_the_same_alone_or_in_a_ragged_batch():
-    rng = np.random.default_rng(0)
-    X = [rng.normal(scale=rng.uniform(0.1, 10), size=n) for n in rng.integers(20, 40, 30)]
-    y = np.array([x.std() > 2 for x in X]).astype(int)
-    clf = GRUClassifier(units=4, scaling="series", pooling="mean", max_iter=3,
-                        random_state=0).fit(X, y)
-    alone = np.vstack([clf.predict_proba([x]) for x in X[:5]])
-    np.testing.assert_allclose(clf.predict_proba(X[:5]), alone, rtol=1e-12)
-
-
 def test_predict_checks_the_features_per_step():
     X, y = shapes_at_random_scales(20)
     clf = GRUClassifier(units=4, scaling="series", max_iter=1, random_state=0).fit(X, y)
