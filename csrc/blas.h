@@ -36,6 +36,9 @@ extern gru_blas_table gru_blas;
  * ignores them). Returns 0, or -1 when an address is missing. */
 int gru_blas_bind(const size_t *addresses, int count);
 
+/* Make the BLAS run single-threaded in the calling thread (threads.h says why). */
+void gru_blas_single_thread(void);
+
 /* The most a GEMM's inner dimension should span in one call (gemm_blocks_impl.h): OpenBLAS'
  * sgemm (Haswell kernel, on a Zen EPYC) runs 2-3x slower at inner sizes such as 256 and 320 (k = 5
  * taps of 64 channels) than at 192 or below; the blocks cost one more pass over a cache-resident

@@ -140,8 +140,8 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
     const int T = s->T, F = s->F, H = s->H, G = 3 * H;
     const size_t bth = (size_t)s->B * T * H;
     if (hi <= lo) return;
-    GEMM(0, 0, (hi - lo) * T, G, F, 1, x + (size_t)lo * T * F, F, w, G, 0,
-         c->gx + (size_t)lo * T * G, G);
+    FN(gemm_rows_polled)((size_t)(hi - lo) * T, G, F, x + (size_t)lo * T * F, F, w, G,
+                         c->gx + (size_t)lo * T * G, G);
     if (!h0)
         memset(c->h + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
     else if (h0 != c->h)  /* h0 may be h_last itself: a state carried from call to call */
@@ -178,7 +178,8 @@ static void FN(forward_units)(const FN(forward_call) *c, const REAL *x, const RE
     gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
     const size_t width = (size_t)(j1 - j0) * sizeof(REAL), bh = (size_t)B * H;
     for (int g = 0; g < 3; g++)  /* this block's columns of every step's input projection */
-        GEMM(0, 0, B * T, j1 - j0, F, 1, x, F, w + g * H + j0, G, 0, c->gx + g * H + j0, G);
+        FN(gemm_rows_polled)((size_t)B * T, j1 - j0, F, x, F, w + g * H + j0, G,
+                             c->gx + g * H + j0, G);
     FN(forward_call) step = *c;
     for (int k = 0; k < T; k++) {
         const REAL *hin = hbuf + (k % 2) * bh;

@@ -71,8 +71,8 @@ static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x,
     const int T = s->T, F = s->F, H = s->H, G = 4 * H;
     const size_t rows = (size_t)(hi - lo) * H * sizeof(REAL);
     if (hi <= lo) return;
-    GEMM(0, 0, (hi - lo) * T, G, F, 1, x + (size_t)lo * T * F, F, w, G, 0,
-         c->gx + (size_t)lo * T * G, G);
+    FN(gemm_rows_polled)((size_t)(hi - lo) * T, G, F, x + (size_t)lo * T * F, F, w, G,
+                         c->gx + (size_t)lo * T * G, G);
     if (!h0) memset(c->h + (size_t)lo * H, 0, rows);
     else if (h0 != c->h) memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, rows);
     if (!c0) memset(c->c + (size_t)lo * H, 0, rows);

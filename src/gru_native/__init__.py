@@ -11,7 +11,9 @@ _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 
 from .kernels.gru import GRUCache, GRUWorkspace, gru_backward, gru_forward  # noqa: E402
-from .kernels.threads import BLAS_BACKEND, get_num_threads, set_num_threads  # noqa: E402
+from .kernels.threads import (  # noqa: E402
+    BLAS_BACKEND, get_num_threads, limited_threads, set_num_threads)
+from .kernels import threadpool as _threadpool  # noqa: E402,F401  (threadpoolctl sees our setting)
 from . import activations, callbacks, initializers, losses, metrics, optimizers, utils  # noqa: E402
 from .layers import (  # noqa: E402
     GRU, LSTM, Activation, Add, Average, Bidirectional, Concatenate, Dense, Dropout, Embedding,
@@ -48,5 +50,6 @@ __all__ = [
     "RepeatVector", "Flatten", "Reshape", "Permute", "TimeDistributed",
     "Input", "Model", "Sequential", "layers", "models", "preprocessing", "from_keras", "from_torch",
     "activations", "callbacks", "get_num_threads", "gru_backward", "gru_forward", "initializers",
-    "load_model", "losses", "metrics", "optimizers", "set_num_threads", "utils", "validation",
+    "limited_threads", "load_model", "losses", "metrics", "optimizers", "set_num_threads", "utils",
+    "validation",
 ]

@@ -74,18 +74,22 @@ def report(caught, **facts):
 
 
 def interrupt(body, delay):
-    """Run PROLOGUE + body in a child, SIGINT it `delay` seconds after it says ready; return the
-    child's report and the time of the signal (both on the system's monotonic clock)."""
+    """Run PROLOGUE + body in a child, SIGINT it `delay` seconds after it says ready (not at all
+    if None); return the child's report and the time of the signal (both on the system's
+    monotonic clock)."""
     code = PROLOGUE + textwrap.dedent(body)
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+    # Unbuffered: readline takes the ready line only, and communicate reads the rest from the pipe
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, bufsize=0,
                              env=dict(os.environ, OMP_NUM_THREADS="2"))
     try:
-        line = child.stdout.readline()
+        line = child.stdout.readline().decode()
         assert line.startswith("ready"), line
-        time.sleep(delay)
-        sent = time.monotonic()
-        child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=120)
+        sent = None
+        if delay is not None:
+            time.sleep(delay)
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+        out = child.communicate(timeout=120)[0].decode()
     finally:
         child.kill()
     assert child.returncode == 0, out
@@ -105,3 +109,50 @@ def test_interrupt_inside_a_long_kernel_call_comes_within_a_second_or_so():
     assert facts["steps"] == 0 and facts["same_as_last_step"]
     assert facts["finite"] and facts["predicts"]
     assert facts["caught"] - sent < 2.0, f"KeyboardInterrupt came {facts['caught'] - sent:.1f} s late"
+
+
+INSIDE_THE_INPUT_PROJECTION = """
+    # A predict whose input projection x W is one GEMM of seconds (20,000 steps of 4,096
+    # features onto 3 x 1,024 units) before the first recurrent step.
+    model = gn.Sequential([gn.GRU(1024, input_shape=(None, 4096)), gn.Dense(1)])
+    x = rng.normal(size=(1, 20000, 4096)).astype(np.float32)
+    ready()
+    try:
+        model.predict(x, verbose=0)
+    except KeyboardInterrupt:
+        caught = time.monotonic()
+    x = x[:, :20]
+    report(caught)
+"""
+
+WHILE_THE_INPUTS_ARE_CHECKED = """
+    # SIGINT reaches the process from C code just before a long kernel call, with no Python
+    # bytecode between (starmap calls one after the other), as when it lands while a binding
+    # converts its inputs: Python's handler has run but could not raise yet.
+    import ctypes, itertools, operator, os, signal
+    kill = ctypes.CDLL(None).kill  # os.kill would let Python raise at once
+    W = rng.normal(size=(256, 3 * 1024)).astype(np.float32) * 0.03
+    U = rng.normal(size=(1024, 3 * 1024)).astype(np.float32) * 0.01
+    x = rng.normal(size=(1, 20000, 256)).astype(np.float32)
+    ready()
+    start = time.monotonic()
+    try:
+        list(itertools.starmap(operator.call, [(kill, os.getpid(), signal.SIGINT),
+                                               (gn.gru_forward, x, W, U)]))
+    except KeyboardInterrupt:
+        caught = time.monotonic()
+    print(json.dumps({"caught": caught, "start": start}), flush=True)
+"""
+
+
+def test_interrupt_inside_the_input_projection_comes_within_a_second():
+    facts, sent = interrupt(INSIDE_THE_INPUT_PROJECTION, delay=0.5)
+    assert facts["caught"] is not None, "predict finished before the interrupt"
+    assert facts["finite"] and facts["predicts"]
+    assert facts["caught"] - sent < 1.0, f"KeyboardInterrupt came {facts['caught'] - sent:.1f} s late"
+
+
+def test_an_interrupt_just_before_a_kernel_call_is_kept():
+    facts, _ = interrupt(WHILE_THE_INPUTS_ARE_CHECKED, delay=None)
+    assert facts["caught"] is not None, "the interrupt was lost"
+    assert facts["caught"] - facts["start"] < 1.0, "the kernel call ran despite the interrupt"

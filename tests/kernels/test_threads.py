@@ -125,3 +125,61 @@ def test_n_threads_must_be_a_positive_integer(bad):
     x, W, U, b, _ = random_gru(np.random.default_rng(0), 3, 2, 4, 2, True, np.float64)
     with pytest.raises(ValueError, match="n_threads must be a positive integer"):
         gru_native.gru_forward(x, W, U, b, n_threads=bad)
+
+
+THREADS_FROM_ANOTHER_THREAD = """
+import json, os, threading, time
+import numpy as np
+import gru_native, threadpoolctl
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 20, 8))
+W, U, b = rng.normal(size=(8, 96)), rng.normal(size=(32, 96)), np.zeros((2, 96))
+
+def os_threads():
+    return len(os.listdir("/proc/self/task"))
+
+baseline = os_threads()
+
+def os_threads_of_a_call():
+    # OS threads a kernel call from a new thread adds: its OpenMP team (0 on one thread). The
+    # team of an earlier call's thread ends after that thread: wait for it first.
+    deadline = time.monotonic() + 10
+    while os_threads() > baseline and time.monotonic() < deadline:
+        time.sleep(0.01)
+    out = []
+    def call():
+        before = os_threads()
+        gru_native.gru_forward(x, W, U, b)
+        out.append(os_threads() - before)
+    t = threading.Thread(target=call)
+    t.start()
+    t.join()
+    return out[0]
+
+seen = {"two": os_threads_of_a_call()}
+gru_native.set_num_threads(1)
+seen["set_one"] = os_threads_of_a_call()
+gru_native.set_num_threads(2)
+with threadpoolctl.threadpool_limits(1):
+    seen["limited_one"] = os_threads_of_a_call()
+seen["after_limit"] = gru_native.get_num_threads()
+seen["info"] = [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["internal_api"] == "gru_native"]
+with gru_native.limited_threads(1):
+    seen["limited_here"] = [gru_native.get_num_threads(), os_threads_of_a_call()]
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+def test_the_setting_holds_for_calls_from_every_thread():
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", THREADS_FROM_ANOTHER_THREAD], env=env,
+                         capture_output=True, text=True, check=True, timeout=120)
+    seen = __import__("json").loads(out.stdout)
+    assert seen["two"] == 1  # the measurement sees a second OpenMP thread
+    assert seen["set_one"] == 0 and seen["limited_one"] == 0
+    assert seen["after_limit"] == 2 and seen["info"] == [2]
+    # limited_threads limits the calling thread only: a call from another thread uses 2
+    assert seen["limited_here"] == [1, 1]

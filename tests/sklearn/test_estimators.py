@@ -339,15 +339,15 @@ def test_fits_in_concurrent_threads_match_fits_one_after_the_other():
         assert same_weights(quiet(model, X, y), in_thread)
 
 
-def test_n_jobs_sets_the_kernel_threads_only_inside_fit_and_predict():
+def test_n_jobs_limits_the_kernel_threads_of_this_fit_and_predict_only():
     X, y = last_value_task(seed=11)
     before = gru_native.get_num_threads()
     model = GRURegressor(units=8, max_iter=1, n_jobs=1, random_state=0)
-    with mock.patch("gru_native.sklearn.estimators.set_num_threads",
-                    wraps=gru_native.set_num_threads) as set_threads:
+    with mock.patch("gru_native.sklearn.estimators.limited_threads",
+                    wraps=gru_native.limited_threads) as limited:
         quiet(model, X, y)
         model.predict(X)
-    assert [c.args[0] for c in set_threads.call_args_list] == [1, before, 1, before]
+    assert [c.args[0] for c in limited.call_args_list] == [1, 1]
     assert gru_native.get_num_threads() == before
 
 

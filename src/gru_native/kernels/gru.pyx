@@ -6,7 +6,7 @@ cimport numpy as cnp
 from cython cimport floating
 
 from .arrays cimport as_array, c_array, compute_dtype, data_ptr, optional_array, typed
-from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
+from .interrupt cimport gru_interrupt_watch, raise_if_interrupted, start_interruptible
 from .blas cimport bind_blas
 from .threads cimport resolve_threads
 
@@ -126,7 +126,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
     saved = scratch(workspace, "saved", gru_cache_size(&s), dtype) if training else None
     work = scratch(workspace, "forward", gru_forward_work_size(&s), dtype)
     cdef int nt = resolve_threads(n_threads)
-    gru_interrupt_clear()
+    start_interruptible()
     if dtype == np.float32:
         forward_call[float](0, &s, nt, xa, w, u, b, h0a, lens, hmask, y, h_last, saved, work)
     else:
@@ -179,7 +179,7 @@ def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx
     db = output_array(out_b, dtype, "dbias", bias_shape(H, s.reset_after))
     work = scratch(workspace, "backward", gru_backward_work_size(&s), dtype)
     cdef int nt = resolve_threads(n_threads)
-    gru_interrupt_clear()
+    start_interruptible()
     if dtype == np.float32:
         backward_call[float](0, &s, nt, cache, dya, dha, dx, dh0, dw, du, db, work)
     else:

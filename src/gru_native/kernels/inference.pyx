@@ -20,7 +20,7 @@ from .arrays cimport data_ptr
 from .conv1d cimport (CONV1D_CAUSAL, CONV1D_SAME, CONV1D_VALID, conv1d_forward_work_size,
                       conv1d_geometry, conv1d_shape)
 from .dense cimport dense_shape, run_dense_forward
-from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
+from .interrupt cimport gru_interrupt_watch, raise_if_interrupted, start_interruptible
 from .gru import bias_shape
 from .gru cimport gru_forward_work_size, gru_shape, run_gru_forward
 from .lstm cimport lstm_forward_work_size, lstm_shape, run_lstm_forward
@@ -786,7 +786,7 @@ cdef class InferencePlan:
                 L.ptr[s] = base + L.offset[self.slots[s].group] * item
         for k in range(self.n_inputs):
             L.ptr[self.in_slots[k]] = cnp.PyArray_DATA(<cnp.ndarray>checked[k])
-        gru_interrupt_clear()
+        start_interruptible()
         cdef void **state_ptrs = NULL if states is None else states.ptrs
         with nogil:
             if self.f32:

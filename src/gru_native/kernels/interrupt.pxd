@@ -10,6 +10,15 @@ cdef extern from "interrupt.h" nogil:
     int gru_interrupt_pending()
 
 
+cdef inline int start_interruptible() except -1:
+    """Before a kernel call: forget an interrupt that a finished call or Python code already
+    answered, but raise one that arrived while this call checked its inputs (Python's handler
+    has flagged it, and would otherwise raise it only after the whole kernel call)."""
+    gru_interrupt_clear()
+    PyErr_CheckSignals()
+    return 0
+
+
 cdef inline int raise_if_interrupted() except -1:
     """After a kernel call that SIGINT may have cut short: raise what Python's handler raises
     (KeyboardInterrupt), or KeyboardInterrupt if it raises nothing (another thread, or a handler

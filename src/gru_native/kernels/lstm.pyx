@@ -9,7 +9,7 @@ from cython cimport floating
 from .arrays cimport as_array, data_ptr, optional_array, typed
 from .blas cimport bind_blas
 from .gru cimport GRUWorkspace, lengths_array, output_array, recurrent_operands, scratch
-from .interrupt cimport gru_interrupt_clear, gru_interrupt_watch, raise_if_interrupted
+from .interrupt cimport gru_interrupt_watch, raise_if_interrupted, start_interruptible
 from .threads cimport resolve_threads
 
 cnp.import_array()
@@ -60,7 +60,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, lengt
     saved = scratch(workspace, "saved", lstm_cache_size(&s), dtype) if training else None
     work = scratch(workspace, "forward", lstm_forward_work_size(&s), dtype)
     cdef int nt = resolve_threads(n_threads)
-    gru_interrupt_clear()
+    start_interruptible()
     if dtype == np.float32:
         forward_call[float](0, &s, nt, xa, w, u, b, h0a, c0a, lens, hmask, y, h_last, c_last,
                             saved, work)
@@ -107,7 +107,7 @@ def lstm_backward(LSTMCache cache not None, dy=None, dh_last=None, dc_last=None,
     db = output_array(out_b, dtype, "dbias", (4 * H,))
     work = scratch(workspace, "backward", lstm_backward_work_size(&s), dtype)
     cdef int nt = resolve_threads(n_threads)
-    gru_interrupt_clear()
+    start_interruptible()
     if dtype == np.float32:
         backward_call[float](0, &s, nt, cache, dya, dha, dca, dx, dh0, dc0, dw, du, db, work)
     else:

@@ -1,6 +1,9 @@
-"""Type stub of the Cython module _threads (the kernels' threads and BLAS)."""
+"""Type stub of the Cython module threads (the kernels' threads and BLAS)."""
+
+from contextlib import AbstractContextManager
 
 BLAS_BACKEND: str
 
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
+def limited_threads(n: int) -> AbstractContextManager[None]: ...

@@ -26,7 +26,7 @@ from .series_scaling import median_deviation, with_series_statistics
 from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             DataConversionWarning, RegressorMixin, accuracy_score,
                             check_is_fitted, r2_score)
-from .. import get_num_threads, set_num_threads
+from .. import limited_threads
 from ..layers import (GRU, LSTM, Activation, Attention, BatchNormalization, Bidirectional,
                       Concatenate, Conv1D, Dense, GlobalAveragePooling1D, GlobalMaxPooling1D,
                       Input, LayerNormalization, MaxPooling1D)
@@ -57,19 +57,12 @@ def _available_cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-@contextlib.contextmanager
 def _kernel_threads(n_jobs):
-    """The kernels' threads set to n_jobs (joblib's convention: -1 all cores) inside the block,
-    restored after it; n_jobs=None leaves them as they are."""
+    """The kernels' threads for this thread's calls inside the block: n_jobs (joblib's
+    convention: -1 all cores); n_jobs=None leaves the package's setting."""
     if n_jobs is None:
-        yield
-        return
-    before = get_num_threads()
-    set_num_threads(n_jobs if n_jobs > 0 else max(1, _available_cores() + 1 + n_jobs))
-    try:
-        yield
-    finally:
-        set_num_threads(before)
+        return contextlib.nullcontext()
+    return limited_threads(n_jobs if n_jobs > 0 else max(1, _available_cores() + 1 + n_jobs))
 
 
 def _generator(random_state):
