@@ -84,3 +84,10 @@ def check_finite(array, name):
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def all_finite(a):
+    """Whether the float array `a` holds no NaN or infinity: one sum (they propagate into it),
+    and an exact check only when the sum itself overflowed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())

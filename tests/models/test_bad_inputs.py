@@ -201,6 +201,32 @@ def test_diverging_training_stops_with_a_warning_and_keeps_finite_weights(data):
     assert np.isfinite(model.predict(x, verbose=0)).all()
 
 
+@pytest.mark.parametrize("optimizer, x_scale, words", [
+    # gradients near 1e24: their square overflows Adam's velocity, the weights stay finite
+    (lambda: gn.optimizers.Adam(), 1e25, "an optimizer slot NaN or infinite"),
+    # steps of 1e30 times gradients of 1e9: the weights and the momentum overflow together
+    (lambda: gn.optimizers.SGD(learning_rate=1e30, momentum=0.9), 1e10, "a weight NaN or infinite"),
+])
+def test_a_diverged_step_also_undoes_the_optimizer_state(tmp_path, optimizer, x_scale, words):
+    """The optimizer's slots and step count go back with the weights, so the model still saves,
+    loads and pickles."""
+    import pickle
+
+    model = gn.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer(), "mae")
+    model.train_on_batch(np.zeros((8, 3)), np.ones((8, 1)))  # a finite step: state to keep
+    before = model.optimizer.get_state()
+    with pytest.warns(RuntimeWarning, match=words):
+        model.train_on_batch(np.full((8, 3), x_scale), np.ones((8, 1)))
+    after = model.optimizer.get_state()
+    assert after.keys() == before.keys() and model.optimizer.iterations == 1
+    for name in before:
+        np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+    model.save(tmp_path / "model.gnm")
+    gn.load_model(tmp_path / "model.gnm")
+    pickle.loads(pickle.dumps(model))
+
+
 def test_a_non_finite_loss_changes_no_weight(data):
     """A model whose output overflows: the loss is infinite, the step is refused."""
     x, y = data

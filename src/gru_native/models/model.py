@@ -25,7 +25,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .. import utils
-from ..validation import check_choice, check_int, check_real
+from ..validation import all_finite, check_choice, check_int, check_real
 from ..callbacks import Callback, History
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, allocations, unique_name
@@ -520,8 +520,9 @@ class Model:
                     g[...] = 0
 
     def _train_step(self, xs, ys, mask=None):
-        """One optimizer step on a batch. A non-finite loss, gradient or updated weight leaves
-        the weights as they were before the step and sets self._diverged to what went wrong."""
+        """One optimizer step on a batch. A non-finite loss, gradient, updated weight or
+        optimizer slot leaves the weights and the optimizer's state as they were before the
+        step and sets self._diverged to what went wrong."""
         with self._lock:
             return self._locked_train_step(xs, ys, mask)
 
@@ -536,12 +537,13 @@ class Model:
             self._diverged = f"the loss is {loss}"
             return loss, per_output, y_preds, masks
         self._backward(d_outputs, logits_flags)
-        if not _all_finite(grads):
+        if not all_finite(grads):
             self._diverged = "a gradient is NaN or infinite"
             return loss, per_output, y_preds, masks
         if self._last_params is None or self._last_params.shape != params.shape:
             self._last_params = np.empty_like(params)
         np.copyto(self._last_params, params)
+        self.optimizer.save_step_state()
         frozen = [(w, w.copy()) for layer in self._weighted for w in layer.non_trainable_weights]
         step = self.optimizer.iterations
         try:
@@ -557,9 +559,14 @@ class Model:
                 w[...] = value
             if self._outside is not None:  # and so do the other models' layers in a shared buffer
                 np.copyto(params, self._last_params, where=self._outside)
-        if not _all_finite(params):
+        weights_finite = all_finite(params)
+        if not weights_finite or not self.optimizer.slots_are_finite():
+            # undo the whole step, optimizer state included: saving then writes finite slots
+            # that load_model takes, and a resumed fit starts from the last finite step
             np.copyto(params, self._last_params)
-            self._diverged = "the update made a weight NaN or infinite"
+            self.optimizer.undo_step()
+            self._diverged = ("the update made a weight NaN or infinite" if not weights_finite
+                              else "the update made an optimizer slot NaN or infinite")
         return loss, per_output, y_preds, masks
 
     def _stop_diverged(self, where):
@@ -850,10 +857,3 @@ def _as_returned(logs, return_dict):
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
-
-
-def _all_finite(a):
-    """Whether `a` holds no NaN or infinity: one sum (they propagate into it), and an exact check
-    only when the sum itself overflowed."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
