@@ -72,6 +72,7 @@ class Model:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self.built = False
+        self._weighted: list[Layer] = []  # the layers with weights, once built
         self.parameters: Optional[Parameters] = None
         self.optimizer = None
         self.losses: list[Optional[Loss]] = []
@@ -111,8 +112,8 @@ class Model:
         # an input of fully known shape accepts an array of exactly that shape as it is
         self._exact_shapes = [t.shape[1:] if None not in t.shape[1:] else None
                               for t in self.graph.inputs]
-        self.built = True
         self._bind_parameters()
+        self.built = True  # last: a thread that sees it finds the weights bound (see _inputs)
 
     def _bind_parameters(self) -> None:
         """Put the layers' weights in one buffer: the one they already share, or a new one
@@ -320,7 +321,9 @@ class Model:
         """x as one array per input, converted and checked once per call (check_finite=False:
         the caller checks for NaN and infinity)."""
         if not self.built:
-            x = self._build_from_data(x)
+            with self._lock:  # concurrent first calls: one builds, the others use its weights
+                if not self.built:
+                    x = self._build_from_data(x)
         self._check_parameters()
         arrays = [self._input_array(i, a, check_finite)
                   for i, a in enumerate(self._as_list(x, self._input_names, "x"))]
@@ -778,7 +781,7 @@ class Model:
     # ---- weights ----------------------------------------------------------------------------
     @property
     def weights(self) -> list[np.ndarray]:
-        return [w for layer in self._weighted for w in layer.weights] if self.built else []
+        return [w for layer in self._weighted for w in layer.weights]
 
     def get_weights(self) -> list[np.ndarray]:
         return [w.copy() for w in self.weights]
