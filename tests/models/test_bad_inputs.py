@@ -138,6 +138,40 @@ def test_reset_after_weight_layout_must_match():
         after.set_weights([np.full(w.shape, np.nan) for w in after.get_weights()])
 
 
+@pytest.mark.parametrize("bad", ["shape", "nan"])
+def test_set_weights_with_a_bad_array_for_a_later_layer_changes_no_weight(bad):
+    model = compiled_model()
+    before = model.get_weights()
+    weights = [np.full(w.shape, 0.5, np.float32) for w in before]
+    weights[-1] = np.zeros(5) if bad == "shape" else np.full(1, np.nan)  # the Dense bias
+    with pytest.raises(ValueError, match="weight 'bias' has"):
+        model.set_weights(weights)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("call", ["fit", "train_on_batch", "evaluate"])
+@pytest.mark.parametrize("loss, y, words", [
+    ("mse", np.zeros((4, 3)), r"y_true has shape \(4, 3\) but y_pred has shape \(4, 2\)"),
+    ("sparse_categorical_crossentropy", np.full(4, 5), r"integers in \[0, 1\]"),
+])
+def test_bad_targets_leave_a_stateful_layers_states_and_the_weights_unchanged(rng, call, loss, y,
+                                                                               words):
+    model = gn.Sequential([layers.GRU(4, stateful=True, input_shape=(T, F)), layers.Dense(2)])
+    model.compile("adam", loss)
+    x = rng.normal(size=(4, T, F)).astype(np.float32)
+    model.predict(x, verbose=0)  # states to keep
+    states, weights = [s.copy() for s in model.layers[0].states], model.get_weights()
+    run = {"fit": lambda: model.fit(x, y, batch_size=4, verbose=0),
+           "train_on_batch": lambda: model.train_on_batch(x, y),
+           "evaluate": lambda: model.evaluate(x, y, batch_size=4, verbose=0)}[call]
+    with pytest.raises(ValueError, match=words):
+        run()
+    for a, b in zip(states + weights, model.layers[0].states + model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert model.optimizer.iterations == 0
+
+
 @pytest.mark.parametrize("Estimator", [GRURegressor, GRUClassifier])
 def test_estimators_reject_bad_data_and_options(data, Estimator):
     x, y = data

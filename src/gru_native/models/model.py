@@ -386,7 +386,19 @@ class Model:
                 if not np.isfinite(a).all():
                     raise ValueError("y contains NaN or infinite values")
             out.append(a)
+        self._check_target_shapes(out)
         return out
+
+    def _check_target_shapes(self, ys) -> None:
+        """Each loss checks its targets against the shape of the predictions they will meet (a
+        length the graph leaves open taken from the targets) before any step runs: a bad y then
+        changes nothing, not even a stateful layer's states."""
+        for y, loss, tensor in zip(ys, self.losses, self.graph.outputs):
+            if loss is not None:
+                shape = (len(y),) + tuple(
+                    d if d is not None else (y.shape[axis] if axis < y.ndim else 1)
+                    for axis, d in enumerate(tensor.shape[1:], start=1))
+                loss.check_targets(y, shape, self.dtype)
 
     def _step_mask(self, mask, xs) -> Optional[np.ndarray]:
         """The optional (samples, timesteps) mask of the first input's valid steps."""
@@ -792,11 +804,20 @@ class Model:
             raise ValueError("build the model (give input_shape, or fit/predict once) before set_weights")
         if len(weights) != len(self.weights):
             raise ValueError(f"model {self.name!r} has {len(self.weights)} weights, got {len(weights)}")
+        # each layer checks its arrays (shapes, finite values) before it writes them; when a
+        # later layer refuses its arrays, the earlier ones get their values back: a bad list
+        # changes nothing
+        before = self.get_weights()
         start = 0
-        for layer in self._weighted:
-            k = len(layer.weights)
-            layer.set_weights(weights[start:start + k])
-            start += k
+        try:
+            for layer in self._weighted:
+                k = len(layer.weights)
+                layer.set_weights(weights[start:start + k])
+                start += k
+        except BaseException:
+            for w, value in zip(self.weights, before):
+                w[...] = value
+            raise
 
     def count_params(self) -> int:
         if not self.built:
