@@ -10,6 +10,8 @@ import pytest
 import gru_native as gn
 from gru_native import GRUClassifier, GRURegressor, layers
 
+from helpers import misaligned
+
 T, F = 5, 3
 
 
@@ -212,10 +214,12 @@ def test_any_numeric_dtype_byte_order_and_layout_predicts_as_its_float32_copy(rn
         "strided": np.repeat(base.astype(np.float32), 2, axis=0)[::2],
         "transposed_view": np.ascontiguousarray(base.transpose(2, 1, 0)).transpose(2, 1, 0),
         "list": base.astype(np.float32).tolist(),
+        "misaligned": misaligned(base.astype(np.float32)),
     }
     for name, x in variants.items():
         expected = model.predict(np.ascontiguousarray(x, np.float32), verbose=0)
         np.testing.assert_array_equal(model.predict(x, verbose=0), expected, err_msg=name)
+        np.testing.assert_array_equal(model.predict_on_batch(x), expected, err_msg=name)
         if name not in ("float16",):  # float16 rounds the values themselves
             np.testing.assert_allclose(model.predict(x, verbose=0), reference, rtol=1e-6, err_msg=name)
     ints = rng.integers(-3, 4, size=(6, T, F))

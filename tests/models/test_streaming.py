@@ -9,7 +9,7 @@ import pytest
 import gru_native as gn
 from gru_native import layers
 
-from helpers import reference_predict
+from helpers import misaligned, reference_predict
 
 STACKS = {
     "last_state": lambda: [layers.GRU(8, input_shape=(None, 3)), layers.Dense(2)],
@@ -82,13 +82,15 @@ def test_keras_stateful_predict_on_batch_and_reset_states(rng):
 
 
 def test_step_takes_any_numeric_layout_of_x_t(rng):
-    """Lists, other dtypes, Fortran order and strided views give the float32 contiguous result."""
+    """Lists, other dtypes, Fortran order, strided views and misaligned arrays give the float32
+    contiguous result."""
     model = gn.Sequential(STACKS["last_state"]())
     x = rng.normal(size=(2, 5, 3))
     reference = model.stream(batch_size=2)
     want = [reference.step(x[:, t].astype(np.float32)) for t in range(5)]
     for convert in (lambda a: a.tolist(), lambda a: a, np.asfortranarray,
-                    lambda a: np.repeat(a, 2, axis=1)[:, ::2].astype(np.float32)):
+                    lambda a: np.repeat(a, 2, axis=1)[:, ::2].astype(np.float32),
+                    lambda a: misaligned(a.astype(np.float32))):
         stream = model.stream(batch_size=2)
         for t in range(5):
             np.testing.assert_array_equal(stream.step(convert(x[:, t])), want[t])

@@ -25,7 +25,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .. import utils
-from ..validation import all_finite, check_choice, check_int, check_real
+from ..validation import all_finite, c_array, check_choice, check_int, check_real
 from ..callbacks import Callback, History
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, allocations, unique_name
@@ -339,7 +339,7 @@ class Model:
     def _input_array(self, i, x, check_finite) -> np.ndarray:
         """Input i's array, converted and checked."""
         if type(x) is np.ndarray and x.dtype == self.dtype and x.flags.c_contiguous \
-                and x.shape[1:] == self._exact_shapes[i] and len(x) and not self._integer[i]:
+                and x.flags.aligned and x.shape[1:] == self._exact_shapes[i] and len(x) and not self._integer[i]:
             if check_finite and not np.isfinite(x).all():  # as it is: the common case, fast
                 raise ValueError("x contains NaN or infinite values")
             return x
@@ -361,7 +361,7 @@ class Model:
         else:
             if x.dtype.kind not in "biuf":
                 raise TypeError(f"x must be numeric, got dtype {x.dtype}")
-            x = np.ascontiguousarray(x, dtype=self.dtype)
+            x = c_array(x, self.dtype)
             if check_finite and not np.isfinite(x).all():
                 raise ValueError("x contains NaN or infinite values")
         want = tensor.shape
