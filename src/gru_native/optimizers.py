@@ -96,8 +96,9 @@ class Optimizer:
         buffer. Building again starts afresh (new slots, iterations 0)."""
         if not isinstance(params, np.ndarray):
             raise TypeError(f"params must be a NumPy array, got {type(params).__name__}")
-        if params.dtype not in (np.float32, np.float64):
-            raise TypeError(f"params must be float32 or float64, got dtype {params.dtype}")
+        if params.dtype not in (np.float32, np.float64):  # in native byte order: updated in place
+            raise TypeError(f"params must be float32 or float64 in native byte order, got dtype "
+                            f"{params.dtype.str}")
         if params.ndim != 1:
             raise ValueError(f"params must be 1-D (one flat buffer), got shape {params.shape}")
         n = params.shape[0]

@@ -222,6 +222,11 @@ def test_any_numeric_dtype_byte_order_and_layout_predicts_as_its_float32_copy(rn
         np.testing.assert_array_equal(model.predict_on_batch(x), expected, err_msg=name)
         if name not in ("float16",):  # float16 rounds the values themselves
             np.testing.assert_allclose(model.predict(x, verbose=0), reference, rtol=1e-6, err_msg=name)
+    # dtype '>f4' is a precision, float32, whatever its byte order
+    big_endian_model = gn.Sequential([layers.GRU(4, input_shape=(T, F)), layers.Dense(1)],
+                                     dtype=">f4")
+    big_endian_model.set_weights(model.get_weights())
+    np.testing.assert_array_equal(big_endian_model.predict(base, verbose=0), reference)
     ints = rng.integers(-3, 4, size=(6, T, F))
     for dtype in (np.int8, np.int32, np.uint8, bool):
         x = ints.astype(dtype)
@@ -282,6 +287,9 @@ def test_memory_errors_name_the_size_and_leave_the_model_usable(rng):
     anything changes."""
     with pytest.raises(MemoryError, match="GiB"):
         gn.Sequential([layers.GRU(100_000, input_shape=(T, 100_000))])
+    with pytest.raises(MemoryError, match=r"would need 4.47e\+10 GiB: layer 'gru_\d+' \(GRU\) alone "
+                                          r"has 3e\+18 weights, its units .* are too large"):
+        GRUClassifier(units=10**9).fit(rng.normal(size=(4, T, F)), [0, 1, 0, 1])
     model = compiled_model()
     x = rng.normal(size=(3, T, F))
     before = model.predict(x, verbose=0)

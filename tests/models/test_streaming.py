@@ -108,6 +108,9 @@ def test_stream_rejects_what_it_cannot_do(rng):
         gn.Sequential([layers.GRU(3, go_backwards=True, input_shape=(None, 2))]).stream()
     with pytest.raises(ValueError, match="cannot stream"):
         gn.Sequential([layers.Bidirectional(layers.GRU(3), input_shape=(None, 2))]).stream()
+    with pytest.raises(ValueError, match="layer 'carrying' is stateful, and streaming a stateful "
+                                         "model is not supported"):
+        gn.Sequential([layers.GRU(3, stateful=True, name="carrying", input_shape=(None, 2))]).stream()
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         gn.Sequential(STACKS["last_state"]()).stream(batch_size=0)
     model = gn.Sequential(STACKS["last_state"]())

@@ -13,6 +13,7 @@ node by node, declared by `inference_plan()` returning None.
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import warnings
 from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
@@ -68,7 +69,7 @@ class Model:
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  dtype: DTypeLike = "float32") -> None:
         self.name = name if name is not None else unique_name(self._default_name())
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(dtype).newbyteorder("=")  # a precision: '>f4' computes in float32
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self.built = False
@@ -123,6 +124,8 @@ class Model:
         kept = self._optimizer_state_by_weight()
         self._allocations = allocations()  # no layer moved to another buffer since this count
         shared = _shared_parameters(self._weighted)
+        if shared is None:
+            _check_addressable(self._weighted, self.dtype)
         self.parameters = shared if shared is not None else allocate(
             self._weighted, self.dtype, keep=True)
         self._offsets = self._weight_offsets()
@@ -867,6 +870,19 @@ def _shared_parameters(layers) -> Optional[Parameters]:
     if len(owners) == 1 and all(getattr(layer, "parameters", None) is not None for layer in layers):
         return next(iter(owners.values()))
     return None
+
+
+def _check_addressable(layers, dtype) -> None:
+    """Raise a MemoryError naming the layer when the weights are too many for any buffer
+    (units=10**9), instead of NumPy's 'Maximum allowed dimension exceeded' from allocate."""
+    counts = [(sum(math.prod(spec.shape) for spec in layer.weight_specs()), layer)
+              for layer in layers]
+    nbytes = 2 * sum(n for n, _ in counts) * dtype.itemsize  # the weights and their gradients
+    if nbytes > np.iinfo(np.intp).max:
+        n, layer = max(counts, key=lambda count: count[0])
+        raise MemoryError(f"the model's weights and gradients would need {nbytes / 2**30:.3g} GiB: "
+                          f"layer {layer.name!r} ({type(layer).__name__}) alone has {n:.3g} "
+                          "weights, its units (or its input's size) are too large")
 
 
 def _structured(tensors, keys):

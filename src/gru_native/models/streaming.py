@@ -22,6 +22,14 @@ class Stream:
     read it step by step (no RepeatVector, initial_state or go_backwards) can stream."""
 
     def __init__(self, model: Model, batch_size: int):
+        stateful = [layer.name for layer in model.layers if getattr(layer, "stateful", False)]
+        if stateful:  # it carries its own states: the plan, which carries the stream's, has no op for it
+            raise ValueError(
+                f"model {model.name!r} cannot stream: layer {stateful[0]!r} is stateful, and "
+                "streaming a stateful model is not supported (a stream carries the recurrent "
+                "states itself, from step to step). Stream the same layers built with "
+                "stateful=False (copy the weights with set_weights), or call predict_on_batch on "
+                "this model one step at a time")
         plan = model.inference_plan()
         if plan is None:
             raise ValueError(f"model {model.name!r} cannot stream: {why_no_plan(model)}")
