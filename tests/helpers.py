@@ -19,6 +19,14 @@ def random_gru(rng, T, I, H, B, reset_after=True, dtype=np.float64, scale=0.5):
     return [a.astype(dtype) for a in (x, W, U, b, h0)]
 
 
+def misaligned(a):
+    """A C-contiguous copy of the float32 array `a` one byte off its type's alignment."""
+    buffer = np.frombuffer(bytearray(a.size * 4 + 1), offset=1, dtype=np.float32)
+    buffer[...] = a.ravel()
+    assert not buffer.flags.aligned
+    return buffer.reshape(a.shape)
+
+
 GRU_SHAPES = [  # T, I, H, B: ones and odd primes
     (1, 1, 1, 1),
     (1, 3, 4, 2),

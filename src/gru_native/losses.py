@@ -68,6 +68,11 @@ def batch_weights(sample_weight, shape, dtype=np.float64):
     return np.broadcast_to(weights, shape)
 
 
+def _stand_in(shape, dtype):
+    """Zero predictions of `shape` that take no memory (one value, broadcast)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
 def _reduce(entries, entry_grads, sample_weight):
     """Keras' 'sum_over_batch_size' of the per-entry losses, and the gradient it passes on."""
     if sample_weight is None:  # one scale for all: no per-entry array
@@ -87,6 +92,12 @@ class Loss:
     def value_and_grad(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = self._targets(y_true, y_pred)
         return _reduce(*self._entries(y_true, y_pred), sample_weight)
+
+    def check_targets(self, y_true, y_pred_shape, dtype=np.float64):
+        """Raise the error value_and_grad would raise for y_true against predictions of
+        `y_pred_shape`, without any predictions: a model checks its targets before a step
+        changes anything (its weights, a stateful layer's states)."""
+        self._targets(y_true, _stand_in(y_pred_shape, dtype))
 
     def _targets(self, y_true, y_pred):
         y_true, y_pred = as_arrays(y_true, y_pred)
@@ -214,7 +225,16 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     class axis, or with a class axis of size 1."""
     name = "sparse_categorical_crossentropy"
 
+    def check_targets(self, y_true, y_pred_shape, dtype=np.float64):
+        self._labels(y_true, _stand_in(y_pred_shape, dtype))  # no one-hot array
+
     def _targets(self, y_true, y_pred):
+        labels, y_pred = self._labels(y_true, y_pred)
+        one_hot = (labels[..., None] == np.arange(y_pred.shape[-1])).astype(y_pred.dtype)
+        return one_hot, y_pred
+
+    def _labels(self, y_true, y_pred):
+        """The checked class labels, and y_pred as a float array."""
         labels, y_pred = as_arrays(y_true, y_pred)
         labels = match_label_shape(labels, y_pred)
         if np.isnan(labels).any():
@@ -224,8 +244,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
             raise ValueError(f"sparse labels must be integers in [0, {classes - 1}] for y_pred "
                              f"with {classes} classes; got values from {labels.min()} to "
                              f"{labels.max()}")
-        one_hot = (labels[..., None] == np.arange(classes)).astype(y_pred.dtype)
-        return one_hot, y_pred
+        return labels, y_pred
 
 
 REGISTRY = Registry("loss", lambda obj: isinstance(obj, Loss),

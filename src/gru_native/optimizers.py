@@ -19,7 +19,7 @@ import numpy as np
 
 from .kernels import optim as optim_kernels
 from .registry import Registry
-from .validation import check_real
+from .validation import all_finite, check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "REGISTRY", "get", "serialize",
            "deserialize"]
@@ -65,6 +65,8 @@ class Optimizer:
         self.iterations = 0
         self._slots = None
         self._size = self._dtype = self._segments = None
+        self._saved_slots: dict = {}  # the copies `save_step_state` keeps for `undo_step`
+        self._saved_iterations = 0
 
     # -- learning rate: a plain float, settable (ReduceLROnPlateau) --------------------------
 
@@ -94,8 +96,9 @@ class Optimizer:
         buffer. Building again starts afresh (new slots, iterations 0)."""
         if not isinstance(params, np.ndarray):
             raise TypeError(f"params must be a NumPy array, got {type(params).__name__}")
-        if params.dtype not in (np.float32, np.float64):
-            raise TypeError(f"params must be float32 or float64, got dtype {params.dtype}")
+        if params.dtype not in (np.float32, np.float64):  # in native byte order: updated in place
+            raise TypeError(f"params must be float32 or float64 in native byte order, got dtype "
+                            f"{params.dtype.str}")
         if params.ndim != 1:
             raise ValueError(f"params must be 1-D (one flat buffer), got shape {params.shape}")
         n = params.shape[0]
@@ -129,6 +132,32 @@ class Optimizer:
 
     def _update(self, params, grads, grad_scale, clipvalue):
         raise NotImplementedError
+
+    # -- undoing a step --------------------------------------------------------------------
+    # A model undoes a step that made a weight or a slot NaN or infinite: its weights and the
+    # optimizer's state both go back, so that what it saves stays loadable and training can
+    # resume from the last finite step.
+
+    def save_step_state(self):
+        """Copy the slots and the step count aside (into buffers kept between steps), for
+        `undo_step`."""
+        for name, a in self._slots.items():
+            saved = self._saved_slots.get(name)
+            if saved is None or saved.shape != a.shape or saved.dtype != a.dtype:
+                saved = self._saved_slots[name] = np.empty_like(a)
+            np.copyto(saved, a)
+        self._saved_iterations = self.iterations
+
+    def undo_step(self):
+        """Restore the slots and the step count of the last `save_step_state`."""
+        for name, a in self._slots.items():
+            np.copyto(a, self._saved_slots[name])
+        self.iterations = self._saved_iterations
+
+    def slots_are_finite(self):
+        """Whether every slot holds only finite values (an overflowing gradient can make
+        Adam's velocity infinite while the weights stay finite)."""
+        return all(all_finite(a) for a in (self._slots or {}).values())
 
     def _common(self, grad_scale, clipvalue):
         return dict(learning_rate=self._learning_rate, weight_decay=self.weight_decay or 0.0,

@@ -79,8 +79,23 @@ def check_bool(value, name):
     return bool(value)
 
 
+def c_array(a, dtype):
+    """`a` as an aligned C-contiguous array of `dtype`: itself when it is one, else a copy.
+    np.ascontiguousarray alone keeps a misaligned array (a view at an odd byte offset) as it
+    is, and the kernels cannot read that."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.aligned else a.copy()
+
+
 def check_finite(array, name):
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def all_finite(a):
+    """Whether the float array `a` holds no NaN or infinity: one sum (they propagate into it),
+    and an exact check only when the sum itself overflowed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())

@@ -80,6 +80,18 @@ def test_strided_and_other_dtypes_are_converted_not_misread(call):
     np.testing.assert_array_equal(y3, y4)
 
 
+def test_weights_in_the_other_byte_order_compute_in_their_precision(call):
+    """Big-endian float32 weights (on a little-endian machine) are float32 weights: copied to
+    native order, as x is."""
+    swapped = {k: call[k].astype(call[k].dtype.newbyteorder())  # the same values, bytes swapped
+               for k in ("kernel", "recurrent_kernel", "bias")}
+    y, h, _ = forward(**call)
+    y2, h2, _ = forward(**dict(call, **swapped))
+    assert y2.dtype == y.dtype
+    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(h, h2)
+
+
 def test_no_bias_is_zero_bias(call):
     y, h, _ = forward(**dict(call, bias=None))
     y0, h0, _ = forward(**dict(call, bias=np.zeros((2, 12), np.float32)))

@@ -196,3 +196,29 @@ def test_concurrent_predictions_on_one_model_are_correct(rng):
     for t in threads:
         t.join()
     assert not errors and not results
+
+
+def test_a_long_call_frees_its_scratch_and_a_short_one_keeps_it(rng):
+    """One predict over 100,000 steps needs ~100 MB of scratch (the GRU's gates for every step,
+    its output sequence): freed when the call returns, while a short call's scratch is kept
+    for the next calls."""
+    import tracemalloc
+
+    from gru_native.kernels.inference import SCRATCH_KEPT_BYTES
+
+    model = gn.Sequential([layers.GRU(64, return_sequences=True, input_shape=(None, 1)),
+                           layers.Dense(1)])
+    plan = model.inference_plan()
+    model.predict(rng.normal(size=(1, 50, 1)), verbose=0)
+    kept = plan.scratch_bytes
+    assert 0 < kept <= SCRATCH_KEPT_BYTES
+    x = rng.normal(size=(1, 100_000, 1)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        y = model.predict(x, verbose=0)
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak > 90e6  # the call did need that much
+    assert held < y.nbytes + 1e6  # and now holds its output only
+    assert plan.scratch_bytes == kept

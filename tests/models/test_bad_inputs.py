@@ -10,6 +10,8 @@ import pytest
 import gru_native as gn
 from gru_native import GRUClassifier, GRURegressor, layers
 
+from helpers import misaligned
+
 T, F = 5, 3
 
 
@@ -138,6 +140,40 @@ def test_reset_after_weight_layout_must_match():
         after.set_weights([np.full(w.shape, np.nan) for w in after.get_weights()])
 
 
+@pytest.mark.parametrize("bad", ["shape", "nan"])
+def test_set_weights_with_a_bad_array_for_a_later_layer_changes_no_weight(bad):
+    model = compiled_model()
+    before = model.get_weights()
+    weights = [np.full(w.shape, 0.5, np.float32) for w in before]
+    weights[-1] = np.zeros(5) if bad == "shape" else np.full(1, np.nan)  # the Dense bias
+    with pytest.raises(ValueError, match="weight 'bias' has"):
+        model.set_weights(weights)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("call", ["fit", "train_on_batch", "evaluate"])
+@pytest.mark.parametrize("loss, y, words", [
+    ("mse", np.zeros((4, 3)), r"y_true has shape \(4, 3\) but y_pred has shape \(4, 2\)"),
+    ("sparse_categorical_crossentropy", np.full(4, 5), r"integers in \[0, 1\]"),
+])
+def test_bad_targets_leave_a_stateful_layers_states_and_the_weights_unchanged(rng, call, loss, y,
+                                                                               words):
+    model = gn.Sequential([layers.GRU(4, stateful=True, input_shape=(T, F)), layers.Dense(2)])
+    model.compile("adam", loss)
+    x = rng.normal(size=(4, T, F)).astype(np.float32)
+    model.predict(x, verbose=0)  # states to keep
+    states, weights = [s.copy() for s in model.layers[0].states], model.get_weights()
+    run = {"fit": lambda: model.fit(x, y, batch_size=4, verbose=0),
+           "train_on_batch": lambda: model.train_on_batch(x, y),
+           "evaluate": lambda: model.evaluate(x, y, batch_size=4, verbose=0)}[call]
+    with pytest.raises(ValueError, match=words):
+        run()
+    for a, b in zip(states + weights, model.layers[0].states + model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert model.optimizer.iterations == 0
+
+
 @pytest.mark.parametrize("Estimator", [GRURegressor, GRUClassifier])
 def test_estimators_reject_bad_data_and_options(data, Estimator):
     x, y = data
@@ -178,12 +214,19 @@ def test_any_numeric_dtype_byte_order_and_layout_predicts_as_its_float32_copy(rn
         "strided": np.repeat(base.astype(np.float32), 2, axis=0)[::2],
         "transposed_view": np.ascontiguousarray(base.transpose(2, 1, 0)).transpose(2, 1, 0),
         "list": base.astype(np.float32).tolist(),
+        "misaligned": misaligned(base.astype(np.float32)),
     }
     for name, x in variants.items():
         expected = model.predict(np.ascontiguousarray(x, np.float32), verbose=0)
         np.testing.assert_array_equal(model.predict(x, verbose=0), expected, err_msg=name)
+        np.testing.assert_array_equal(model.predict_on_batch(x), expected, err_msg=name)
         if name not in ("float16",):  # float16 rounds the values themselves
             np.testing.assert_allclose(model.predict(x, verbose=0), reference, rtol=1e-6, err_msg=name)
+    # dtype '>f4' is a precision, float32, whatever its byte order
+    big_endian_model = gn.Sequential([layers.GRU(4, input_shape=(T, F)), layers.Dense(1)],
+                                     dtype=">f4")
+    big_endian_model.set_weights(model.get_weights())
+    np.testing.assert_array_equal(big_endian_model.predict(base, verbose=0), reference)
     ints = rng.integers(-3, 4, size=(6, T, F))
     for dtype in (np.int8, np.int32, np.uint8, bool):
         x = ints.astype(dtype)
@@ -199,6 +242,32 @@ def test_diverging_training_stops_with_a_warning_and_keeps_finite_weights(data):
     assert len(history.history["loss"]) == 1  # stopped in the first epoch
     assert all(np.isfinite(w).all() for w in model.get_weights())
     assert np.isfinite(model.predict(x, verbose=0)).all()
+
+
+@pytest.mark.parametrize("optimizer, x_scale, words", [
+    # gradients near 1e24: their square overflows Adam's velocity, the weights stay finite
+    (lambda: gn.optimizers.Adam(), 1e25, "an optimizer slot NaN or infinite"),
+    # steps of 1e30 times gradients of 1e9: the weights and the momentum overflow together
+    (lambda: gn.optimizers.SGD(learning_rate=1e30, momentum=0.9), 1e10, "a weight NaN or infinite"),
+])
+def test_a_diverged_step_also_undoes_the_optimizer_state(tmp_path, optimizer, x_scale, words):
+    """The optimizer's slots and step count go back with the weights, so the model still saves,
+    loads and pickles."""
+    import pickle
+
+    model = gn.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer(), "mae")
+    model.train_on_batch(np.zeros((8, 3)), np.ones((8, 1)))  # a finite step: state to keep
+    before = model.optimizer.get_state()
+    with pytest.warns(RuntimeWarning, match=words):
+        model.train_on_batch(np.full((8, 3), x_scale), np.ones((8, 1)))
+    after = model.optimizer.get_state()
+    assert after.keys() == before.keys() and model.optimizer.iterations == 1
+    for name in before:
+        np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+    model.save(tmp_path / "model.gnm")
+    gn.load_model(tmp_path / "model.gnm")
+    pickle.loads(pickle.dumps(model))
 
 
 def test_a_non_finite_loss_changes_no_weight(data):
@@ -218,6 +287,9 @@ def test_memory_errors_name_the_size_and_leave_the_model_usable(rng):
     anything changes."""
     with pytest.raises(MemoryError, match="GiB"):
         gn.Sequential([layers.GRU(100_000, input_shape=(T, 100_000))])
+    with pytest.raises(MemoryError, match=r"would need 4.47e\+10 GiB: layer 'gru_\d+' \(GRU\) alone "
+                                          r"has 3e\+18 weights, its units .* are too large"):
+        GRUClassifier(units=10**9).fit(rng.normal(size=(4, T, F)), [0, 1, 0, 1])
     model = compiled_model()
     x = rng.normal(size=(3, T, F))
     before = model.predict(x, verbose=0)

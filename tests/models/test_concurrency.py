@@ -62,3 +62,35 @@ def test_threads_predicting_and_one_training_get_their_serial_results(rng):
     assert not wrong, f"{len(wrong)} predictions differ from their serial result"
     for a, b in zip(trained[0], trained_alone):
         np.testing.assert_array_equal(a, b)
+
+
+def test_concurrent_first_predictions_build_an_unbuilt_model_once(rng, tmp_path):
+    """Threads released together into the first predict of a model without input_shape: one of
+    them builds and initialises it, all get the same predictions, and the model saves and loads."""
+    x = rng.normal(size=(2, 6, 3)).astype(np.float32)
+    differing = []
+    for trial in range(100):
+        model = gn.Sequential([layers.GRU(8), layers.Dense(2)])
+        barrier = threading.Barrier(4)
+        outputs, errors = [None] * 4, []
+
+        def first_predict(k):
+            barrier.wait()
+            try:
+                outputs[k] = model.predict(x, verbose=0)
+            except Exception as e:  # reported by the assertion below
+                errors.append(e)
+
+        threads = [threading.Thread(target=first_predict, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        final = model.predict(x, verbose=0)
+        if not all(np.array_equal(out, final) for out in outputs):
+            differing.append(trial)
+        model.save(tmp_path / "model.gnm")
+        np.testing.assert_array_equal(gn.load_model(tmp_path / "model.gnm").predict(x, verbose=0),
+                                      final)
+    assert not differing, f"{len(differing)} of 100 trials got different predictions"

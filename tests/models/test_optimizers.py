@@ -487,6 +487,8 @@ def test_apply_checks_the_buffers():
     (lambda p, g: (p, g[:5]), ValueError, "grads has 5 elements, but params has 6"),
     (lambda p, g: (p, g.astype(np.float64)), TypeError, "grads has dtype float64, but params has float32"),
     (lambda p, g: (p.astype(np.int32), g), TypeError, "params must be float32 or float64"),
+    (lambda p, g: (p.astype(">f4"), g), TypeError,
+     r"params has the non-native byte order .* convert it first with params.astype\('float32'\)"),
     (lambda p, g: (np.zeros(12, np.float32)[::2], g), ValueError, "params must be C-contiguous"),
     (lambda p, g: (p, np.zeros(12, np.float32)[::2]), ValueError, "grads must be C-contiguous"),
     (lambda p, g: (p, p), ValueError, "params and grads share memory"),
@@ -543,6 +545,8 @@ def test_bad_segments_raise(segments, error, match):
 def test_build_checks_params():
     with pytest.raises(TypeError, match="float32 or float64"):
         Adam().build(np.zeros(4, np.int64))
+    with pytest.raises(TypeError, match="in native byte order, got dtype >f4"):
+        Adam().build(np.zeros(4, ">f4"))  # updated in place: not copied to native order
     with pytest.raises(ValueError, match="1-D"):
         Adam().build(np.zeros((2, 2)))
     with pytest.raises(TypeError, match="NumPy array"):

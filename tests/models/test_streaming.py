@@ -9,7 +9,7 @@ import pytest
 import gru_native as gn
 from gru_native import layers
 
-from helpers import reference_predict
+from helpers import misaligned, reference_predict
 
 STACKS = {
     "last_state": lambda: [layers.GRU(8, input_shape=(None, 3)), layers.Dense(2)],
@@ -82,13 +82,15 @@ def test_keras_stateful_predict_on_batch_and_reset_states(rng):
 
 
 def test_step_takes_any_numeric_layout_of_x_t(rng):
-    """Lists, other dtypes, Fortran order and strided views give the float32 contiguous result."""
+    """Lists, other dtypes, Fortran order, strided views and misaligned arrays give the float32
+    contiguous result."""
     model = gn.Sequential(STACKS["last_state"]())
     x = rng.normal(size=(2, 5, 3))
     reference = model.stream(batch_size=2)
     want = [reference.step(x[:, t].astype(np.float32)) for t in range(5)]
     for convert in (lambda a: a.tolist(), lambda a: a, np.asfortranarray,
-                    lambda a: np.repeat(a, 2, axis=1)[:, ::2].astype(np.float32)):
+                    lambda a: np.repeat(a, 2, axis=1)[:, ::2].astype(np.float32),
+                    lambda a: misaligned(a.astype(np.float32))):
         stream = model.stream(batch_size=2)
         for t in range(5):
             np.testing.assert_array_equal(stream.step(convert(x[:, t])), want[t])
@@ -106,6 +108,9 @@ def test_stream_rejects_what_it_cannot_do(rng):
         gn.Sequential([layers.GRU(3, go_backwards=True, input_shape=(None, 2))]).stream()
     with pytest.raises(ValueError, match="cannot stream"):
         gn.Sequential([layers.Bidirectional(layers.GRU(3), input_shape=(None, 2))]).stream()
+    with pytest.raises(ValueError, match="layer 'carrying' is stateful, and streaming a stateful "
+                                         "model is not supported"):
+        gn.Sequential([layers.GRU(3, stateful=True, name="carrying", input_shape=(None, 2))]).stream()
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         gn.Sequential(STACKS["last_state"]()).stream(batch_size=0)
     model = gn.Sequential(STACKS["last_state"]())

@@ -7,8 +7,10 @@ from cython cimport floating
 
 
 cdef inline object compute_dtype(weights, str what):
-    """The kernels' precision: the weights' dtype, float32 or float64."""
+    """The kernels' precision: the weights' dtype, float32 or float64. Weights in the other
+    byte order compute in their precision (as_array copies them to native order, as it does x)."""
     dtype = weights.dtype if isinstance(weights, np.ndarray) else np.asarray(weights).dtype
+    dtype = dtype.newbyteorder("=")
     if dtype != np.float32 and dtype != np.float64:
         raise TypeError(f"{what} must be float32 or float64, got {dtype}")
     return dtype

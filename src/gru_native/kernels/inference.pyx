@@ -5,9 +5,9 @@ A model's `predict` on one short sequence costs a few microseconds of kernel wor
 through every layer in Python (a binding call, checks and new arrays per layer) would cost as
 much again. An InferencePlan holds typed op records (kernels/plan_ops.py) over integer slots
 (the tensors between ops), checks every record and slot once when it is made, and runs the
-whole graph with the GIL released through one scratch arena it keeps between calls. The
-weights stay in the model's parameter buffer (the plan points into them), so weight updates
-are seen."""
+whole graph with the GIL released through one scratch arena it keeps between calls (up to
+SCRATCH_KEPT_BYTES). The weights stay in the model's parameter buffer (the plan points into
+them), so weight updates are seen."""
 
 import numpy as np
 cimport numpy as cnp
@@ -123,6 +123,9 @@ bind_blas()
 gru_interrupt_watch()
 
 _INT_MAX = 2**31 - 1
+# The most scratch a plan keeps between calls: what a call needs beyond it (a long sequence: a
+# GRU's gates for every step) is freed when the call returns, not held for the model's lifetime.
+SCRATCH_KEPT_BYTES = 64 << 20
 _MAX_SLOTS = 1 << 20  # slot ids are small integers: a larger one is a mistake, not a plan
 _ACTIVATION_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}  # the order of plan.h
 _MERGE_CODE = {"add": 0, "subtract": 1, "multiply": 2, "average": 3, "maximum": 4, "minimum": 5}
@@ -707,6 +710,11 @@ cdef class InferencePlan:
         streamed step is a few microseconds of kernel work."""
         return self._call(inputs, states, True, resolve_threads(n_threads))
 
+    @property
+    def scratch_bytes(self):
+        """The bytes of scratch the plan keeps between calls (at most SCRATCH_KEPT_BYTES)."""
+        return 0 if self.scratch is None else self.scratch.nbytes
+
     def new_states(self, int batch_size):
         """Zero states for streaming batches of `batch_size` through this plan (PlanStates)."""
         return PlanStates(self, batch_size)
@@ -777,7 +785,7 @@ cdef class InferencePlan:
         scratch = self.scratch
         if not own or scratch is None or scratch.size < L.total:
             scratch = np.empty(max(L.total, 1), self.dtype)
-            if own:
+            if own and scratch.nbytes <= SCRATCH_KEPT_BYTES:
                 self.scratch = scratch
         cdef char *base = <char *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
         cdef size_t item = self.itemsize

@@ -18,6 +18,10 @@ cdef cnp.ndarray _buffer(a, str name, dtype=None, Py_ssize_t size=-1, bint write
     """`a` itself, once it is a 1-D C-contiguous float array (of `dtype` and `size` if given)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}")
+    if not a.dtype.isnative and a.dtype.kind == "f":
+        raise TypeError(f"{name} has the non-native byte order of dtype {a.dtype.str}: it is "
+                        f"updated in place, never copied, so convert it first with "
+                        f"{name}.astype({a.dtype.name!r})")
     if a.dtype != np.float32 and a.dtype != np.float64:
         raise TypeError(f"{name} must be float32 or float64, got dtype {a.dtype}")
     if dtype is not None and a.dtype != dtype:

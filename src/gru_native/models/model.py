@@ -13,6 +13,7 @@ node by node, declared by `inference_plan()` returning None.
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import warnings
 from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
@@ -25,7 +26,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .. import utils
-from ..validation import check_choice, check_int, check_real
+from ..validation import all_finite, c_array, check_choice, check_int, check_real
 from ..callbacks import Callback, History
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, allocations, unique_name
@@ -68,10 +69,11 @@ class Model:
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  dtype: DTypeLike = "float32") -> None:
         self.name = name if name is not None else unique_name(self._default_name())
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(dtype).newbyteorder("=")  # a precision: '>f4' computes in float32
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self.built = False
+        self._weighted: list[Layer] = []  # the layers with weights, once built
         self.parameters: Optional[Parameters] = None
         self.optimizer = None
         self.losses: list[Optional[Loss]] = []
@@ -111,8 +113,8 @@ class Model:
         # an input of fully known shape accepts an array of exactly that shape as it is
         self._exact_shapes = [t.shape[1:] if None not in t.shape[1:] else None
                               for t in self.graph.inputs]
-        self.built = True
         self._bind_parameters()
+        self.built = True  # last: a thread that sees it finds the weights bound (see _inputs)
 
     def _bind_parameters(self) -> None:
         """Put the layers' weights in one buffer: the one they already share, or a new one
@@ -122,6 +124,8 @@ class Model:
         kept = self._optimizer_state_by_weight()
         self._allocations = allocations()  # no layer moved to another buffer since this count
         shared = _shared_parameters(self._weighted)
+        if shared is None:
+            _check_addressable(self._weighted, self.dtype)
         self.parameters = shared if shared is not None else allocate(
             self._weighted, self.dtype, keep=True)
         self._offsets = self._weight_offsets()
@@ -320,7 +324,9 @@ class Model:
         """x as one array per input, converted and checked once per call (check_finite=False:
         the caller checks for NaN and infinity)."""
         if not self.built:
-            x = self._build_from_data(x)
+            with self._lock:  # concurrent first calls: one builds, the others use its weights
+                if not self.built:
+                    x = self._build_from_data(x)
         self._check_parameters()
         arrays = [self._input_array(i, a, check_finite)
                   for i, a in enumerate(self._as_list(x, self._input_names, "x"))]
@@ -336,7 +342,7 @@ class Model:
     def _input_array(self, i, x, check_finite) -> np.ndarray:
         """Input i's array, converted and checked."""
         if type(x) is np.ndarray and x.dtype == self.dtype and x.flags.c_contiguous \
-                and x.shape[1:] == self._exact_shapes[i] and len(x) and not self._integer[i]:
+                and x.flags.aligned and x.shape[1:] == self._exact_shapes[i] and len(x) and not self._integer[i]:
             if check_finite and not np.isfinite(x).all():  # as it is: the common case, fast
                 raise ValueError("x contains NaN or infinite values")
             return x
@@ -358,7 +364,7 @@ class Model:
         else:
             if x.dtype.kind not in "biuf":
                 raise TypeError(f"x must be numeric, got dtype {x.dtype}")
-            x = np.ascontiguousarray(x, dtype=self.dtype)
+            x = c_array(x, self.dtype)
             if check_finite and not np.isfinite(x).all():
                 raise ValueError("x contains NaN or infinite values")
         want = tensor.shape
@@ -383,7 +389,19 @@ class Model:
                 if not np.isfinite(a).all():
                     raise ValueError("y contains NaN or infinite values")
             out.append(a)
+        self._check_target_shapes(out)
         return out
+
+    def _check_target_shapes(self, ys) -> None:
+        """Each loss checks its targets against the shape of the predictions they will meet (a
+        length the graph leaves open taken from the targets) before any step runs: a bad y then
+        changes nothing, not even a stateful layer's states."""
+        for y, loss, tensor in zip(ys, self.losses, self.graph.outputs):
+            if loss is not None:
+                shape = (len(y),) + tuple(
+                    d if d is not None else (y.shape[axis] if axis < y.ndim else 1)
+                    for axis, d in enumerate(tensor.shape[1:], start=1))
+                loss.check_targets(y, shape, self.dtype)
 
     def _step_mask(self, mask, xs) -> Optional[np.ndarray]:
         """The optional (samples, timesteps) mask of the first input's valid steps."""
@@ -520,8 +538,9 @@ class Model:
                     g[...] = 0
 
     def _train_step(self, xs, ys, mask=None):
-        """One optimizer step on a batch. A non-finite loss, gradient or updated weight leaves
-        the weights as they were before the step and sets self._diverged to what went wrong."""
+        """One optimizer step on a batch. A non-finite loss, gradient, updated weight or
+        optimizer slot leaves the weights and the optimizer's state as they were before the
+        step and sets self._diverged to what went wrong."""
         with self._lock:
             return self._locked_train_step(xs, ys, mask)
 
@@ -536,12 +555,13 @@ class Model:
             self._diverged = f"the loss is {loss}"
             return loss, per_output, y_preds, masks
         self._backward(d_outputs, logits_flags)
-        if not _all_finite(grads):
+        if not all_finite(grads):
             self._diverged = "a gradient is NaN or infinite"
             return loss, per_output, y_preds, masks
         if self._last_params is None or self._last_params.shape != params.shape:
             self._last_params = np.empty_like(params)
         np.copyto(self._last_params, params)
+        self.optimizer.save_step_state()
         frozen = [(w, w.copy()) for layer in self._weighted for w in layer.non_trainable_weights]
         step = self.optimizer.iterations
         try:
@@ -557,9 +577,14 @@ class Model:
                 w[...] = value
             if self._outside is not None:  # and so do the other models' layers in a shared buffer
                 np.copyto(params, self._last_params, where=self._outside)
-        if not _all_finite(params):
+        weights_finite = all_finite(params)
+        if not weights_finite or not self.optimizer.slots_are_finite():
+            # undo the whole step, optimizer state included: saving then writes finite slots
+            # that load_model takes, and a resumed fit starts from the last finite step
             np.copyto(params, self._last_params)
-            self._diverged = "the update made a weight NaN or infinite"
+            self.optimizer.undo_step()
+            self._diverged = ("the update made a weight NaN or infinite" if not weights_finite
+                              else "the update made an optimizer slot NaN or infinite")
         return loss, per_output, y_preds, masks
 
     def _stop_diverged(self, where):
@@ -771,7 +796,7 @@ class Model:
     # ---- weights ----------------------------------------------------------------------------
     @property
     def weights(self) -> list[np.ndarray]:
-        return [w for layer in self._weighted for w in layer.weights] if self.built else []
+        return [w for layer in self._weighted for w in layer.weights]
 
     def get_weights(self) -> list[np.ndarray]:
         return [w.copy() for w in self.weights]
@@ -782,11 +807,20 @@ class Model:
             raise ValueError("build the model (give input_shape, or fit/predict once) before set_weights")
         if len(weights) != len(self.weights):
             raise ValueError(f"model {self.name!r} has {len(self.weights)} weights, got {len(weights)}")
+        # each layer checks its arrays (shapes, finite values) before it writes them; when a
+        # later layer refuses its arrays, the earlier ones get their values back: a bad list
+        # changes nothing
+        before = self.get_weights()
         start = 0
-        for layer in self._weighted:
-            k = len(layer.weights)
-            layer.set_weights(weights[start:start + k])
-            start += k
+        try:
+            for layer in self._weighted:
+                k = len(layer.weights)
+                layer.set_weights(weights[start:start + k])
+                start += k
+        except BaseException:
+            for w, value in zip(self.weights, before):
+                w[...] = value
+            raise
 
     def count_params(self) -> int:
         if not self.built:
@@ -838,6 +872,19 @@ def _shared_parameters(layers) -> Optional[Parameters]:
     return None
 
 
+def _check_addressable(layers, dtype) -> None:
+    """Raise a MemoryError naming the layer when the weights are too many for any buffer
+    (units=10**9), instead of NumPy's 'Maximum allowed dimension exceeded' from allocate."""
+    counts = [(sum(math.prod(spec.shape) for spec in layer.weight_specs()), layer)
+              for layer in layers]
+    nbytes = 2 * sum(n for n, _ in counts) * dtype.itemsize  # the weights and their gradients
+    if nbytes > np.iinfo(np.intp).max:
+        n, layer = max(counts, key=lambda count: count[0])
+        raise MemoryError(f"the model's weights and gradients would need {nbytes / 2**30:.3g} GiB: "
+                          f"layer {layer.name!r} ({type(layer).__name__}) alone has {n:.3g} "
+                          "weights, its units (or its input's size) are too large")
+
+
 def _structured(tensors, keys):
     if keys is not None:
         return dict(zip(keys, tensors))
@@ -850,10 +897,3 @@ def _as_returned(logs, return_dict):
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
-
-
-def _all_finite(a):
-    """Whether `a` holds no NaN or infinity: one sum (they propagate into it), and an exact check
-    only when the sum itself overflowed."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..validation import c_array
 from .plan import why_no_plan
 
 if TYPE_CHECKING:
@@ -21,6 +22,14 @@ class Stream:
     read it step by step (no RepeatVector, initial_state or go_backwards) can stream."""
 
     def __init__(self, model: Model, batch_size: int):
+        stateful = [layer.name for layer in model.layers if getattr(layer, "stateful", False)]
+        if stateful:  # it carries its own states: the plan, which carries the stream's, has no op for it
+            raise ValueError(
+                f"model {model.name!r} cannot stream: layer {stateful[0]!r} is stateful, and "
+                "streaming a stateful model is not supported (a stream carries the recurrent "
+                "states itself, from step to step). Stream the same layers built with "
+                "stateful=False (copy the weights with set_weights), or call predict_on_batch on "
+                "this model one step at a time")
         plan = model.inference_plan()
         if plan is None:
             raise ValueError(f"model {model.name!r} cannot stream: {why_no_plan(model)}")
@@ -41,7 +50,7 @@ class Stream:
             raise RuntimeError("the model was rebuilt (a layer was added) since this stream was "
                                "made: make a new one with model.stream()")
         if type(x_t) is not np.ndarray or x_t.dtype != self._dtype \
-                or not x_t.flags.c_contiguous or x_t.shape != self._shape:
+                or not x_t.flags.c_contiguous or not x_t.flags.aligned or x_t.shape != self._shape:
             x_t = self._converted(x_t)
         ys = self._plan.step([x_t], self._states)  # checks x for NaN and infinity; updates the states
         return ys[0] if self._single else self.model._structured_outputs(ys)
@@ -54,7 +63,7 @@ class Stream:
                              f"{x.shape}")
         if x.dtype.kind not in "biuf":
             raise TypeError(f"x_t must be numeric, got dtype {x.dtype}")
-        return np.ascontiguousarray(x, dtype=self._dtype)
+        return c_array(x, self._dtype)
 
     def reset(self) -> None:
         """Start again from zero states."""
