@@ -31,6 +31,11 @@ _KERAS_INERT = {"use_ema": False, "ema_overwrite_frequency": None, "loss_scale_f
 _KERAS_IGNORED = ("ema_momentum",)  # meaningful only with use_ema
 
 
+# The most steps a restored state may count: far beyond any training, and far from 2**63, past
+# which the step counter of the kernels overflows (a state loaded near it breaks the next fit).
+MAX_ITERATIONS = 2**53
+
+
 def _optional_positive(name, value):
     return None if value is None else check_real(value, name, 0, low_open=True)
 
@@ -79,6 +84,9 @@ class Optimizer:
         self._learning_rate = check_real(value, "learning_rate", 0)
 
     # -- building ----------------------------------------------------------------------------
+
+    # the slots that average squared gradients: negative values would make the step NaN
+    _non_negative_slots: tuple[str, ...] = ()
 
     def _slot_names(self):
         """Names of the state arrays this configuration keeps (Keras' names)."""
@@ -154,6 +162,10 @@ class Optimizer:
         state.update((k, v.copy()) for k, v in (self._slots or {}).items())
         return state
 
+    def state_names(self):
+        """The keys of get_state(): iterations, learning_rate and the slots (once built)."""
+        return ("iterations", "learning_rate") + (tuple(self._slots) if self.built else ())
+
     def set_state(self, state):
         """Restore what get_state returned, after build with the same layout, so that training
         resumes exactly where it stopped."""
@@ -167,8 +179,10 @@ class Optimizer:
             raise ValueError(f"state must have the keys {sorted(want)} (and optionally "
                              f"'learning_rate'), got {sorted(got)}")
         iterations = np.asarray(state["iterations"])
-        if iterations.shape != () or iterations.dtype.kind not in "iu" or iterations < 0:
-            raise ValueError(f"state['iterations'] must be an integer >= 0, got {state['iterations']!r}")
+        if iterations.shape != () or iterations.dtype.kind not in "iu" \
+                or not 0 <= iterations <= MAX_ITERATIONS:
+            raise ValueError(f"state['iterations'] must be an integer in [0, {MAX_ITERATIONS}], "
+                             f"got {state['iterations']!r}")
         arrays = {}
         for name in slots:
             a = np.asarray(state[name])
@@ -177,6 +191,11 @@ class Optimizer:
             if not np.can_cast(a.dtype, self._dtype, "same_kind"):
                 raise TypeError(f"state[{name!r}] has dtype {a.dtype}, which cannot be used as "
                                 f"{self._dtype}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"state[{name!r}] holds NaN or infinite values")
+            if name in self._non_negative_slots and np.any(a < 0):
+                raise ValueError(f"state[{name!r}] holds negative values: it is a running mean "
+                                 "of squared gradients")
             arrays[name] = a
         if "learning_rate" in state:
             self.learning_rate = state["learning_rate"]
@@ -230,6 +249,8 @@ class Adam(Optimizer):
         self.epsilon = check_real(epsilon, "epsilon", 0)
         self.amsgrad = bool(amsgrad)
 
+    _non_negative_slots = ("velocity", "velocity_hat")
+
     def _slot_names(self):
         return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
 
@@ -275,6 +296,8 @@ class RMSprop(Optimizer):
         self.momentum = check_real(momentum, "momentum", 0, 1)
         self.epsilon = check_real(epsilon, "epsilon", 0)
         self.centered = bool(centered)
+
+    _non_negative_slots = ("velocity",)
 
     def _slot_names(self):
         return (("velocity",) + (("momentum",) if self.momentum > 0 else ())
