@@ -19,7 +19,7 @@ import numpy as np
 
 from .kernels import optim as optim_kernels
 from .registry import Registry
-from .validation import check_real
+from .validation import check_bool, check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "REGISTRY", "get", "serialize",
            "deserialize"]
@@ -219,7 +219,7 @@ class SGD(Optimizer):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.momentum = check_real(momentum, "momentum", 0, 1)
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool(nesterov, "nesterov")
 
     def _slot_names(self):
         return ("momentum",) if self.momentum != 0 else ()
@@ -247,7 +247,7 @@ class Adam(Optimizer):
         self.beta_1 = check_real(beta_1, "beta_1", 0, 1, high_open=True)
         self.beta_2 = check_real(beta_2, "beta_2", 0, 1, high_open=True)
         self.epsilon = check_real(epsilon, "epsilon", 0)
-        self.amsgrad = bool(amsgrad)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     _non_negative_slots = ("velocity", "velocity_hat")
 
@@ -295,7 +295,7 @@ class RMSprop(Optimizer):
         self.rho = check_real(rho, "rho", 0, 1, high_open=True)
         self.momentum = check_real(momentum, "momentum", 0, 1)
         self.epsilon = check_real(epsilon, "epsilon", 0)
-        self.centered = bool(centered)
+        self.centered = check_bool(centered, "centered")
 
     _non_negative_slots = ("velocity",)
 

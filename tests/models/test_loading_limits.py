@@ -270,7 +270,31 @@ def test_saving_to_a_character_device_writes_into_it(tmp_path):
         load_model(device)
 
 
-# ---- item 12: optimizer state, orphaned temporary files ----------------------------------
+# ---- item 12: wrong types, optimizer state, orphaned temporary files ------------------------
+
+@pytest.mark.parametrize("key, value, message", [
+    ("go_backwards", "false", "go_backwards must be True or False, got 'false'"),
+    ("return_sequences", 1, "return_sequences must be True or False"),
+    ("reset_after", None, "reset_after must be True or False"),
+    ("trainable", "yes", "trainable must be True or False"),
+    ("units", True, "units must be a positive integer, got True"),
+])
+def test_config_fields_of_the_wrong_type_are_rejected(tmp_path, key, value, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        GRU(**dict({"units": 4}, **{key: value}))
+    path = tmp_path / "m.gru"
+    small_model().save(path)
+    with_model_config(path, lambda mc: mc["layers"][0]["config"].update({key: value}))
+    with pytest.raises(ValueError, match="model config is invalid.*" + message):
+        load_model(path)
+
+
+def test_optimizer_flags_of_the_wrong_type_are_rejected():
+    with pytest.raises(TypeError, match="amsgrad must be True or False"):
+        gru_native.optimizers.Adam(amsgrad="false")
+    with pytest.raises(TypeError, match="nesterov must be True or False"):
+        gru_native.optimizers.SGD(momentum=0.9, nesterov=1)
+
 
 @pytest.mark.parametrize("entry, value, message", [
     ("iterations", np.array(2**63 - 2, np.int64), r"'iterations'\] must be an integer in"),

@@ -25,6 +25,7 @@ from .. import activations
 from .. import initializers
 from .. import utils
 from ..kernels.plan_ops import ACTIVATIONS, LayerOps
+from ..validation import check_bool
 from .node import KerasTensor, Node, is_symbolic
 
 # trainable=False: a weight the layer itself updates and no optimizer moves (moving statistics)
@@ -86,7 +87,7 @@ class Layer:
                  dtype: Optional[DTypeLike] = None) -> None:
         self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
         self.input_shape_arg = None if input_shape is None else as_shape(input_shape, "input_shape")
-        self.trainable = trainable
+        self.trainable = check_bool(trainable, "trainable")
         self.dtype = dtype
         self.built = False
         self.input_shape = self.output_shape = None  # without the batch axis
