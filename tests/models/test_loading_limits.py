@@ -278,6 +278,8 @@ def test_saving_to_a_character_device_writes_into_it(tmp_path):
     ("reset_after", None, "reset_after must be True or False"),
     ("trainable", "yes", "trainable must be True or False"),
     ("units", True, "units must be a positive integer, got True"),
+    ("input_shape", [None, True], r"input_shape must be a tuple of integers"),
+    ("input_shape", [None, 2.5], r"input_shape must be a tuple of integers"),
 ])
 def test_config_fields_of_the_wrong_type_are_rejected(tmp_path, key, value, message):
     with pytest.raises((TypeError, ValueError), match=message):
@@ -287,6 +289,13 @@ def test_config_fields_of_the_wrong_type_are_rejected(tmp_path, key, value, mess
     with_model_config(path, lambda mc: mc["layers"][0]["config"].update({key: value}))
     with pytest.raises(ValueError, match="model config is invalid.*" + message):
         load_model(path)
+
+
+def test_integer_arguments_of_other_layers_are_rejected_when_not_integers():
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got True"):
+        gru_native.Input(shape=(3,), batch_size=True)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, got '1'"):
+        gru_native.layers.Attention(seed="1")
 
 
 def test_optimizer_flags_of_the_wrong_type_are_rejected():

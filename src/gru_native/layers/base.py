@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import numbers
 import re
 from collections import namedtuple
 from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar, Union
@@ -61,11 +62,17 @@ def unique_name(base: str) -> str:
 
 
 def as_shape(shape: Iterable[Optional[int]], what: str) -> Shape:
-    """A shape without the batch axis, as a tuple of ints or None (unknown length)."""
+    """A shape without the batch axis, as a tuple of ints or None (unknown length): integers
+    only, as Keras (int() would take True, 2.5 or '3')."""
     try:
-        shape = tuple(None if d is None else int(d) for d in shape)
+        dims = tuple(shape)
     except TypeError:
         raise TypeError(f"{what} must be a tuple such as (timesteps, features), got {shape!r}") from None
+    if not all(d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool))
+               for d in dims):
+        raise TypeError(f"{what} must be a tuple of integers (None for an unknown length), got "
+                        f"{shape!r}")
+    shape = tuple(None if d is None else int(d) for d in dims)
     if any(d is not None and d < 1 for d in shape):
         raise ValueError(f"{what} must have positive dimensions, got {shape}")
     return shape

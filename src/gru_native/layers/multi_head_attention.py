@@ -93,7 +93,7 @@ class MultiHeadAttention(Layer):
         self.output_dims = _output_dims(output_shape)
         self.attention_axes = _attention_axes(attention_axes)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.seed = seed
+        self.seed = None if seed is None else check_int(seed, "seed", 0)
 
     def __call__(self, query: Any, value: Any, key: Any = None, query_mask: Any = None,
                  value_mask: Any = None, key_mask: Any = None, attention_mask: Any = None,
