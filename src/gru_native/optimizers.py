@@ -19,7 +19,7 @@ import numpy as np
 
 from .kernels import optim as optim_kernels
 from .registry import Registry
-from .validation import all_finite, check_real
+from .validation import all_finite, check_bool, check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "REGISTRY", "get", "serialize",
            "deserialize"]
@@ -29,6 +29,11 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "REGISTRY", "get", "s
 _KERAS_INERT = {"use_ema": False, "ema_overwrite_frequency": None, "loss_scale_factor": None,
                 "gradient_accumulation_steps": None}
 _KERAS_IGNORED = ("ema_momentum",)  # meaningful only with use_ema
+
+
+# The most steps a restored state may count: far beyond any training, and far from 2**63, past
+# which the step counter of the kernels overflows (a state loaded near it breaks the next fit).
+MAX_ITERATIONS = 2**53
 
 
 def _optional_positive(name, value):
@@ -81,6 +86,9 @@ class Optimizer:
         self._learning_rate = check_real(value, "learning_rate", 0)
 
     # -- building ----------------------------------------------------------------------------
+
+    # the slots that average squared gradients: negative values would make the step NaN
+    _non_negative_slots: tuple[str, ...] = ()
 
     def _slot_names(self):
         """Names of the state arrays this configuration keeps (Keras' names)."""
@@ -183,6 +191,10 @@ class Optimizer:
         state.update((k, v.copy()) for k, v in (self._slots or {}).items())
         return state
 
+    def state_names(self):
+        """The keys of get_state(): iterations, learning_rate and the slots (once built)."""
+        return ("iterations", "learning_rate") + (tuple(self._slots) if self.built else ())
+
     def set_state(self, state):
         """Restore what get_state returned, after build with the same layout, so that training
         resumes exactly where it stopped."""
@@ -196,8 +208,10 @@ class Optimizer:
             raise ValueError(f"state must have the keys {sorted(want)} (and optionally "
                              f"'learning_rate'), got {sorted(got)}")
         iterations = np.asarray(state["iterations"])
-        if iterations.shape != () or iterations.dtype.kind not in "iu" or iterations < 0:
-            raise ValueError(f"state['iterations'] must be an integer >= 0, got {state['iterations']!r}")
+        if iterations.shape != () or iterations.dtype.kind not in "iu" \
+                or not 0 <= iterations <= MAX_ITERATIONS:
+            raise ValueError(f"state['iterations'] must be an integer in [0, {MAX_ITERATIONS}], "
+                             f"got {state['iterations']!r}")
         arrays = {}
         for name in slots:
             a = np.asarray(state[name])
@@ -206,6 +220,11 @@ class Optimizer:
             if not np.can_cast(a.dtype, self._dtype, "same_kind"):
                 raise TypeError(f"state[{name!r}] has dtype {a.dtype}, which cannot be used as "
                                 f"{self._dtype}")
+            if not all_finite(a):
+                raise ValueError(f"state[{name!r}] holds NaN or infinite values")
+            if name in self._non_negative_slots and np.any(a < 0):
+                raise ValueError(f"state[{name!r}] holds negative values: it is a running mean "
+                                 "of squared gradients")
             arrays[name] = a
         if "learning_rate" in state:
             self.learning_rate = state["learning_rate"]
@@ -229,7 +248,7 @@ class SGD(Optimizer):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.momentum = check_real(momentum, "momentum", 0, 1)
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool(nesterov, "nesterov")
 
     def _slot_names(self):
         return ("momentum",) if self.momentum != 0 else ()
@@ -257,7 +276,9 @@ class Adam(Optimizer):
         self.beta_1 = check_real(beta_1, "beta_1", 0, 1, high_open=True)
         self.beta_2 = check_real(beta_2, "beta_2", 0, 1, high_open=True)
         self.epsilon = check_real(epsilon, "epsilon", 0)
-        self.amsgrad = bool(amsgrad)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
+
+    _non_negative_slots = ("velocity", "velocity_hat")
 
     def _slot_names(self):
         return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
@@ -303,7 +324,9 @@ class RMSprop(Optimizer):
         self.rho = check_real(rho, "rho", 0, 1, high_open=True)
         self.momentum = check_real(momentum, "momentum", 0, 1)
         self.epsilon = check_real(epsilon, "epsilon", 0)
-        self.centered = bool(centered)
+        self.centered = check_bool(centered, "centered")
+
+    _non_negative_slots = ("velocity",)
 
     def _slot_names(self):
         return (("velocity",) + (("momentum",) if self.momentum > 0 else ())

@@ -753,3 +753,14 @@ def test_summary_connected_to_column(capsys):
     assert "joined" in block("head") and "gru_branch" not in block("head")
     assert f"Total params: {model.count_params():,}" in text
     assert model.count_params() == (3 * 12 + 4 * 12 + 2 * 12) + (5 * 4 + 4) + (8 * 2 + 2)
+
+
+def test_a_graph_deeper_than_the_recursion_limit_builds_and_runs():
+    """The graph is walked with a stack of its own: a chain of 3,000 layers (Python's recursion
+    limit is 1,000) builds and predicts."""
+    x = inputs = gn.Input(shape=(2,))
+    for _ in range(3000):
+        x = layers.Dense(2)(x)
+    model = gn.Model(inputs, x)
+    assert len(model.graph.nodes) == 3000
+    assert model.predict(np.ones((1, 2), np.float32)).shape == (1, 2)

@@ -408,7 +408,7 @@ def test_object_arrays_are_never_unpickled(saved, tmp_path):
      "'velocity' has dtype complex64"),
     (lambda s: s.update({"optimizer/velocity": s["optimizer/velocity"].astype(np.int64)}),
      "'velocity' has dtype int64"),
-    (lambda s: s["optimizer/momentum"].__setitem__(0, np.nan), "'momentum' holds NaN"),
+    (lambda s: s["optimizer/momentum"].__setitem__(0, np.nan), r"'momentum'\] holds NaN"),
     (lambda s: s.pop("optimizer/velocity"), "keys"),
     (lambda s: s.update({"optimizer/slot": s["optimizer/momentum"]}), "keys"),
     (lambda s: s.update({"optimizer/iterations": np.array(2.0)}),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..kernels.attention import attention_backward, attention_forward
-from ..validation import check_real
+from ..validation import check_bool, check_int, check_real
 from .attention_weights import EXCLUDED, allowed_pairs, softmax, softmax_backward
 from .base import Layer, as_shape, true_options
 from .dropout import dropout_mask
@@ -33,9 +33,9 @@ class Attention(Layer):
         if score_mode not in SCORE_MODES:
             raise ValueError(f"Invalid value for argument score_mode. Expected one of "
                              f"{set(SCORE_MODES)}. Received: score_mode={score_mode}")
-        self.use_scale, self.score_mode = bool(use_scale), score_mode
+        self.use_scale, self.score_mode = check_bool(use_scale, "use_scale"), score_mode
         self.dropout = check_real(dropout, "dropout", 0, 1, high_open=True)
-        self.seed = seed
+        self.seed = None if seed is None else check_int(seed, "seed", 0)
 
     def __call__(self, inputs: Any, training: bool = False, mask: Any = None,
                  return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:

@@ -11,7 +11,10 @@ tensors (from `Input`), a layer records a node of a graph instead of computing.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
+import numbers
 import re
 from collections import namedtuple
 from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar, Union
@@ -23,6 +26,7 @@ from .. import activations
 from .. import initializers
 from .. import utils
 from ..kernels.plan_ops import ACTIVATIONS, LayerOps
+from ..validation import check_bool
 from .node import KerasTensor, Node, is_symbolic
 
 # trainable=False: a weight the layer itself updates and no optimizer moves (moving statistics)
@@ -58,11 +62,17 @@ def unique_name(base: str) -> str:
 
 
 def as_shape(shape: Iterable[Optional[int]], what: str) -> Shape:
-    """A shape without the batch axis, as a tuple of ints or None (unknown length)."""
+    """A shape without the batch axis, as a tuple of ints or None (unknown length): integers
+    only, as Keras (int() would take True, 2.5 or '3')."""
     try:
-        shape = tuple(None if d is None else int(d) for d in shape)
+        dims = tuple(shape)
     except TypeError:
         raise TypeError(f"{what} must be a tuple such as (timesteps, features), got {shape!r}") from None
+    if not all(d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool))
+               for d in dims):
+        raise TypeError(f"{what} must be a tuple of integers (None for an unknown length), got "
+                        f"{shape!r}")
+    shape = tuple(None if d is None else int(d) for d in dims)
     if any(d is not None and d < 1 for d in shape):
         raise ValueError(f"{what} must have positive dimensions, got {shape}")
     return shape
@@ -84,7 +94,7 @@ class Layer:
                  dtype: Optional[DTypeLike] = None) -> None:
         self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
         self.input_shape_arg = None if input_shape is None else as_shape(input_shape, "input_shape")
-        self.trainable = trainable
+        self.trainable = check_bool(trainable, "trainable")
         self.dtype = dtype
         self.built = False
         self.input_shape = self.output_shape = None  # without the batch axis
@@ -338,6 +348,21 @@ def _aligned_zeros(n, dtype, alignment=64):
 
 _allocation_count = 0
 
+# Set while a model is loaded: its weights come from the file, so running the initialisers
+# (a QR decomposition per recurrent kernel: 4.6 s for a GRU(2048)) would be wasted.
+_initializing = contextvars.ContextVar("gru_native_initializing", default=True)
+
+
+@contextlib.contextmanager
+def uninitialized_weights():
+    """Under this context, `allocate` leaves new weights at zero instead of running their
+    initialisers: for a caller that fills every weight itself (loading a file)."""
+    token = _initializing.set(False)
+    try:
+        yield
+    finally:
+        _initializing.reset(token)
+
 
 def allocations() -> int:
     """How many times `allocate` has bound layers to a new buffer (a model whose count is
@@ -355,9 +380,11 @@ class Parameters(namedtuple("Parameters", "params grads segments")):
 def allocate(layers, dtype, rng=None, keep=False):
     """Give `layers` (built) their weights as views into one parameter buffer and one gradient
     buffer of the same layout, initialised from `rng` (keep=True: layers already bound keep the
-    values they hold). Returns the Parameters."""
+    values they hold; under `uninitialized_weights`, the others are left at zero). Returns the
+    Parameters."""
     global _allocation_count
     rng = utils.rng() if rng is None else rng
+    initialize = _initializing.get()
     specs = [(layer, spec) for layer in layers for spec in layer.weight_specs()]
     total = sum(int(np.prod(spec.shape)) for _, spec in specs)
     params, grads = _aligned_zeros(total, dtype), _aligned_zeros(total, dtype)
@@ -367,7 +394,10 @@ def allocate(layers, dtype, rng=None, keep=False):
         size = int(np.prod(spec.shape))
         p = params[offset:offset + size].reshape(spec.shape)
         bound = keep and len(layer.weights) == len(layer.weight_specs())
-        p[...] = layer.weights[len(views[id(layer)][0])] if bound else spec.initializer(spec.shape, rng)
+        if bound:
+            p[...] = layer.weights[len(views[id(layer)][0])]
+        elif initialize:
+            p[...] = spec.initializer(spec.shape, rng)
         views[id(layer)][0].append(p)
         views[id(layer)][1].append(grads[offset:offset + size].reshape(spec.shape))
         segments.append((offset, size))
@@ -384,6 +414,29 @@ def serialize(layer: Layer) -> dict[str, Any]:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
+class _LayerLimits:
+    """How many layers `deserialize` may make, and how deep their configs may nest."""
+
+    def __init__(self, max_layers, max_nesting):
+        self.max_layers, self.max_nesting = max_layers, max_nesting
+        self.made = self.depth = 0
+
+
+_layer_limits = contextvars.ContextVar("gru_native_layer_limits", default=None)
+
+
+@contextlib.contextmanager
+def layer_limits(max_layers: int, max_nesting: int):
+    """Under this context, `deserialize` raises ValueError past `max_layers` layers in all, or
+    layers nested more than `max_nesting` deep (a Bidirectional holds two layers: nesting them
+    doubles the layers at each level), so that a small config cannot describe a huge model."""
+    token = _layer_limits.set(_LayerLimits(max_layers, max_nesting))
+    try:
+        yield
+    finally:
+        _layer_limits.reset(token)
+
+
 def deserialize(config: dict[str, Any]) -> Layer:
     """A layer from {'class_name': ..., 'config': ...} as `serialize` writes it."""
     try:
@@ -391,4 +444,18 @@ def deserialize(config: dict[str, Any]) -> Layer:
     except KeyError:
         raise ValueError(f"unknown layer class {config.get('class_name')!r}; known: "
                          f"{sorted(LAYER_CLASSES)}") from None
-    return cls.from_config(config["config"])
+    limits = _layer_limits.get()
+    if limits is None:
+        return cls.from_config(config["config"])
+    limits.made += 1
+    if limits.made > limits.max_layers:
+        raise ValueError(f"the config describes more than {limits.max_layers} layers (the limit "
+                         "on what a file may describe)")
+    if limits.depth >= limits.max_nesting:
+        raise ValueError(f"the config nests layers more than {limits.max_nesting} deep (the "
+                         "limit on what a file may describe)")
+    limits.depth += 1
+    try:
+        return cls.from_config(config["config"])
+    finally:
+        limits.depth -= 1

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from .. import activations, initializers
 from ..kernels.conv1d import conv1d_backward, conv1d_forward, conv1d_output_length
 from ..kernels.plan_ops import CONV_PADDINGS, ConvOp, LayerOps
-from ..validation import check_choice, check_int
+from ..validation import check_bool, check_choice, check_int
 from .arguments import standardize_data_format, standardize_size
 from .base import ActivationLike, InitializerLike, Layer, plan_activation
 
@@ -37,7 +37,7 @@ class Conv1D(Layer):
             raise ValueError(f"The number of filters must be evenly divisible by the number of "
                              f"groups. Received: groups={self.groups}, filters={self.filters}.")
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
     def _options(self):

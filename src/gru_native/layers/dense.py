@@ -7,7 +7,7 @@ from typing import Any
 from .. import activations, initializers
 from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.plan_ops import DenseOp, LayerOps
-from ..validation import check_int
+from ..validation import check_bool, check_int
 from .base import ActivationLike, InitializerLike, Layer, plan_activation
 
 
@@ -18,7 +18,7 @@ class Dense(Layer):
         super().__init__(**kwargs)
         self.units = check_int(units, "units", 1)
         self.activation = activations.get(activation)
-        self.use_bias = use_bias
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
     def compute_output_shape(self, input_shape):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import initializers
-from ..validation import check_int
+from ..validation import check_bool, check_int
 from .base import InitializerLike, Layer
 
 
@@ -22,7 +22,7 @@ class Embedding(Layer):
         self.input_dim = check_int(input_dim, "input_dim", 1)
         self.output_dim = check_int(output_dim, "output_dim", 1)
         self.embeddings_initializer = embeddings_initializer
-        self.mask_zero = mask_zero
+        self.mask_zero = check_bool(mask_zero, "mask_zero")
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..kernels.gru import bias_shape, gru_backward, gru_forward
+from ..validation import check_bool
 from .base import InitializerLike
 from .recurrent import Recurrent
 
@@ -24,7 +25,7 @@ class GRU(Recurrent):
         super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
                          return_sequences, return_state, go_backwards, stateful, **kwargs)
-        self.reset_after = reset_after
+        self.reset_after = check_bool(reset_after, "reset_after")
 
     def build(self, input_shape):
         out = super().build(input_shape)

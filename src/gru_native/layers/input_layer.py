@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..kernels.plan_ops import LayerOps
+from ..validation import check_int
 from .base import Layer, as_shape
 from .node import KerasTensor, Node
 
@@ -26,7 +27,7 @@ class InputLayer(Layer):
         super().__init__(name=name, **kwargs)
         self.shape = as_shape(shape, "shape")
         self.dtype = np.dtype("float32" if dtype is None else dtype).name
-        self.batch_size = batch_size
+        self.batch_size = None if batch_size is None else check_int(batch_size, "batch_size", 1)
         self.build(self.shape)
         node = Node(self, [])
         node.outputs = [KerasTensor((batch_size,) + self.shape, self.dtype, node, 0, self.name)]

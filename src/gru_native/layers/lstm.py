@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import initializers
 from ..kernels.lstm import lstm_backward, lstm_forward
+from ..validation import check_bool
 from .base import InitializerLike
 from .recurrent import Recurrent
 
@@ -41,7 +42,7 @@ class LSTM(Recurrent):
         super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
                          return_sequences, return_state, go_backwards, stateful, **kwargs)
-        self.unit_forget_bias = unit_forget_bias
+        self.unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias")
 
     def build(self, input_shape):
         out = super().build(input_shape)

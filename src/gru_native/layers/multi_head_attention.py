@@ -23,7 +23,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import initializers
-from ..validation import check_int, check_real
+from ..validation import check_bool, check_int, check_real
 from .attention_weights import EXCLUDED, allowed_pairs, softmax, softmax_backward
 from .base import InitializerLike, Layer, as_shape, true_options
 from .dropout import dropout_mask
@@ -88,12 +88,12 @@ class MultiHeadAttention(Layer):
         self.key_dim = check_int(key_dim, "key_dim", 1)
         self.value_dim = self.key_dim if value_dim is None else check_int(value_dim, "value_dim", 1)
         self.dropout = check_real(dropout, "dropout", 0, 1, high_open=True)
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_bool(use_bias, "use_bias")
         # not `output_shape`: the base layer's attribute of that name is the built output's shape
         self.output_dims = _output_dims(output_shape)
         self.attention_axes = _attention_axes(attention_axes)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.seed = seed
+        self.seed = None if seed is None else check_int(seed, "seed", 0)
 
     def __call__(self, query: Any, value: Any, key: Any = None, query_mask: Any = None,
                  value_mask: Any = None, key_mask: Any = None, attention_mask: Any = None,

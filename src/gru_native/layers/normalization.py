@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import initializers
 from ..kernels.plan_ops import LayerOps, NormOp
-from ..validation import check_real
+from ..validation import check_bool, check_real
 from .base import InitializerLike, Layer
 
 
@@ -36,7 +36,7 @@ class _Normalization(Layer):
         super().__init__(**kwargs)
         self.axis = _feature_axis(axis, type(self).__name__)
         self.epsilon = check_real(epsilon, "epsilon", 0, low_open=True)
-        self.center, self.scale = bool(center), bool(scale)
+        self.center, self.scale = check_bool(center, "center"), check_bool(scale, "scale")
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
 
     def build(self, input_shape):

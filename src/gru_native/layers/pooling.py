@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..kernels.plan_ops import PADDINGS, LayerOps, PoolOp
-from ..validation import check_choice
+from ..validation import check_bool, check_choice
 from .base import Layer
 from .arguments import standardize_data_format, standardize_size
 
@@ -121,7 +121,7 @@ class _GlobalPooling1D(Layer):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
-        self.keepdims = bool(keepdims)
+        self.keepdims = check_bool(keepdims, "keepdims")
         self._axis = 1 if self.data_format == "channels_last" else 2
 
     def compute_output_shape(self, input_shape):

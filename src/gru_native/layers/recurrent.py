@@ -11,7 +11,7 @@ import numpy as np
 from .. import initializers
 from ..kernels.gru import GRUWorkspace
 from ..kernels.plan_ops import LayerOps, RecurrentOp
-from ..validation import check_int, check_real
+from ..validation import check_bool, check_int, check_real
 from .base import InitializerLike, Layer
 from .dropout import dropout_mask
 
@@ -46,15 +46,17 @@ class Recurrent(Layer):
             raise ValueError(f"the {kind} kernels compute activation='tanh' and "
                              f"recurrent_activation='sigmoid'; got {activation!r}, {recurrent_activation!r}")
         self.activation, self.recurrent_activation = activation, recurrent_activation
-        self.use_bias = use_bias
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
         self.bias_initializer = bias_initializer
         self.dropout = check_real(dropout, "dropout", 0, 1, high_open=True)
         self.recurrent_dropout = check_real(recurrent_dropout, "recurrent_dropout", 0, 1,
                                             high_open=True)
-        self.return_sequences, self.return_state = return_sequences, return_state
-        self.go_backwards, self.stateful = go_backwards, stateful
+        self.return_sequences = check_bool(return_sequences, "return_sequences")
+        self.return_state = check_bool(return_state, "return_state")
+        self.go_backwards = check_bool(go_backwards, "go_backwards")
+        self.stateful = check_bool(stateful, "stateful")
         self.states = None  # the carried states of a stateful layer (a list of n_states arrays)
         self._workspace = GRUWorkspace()  # scratch memory reused by every call
 

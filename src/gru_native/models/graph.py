@@ -40,28 +40,30 @@ class Graph:
         self.inputs, self.outputs = inputs, outputs
         known = {id(t) for t in inputs}
         done: dict[int, Node] = {}
-        visiting: set[int] = set()
-
-        def visit(tensor: KerasTensor, reader: str) -> None:
-            if id(tensor) in known:
-                return
+        visiting: set[int] = set()  # the nodes on the current path: meeting one again is a cycle
+        # Depth first with a stack of its own (a graph of thousands of layers must not reach
+        # Python's recursion limit): a node is opened, its inputs pushed above a marker that
+        # finishes it once they are done.
+        stack = [(t, "the model's outputs", False) for t in reversed(outputs)]
+        while stack:
+            tensor, reader, finishing = stack.pop()
             node = tensor.node
+            if finishing:
+                visiting.discard(node.id)
+                done[node.id] = node
+                continue
+            if id(tensor) in known or node.id in done:
+                continue
             if isinstance(node.layer, InputLayer):
                 raise ValueError(f"Graph disconnected: cannot obtain the value of tensor "
                                  f"{tensor.name!r} (Input {node.layer.name!r}) needed by {reader}: "
                                  "it is not one of the model's inputs")
-            if node.id in done:
-                return
             if node.id in visiting:
                 raise ValueError(f"the graph has a cycle through layer {node.layer.name!r}")
             visiting.add(node.id)
-            for t in node.inputs:
-                visit(t, f"layer {node.layer.name!r}")
-            visiting.discard(node.id)
-            done[node.id] = node
+            stack.append((tensor, reader, True))
+            stack.extend((t, f"layer {node.layer.name!r}", False) for t in reversed(node.inputs))
 
-        for t in outputs:
-            visit(t, "the model's outputs")
         self.nodes = sorted(done.values(), key=lambda n: n.id)
         self.consumers: dict[int, int] = {}
         for node in self.nodes:

@@ -2,37 +2,41 @@
 with allow_pickle=False, so loading a file never runs code. Pickling a model uses the same
 arrays (scikit-learn and joblib need pickle).
 
-Saving is atomic: the archive is written to a temporary file next to the target, flushed to
-disk, then renamed over the target, so a crash or a kill in the middle of a save leaves the
-previous file as it was. Loading checks everything it reads (the archive, the format version,
-the config's structure, every array's dtype, shape and values) and raises a ValueError naming
-what is wrong; it never returns a half-built model.
+Saving is atomic (file_writing.py). Loading checks everything it reads (the archive, the format
+version, the config's structure, every array's dtype, shape and values) and raises a ValueError
+naming what is wrong; it never returns a half-built model. It reads the config first, within
+limits on its length, its layers and their nesting, and plans the model from it (its weights
+declared, none allocated); the archive's entries are checked by name and each array's .npy
+header against that plan before any data is read (archive.py); the model is then built once,
+its weights filled from the file without running the initialisers.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import secrets
-import zipfile
-import zlib
 from typing import Any, Union
 
 import numpy as np
 
 from .. import losses, optimizers
 from ..layers import InputLayer
-from ..layers.base import as_shape, deserialize, serialize
+from ..layers.base import as_shape, deserialize, layer_limits, serialize, uninitialized_weights
+from .archive import Archive, ArchiveError, Arrays, reason
+from .file_writing import write_archive
 from .graph import Graph, flatten_tensors
 
 _FORMAT = "gru_native.model/1"
 _FORMAT_PREFIX = "gru_native.model/"
 _OPTIMIZER_PREFIX = "optimizer/"
 
-# What reading a damaged or foreign archive raises (zipfile, zlib, numpy's .npy reader); a
-# missing file, a directory or a file we may not read is reported by open() as it is.
-_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-                ValueError, MemoryError, NotImplementedError, RuntimeError)
+# What a file may describe, far above any real model (a 10,000-layer config is about 5 MB):
+# without limits, 137 KB of JSON listing a million layers loads for 18 s into 1.2 GB, and
+# nested Bidirectional layers double at each level.
+MAX_CONFIG_BYTES = 16 * 2**20
+MAX_LAYERS = 10_000  # layers (nested ones included), and layer calls of a functional model
+MAX_NESTING = 8  # layers inside layers (Bidirectional(GRU) is 2)
 # What building layers, a model, an optimizer or a loss from a bad config raises.
 _CONFIG_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
                   RecursionError)
@@ -135,13 +139,6 @@ def graph_from_config(config):
             structure(config["outputs"], config.get("output_names")))
 
 
-def _reason(error):
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    if len(text) > 200:
-        text = text[:200] + "..."
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
 # ---- writing --------------------------------------------------------------------------------
 
 def model_to_arrays(model):
@@ -159,8 +156,12 @@ def model_to_arrays(model):
         }
         for key, value in model.optimizer.get_state().items():
             arrays[_OPTIMIZER_PREFIX + key] = np.asarray(value)
-    arrays["config"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
+    arrays["config"] = _json_array(config)
     return arrays
+
+
+def _json_array(value):
+    return np.frombuffer(json.dumps(value).encode(), np.uint8)
 
 
 def _flat_weights(model):
@@ -168,6 +169,12 @@ def _flat_weights(model):
     buffer it shares with another model)."""
     weights = model.weights
     return np.concatenate([w.ravel() for w in weights]) if weights else np.zeros(0, model.dtype)
+
+
+def _layout(model):
+    """[layer name, [shape of each weight]] for each layer with weights, in the order of the
+    model's weights: what a weights file must match beyond its number of weights."""
+    return [[layer.name, [list(w.shape) for w in layer.weights]] for layer in model._weighted]
 
 
 def _loss_config(model):
@@ -182,121 +189,38 @@ def _set_flat_weights(model, params):
         start += w.size
 
 
-def _create_temporary(directory, name):
-    """A new file next to the target, created as open(path, 'wb') would create the target (mode
-    0o666 less the umask); returns (fd, path)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        path = os.path.join(directory, f".{name[:100]}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(path, flags, 0o666), path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file in {directory!r}")
-
-
-def _fsync_directory(directory):
-    """Make the rename durable (POSIX); best effort where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(filepath, arrays):
-    """Write `arrays` as an .npz archive to `filepath` (str or os.PathLike, any file name): into
-    a temporary file in the same directory, flushed and fsynced, then renamed over the target.
-    Whatever happens before the rename (an exception, a kill, a full disk), the previous file is
-    untouched; on an exception the temporary file is removed."""
-    path = os.path.realpath(os.fsdecode(os.fspath(filepath)))  # through a symlink, as open()
-    directory, name = os.path.split(path)
-    fd, temporary = _create_temporary(directory, name)
-    try:
-        try:
-            mode = os.stat(path).st_mode & 0o7777  # an existing file keeps its permissions
-        except OSError:
-            mode = None
-        with os.fdopen(fd, "wb") as f:
-            fd = None
-            if mode is not None:
-                try:
-                    os.chmod(temporary, mode)
-                except OSError:
-                    pass
-            np.savez(f, **arrays)  # a file object: np.savez would append '.npz' to a path
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
 def save_model(model, filepath):
     """Write `model` (config, weights, optimizer state) to `filepath`, atomically."""
-    _write_atomically(filepath, model_to_arrays(model))
+    write_archive(filepath, model_to_arrays(model))
 
 
 def save_weights(model, filepath):
-    """Write the weights of `model` (built) to `filepath`, atomically."""
+    """Write the weights of `model` (built) and their layout to `filepath`, atomically."""
     if not model.built:
         raise ValueError("the model has no weights yet: build it (give input_shape, or "
                          "fit/predict once) before save_weights")
-    _write_atomically(filepath, {"params": _flat_weights(model)})
+    write_archive(filepath, {"params": _flat_weights(model), "layout": _json_array(_layout(model))})
 
 
-# ---- reading --------------------------------------------------------------------------------
+# ---- reading: the config --------------------------------------------------------------------
 
-def _read_arrays(path, names=None):
-    """The arrays of the .npz archive at `path` as {name: ndarray} (only `names` when given),
-    or ValueError when it is not a readable NumPy archive."""
-    with open(path, "rb") as f:  # a missing or unreadable file raises as it is
-        magic = f.read(4)
-        f.seek(0)
-        if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
-            what = "an empty file" if not magic else "not a zip archive"
-            raise ValueError(f"cannot read {path!r}: {what}, not a gru_native file (a NumPy "
-                             ".npz archive)")
-        try:
-            data = np.load(f, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("not a NumPy .npz archive")
-            with data:
-                arrays = {}
-                for name in data.files:
-                    if names is not None and name not in names:
-                        continue
-                    value = data[name]
-                    if not isinstance(value, np.ndarray):
-                        raise ValueError(f"its entry {name!r} is not a NumPy array")
-                    arrays[name] = value
-        except _READ_ERRORS as e:
-            raise ValueError(f"cannot read {path!r}: not a gru_native file, or a truncated or "
-                             f"corrupted one ({_reason(e)})") from e
-    return arrays
-
-
-def _check_config_array(a):
-    a = np.asarray(a)
-    if a.dtype != np.uint8 or a.ndim != 1:
-        raise ValueError(f"not a gru_native model: its 'config' must be a 1-D uint8 array (UTF-8 "
-                         f"JSON), got dtype {a.dtype} and shape {a.shape}")
+def _read_json(source, name):
+    """Entry `name` of `source`, UTF-8 JSON as a 1-D uint8 array of at most MAX_CONFIG_BYTES,
+    parsed (its size checked from its header before it is read)."""
+    dtype, shape = source.header(name)
+    if dtype != np.uint8 or len(shape) != 1:
+        raise ValueError(f"not a gru_native file: its {name!r} must be a 1-D uint8 array (UTF-8 "
+                         f"JSON), got dtype {dtype} and shape {shape}")
+    if shape[0] > MAX_CONFIG_BYTES:
+        raise ValueError(f"its {name!r} is {shape[0]} bytes long, more than the limit of "
+                         f"{MAX_CONFIG_BYTES}")
     try:
-        config = json.loads(a.tobytes().decode("utf-8"))
+        return json.loads(source.read(name).tobytes().decode("utf-8"))
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError included
-        raise ValueError(f"its config is not valid JSON ({_reason(e)})") from e
+        raise ValueError(f"its {name} is not valid JSON ({reason(e)})") from e
+
+
+def _check_config(config):
     if not isinstance(config, dict):
         raise ValueError(f"its config must be a JSON object, got {type(config).__name__}")
     fmt = config.get("format")
@@ -334,6 +258,10 @@ def _check_model_config(mc):
         if not isinstance(mc.get(key), kind):
             raise ValueError(f"the model config needs {key!r} as a {kind.__name__}, got "
                              f"{mc.get(key)!r}")
+    for key in ("layers", "nodes"):
+        if len(mc.get(key, ())) > MAX_LAYERS:
+            raise ValueError(f"the model config has {len(mc[key])} {key}, more than the limit "
+                             f"of {MAX_LAYERS}")
     if mc["dtype"] not in ("float32", "float64"):
         raise ValueError(f"the model config has dtype {mc['dtype']!r}; expected 'float32' or "
                          "'float64'")
@@ -375,118 +303,172 @@ def _check_compile_config(c):
                          f"of names, one per output), got {metrics!r:.200}")
 
 
-def _planned_size(model_config):
-    """The number of weights of the model `model_config` describes, None when it describes an
+def _planned_layout(model_config):
+    """The layout (`_layout`) of the model `model_config` describes, None when it describes an
     unbuilt model. Only declares the layers' weights (Sequential.from_config's build rule),
     allocates and initialises nothing, so a config claiming a huge model costs nothing."""
-    if "nodes" in model_config:
-        inputs, outputs = graph_from_config(model_config)
-        graph = Graph(flatten_tensors(inputs, "inputs")[0], flatten_tensors(outputs, "outputs")[0])
-        return sum(layer.count_params() for layer in graph.layers())
-    layers = [deserialize(c) for c in model_config["layers"]]
-    if layers and layers[0].input_shape_arg is not None:
-        shape = layers[0].input_shape_arg
-    elif layers and "build_input_shape" in model_config:
-        shape = as_shape(tuple(model_config["build_input_shape"])[1:], "build_input_shape")
-    else:
-        return None
-    for layer in layers:
-        shape = layer.build(shape)
-    return sum(layer.count_params() for layer in layers)
+    with layer_limits(MAX_LAYERS, MAX_NESTING):
+        if "nodes" in model_config:
+            inputs, outputs = graph_from_config(model_config)
+            layers = Graph(flatten_tensors(inputs, "inputs")[0],
+                           flatten_tensors(outputs, "outputs")[0]).layers()
+        else:
+            layers = [deserialize(c) for c in model_config["layers"]]
+            if layers and layers[0].input_shape_arg is not None:
+                shape = layers[0].input_shape_arg
+            elif layers and "build_input_shape" in model_config:
+                shape = as_shape(tuple(model_config["build_input_shape"])[1:], "build_input_shape")
+            else:
+                return None
+            for layer in layers:
+                shape = layer.build(shape)
+    return [[layer.name, [list(spec.shape) for spec in layer.weight_specs()]]
+            for layer in layers if layer.weight_specs()]
 
 
-def _check_params(params, size, dtype):
-    """`params` as the weights of a model of `size` weights of `dtype`, or ValueError."""
-    params = np.asarray(params)
-    if params.dtype.kind != "f" or not np.can_cast(params.dtype, dtype, "safe"):
-        raise ValueError(f"the weights ('params') have dtype {params.dtype}; expected {dtype} "
+def _size(layout):
+    return sum(math.prod(shape) for _, shapes in layout for shape in shapes)
+
+
+def _check_layout(layout):
+    """A weights file's layout, as `_layout` writes it, or ValueError."""
+    if not (isinstance(layout, list) and len(layout) <= MAX_LAYERS and all(
+            isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+            and isinstance(entry[1], list) and all(
+                isinstance(shape, list) and all(
+                    isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+                for shape in entry[1])
+            for entry in layout)):
+        raise ValueError(f"its 'layout' must be a list of at most {MAX_LAYERS} [layer name, "
+                         f"[weight shape, ...]], got {layout!r:.200}")
+    return layout
+
+
+def _check_same_layout(model_layout, file_layout):
+    """ValueError naming the first layer whose weights differ in shape from the file's."""
+    if len(file_layout) != len(model_layout):
+        raise ValueError(f"the model has {len(model_layout)} layers with weights, the file "
+                         f"{len(file_layout)}")
+    for (name, shapes), (file_name, file_shapes) in zip(model_layout, file_layout):
+        if shapes != file_shapes:
+            raise ValueError(f"layer {name!r} has weights of shapes {_shapes(shapes)}, but the "
+                             f"file's layer {file_name!r} has {_shapes(file_shapes)}")
+
+
+def _shapes(shapes):
+    return "[" + ", ".join(str(tuple(shape)) for shape in shapes) + "]"
+
+
+# ---- reading: the arrays --------------------------------------------------------------------
+
+def _read_params(source, size, dtype):
+    """The weights ('params') of a model of `size` weights of `dtype`: the header is checked
+    before the data is read, then the values."""
+    got, shape = source.header("params")
+    if got.kind != "f" or not np.can_cast(got, dtype, "safe"):
+        raise ValueError(f"the weights ('params') have dtype {got}; expected {dtype} "
                          "(or a floating dtype that casts to it safely)")
-    if params.shape != (size,):
-        raise ValueError(f"the weights ('params') have shape {params.shape}, but the model has "
+    if tuple(shape) != (size,):
+        raise ValueError(f"the weights ('params') have shape {tuple(shape)}, but the model has "
                          f"{size} weights: shape ({size},)")
+    params = source.read("params")
     bad = int(np.count_nonzero(~np.isfinite(params)))
     if bad:
         raise ValueError(f"the weights ('params') hold {bad} NaN or infinite values")
     return params
 
 
-def _check_optimizer_state(state, dtype):
-    """The arrays of the optimizer state, checked for what set_state does not check itself: slot
-    arrays (all but iterations and learning_rate) must be finite floating arrays that cast
-    safely to the model's dtype."""
-    for key, a in state.items():
-        a = np.asarray(a)
+def _read_optimizer_state(source, names, optimizer, size, dtype):
+    """The optimizer state entries `names` (without their prefix): their names checked against
+    what `optimizer` keeps and their headers against `size` and `dtype` before any is read.
+    Their values are the optimizer's to check (set_state)."""
+    want = set(optimizer.state_names())
+    if not (want - {"learning_rate"}) <= names <= want:
+        raise ValueError(f"its optimizer state does not fit the optimizer "
+                         f"{type(optimizer).__name__}: it must have the keys "
+                         f"{sorted(want - {'learning_rate'})} (and optionally 'learning_rate'), "
+                         f"got {sorted(names)}")
+    for key in names:
+        got, shape = source.header(_OPTIMIZER_PREFIX + key)
         if key in ("iterations", "learning_rate"):
-            if a.shape != () or a.dtype.kind not in ("iu" if key == "iterations" else "iuf"):
+            if shape != () or got.kind not in ("iu" if key == "iterations" else "iuf"):
                 kind = "an integer" if key == "iterations" else "a real number"
                 raise ValueError(f"the optimizer state {key!r} must be {kind} (a scalar), got "
-                                 f"dtype {a.dtype} and shape {a.shape}")
-            continue
-        if a.dtype.kind != "f" or not np.can_cast(a.dtype, dtype, "safe"):
-            raise ValueError(f"the optimizer state {key!r} has dtype {a.dtype}; expected {dtype}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"the optimizer state {key!r} holds NaN or infinite values")
+                                 f"dtype {got} and shape {shape}")
+        elif got.kind != "f" or not np.can_cast(got, dtype, "safe"):
+            raise ValueError(f"the optimizer state {key!r} has dtype {got}; expected {dtype}")
+        elif tuple(shape) != (size,):
+            raise ValueError(f"the optimizer state {key!r} has shape {tuple(shape)}; expected "
+                             f"({size},)")
+    return {key: source.read(_OPTIMIZER_PREFIX + key) for key in names}
 
 
-def model_from_arrays(arrays):
-    """The model `model_to_arrays` described, compiled as it was; ValueError naming what is
-    wrong when the arrays do not describe one."""
-    arrays = dict(arrays)
-    if "config" not in arrays:
+def _model_from(source):
+    """The model the entries of `source` (an Archive or Arrays) describe, compiled as it was;
+    ValueError naming what is wrong when they do not describe one."""
+    if "config" not in source.names:
         raise ValueError("not a gru_native model: it has no 'config' entry")
-    config = _check_config_array(arrays.pop("config"))
-    params = arrays.pop("params", None)
-    state = {key[len(_OPTIMIZER_PREFIX):]: np.asarray(arrays.pop(key)) for key in list(arrays)
-             if key.startswith(_OPTIMIZER_PREFIX)}
-    if arrays:
-        raise ValueError(f"it has unexpected entries {sorted(arrays)}")
+    state_names = {name[len(_OPTIMIZER_PREFIX):] for name in source.names
+                   if name.startswith(_OPTIMIZER_PREFIX)}
+    unexpected = source.names - {"config", "params"} - {_OPTIMIZER_PREFIX + n for n in state_names}
+    if unexpected:
+        raise ValueError(f"it has unexpected entries {sorted(unexpected)}")
+    config = _check_config(_read_json(source, "config"))
     model_config = config["model"]
     dtype = np.dtype(model_config["dtype"])
 
     try:
-        size = _planned_size(model_config)
+        layout = _planned_layout(model_config)
     except _CONFIG_ERRORS as e:
-        raise ValueError(f"its model config is invalid ({_reason(e)})") from e
-    if size is None and params is not None:
+        raise ValueError(f"its model config is invalid ({reason(e)})") from e
+    if layout is None and "params" in source.names:
         raise ValueError("it holds weights ('params') but its config describes an unbuilt model "
                          "(no input shape)")
-    if size is not None and params is None:
+    if layout is not None and "params" not in source.names:
         raise ValueError("its config describes a built model but it holds no weights ('params')")
-    if params is not None:
-        params = _check_params(params, size, dtype)
-    if state and "compile" not in config:
+    if state_names and "compile" not in config:
         raise ValueError("it holds optimizer state but no compile config")
-    if state:
-        _check_optimizer_state(state, dtype)
+    params = None if layout is None else _read_params(source, _size(layout), dtype)
 
-    try:
-        model = _model_class(model_config).from_config(model_config)
+    try:  # built once, its weights left for the file to fill
+        with layer_limits(MAX_LAYERS, MAX_NESTING), uninitialized_weights():
+            model = _model_class(model_config).from_config(model_config)
     except _CONFIG_ERRORS as e:
-        raise ValueError(f"its model config is invalid ({_reason(e)})") from e
-    if model.built != (size is not None) or (size is not None and model.count_params() != size):
+        raise ValueError(f"its model config is invalid ({reason(e)})") from e
+    if model.built != (layout is not None) or (layout is not None and _layout(model) != layout):
         raise ValueError("the model built from its config does not match its weights")
     if params is not None:
         _set_flat_weights(model, params)
-
     if "compile" in config:
-        c = config["compile"]
-        try:
-            loss = [None if item is None else losses.get(item) for item in c["loss"]] \
-                if isinstance(c["loss"], list) else (None if c["loss"] is None else losses.get(c["loss"]))
-            metrics = c["metrics"]
-            if len(metrics) == 1 and isinstance(metrics[0], list):
-                metrics = metrics[0]
-            model.compile(optimizer=optimizers.get(c["optimizer"]), loss=loss,
-                          loss_weights=c.get("loss_weights"), metrics=metrics)
-        except _CONFIG_ERRORS as e:
-            raise ValueError(f"its compile config is invalid ({_reason(e)})") from e
-        if state:
+        _compile(model, config["compile"])
+        if state_names:
+            state = _read_optimizer_state(source, state_names, model.optimizer,
+                                          _size(layout or []), dtype)
             try:
                 model.optimizer.set_state(state)
             except (TypeError, ValueError) as e:
                 raise ValueError(f"its optimizer state does not fit the optimizer "
-                                 f"{type(model.optimizer).__name__} ({_reason(e)})") from e
+                                 f"{type(model.optimizer).__name__} ({reason(e)})") from e
     return model
+
+
+def _compile(model, c):
+    """Compile `model` as the checked compile config `c` says."""
+    try:
+        loss = [None if item is None else losses.get(item) for item in c["loss"]] \
+            if isinstance(c["loss"], list) else (None if c["loss"] is None else losses.get(c["loss"]))
+        metrics = c["metrics"]
+        if len(metrics) == 1 and isinstance(metrics[0], list):
+            metrics = metrics[0]
+        model.compile(optimizer=optimizers.get(c["optimizer"]), loss=loss,
+                      loss_weights=c.get("loss_weights"), metrics=metrics)
+    except _CONFIG_ERRORS as e:
+        raise ValueError(f"its compile config is invalid ({reason(e)})") from e
+
+
+def model_from_arrays(arrays):
+    """The model `model_to_arrays` described (a dict of arrays), compiled as it was."""
+    return _model_from(Arrays(arrays))
 
 
 def load_model(filepath: PathLike) -> Any:
@@ -494,26 +476,53 @@ def load_model(filepath: PathLike) -> Any:
     Raises ValueError naming what is wrong for a file that is not a sound gru_native model file
     (FileNotFoundError and other errors opening it as they are)."""
     path = os.fsdecode(os.fspath(filepath))
-    arrays = _read_arrays(path)
-    try:
-        return model_from_arrays(arrays)
-    except ValueError as e:
-        raise ValueError(f"cannot load a model from {path!r}: {e}") from e
+    with Archive(path) as archive:
+        try:
+            return _model_from(archive)
+        except ArchiveError:  # names the file already
+            raise
+        except ValueError as e:
+            raise ValueError(f"cannot load a model from {path!r}: {e}") from e
 
 
 def load_weights(model, filepath):
-    """Set the weights of `model` (built) from a file written by `save_weights` (or `save`).
-    Checks everything first: on any error the model is left as it was."""
+    """Set the weights of `model` (built) from a file written by `save_weights` (or `save`),
+    checked layer by layer. Checks everything first: on any error the model is left as it was."""
     path = os.fsdecode(os.fspath(filepath))
     if not model.built:
         raise ValueError("build the model (give input_shape, or fit/predict once) before "
                          "load_weights")
-    arrays = _read_arrays(path, names=("params",))
-    if "params" not in arrays:
-        raise ValueError(f"cannot load weights from {path!r}: not a gru_native weights file (it "
-                         "has no 'params' array)")
-    try:
-        params = _check_params(arrays["params"], model.count_params(), model.dtype)
-    except ValueError as e:
-        raise ValueError(f"cannot load weights from {path!r}: {e}") from e
+    with Archive(path) as archive:
+        if "params" not in archive.names:
+            raise ValueError(f"cannot load weights from {path!r}: not a gru_native weights file "
+                             "(it has no 'params' array)")
+        try:
+            params = _read_weights(archive, model)
+        except ArchiveError:
+            raise
+        except ValueError as e:
+            raise ValueError(f"cannot load weights from {path!r}: {e}") from e
     _set_flat_weights(model, params)
+
+
+def _read_weights(source, model):
+    """The weights in `source` (a weights file, or a model file) for `model`: the file's layout
+    (a model file's from its config) checked against the model's before the weights are read.
+    A weights file written before layouts were saved is checked by its size alone."""
+    names = source.names
+    unexpected = names - {"params", "layout", "config"} - {
+        name for name in names if name.startswith(_OPTIMIZER_PREFIX)}
+    if unexpected:
+        raise ValueError(f"it has unexpected entries {sorted(unexpected)}")
+    if "layout" in names:
+        layout = _check_layout(_read_json(source, "layout"))
+    elif "config" in names:
+        try:
+            layout = _planned_layout(_check_config(_read_json(source, "config"))["model"])
+        except _CONFIG_ERRORS as e:
+            raise ValueError(f"its model config is invalid ({reason(e)})") from e
+    else:
+        layout = None
+    if layout is not None:
+        _check_same_layout(_layout(model), layout)
+    return _read_params(source, model.count_params(), model.dtype)

@@ -24,8 +24,11 @@ class Sequential(Model):
         self._stack: list[Layer] = []
         self._input_layer: Optional[InputLayer] = None
         self._own_nodes: list = []  # this model's calls of its layers (replaced on a rebuild)
-        for layer in layers or []:
-            self.add(layer)
+        for layer in layers or []:  # stacked first and built once: building on each add is quadratic
+            self._append(layer)
+        shape = self._known_input_shape() if self._stack else None
+        if shape is not None:
+            self.build(shape)
 
     show_connections = False
     onnx_names = ("input", "output")
@@ -39,20 +42,9 @@ class Sequential(Model):
         return list(self._stack)
 
     def add(self, layer: Union[Layer, KerasTensor]) -> None:
-        if isinstance(layer, KerasTensor) and isinstance(layer.layer, InputLayer):
-            layer = layer.layer
-        if isinstance(layer, InputLayer):
-            if self._stack or self._input_layer is not None:
-                raise ValueError("an Input can only be the first entry of a Sequential model")
-            self._input_layer = layer
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential takes gru_native layers, got {type(layer).__name__}")
-        if getattr(layer, "return_state", False):
-            raise ValueError(f"layer {layer.name!r} has return_state=True: a Sequential model has "
-                             "a single output")
         previous = self.input_shape if self.built else None
-        self._stack.append(layer)
+        if not self._append(layer):
+            return
         shape = self._known_input_shape()
         if shape is not None:
             try:
@@ -63,6 +55,23 @@ class Sequential(Model):
                 if previous is not None:  # the layers still hold their weights: the same buffer
                     self.build(previous)
                 raise
+
+    def _append(self, layer: Union[Layer, KerasTensor]) -> bool:
+        """Stack `layer` (or take an Input) without building; True when a layer was stacked."""
+        if isinstance(layer, KerasTensor) and isinstance(layer.layer, InputLayer):
+            layer = layer.layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError("an Input can only be the first entry of a Sequential model")
+            self._input_layer = layer
+            return False
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential takes gru_native layers, got {type(layer).__name__}")
+        if getattr(layer, "return_state", False):
+            raise ValueError(f"layer {layer.name!r} has return_state=True: a Sequential model has "
+                             "a single output")
+        self._stack.append(layer)
+        return True
 
     def _known_input_shape(self) -> Optional[tuple]:
         if self.built:
