@@ -174,7 +174,8 @@ def _flat_weights(model):
 def _layout(model):
     """[layer name, [shape of each weight]] for each layer with weights, in the order of the
     model's weights: what a weights file must match beyond its number of weights."""
-    return [[layer.name, [list(w.shape) for w in layer.weights]] for layer in model._weighted]
+    return [[layer.name, [list(w.shape) for w in layer.weights]] for layer in model.layers
+            if layer.weight_specs()]
 
 
 def _loss_config(model):
