@@ -50,16 +50,16 @@ SEEDS = 3
 CONFIGS = {
     "defaults": {},
     "global scaling": {"scaling": "global"},
-    "bidirectional": {"bidirectional": True},
-    "budget": {"min_steps": 1000, "lr_schedule": "plateau"},
-    "conv": {"conv_filters": (32, 32), "pooling": "max"},
-    "conv+budget": {"conv_filters": (32, 32), "pooling": "max", "min_steps": 1000,
-                    "lr_schedule": "plateau"},
-    "mean+budget": {"pooling": "mean", "min_steps": 1000, "lr_schedule": "plateau"},
-    "kernel 7": {"conv_kernel_size": 7},
+    "with GRU(64)": {"units": 64},
+    "batches of 32, rate 1e-2": {"batch_size": 32, "learning_rate": 1e-2},
+    "no front end": {"conv_filters": ()},
+    "plain conv + GRU (old defaults)": {
+        "conv_filters": (32, 32), "conv_kernel_size": 11, "conv_pool_size": 2, "units": 64,
+        "pooling": "max", "learning_rate": 1e-2, "batch_size": 32, "min_steps": 1000,
+        "dtype": "float64"},
 }
 FULL_CONFIGS = ["defaults"]  # what the full run fits on a data set that names none
-QUICK_CONFIGS = ["defaults", "bidirectional"]
+QUICK_CONFIGS = ["defaults", "no front end"]
 QUICK_MAX_ITER = 15  # --quick caps every configuration's max_iter at this
 
 

@@ -12,7 +12,9 @@ nothing, and ReLU outputs are never below zero) it makes the front end's output 
 what each sequence gives alone. Exact for poolings of size 2 (TensorFlow's 'same' pooling then
 pads only at the end; a larger size may pad the start too, by an amount that depends on the
 batch's length); with no mask it is the identity, and so at prediction in the inference plan
-(which runs only without one).
+(which runs only without one). `fill_value=-inf` instead of zero, before a max pooling over
+values that may be negative (an Inception module's pooling branch over the input series), makes
+the window over the last real step see nothing beyond it, as TensorFlow's 'same' padding does.
 """
 
 from typing import Any
@@ -27,9 +29,10 @@ from .base import Layer
 class PaddingMask(Layer):
     multi_input = True
 
-    def __init__(self, pool_size: int = 1, **kwargs: Any) -> None:
+    def __init__(self, pool_size: int = 1, fill_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pool_size = check_int(pool_size, "pool_size", 1)
+        self.fill_value = float(fill_value)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
@@ -43,14 +46,14 @@ class PaddingMask(Layer):
         edges = np.arange(steps) * self.pool_size
         # a step of x is real when the input steps it pools hold a real one
         keep = np.logical_or.reduceat(mask, edges[edges < mask.shape[1]], axis=1)[:, :steps]
-        self._keep = keep[:, :, None].astype(x.dtype)
-        return x * self._keep, keep
+        self._keep = keep[:, :, None]
+        return np.where(self._keep, x, x.dtype.type(self.fill_value)), keep
 
     def backward(self, dy, need_dx=True):
-        return [dy if self._keep is None else dy * self._keep, None]
+        return [dy if self._keep is None else np.where(self._keep, dy, dy.dtype.type(0)), None]
 
     def inference_ops(self, inputs, new_slot):
         return LayerOps([], [inputs[0]])
 
     def get_config(self):
-        return dict(super().get_config(), pool_size=self.pool_size)
+        return dict(super().get_config(), pool_size=self.pool_size, fill_value=self.fill_value)

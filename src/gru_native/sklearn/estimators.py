@@ -4,8 +4,9 @@ They follow MLPRegressor / MLPClassifier (parameters, fitted attributes, early s
 partial_fit) for sequence inputs: X is (samples, timesteps, features), or (samples, timesteps) for
 one feature per step, or a list of sequences of different lengths. X (and the regressor's y) are
 standardised inside, with statistics of the first fit, and predictions come back in y's units.
-The network computes in float64, so that a sample's prediction does not depend on the batch it is
-predicted in, and a random_state gives bit-identical fits (for the same n_jobs).
+For short sequences the network computes in float64, so that a sample's prediction does not
+depend on the batch it is predicted in; for long ones, InceptionTime's network in float32. A
+random_state gives bit-identical fits (for the same n_jobs).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             DataConversionWarning, RegressorMixin, accuracy_score,
                             check_is_fitted, r2_score)
 from .. import limited_threads
-from ..layers import (GRU, LSTM, Activation, Attention, BatchNormalization, Bidirectional,
+from ..layers import (GRU, LSTM, Activation, Add, Attention, BatchNormalization, Bidirectional,
                       Concatenate, Conv1D, Dense, GlobalAveragePooling1D, GlobalMaxPooling1D,
                       Input, LayerNormalization, MaxPooling1D)
 from ..layers.padding_mask import PaddingMask
@@ -43,6 +44,7 @@ _POOLINGS = ("last", "mean", "max", "max_mean", "attention")
 _LONG_SEQUENCES = 100
 _NORMALIZATIONS = {None: None, "batch": BatchNormalization, "layer": LayerNormalization}
 _LR_SCHEDULES = ("constant", "plateau")
+_DTYPES = ("float32", "float64")
 _SCALINGS = ("global", "series")
 _PREDICT_BATCH = 1024  # the batch does not change results (float64), only speed and memory
 
@@ -95,23 +97,26 @@ def _layer_sizes(name, value, allow_empty):
 class _GRUEstimator(BaseEstimator):
     """What the regressor and the classifier share: parameters, input, training loop, threads."""
 
-    def __init__(self, units: Union[int, Sequence[int]] = 64, *,
+    def __init__(self, units: Union[Literal["auto"], int, Sequence[int]] = "auto", *,
                  cell: Literal["gru", "lstm"] = "gru", bidirectional: bool = False,
                  reset_after: bool = True, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  dense_units: Union[int, Sequence[int]] = (),
                  scaling: Literal["auto", "global", "series"] = "auto",
                  conv_filters: Union[Literal["auto"], int, Sequence[int]] = "auto",
-                 conv_kernel_size: int = 11, conv_pool_size: int = 2,
+                 conv_kernel_size: Union[Literal["auto"], int, Sequence[int]] = "auto",
+                 conv_pool_size: Union[Literal["auto"], int] = "auto",
                  normalization: Optional[Literal["batch", "layer"]] = "batch",
                  pooling: Literal["auto", "last", "mean", "max", "max_mean", "attention"] = "auto",
-                 learning_rate: float = 1e-2,
+                 learning_rate: Union[Literal["auto"], float] = "auto",
                  optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam",
-                 global_clipnorm: Optional[float] = 1.0, batch_size: int = 32, max_iter: int = 200,
+                 global_clipnorm: Optional[float] = 1.0,
+                 batch_size: Union[Literal["auto"], int] = "auto", max_iter: int = 200,
                  min_steps: Union[Literal["auto"], int] = "auto",
                  lr_schedule: Literal["auto", "constant", "plateau"] = "auto",
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  n_iter_no_change: int = 10, tol: float = 1e-4, warm_start: bool = False,
                  shuffle: bool = True, random_state: RandomState = None,
+                 dtype: Literal["auto", "float32", "float64"] = "auto",
                  n_jobs: Optional[int] = None, verbose: Union[bool, int] = False) -> None:
         self.units = units
         self.cell = cell
@@ -140,16 +145,21 @@ class _GRUEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.shuffle = shuffle
         self.random_state = random_state
+        self.dtype = dtype
         self.n_jobs = n_jobs
         self.verbose = verbose
 
     def _check_params(self):
-        _layer_sizes("units", self.units, allow_empty=False)
+        if not _is_auto(self.units):
+            _layer_sizes("units", self.units, allow_empty=True)
         _layer_sizes("dense_units", self.dense_units, allow_empty=True)
         if not _is_auto(self.conv_filters):
             _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
-        _int(self.conv_kernel_size, "conv_kernel_size", 1)
-        _int(self.conv_pool_size, "conv_pool_size", 1)
+        if not _is_auto(self.conv_kernel_size):
+            _layer_sizes("conv_kernel_size", self.conv_kernel_size, allow_empty=False)
+        if not _is_auto(self.conv_pool_size):
+            _int(self.conv_pool_size, "conv_pool_size", 1)
+        check_choice(self.dtype, "dtype", ("auto",) + _DTYPES)
         check_choice(self.scaling, "scaling", ("auto",) + _SCALINGS)
         check_choice(self.normalization, "normalization", tuple(_NORMALIZATIONS))
         check_choice(self.pooling, "pooling", ("auto",) + _POOLINGS)
@@ -163,11 +173,13 @@ class _GRUEstimator(BaseEstimator):
             _int(self.verbose, "verbose", 0)
         _real(self.dropout, "dropout", 0, 1, high_open=True)
         _real(self.recurrent_dropout, "recurrent_dropout", 0, 1, high_open=True)
-        _real(self.learning_rate, "learning_rate", 0, low_open=True)
+        if not _is_auto(self.learning_rate):
+            _real(self.learning_rate, "learning_rate", 0, low_open=True)
         check_choice(self.optimizer, "optimizer", _OPTIMIZERS)
         if self.global_clipnorm is not None:
             _real(self.global_clipnorm, "global_clipnorm", 0, low_open=True)
-        _int(self.batch_size, "batch_size", 1)
+        if not _is_auto(self.batch_size):
+            _int(self.batch_size, "batch_size", 1)
         _int(self.max_iter, "max_iter", 1)
         _real(self.validation_fraction, "validation_fraction", 0, 1, low_open=True,
               high_open=True)
@@ -234,45 +246,117 @@ class _GRUEstimator(BaseEstimator):
     # ---- the network ------------------------------------------------------------------------
     def _resolve_auto(self, batch):
         """The 'auto' parameters for this training set. For sequences of _LONG_SEQUENCES steps
-        or more (the median): the scaling _long_scaling, and a convolutional front end
-        (two blocks of 32 filters). With a front end: max pooling over the recurrent sequence,
-        at least 1000 optimizer steps and the plateau schedule; without: the last state, no
-        minimum, a constant rate."""
+        or more (the median): InceptionTime's network (three Inception modules of 32 filters
+        per branch, kernels of 10, 20 and 40 steps, a residual shortcut, no recurrent layer, the
+        mean over the steps), for the classifier each series scaled by its own statistics, at
+        least 1500 optimizer steps, the plateau schedule, float32. Shorter: the plain recurrent
+        network (64 units, the last state), no minimum, a constant rate, float64. A front end
+        given explicitly gets the long sequences' training; plain Conv1D blocks get kernels of
+        11, pooling of 2, 64 units and the maximum over the steps."""
         lengths = batch.mask.sum(axis=1) if batch.mask is not None else [batch.values.shape[1]]
-        long = np.median(lengths) >= _LONG_SEQUENCES
-        if _is_auto(self.conv_filters):
-            conv = (32, 32) if long else ()
-        else:
-            conv = _layer_sizes("conv_filters", self.conv_filters, allow_empty=True)
-        choose = {"pooling": ("max", "last"), "min_steps": (1000, 0),
-                  "lr_schedule": ("plateau", "constant")}
-        settings = {"conv_filters": conv, "scaling": (
-            self._long_scaling if long else "global") if _is_auto(self.scaling) else self.scaling}
-        for name, (with_conv, without) in choose.items():
+        long = bool(np.median(lengths) >= _LONG_SEQUENCES)
+
+        def chosen(name, auto):
             value = getattr(self, name)
-            settings[name] = (with_conv if conv else without) if _is_auto(value) else value
+            return auto if _is_auto(value) else value
+
+        conv = _layer_sizes("conv_filters", chosen("conv_filters", (32, 32, 32) if long else ()),
+                            allow_empty=True)
+        kernels = _layer_sizes("conv_kernel_size", chosen(
+            "conv_kernel_size", (10, 20, 40) if long else 11), allow_empty=False)
+        inception = bool(conv) and len(kernels) > 1
+        settings = {
+            "conv_filters": conv, "conv_kernel_size": kernels,
+            "conv_pool_size": chosen("conv_pool_size", 1 if inception else 2),
+            "units": _layer_sizes("units", chosen("units", () if inception else 64),
+                                  allow_empty=True),
+            "scaling": chosen("scaling", self._long_scaling if long else "global"),
+            "min_steps": chosen("min_steps", (1500 if inception else 1000) if conv else 0),
+            "lr_schedule": chosen("lr_schedule", "plateau" if conv else "constant"),
+            "dtype": chosen("dtype", "float32" if conv else "float64"),
+            "learning_rate": float(chosen("learning_rate", 1e-3 if conv else 1e-2)),
+            # InceptionTime's n / 10, at least 8 (smaller batches made the normalisation's
+            # moving statistics too noisy), at most the recurrent network's 32
+            "batch_size": chosen("batch_size", min(max(len(batch.values) // 10, 8), 32)
+                                 if conv else 32),
+        }
+        settings["pooling"] = chosen("pooling", "last" if not conv else
+                                     "max" if settings["units"] else "mean")
+        if not settings["units"] and not conv:
+            raise ValueError("units=() leaves no layer before the output: give recurrent layers "
+                             "(units) or a convolutional front end (conv_filters)")
+        if not settings["units"] and settings["pooling"] == "last":
+            raise ValueError("pooling='last' takes the last state of a recurrent layer, and "
+                             "units=() has none: use 'mean', 'max', 'max_mean' or 'attention'")
         return settings
 
-    def _build_model(self, n_features):
-        """Conv1D blocks (conv, normalisation, ReLU, max pooling: they shorten a long series;
-        PaddingMask keeps variable-length sequences' padding out of them),
-        the recurrent layers, the summary of their sequence (`pooling`), ReLU Dense layers, the
-        output."""
-        inputs = Input((None, n_features))
-        x = inputs
+    def _conv_block(self, x, inputs, filters, pooled):
+        """Conv1D, normalisation, ReLU."""
+        kernel_size = self.settings_["conv_kernel_size"][0]
+        x = Conv1D(filters, kernel_size, padding="same", use_bias=self.normalization is None)(x)
+        return self._normalized_relu(x, inputs, pooled)
+
+    def _normalized(self, x, inputs, pooled):
+        """x normalised; its padded steps zeroed first, so that the statistics leave them out."""
+        if self.normalization is None:
+            return x
+        return _NORMALIZATIONS[self.normalization]()(PaddingMask(pooled)([x, inputs]))
+
+    def _normalized_relu(self, x, inputs, pooled):
+        return PaddingMask(pooled)([Activation("relu")(self._normalized(x, inputs, pooled)),
+                                    inputs])
+
+    def _inception_module(self, x, inputs, filters, pooled):
+        """InceptionTime's module: a 1x1 bottleneck (when x has more than one channel), a
+        Conv1D of each kernel size on it, and MaxPooling1D(3, strides=1) then a 1x1 Conv1D on
+        x; concatenated, normalised, ReLU."""
+        bottleneck = x if x.shape[-1] == 1 else Conv1D(filters, 1, use_bias=False)(x)
+        branches = [Conv1D(filters, size, padding="same", use_bias=False)(bottleneck)
+                    for size in self.settings_["conv_kernel_size"]]
+        lowest = PaddingMask(pooled, fill_value=-np.inf)([x, inputs])  # padding never the max
+        pooled_x = PaddingMask(pooled)([MaxPooling1D(3, strides=1, padding="same")(lowest),
+                                        inputs])
+        branches.append(Conv1D(filters, 1, use_bias=False)(pooled_x))
+        return self._normalized_relu(Concatenate()(branches), inputs, pooled)
+
+    def _shortcut(self, x, residual_input, inputs, pooled):
+        """InceptionTime's residual: x plus the earlier residual_input through a 1x1 Conv1D
+        to x's channels, normalised; ReLU."""
+        shortcut = Conv1D(x.shape[-1], 1, use_bias=False)(residual_input)
+        x = Add()([x, self._normalized(shortcut, inputs, pooled)])
+        return PaddingMask(pooled)([Activation("relu")(x), inputs])
+
+    def _front_end(self, inputs):
+        """The convolutional front end: a block (plain, or with several kernel sizes an
+        Inception module) per entry of conv_filters, each followed by max pooling of
+        conv_pool_size; Inception modules without pooling get InceptionTime's residual shortcut
+        around each run of three."""
+        x, pooled = inputs, 1
         settings = self.settings_
-        pooled = 1  # the steps of the input in one step of x
-        for filters in settings["conv_filters"]:
-            x = Conv1D(filters, self.conv_kernel_size, padding="same",
-                       use_bias=self.normalization is None)(x)
-            if self.normalization is not None:
-                x = _NORMALIZATIONS[self.normalization]()(PaddingMask(pooled)([x, inputs]))
-            x = PaddingMask(pooled)([Activation("relu")(x), inputs])
-            if self.conv_pool_size > 1:
-                pooled *= self.conv_pool_size
-                x = PaddingMask(pooled)([MaxPooling1D(self.conv_pool_size, padding="same")(x),
-                                         inputs])
-        units = _layer_sizes("units", self.units, allow_empty=False)
+        inception = len(settings["conv_kernel_size"]) > 1
+        residual = inception and settings["conv_pool_size"] == 1
+        residual_input = inputs
+        for i, filters in enumerate(settings["conv_filters"]):
+            if inception:
+                x = self._inception_module(x, inputs, filters, pooled)
+                if residual and i % 3 == 2:
+                    x = residual_input = self._shortcut(x, residual_input, inputs, pooled)
+            else:
+                x = self._conv_block(x, inputs, filters, pooled)
+            if settings["conv_pool_size"] > 1:
+                pooled *= settings["conv_pool_size"]
+                x = PaddingMask(pooled)([MaxPooling1D(settings["conv_pool_size"],
+                                                      padding="same")(x), inputs])
+        return x
+
+    def _build_model(self, n_features):
+        """The front end (its PaddingMask layers keep variable-length sequences' padding out of
+        it), the recurrent layers, the summary of their sequence (`pooling`), ReLU Dense layers,
+        the output."""
+        inputs = Input((None, n_features))
+        settings = self.settings_
+        x = self._front_end(inputs)
+        units = settings["units"]
         for i, size in enumerate(units):
             options = dict(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                            return_sequences=i < len(units) - 1 or settings["pooling"] != "last")
@@ -291,9 +375,9 @@ class _GRUEstimator(BaseEstimator):
         for size in _layer_sizes("dense_units", self.dense_units, allow_empty=True):
             x = Dense(size, activation="relu")(x)
         output, loss = self._output_layer()
-        model = Model(inputs, output(x), dtype="float64")
+        model = Model(inputs, output(x), dtype=settings["dtype"])
         model.compile(optimizer=optimizers.get({"class_name": self.optimizer, "config": {
-            "learning_rate": float(self.learning_rate), "global_clipnorm": self.global_clipnorm}}),
+            "learning_rate": settings["learning_rate"], "global_clipnorm": self.global_clipnorm}}),
             loss=loss)
         return model
 
@@ -323,8 +407,12 @@ class _GRUEstimator(BaseEstimator):
             self.loss_curve_ = []
             self.best_loss_ = self.validation_scores_ = self.best_validation_score_ = None
         with utils.local_rng(self._rng), _kernel_threads(self.n_jobs):
-            if continuing:
-                self.model_.optimizer.learning_rate = self.learning_rate  # set_params between calls
+            if continuing:  # set_params between calls
+                if not _is_auto(self.learning_rate):
+                    self.settings_["learning_rate"] = float(self.learning_rate)
+                if not _is_auto(self.batch_size):
+                    self.settings_["batch_size"] = self.batch_size
+                self.model_.optimizer.learning_rate = self.settings_["learning_rate"]
             else:
                 self.model_ = self._build_model(x.shape[2])
             self._train(x, targets, batch.mask, incremental)
@@ -348,16 +436,18 @@ class _GRUEstimator(BaseEstimator):
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
             best_weights = self.model_.get_weights()
-        elif self.best_loss_ is None:
-            self.best_loss_ = np.inf
-        batch_size = min(self.batch_size, len(x))
+        else:
+            if self.best_loss_ is None:
+                self.best_loss_ = np.inf
+            lowest_loss = np.inf  # of this fit
+        batch_size = min(self.settings_["batch_size"], len(x))
         # A budget in optimizer steps as well as epochs: 30 samples make one step an epoch.
         steps_per_epoch = -(-len(x) // batch_size)
         min_steps, lr_schedule = self.settings_["min_steps"], self.settings_["lr_schedule"]
         epochs = 1 if incremental else max(self.max_iter, -(-min_steps // steps_per_epoch))
         stale_epochs = lr_wait = 0
         lr_patience = max(1, self.n_iter_no_change // 2)
-        learning_rate = float(self.learning_rate)
+        learning_rate = initial_rate = self.settings_["learning_rate"]
         for epoch in range(epochs):
             self.loss_ = self._epoch(x, y, mask, batch_size)
             if not np.isfinite(self.loss_):
@@ -377,11 +467,13 @@ class _GRUEstimator(BaseEstimator):
             else:
                 stale_epochs = stale_epochs + 1 if self.loss_ > self.best_loss_ - self.tol else 0
                 self.best_loss_ = min(self.best_loss_, self.loss_)
+                if self.loss_ < lowest_loss:
+                    lowest_loss, best_weights = self.loss_, self.model_.get_weights()
             if self.verbose:
                 print(message)
             lr_wait = lr_wait + 1 if stale_epochs else 0
             if lr_schedule == "plateau" and lr_wait >= lr_patience \
-                    and learning_rate > self.learning_rate / 64:  # Keras' ReduceLROnPlateau
+                    and learning_rate > initial_rate / 64:  # Keras' ReduceLROnPlateau
                 learning_rate, lr_wait = learning_rate / 2, 0
                 self.model_.optimizer.learning_rate = learning_rate
                 if self.verbose:
@@ -397,7 +489,7 @@ class _GRUEstimator(BaseEstimator):
                 warnings.warn(f"{type(self).__name__}: maximum iterations ({epochs}) "
                               "reached and the optimization hasn't converged yet.",
                               ConvergenceWarning)
-        if early_stopping:
+        if not incremental:  # InceptionTime's checkpoint: the best epoch, not the last
             self.model_.set_weights(best_weights)
 
     def _epoch(self, x, y, mask, batch_size):
@@ -440,30 +532,42 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     measured across sequences (the standardisation, the unit of the statistics) is the first
     fit's.
 
-    The network: a Conv1D block per entry of `conv_filters` (an int or a tuple; () for none):
-    Conv1D(filters, `conv_kernel_size`, padding 'same'), `normalization` ('batch', 'layer' or
-    None), ReLU and MaxPooling1D(`conv_pool_size`), which shortens a long series before the
-    recurrent layers; GRU (or, with cell='lstm', LSTM) layers of `units` (an int, or a tuple for
-    stacked layers), Bidirectional if `bidirectional`; their sequence summarised by `pooling`:
-    'last' (the last state), 'mean' or 'max' over the steps (padded steps never count), both
-    side by side ('max_mean'), or
-    'attention' (self-attention, then the mean); ReLU Dense layers of `dense_units`; a linear
-    Dense output. It minimises the mean squared error of the standardised targets with
-    `optimizer` at `learning_rate`, gradients clipped to a global norm of `global_clipnorm`
-    (None: no clipping), in batches of `batch_size`, for up to `max_iter` epochs, and at least
-    as many as `min_steps` optimizer steps take (a small data set makes an epoch one or two
-    steps). `lr_schedule='plateau'` halves the learning rate (down to 1/64 of it) each time the
-    monitored score has not improved for n_iter_no_change // 2 epochs, as Keras'
-    ReduceLROnPlateau. `dropout` / `recurrent_dropout`: the GRU layers' input and recurrent
-    dropout. Training stops, as MLPRegressor's, once the training loss (the validation R², on a
-    `validation_fraction` of the samples, with `early_stopping`) has not improved by `tol` for
-    more than `n_iter_no_change` epochs (and min_steps are done); early stopping keeps the best
-    epoch's weights.
-    'auto' (the default of scaling, conv_filters, pooling, min_steps and lr_schedule) chooses by
-    the training set's median length: from 100 steps, two blocks of 32 filters, max pooling, at
-    least 1000 steps and the plateau schedule (and for the classifier 'series' scaling); below
-    it, 'global' scaling and the plain recurrent network (the last state, no minimum, a constant
-    rate). settings_ holds what was chosen.
+    The network: a convolutional front end of one block per entry of `conv_filters` (an int
+    or a tuple; () for none), each followed by MaxPooling1D(`conv_pool_size`) when it is above
+    1. With one `conv_kernel_size` a block is Conv1D(filters, kernel, padding 'same'),
+    `normalization` ('batch', 'layer' or None) and ReLU; with a tuple of them it is
+    InceptionTime's module (Ismail Fawaz et al. 2020): a 1x1 bottleneck of `filters` (when its
+    input has more than one channel), a Conv1D of `filters` per kernel size and a max-pooling
+    branch side by side, normalised, ReLU, with a residual shortcut around each three modules
+    when there is no pooling. Then GRU (or, with cell='lstm', LSTM) layers of `units` (an int,
+    a tuple for stacked layers, () for none), Bidirectional if `bidirectional`; their sequence
+    (or the front end's) summarised by `pooling`: 'last' (the last state), 'mean' or 'max' over
+    the steps (padded steps never count), both side by side ('max_mean'), or 'attention'
+    (self-attention, then the mean); ReLU Dense layers of `dense_units`; a linear Dense
+    output. It computes in `dtype` and minimises the mean squared error of the standardised
+    targets with `optimizer` at `learning_rate`, gradients clipped to a global norm of
+    `global_clipnorm` (None: no clipping), in batches of `batch_size`, for up to `max_iter`
+    epochs, and at least as many as `min_steps` optimizer steps take (a small data set makes
+    an epoch one or two steps). `lr_schedule='plateau'` halves the learning rate (down to 1/64
+    of it) each time the monitored score has not improved for n_iter_no_change // 2 epochs, as
+    Keras' ReduceLROnPlateau. `dropout` / `recurrent_dropout`: the recurrent layers' input and
+    recurrent dropout. Training stops, as MLPRegressor's, once the training loss (the
+    validation R², on a `validation_fraction` of the samples, with `early_stopping`) has not
+    improved by `tol` for more than `n_iter_no_change` epochs (and min_steps are done); fit
+    ends on the weights of its best epoch (the lowest training loss, or the best validation
+    score), as InceptionTime's checkpoint.
+    'auto' (the default of units, scaling, conv_filters, conv_kernel_size, conv_pool_size,
+    pooling, learning_rate, batch_size, min_steps, lr_schedule and dtype) chooses by the
+    training set's median length. From 100 steps, InceptionTime's network and training: three
+    Inception modules of 32 filters per branch with kernels of 10, 20 and 40 steps, no
+    recurrent layer, the mean over the steps, Adam at 1e-3, batches of a tenth of the samples
+    (8 to 32), at least 1500 steps, the plateau schedule, float32 (and for the classifier
+    'series' scaling). Below it, 'global' scaling and the plain recurrent network: 64 units, the
+    last state, 1e-2, batches of 32, no minimum, a constant rate, float64 (a sample's
+    prediction then does not depend on the batch it is predicted in). A front end given
+    explicitly for short sequences is of plain blocks (kernel 11, pooling 2) before 64 units
+    and the maximum over the steps, trained as the long sequences' network. settings_ holds
+    what was chosen.
     `warm_start`: fit continues from the current weights. `shuffle`: reshuffle every epoch.
     `random_state`: None, an int, a RandomState or a Generator; an int gives bit-identical fits
     for the same n_jobs. `n_jobs`: the kernels' threads during fit and predict (None: as set by
