@@ -13,10 +13,9 @@ parameters: a new parameter is a new key) is fitted on the training split and sc
 split, 3 seeds each; fit seconds are wall time with N_JOBS kernel threads, WORKERS fits at a time.
 
 Budget (the full run, under 20 minutes on 2 cores): every data set at full length; the defaults
-on each, with 3 seeds except PigCVP, PLAID and motif (one; motif with 150 training series), and
-'global scaling' beside them on the two archives that are not z-normalised (PigCVP, PLAID), where
-it is the one default that changes anything (DATASETS); the output says so. Other configurations
-(what each earlier default is worth) run with --configs. --quick
+on each, with 3 seeds except PigCVP, PLAID and motif (one; motif with 150 training series)
+(DATASETS); the output says so. Other configurations (what each default is worth, changed
+alone) run with --configs. --quick
 subsamples and shortens every data set further and caps max_iter, so the whole run is a smoke test
 of a minute or two (tests/sklearn/test_real_data_bench.py runs it), not a measurement.
 """
@@ -234,10 +233,8 @@ def matched_filter_predict(X, shapes):
 # when another loader (the motif task with 150 training series); what --quick keeps.
 DATASETS = {
     "Coffee": dict(load=coffee, quick=dict(pool=4)),
-    "PigCVP": dict(load=pig_cvp, seeds=1, configs=["defaults", "global scaling"],
-                   quick=dict(pool=40, test=104)),
-    "PLAID": dict(load=plaid, seeds=1, configs=["defaults", "global scaling"],
-                  quick=dict(pool=32, train=110, test=110)),
+    "PigCVP": dict(load=pig_cvp, seeds=1, quick=dict(pool=40, test=104)),
+    "PLAID": dict(load=plaid, seeds=1, quick=dict(pool=32, train=110, test=110)),
     "UnitTest": dict(load=unit_test, quick=dict()),
     "ArrowHead": dict(load=arrow_head, quick=dict(pool=4, test=60)),
     "GunPoint": dict(load=gun_point, quick=dict(pool=4, test=60)),
@@ -250,8 +247,8 @@ DATASETS = {
 
 
 # rough seconds per default fit, to start the long ones first
-COST = {"motif": 100, "PLAID": 60, "OSULeaf": 40, "PigCVP": 20, "ArrowHead": 15, "GunPoint": 15,
-        "digits": 8, "Coffee": 3, "ItalyPowerDemand": 2, "UnitTest": 1}
+COST = {"PigCVP": 500, "PLAID": 400, "OSULeaf": 250, "motif": 200, "Coffee": 60, "ArrowHead": 60,
+        "GunPoint": 40, "digits": 8, "ItalyPowerDemand": 2, "UnitTest": 1}
 
 
 def pool_steps(X, k):
@@ -324,144 +321,6 @@ def fit_gru(params, seed, X_train, X_test, y_train, y_test):
                 settings=model.settings_)
 
 
-def _padded(X):
-    """(values (n, T, F) zero-padded, lengths) from an array or a list of sequences."""
-    if isinstance(X, list):
-        seqs = [np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in X]
-        n = np.array([len(s) for s in seqs])
-        values = np.zeros((len(seqs), n.max(), seqs[0].shape[1]))
-        for row, s in zip(values, seqs):
-            row[:len(s)] = s
-        return values, n
-    X = np.asarray(X, dtype=np.float64)
-    X = X[:, :, None] if X.ndim == 2 else X
-    return X, np.full(len(X), X.shape[1])
-
-
-def network_input(scaling, x_train, n_train, x_test, n_test):
-    """What the estimator's network reads (standardised as GRUClassifier does, written again
-    here from its documentation): with scaling='series' each sequence's values by its own
-    statistics beside those statistics (gru_native.sklearn.series_scaling), the ones constant
-    over the training set left out; then every feature standardised over the training set's
-    real steps; padding zero."""
-    from gru_native.sklearn.series_scaling import median_deviation, with_series_statistics
-
-    masks = [np.arange(x.shape[1]) < n[:, None] for x, n in ((x_train, n_train), (x_test, n_test))]
-    if scaling == "series":
-        unit = median_deviation(x_train, masks[0])
-        x_train, x_test = (with_series_statistics(x, m, unit)
-                           for x, m in zip((x_train, x_test), masks))
-    valid = x_train[masks[0]]
-    scale = valid.std(axis=0)
-    keep = (scale > 0) | (np.arange(len(scale)) < len(scale) // (3 if scaling == "series" else 1))
-    mean, scale = valid.mean(axis=0)[keep], np.where(scale > 0, scale, 1.0)[keep]
-    return [((x[:, :, keep] - mean) / scale) * m[:, :, None]
-            for x, m in zip((x_train, x_test), masks)]
-
-
-def fit_torch(params, settings, seed, epochs, X_train, X_test, y_train, y_test):
-    """The estimator's network in PyTorch, trained as the estimator trains it: `settings` (its
-    settings_: the 'auto' parameters resolved) give the scaling, the Conv1D blocks (Conv1d with
-    'same' padding and no bias, BatchNorm1d with Keras' momentum and epsilon, ReLU, MaxPool1d
-    padded at the end as TensorFlow's 'same' for a size of 2), the summary of the GRU's sequence
-    ('last' state, 'mean' or 'max') and the plateau schedule (the rate halved, down to 1/64, when
-    the training loss has not improved by tol for n_iter_no_change // 2 epochs); Adam with the
-    estimator's learning rate and global_clipnorm (as gradient norm clipping), its batch size,
-    shuffled every epoch, for `epochs` epochs (the n_iter_ of the estimator's run); float32,
-    torch's own initialisation. None (no baseline) for variable lengths read by anything but the
-    GRU's last state (torch's Conv1d and poolings take no mask)."""
-    import torch
-
-    torch.set_num_threads(N_JOBS)
-    torch.manual_seed(seed)
-    p = {**GRUClassifier().get_params(), **params}
-    units = p["units"] if isinstance(p["units"], (tuple, list)) else (p["units"],)
-    conv, pooling = settings["conv_filters"], settings["pooling"]
-    if len(set(units)) != 1 or p["cell"] != "gru" or p["dense_units"] or pooling not in (
-            "last", "mean", "max") or p["normalization"] not in ("batch", None):
-        raise ValueError(f"the torch baseline has no counterpart for {params}")
-    x_train, n_train = _padded(X_train)
-    x_test, n_test = _padded(X_test)
-    if (conv or pooling != "last") and (len(set(n_train)) > 1 or len(set(n_test)) > 1):
-        return None
-    xt, xv = (torch.tensor(x, dtype=torch.float32) for x in network_input(
-        settings["scaling"], x_train, n_train, x_test, n_test))
-    classes = np.unique(y_train)
-    binary = len(classes) == 2
-    codes = torch.tensor(np.searchsorted(classes, y_train))
-
-    def block(channels_in, filters):
-        layers = [torch.nn.Conv1d(channels_in, filters, p["conv_kernel_size"], padding="same",
-                                  bias=p["normalization"] is None)]
-        if p["normalization"] == "batch":
-            layers.append(torch.nn.BatchNorm1d(filters, eps=1e-3, momentum=0.01))
-        layers.append(torch.nn.ReLU())
-        if p["conv_pool_size"] > 1:
-            layers.append(torch.nn.MaxPool1d(p["conv_pool_size"], ceil_mode=True))
-        return layers
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            widths = [xt.shape[2]] + list(conv)
-            self.front = torch.nn.Sequential(*[layer for c_in, f in zip(widths, widths[1:])
-                                               for layer in block(c_in, f)])
-            self.gru = torch.nn.GRU(widths[-1], units[0], num_layers=len(units),
-                                    batch_first=True, bidirectional=p["bidirectional"])
-            width = units[0] * (2 if p["bidirectional"] else 1)
-            self.head = torch.nn.Linear(width, 1 if binary else len(classes))
-
-        def forward(self, x, n):
-            if conv:
-                x = self.front(x.transpose(1, 2)).transpose(1, 2)
-            if pooling != "last":
-                out, _ = self.gru(x)
-                return self.head(out.amax(dim=1) if pooling == "max" else out.mean(dim=1))
-            if not p["bidirectional"]:  # the state at each sequence's last real step: exact,
-                out, _ = self.gru(x)  # later padding cannot reach it (and packing is 5x slower)
-                return self.head(out[torch.arange(len(x)), torch.as_tensor(n) - 1])
-            packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.as_tensor(n), batch_first=True,
-                                                             enforce_sorted=False)
-            _, h = self.gru(packed)  # (layers * directions, batch, units)
-            return self.head(torch.cat([h[-2], h[-1]], dim=1))
-
-    net = Net()
-    rate = p["learning_rate"]
-    optimizer = torch.optim.Adam(net.parameters(), lr=rate)
-    loss_fn = torch.nn.BCEWithLogitsLoss() if binary else torch.nn.CrossEntropyLoss()
-    batch = min(p["batch_size"], len(xt))
-    generator = torch.Generator().manual_seed(seed)
-    best, lr_wait = np.inf, 0
-    start = time.perf_counter()
-    for _ in range(epochs):
-        net.train()
-        total = 0.0
-        for idx in torch.randperm(len(xt), generator=generator).split(batch):
-            optimizer.zero_grad()
-            out = net(xt[idx], n_train[idx.numpy()])
-            loss = loss_fn(out[:, 0], codes[idx].float()) if binary else loss_fn(out, codes[idx])
-            loss.backward()
-            if p["global_clipnorm"] is not None:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), p["global_clipnorm"])
-            optimizer.step()
-            total += loss.item() * len(idx)
-        stale = total / len(xt) > best - p["tol"]
-        best = min(best, total / len(xt))
-        lr_wait = lr_wait + 1 if stale else 0
-        if settings["lr_schedule"] == "plateau" and lr_wait >= max(1, p["n_iter_no_change"] // 2) \
-                and rate > p["learning_rate"] / 64:
-            rate, lr_wait = rate / 2, 0
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-    seconds = time.perf_counter() - start
-    net.eval()
-    with torch.no_grad():
-        out = net(xv, n_test)
-    predicted = (out[:, 0] > 0).long() if binary else out.argmax(dim=1)
-    accuracy = float((classes[predicted.numpy()] == np.asarray(y_test)).mean())
-    return dict(accuracy=accuracy, fit_seconds=seconds, n_iter=epochs, hit_max_iter=False)
-
-
 @functools.lru_cache(maxsize=None)
 def _prepared(name, quick):
     return prepare(name, quick)
@@ -474,7 +333,10 @@ def _task(name, quick, config, params, seed, torch_epochs_from_first):
     results = [dict(dataset=name, config=config, params=params, seed=seed,
                     **fit_gru(params, seed, *data))]
     if torch_epochs_from_first:
-        baseline = fit_torch(params, results[0]["settings"], seed, results[0]["n_iter"], *data)
+        from real_data_torch import fit_torch  # imports torch: only where the baseline runs
+
+        baseline = fit_torch(params, results[0]["settings"], seed, results[0]["n_iter"], *data,
+                             threads=N_JOBS)
         if baseline is not None:
             results.append(dict(dataset=name, config=f"torch ({config})", params=params,
                                 seed=seed, **baseline))

@@ -111,3 +111,15 @@ def test_conv_gru_dense(rng, tmp_path):
     graph = randomise(gn.Model(x, layers.Dense(2)(layers.GRU(4)(h))))
     _, sess = session(graph, tmp_path)
     assert_matches_predict(graph, sess, rng, [(B, T, 3) for B in (1, 4) for T in LENGTHS])
+
+
+def test_estimator_inception_network_matches_predict(rng, tmp_path):
+    """The estimators' default network for long series (Inception modules with PaddingMask
+    layers, the identity without a mask) exports and matches predict."""
+    from gru_native import GRUClassifier
+
+    X = rng.normal(size=(30, 60))
+    clf = GRUClassifier(conv_filters=(4, 4, 4), max_iter=2, min_steps=0, random_state=0).fit(
+        X, np.arange(30) % 3)
+    _, sess = session(clf.model_, tmp_path)
+    assert_matches_predict(clf.model_, sess, rng, [(2, 60, 1), (1, 75, 1)])

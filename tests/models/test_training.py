@@ -1,6 +1,7 @@
 """Models reach known answers: a sine forecaster, the adding problem, a padded token classifier."""
 
 import numpy as np
+import pytest
 
 import gru_native
 from gru_native import GRU, Dense, Embedding, Sequential
@@ -74,3 +75,26 @@ def test_token_classifier_with_mask_zero(rng):
     p = model.predict(xt)
     padded = np.concatenate([xt, np.zeros((len(xt), 30), np.int64)], axis=1)
     np.testing.assert_allclose(model.predict(padded), p, rtol=1e-5, atol=1e-6)
+
+
+def test_calling_the_model_runs_a_forward_pass_in_either_mode(rng):
+    """model(x) is predict on one batch; model(x, training=True) computes as fit does, with no
+    optimizer step: BatchNormalization normalises by the batch (NumPy) and moves its moving
+    statistics by its momentum, Dropout drops."""
+    inputs = gru_native.Input((6, 3))
+    normalized = gru_native.layers.BatchNormalization(momentum=0.9)(inputs)
+    model = gru_native.Model(inputs, gru_native.layers.Dropout(0.5)(normalized), dtype="float64")
+    x = rng.normal(loc=2.0, size=(5, 6, 3))
+    np.testing.assert_array_equal(model(x), model.predict(x, verbose=0))
+    weights = model.get_weights()  # gamma, beta, moving mean, moving variance
+    out = model(x, training=True)
+    mean, var = x.mean(axis=(0, 1)), x.var(axis=(0, 1))
+    expected = (x - mean) / np.sqrt(var + 1e-3)
+    kept = out != 0
+    assert 0.2 < kept.mean() < 0.8  # Dropout(0.5) dropped about half
+    np.testing.assert_allclose(out[kept], 2 * expected[kept], rtol=1e-12)
+    after = model.get_weights()
+    np.testing.assert_array_equal(after[:2], weights[:2])  # no optimizer step
+    np.testing.assert_allclose(after[2], 0.9 * weights[2] + 0.1 * mean, rtol=1e-12)
+    with pytest.raises(TypeError, match="training"):
+        model(x, training=1)

@@ -196,7 +196,7 @@ def test_auto_settings_follow_the_sequence_length():
     """'auto': short sequences keep the plain recurrent network, its training and the global
     scaling; from 100 steps (the median of variable lengths) InceptionTime's network and
     training (each sequence scaled by its own statistics, Adam at 1e-3, batches of a tenth of
-    the samples within [8, 32], 1500 steps at least, the plateau schedule, float32); a
+    the samples within [8, 32], 1000 steps at least, the plateau schedule, float32); a
     parameter given explicitly is kept."""
     short = GRUClassifier(units=4, max_iter=1, random_state=0).fit(*motif_data(10, steps=99))
     assert short.settings_ == {
@@ -272,3 +272,16 @@ def test_bad_architecture_parameters(params, match):
     X, y = motif_data(10, steps=10)
     with pytest.raises(ValueError, match=match):
         GRUClassifier(**params).fit(X, y)
+
+
+def test_fit_ends_with_the_batch_statistics_of_the_training_set():
+    """After fit, BatchNormalization's moving statistics are those of the training set under
+    the final weights (the running mean of the training batches' statistics): with the whole
+    set in one batch, predicting it equals the training-mode forward pass, layer after layer,
+    where the moving averages of a short training still lag far behind."""
+    X, y = motif_data(40, steps=60)
+    clf = GRUClassifier(conv_filters=(4, 4, 4), batch_size=64, max_iter=5, min_steps=0,
+                        scaling="global", dtype="float64", random_state=0).fit(X, y)
+    x = ((X - X.mean()) / X.std())[:, :, None]
+    np.testing.assert_allclose(clf.model_.predict(x, verbose=0), clf.model_(x, training=True),
+                               rtol=1e-9, atol=1e-12)

@@ -353,7 +353,7 @@ def test_n_jobs_limits_the_kernel_threads_of_this_fit_and_predict_only():
 
 @pytest.mark.parametrize("params, error, message", [
     (dict(units=0), ValueError, "units must be a positive integer, got 0"),
-    (dict(units=()), ValueError, r"units must be a positive integer or a non-empty tuple of them"),
+    (dict(units=()), ValueError, r"units=\(\) leaves no layer before the output"),
     (dict(max_iter=True), TypeError, "max_iter must be a positive integer, got True"),
     (dict(units=(8, "a")), TypeError, "units must be a positive int"),
     (dict(dropout=1.0), ValueError, r"dropout must be in \[0, 1\)"),

@@ -26,7 +26,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .. import utils
-from ..validation import all_finite, c_array, check_choice, check_int, check_real
+from ..validation import all_finite, c_array, check_bool, check_choice, check_int, check_real
 from ..callbacks import Callback, History
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, allocations, unique_name
@@ -775,6 +775,18 @@ class Model:
     def test_on_batch(self, x: Data, y: Data, return_dict: bool = False) -> Logs:
         xs = self._inputs(x)
         return self.evaluate(x, y, batch_size=len(xs[0]), verbose=0, return_dict=return_dict)
+
+    def __call__(self, x: Data, training: bool = False,
+                 mask: Optional[ArrayLike] = None) -> Outputs:
+        """The outputs for x as one batch, as Keras' model(x, training=...). training=True
+        computes as fit does, without a gradient or an optimizer step: BatchNormalization
+        normalises by the batch's statistics and moves its moving statistics, Dropout drops."""
+        if not check_bool(training, "training"):
+            return self.predict_on_batch(x, mask)
+        xs = self._inputs(x)
+        mask = self._step_mask(mask, xs)
+        with self._lock:
+            return self._structured_outputs(self._forward(xs, training=True, mask=mask)[0])
 
     def predict_on_batch(self, x: Data, mask: Optional[ArrayLike] = None) -> Outputs:
         xs = self._inputs(x, check_finite=False)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import layers as L
 from ..layers.attention_weights import EXCLUDED
+from ..layers.padding_mask import PaddingMask
 from .graph import unique_names
 
 _ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax"}
@@ -198,7 +199,9 @@ def _export_activation(g, layer, xs, tensors):
 
 
 def _export_identity(g, layer, xs, tensors):
-    return [xs[0]]  # Dropout: the identity at inference
+    # Dropout: the identity at inference; PaddingMask (the estimators' front end): the
+    # identity without a mask, and the exported graph takes none
+    return [xs[0]]
 
 
 def _export_embedding(g, layer, xs, tensors):
@@ -494,7 +497,7 @@ def _exporters() -> dict:
             L.GlobalAveragePooling1D: _global_pooling("ReduceMean"),
             L.LayerNormalization: _export_layer_normalization,
             L.BatchNormalization: _export_batch_normalization, L.Attention: _export_attention,
-            L.MultiHeadAttention: _export_multi_head_attention}
+            L.MultiHeadAttention: _export_multi_head_attention, PaddingMask: _export_identity}
 
 
 def _per_step_layers() -> tuple:
@@ -506,7 +509,7 @@ def _exporter(layer) -> Callable:
     for cls in type(layer).__mro__:  # a subclass exports as its exported base class
         if cls in table:
             return table[cls]
-    known = sorted(c.__name__ for c in table if c.__name__ != "Masking")
+    known = sorted(c.__name__ for c in table if c not in (L.Masking, PaddingMask))
     raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) has no ONNX export; export "
                      f"takes {', '.join(known)}")
 

@@ -94,6 +94,19 @@ def _layer_sizes(name, value, allow_empty):
     return tuple(_int(size, name, 1) for size in sizes)
 
 
+def _batches(x, mask, order, batch_size):
+    """(indices, x, mask) of each batch of `order`, cut after its longest sequence: the padding
+    beyond it changes nothing (the recurrent kernels and PaddingMask skip padding), so
+    variable-length sequences cost their batch's length, not the longest one's."""
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        if mask is None:
+            yield idx, x[idx], None
+        else:
+            steps = np.flatnonzero(mask[idx].any(axis=0))[-1] + 1  # padding is at the end
+            yield idx, x[idx, :steps], mask[idx, :steps]
+
+
 class _GRUEstimator(BaseEstimator):
     """What the regressor and the classifier share: parameters, input, training loop, threads."""
 
@@ -249,7 +262,7 @@ class _GRUEstimator(BaseEstimator):
         or more (the median): InceptionTime's network (three Inception modules of 32 filters
         per branch, kernels of 10, 20 and 40 steps, a residual shortcut, no recurrent layer, the
         mean over the steps), for the classifier each series scaled by its own statistics, at
-        least 1500 optimizer steps, the plateau schedule, float32. Shorter: the plain recurrent
+        least 1000 optimizer steps, the plateau schedule, float32. Shorter: the plain recurrent
         network (64 units, the last state), no minimum, a constant rate, float64. A front end
         given explicitly gets the long sequences' training; plain Conv1D blocks get kernels of
         11, pooling of 2, 64 units and the maximum over the steps."""
@@ -271,7 +284,7 @@ class _GRUEstimator(BaseEstimator):
             "units": _layer_sizes("units", chosen("units", () if inception else 64),
                                   allow_empty=True),
             "scaling": chosen("scaling", self._long_scaling if long else "global"),
-            "min_steps": chosen("min_steps", (1500 if inception else 1000) if conv else 0),
+            "min_steps": chosen("min_steps", 1000 if conv else 0),
             "lr_schedule": chosen("lr_schedule", "plateau" if conv else "constant"),
             "dtype": chosen("dtype", "float32" if conv else "float64"),
             "learning_rate": float(chosen("learning_rate", 1e-3 if conv else 1e-2)),
@@ -491,25 +504,35 @@ class _GRUEstimator(BaseEstimator):
                               ConvergenceWarning)
         if not incremental:  # InceptionTime's checkpoint: the best epoch, not the last
             self.model_.set_weights(best_weights)
+            self._refresh_batch_statistics(x, mask, batch_size)
 
     def _epoch(self, x, y, mask, batch_size):
         """One pass over the training set in batches (reshuffled with `shuffle`, as Model.fit
-        draws them), each cut after its longest sequence: the padding beyond it changes nothing
-        (the recurrent kernels and PaddingMask skip padding), so variable-length sequences cost
-        their batch's length, not the longest one's. The mean loss over the samples."""
+        draws them). The mean loss over the samples."""
         order = self._rng.permutation(len(x)) if self.shuffle else np.arange(len(x))
         total = 0.0
-        for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
-            if mask is None:
-                xb, mb = x[idx], None
-            else:
-                mb = mask[idx]
-                steps = np.flatnonzero(mb.any(axis=0))[-1] + 1  # padding is at the end
-                xb, mb = x[idx, :steps], mb[:, :steps]
+        for idx, xb, mb in _batches(x, mask, order, batch_size):
             logs = self.model_.train_on_batch(xb, y[idx], mask=mb, return_dict=True)
             total += logs["loss"] * len(idx)
         return total / len(x)
+
+    def _refresh_batch_statistics(self, x, mask, batch_size):
+        """BatchNormalization's moving statistics set to the mean of its batch statistics over
+        the training set, under the final weights. The moving averages lag the weights they
+        were taken under, by about a hundred steps: after a short training the network
+        predicted at chance with them, where these give what training saw."""
+        norms = [layer for layer in self.model_.layers if isinstance(layer, BatchNormalization)]
+        if not norms:
+            return
+        momentum = [layer.momentum for layer in norms]
+        try:
+            for i, (_, xb, mb) in enumerate(_batches(x, mask, np.arange(len(x)), batch_size)):
+                for layer in norms:
+                    layer.momentum = i / (i + 1)  # the running mean of the batches so far
+                self.model_(xb, training=True, mask=mb)
+        finally:
+            for layer, m in zip(norms, momentum):
+                layer.momentum = m
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -561,7 +584,7 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     training set's median length. From 100 steps, InceptionTime's network and training: three
     Inception modules of 32 filters per branch with kernels of 10, 20 and 40 steps, no
     recurrent layer, the mean over the steps, Adam at 1e-3, batches of a tenth of the samples
-    (8 to 32), at least 1500 steps, the plateau schedule, float32 (and for the classifier
+    (8 to 32), at least 1000 steps, the plateau schedule, float32 (and for the classifier
     'series' scaling). Below it, 'global' scaling and the plain recurrent network: 64 units, the
     last state, 1e-2, batches of 32, no minimum, a constant rate, float64 (a sample's
     prediction then does not depend on the batch it is predicted in). A front end given
