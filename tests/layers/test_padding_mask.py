@@ -64,3 +64,20 @@ def test_in_a_model_saved_and_predicted_in_c(tmp_path):
     assert PaddingMask(4).get_config()["pool_size"] == 4
     with pytest.raises(ValueError, match="pool_size"):
         PaddingMask(0)
+
+
+def test_fill_value_marks_the_padding_for_a_max_pooling():
+    """fill_value=-inf: padded steps hold -inf (never a window's maximum), real steps pass, and
+    no gradient flows to the padding; MaxPooling1D(3, strides=1, 'same') behind it then gives
+    a sequence's last real step the maximum it has alone."""
+    x = np.array([[[-3.0], [-2.0], [-1.0], [5.0]], [[-4.0], [-5.0], [7.0], [7.0]]])
+    mask = np.array([[True, True, True, False], [True, True, False, False]])
+    layer = PaddingMask(1, fill_value=-np.inf)
+    y, keep = layer.forward([x, x], [None, mask])
+    np.testing.assert_array_equal(y[:, :, 0], [[-3, -2, -1, -np.inf], [-4, -5, -np.inf, -np.inf]])
+    np.testing.assert_array_equal(keep, mask)
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x))[0][:, :, 0], mask)
+    pooled, _ = layers.MaxPooling1D(3, strides=1, padding="same").forward(y)
+    alone, _ = layers.MaxPooling1D(3, strides=1, padding="same").forward(x[:1, :3])
+    np.testing.assert_array_equal(pooled[:1, :3], alone)
+    assert PaddingMask.from_config(layer.get_config()).fill_value == -np.inf
