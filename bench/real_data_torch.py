@@ -31,17 +31,18 @@ def _padded(X):
 
 def network_input(scaling, x_train, n_train, x_test, n_test):
     """What the estimator's network reads (standardised as GRUClassifier does, written again
-    here from its documentation): with scaling='series' each sequence's values by its own
-    statistics beside those statistics (gru_native.sklearn.series_scaling), the ones constant
-    over the training set left out; then every feature standardised over the training set's
-    real steps; padding zero."""
-    from gru_native.sklearn.series_scaling import median_deviation, with_series_statistics
+    here from its documentation): with scaling='znorm' each sequence's values by its own
+    statistics, with 'series' beside those statistics (gru_native.sklearn.series_scaling), the
+    ones constant over the training set left out; then every feature standardised over the
+    training set's real steps; padding zero."""
+    from gru_native.sklearn.series_scaling import (median_deviation, standardized_series,
+                                                   with_series_statistics)
 
     masks = [np.arange(x.shape[1]) < n[:, None] for x, n in ((x_train, n_train), (x_test, n_test))]
-    if scaling == "series":
+    if scaling != "global":
         unit = median_deviation(x_train, masks[0])
-        x_train, x_test = (with_series_statistics(x, m, unit)
-                           for x, m in zip((x_train, x_test), masks))
+        scaled = with_series_statistics if scaling == "series" else standardized_series
+        x_train, x_test = (scaled(x, m, unit) for x, m in zip((x_train, x_test), masks))
     valid = x_train[masks[0]]
     scale = valid.std(axis=0)
     keep = (scale > 0) | (np.arange(len(scale)) < len(scale) // (3 if scaling == "series" else 1))

@@ -195,7 +195,7 @@ def test_training_batches_cut_after_their_longest_sequence_train_as_padded_ones(
 def test_auto_settings_follow_the_sequence_length():
     """'auto': short sequences keep the plain recurrent network, its training and the global
     scaling; from 100 steps (the median of variable lengths) InceptionTime's network and
-    training (each sequence scaled by its own statistics, Adam at 1e-3, batches of a tenth of
+    training (each sequence z-normalised, Adam at 1e-3, batches of a tenth of
     the samples within [8, 32], 1000 steps at least, the plateau schedule, float32); a
     parameter given explicitly is kept."""
     short = GRUClassifier(units=4, max_iter=1, random_state=0).fit(*motif_data(10, steps=99))
@@ -209,9 +209,9 @@ def test_auto_settings_follow_the_sequence_length():
     long = GRUClassifier(max_iter=1, min_steps=2, random_state=0).fit(ragged, [0, 1, 0, 1])
     assert long.settings_ == {
         "conv_filters": (32, 32, 32), "conv_kernel_size": (10, 20, 40), "conv_pool_size": 1,
-        "units": (), "scaling": "series", "pooling": "mean", "min_steps": 2,
+        "units": (), "scaling": "znorm", "pooling": "mean", "min_steps": 2,
         "lr_schedule": "plateau", "dtype": "float32", "learning_rate": 1e-3, "batch_size": 8}
-    assert layer_names(long).count("Conv1D") == 3 * 5 + 1  # 3 channels in: a bottleneck each
+    assert layer_names(long).count("Conv1D") == 4 + 2 * 5 + 1  # 1 channel in: no 1st bottleneck
     assert long.model_.dtype == np.float32
     X, y = motif_data(400, steps=100)
     assert GRUClassifier(max_iter=1, min_steps=1, random_state=0).fit(X, y).settings_[

@@ -1,12 +1,13 @@
-"""scaling='series': each sequence standardised by its own statistics, which are kept as two more
-features per step (sklearn/series_scaling.py), checked against a per-sequence NumPy loop, and what
-it buys: classes told apart by shape at any scale, or by level alone."""
+"""scaling='series' and 'znorm': each sequence standardised by its own statistics, which 'series'
+keeps as two more features per step (sklearn/series_scaling.py), checked against a per-sequence
+NumPy loop, and what they buy: classes told apart by shape at any scale, or by level alone."""
 
 import numpy as np
 import pytest
 
 from gru_native import GRUClassifier, GRURegressor
-from gru_native.sklearn.series_scaling import median_deviation, with_series_statistics
+from gru_native.sklearn.series_scaling import (median_deviation, standardized_series,
+                                               with_series_statistics)
 
 
 def reference(sequences, unit):
@@ -33,9 +34,11 @@ def test_matches_a_per_sequence_reference_with_padding():
     np.testing.assert_allclose(unit, np.median([s.std(axis=0) for s in sequences], axis=0))
     out = with_series_statistics(values, mask, unit)
     assert out.shape == (4, 9, 6)
-    for row, expected, n in zip(out, reference(sequences, unit), lengths):
+    z = standardized_series(values, mask, unit)
+    for row, z_row, expected, n in zip(out, z, reference(sequences, unit), lengths):
         np.testing.assert_allclose(row[:n], expected, rtol=1e-12, atol=1e-12)
         assert not row[n:].any()  # padding stays zero
+        np.testing.assert_array_equal(z_row, row[:, :2])  # 'znorm': the values alone
     # no mask: every step counts
     full = np.stack([s[:5] for s in sequences])
     np.testing.assert_allclose(with_series_statistics(full, None, unit),
@@ -77,12 +80,13 @@ def shapes_at_random_scales(n, steps=40, seed=0):
     return X, y
 
 
-def test_series_scaling_tells_shapes_apart_at_any_scale():
+@pytest.mark.parametrize("scaling", ["series", "znorm"])
+def test_series_scaling_tells_shapes_apart_at_any_scale(scaling):
     X, y = shapes_at_random_scales(120)
     X_test, y_test = shapes_at_random_scales(120, seed=1)
     params = dict(units=8, max_iter=40, random_state=0)
-    series = GRUClassifier(scaling="series", **params).fit(X, y)
-    assert series.settings_["scaling"] == "series"
+    series = GRUClassifier(scaling=scaling, **params).fit(X, y)
+    assert series.settings_["scaling"] == scaling
     assert series.score(X_test, y_test) >= 0.9
     # the training set's standardisation leaves most series a flat line at their level
     assert GRUClassifier(scaling="global", **params).fit(X, y).score(X_test, y_test) < 0.75

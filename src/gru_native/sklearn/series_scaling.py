@@ -1,4 +1,5 @@
-"""Each sequence standardised by its own statistics, with those statistics kept as features.
+"""Each sequence standardised by its own statistics (z-normalisation), with or without those
+statistics kept as features.
 
 The UCR/UEA archive's convention (and InceptionTime's input) is to z-normalise every series on its
 own, so that a classifier compares shapes; but on some recordings the level or the size of a
@@ -40,16 +41,30 @@ def median_deviation(values, mask):
     return np.where(median > 0, median, 1.0)
 
 
+def _floored_statistics(values, mask, unit):
+    mean, deviation = series_statistics(values, mask)
+    return mean, np.maximum(deviation, _FLAT * unit)
+
+
+def standardized_series(values, mask, unit):
+    """Each sequence's values standardised by its own mean and deviation per feature (the
+    deviation floored at _FLAT `unit`s): the archives' z-normalisation. Padded steps stay zero."""
+    mean, deviation = _floored_statistics(values, mask, unit)
+    out = (values - mean[:, None]) / deviation[:, None]
+    if mask is not None:
+        out[~mask] = 0.0
+    return out
+
+
 def with_series_statistics(values, mask, unit):
     """(samples, timesteps, features) -> (samples, timesteps, 3 * features): each sequence's
     values standardised by its own statistics, its mean and its log deviation (both in `unit`s,
     the deviation floored at _FLAT units). Padded steps stay zero."""
-    mean, deviation = series_statistics(values, mask)
-    deviation = np.maximum(deviation, _FLAT * unit)
+    mean, deviation = _floored_statistics(values, mask, unit)
     steps = values.shape[1]
     level = np.round(mean / unit, _RESOLUTION)
     size = np.round(np.log(deviation / unit), _RESOLUTION)
-    out = np.concatenate([(values - mean[:, None]) / deviation[:, None],
+    out = np.concatenate([standardized_series(values, mask, unit),
                           np.repeat(level[:, None], steps, axis=1),
                           np.repeat(size[:, None], steps, axis=1)], axis=2)
     if mask is not None:
