@@ -49,13 +49,14 @@ SEEDS = 3
 CONFIGS = {
     "defaults": {},
     "global scaling": {"scaling": "global"},
+    "series scaling": {"scaling": "series"},
     "with GRU(64)": {"units": 64},
     "batches of 32, rate 1e-2": {"batch_size": 32, "learning_rate": 1e-2},
     "no front end": {"conv_filters": ()},
     "plain conv + GRU (old defaults)": {
         "conv_filters": (32, 32), "conv_kernel_size": 11, "conv_pool_size": 2, "units": 64,
         "pooling": "max", "learning_rate": 1e-2, "batch_size": 32, "min_steps": 1000,
-        "dtype": "float64"},
+        "dtype": "float64", "scaling": "series"},
 }
 FULL_CONFIGS = ["defaults"]  # what the full run fits on a data set that names none
 QUICK_CONFIGS = ["defaults", "no front end"]

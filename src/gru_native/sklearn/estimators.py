@@ -290,8 +290,8 @@ class _GRUEstimator(BaseEstimator):
             "lr_schedule": chosen("lr_schedule", "plateau" if conv else "constant"),
             "dtype": chosen("dtype", "float32" if conv else "float64"),
             "learning_rate": float(chosen("learning_rate", 1e-3 if conv else 1e-2)),
-            # InceptionTime's n / 10, at least 8 (smaller batches made the normalisation's
-            # moving statistics too noisy), at most the recurrent network's 32
+            # InceptionTime's n / 10, at least 8 (its batches of 5 ended a GunPoint fit on a loss
+            # spike), at most the recurrent network's 32
             "batch_size": chosen("batch_size", min(max(len(batch.values) // 10, 8), 32)
                                  if conv else 32),
         }
