@@ -317,9 +317,13 @@ class _GRUEstimator(BaseEstimator):
             return x
         return _NORMALIZATIONS[self.normalization]()(PaddingMask(pooled)([x, inputs]))
 
+    @staticmethod
+    def _relu(x, inputs, pooled):
+        """ReLU, the padding zeroed behind it (a ReLU of a normalised zero need not be zero)."""
+        return PaddingMask(pooled)([Activation("relu")(x), inputs])
+
     def _normalized_relu(self, x, inputs, pooled):
-        return PaddingMask(pooled)([Activation("relu")(self._normalized(x, inputs, pooled)),
-                                    inputs])
+        return self._relu(self._normalized(x, inputs, pooled), inputs, pooled)
 
     def _inception_module(self, x, inputs, filters, pooled):
         """InceptionTime's module: a 1x1 bottleneck (when x has more than one channel), a
@@ -338,8 +342,7 @@ class _GRUEstimator(BaseEstimator):
         """InceptionTime's residual: x plus the earlier residual_input through a 1x1 Conv1D
         to x's channels, normalised; ReLU."""
         shortcut = Conv1D(x.shape[-1], 1, use_bias=False)(residual_input)
-        x = Add()([x, self._normalized(shortcut, inputs, pooled)])
-        return PaddingMask(pooled)([Activation("relu")(x), inputs])
+        return self._relu(Add()([x, self._normalized(shortcut, inputs, pooled)]), inputs, pooled)
 
     def _front_end(self, inputs):
         """The convolutional front end: a block (plain, or with several kernel sizes an
