@@ -56,7 +56,11 @@ INSIDE_A_KERNEL = """
 """
 
 PROLOGUE = """
-import json, sys, time
+import json, signal, sys, time
+# Python raises KeyboardInterrupt only where SIGINT was not ignored when it started; a test run
+# launched in the background by a non-interactive shell ignores it (POSIX), so set it as a
+# user's interpreter has it, before gru_native looks at it on import
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import gru_native as gn
 rng = np.random.default_rng(0)
