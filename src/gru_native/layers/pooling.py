@@ -68,14 +68,20 @@ class _Pooling1D(Layer):
         self._steps, self._pads = x.shape[1], (left, right)
         pad_value = -np.inf if self.mode == "max" else 0
         padded = np.pad(x, ((0, 0), (left, right), (0, 0)), constant_values=pad_value)
-        windows = padded[:, starts[:, None] + np.arange(self.pool_size)]  # (B, out, pool, C)
+        # one pass per offset in the window over a strided view (the k-th step of every
+        # window), not a copy of every window: a window is a few steps, the steps are many
+        end = (len(starts) - 1) * self.strides + 1
+        offsets = [padded[:, k:k + end:self.strides] for k in range(self.pool_size)]
         if self.mode == "max":
-            self._argmax = windows.argmax(axis=2)
-            y = np.take_along_axis(windows, self._argmax[:, :, None], axis=2)[:, :, 0]
+            y = offsets[0].copy()
+            self._argmax = np.zeros(y.shape, np.intp)  # the first maximum, as argmax
+            for k, step in enumerate(offsets[1:], 1):
+                self._argmax[step > y] = k
+                np.maximum(y, step, out=y)
         else:
             real = np.pad(np.ones(x.shape[1]), (left, right))
             self._count = real[starts[:, None] + np.arange(self.pool_size)].sum(1)[:, None]
-            y = windows.sum(axis=2) / self._count.astype(x.dtype)
+            y = sum(offsets[1:], offsets[0].copy()) / self._count.astype(x.dtype)
         y = y.astype(x.dtype, copy=False)
         return (y.transpose(0, 2, 1) if self.data_format == "channels_first" else y), None
 
@@ -87,8 +93,10 @@ class _Pooling1D(Layer):
         starts, (left, right) = self._windows(self._steps)[0], self._pads
         dx = np.zeros((dy.shape[0], self._steps + left + right, dy.shape[2]), dy.dtype)
         share = dy if self.mode == "max" else dy / self._count.astype(dy.dtype)
+        end = (len(starts) - 1) * self.strides + 1
         for k in range(self.pool_size):  # each offset in the window: distinct steps, no clashes
-            dx[:, starts + k] += share * (self._argmax == k) if self.mode == "max" else share
+            dx[:, k:k + end:self.strides] += (np.where(self._argmax == k, share, 0)
+                                              if self.mode == "max" else share)
         dx = np.ascontiguousarray(dx[:, left:left + self._steps])
         return dx.transpose(0, 2, 1) if self.data_format == "channels_first" else dx
 
