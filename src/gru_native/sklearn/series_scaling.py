@@ -41,31 +41,32 @@ def median_deviation(values, mask):
     return np.where(median > 0, median, 1.0)
 
 
-def _floored_statistics(values, mask, unit):
+def _standardized(values, mask, unit):
+    """(each sequence's values by its own statistics, padded steps zero; its mean; its
+    deviation floored at _FLAT `unit`s)."""
     mean, deviation = series_statistics(values, mask)
-    return mean, np.maximum(deviation, _FLAT * unit)
+    deviation = np.maximum(deviation, _FLAT * unit)
+    z = (values - mean[:, None]) / deviation[:, None]
+    if mask is not None:
+        z[~mask] = 0.0
+    return z, mean, deviation
 
 
 def standardized_series(values, mask, unit):
     """Each sequence's values standardised by its own mean and deviation per feature (the
     deviation floored at _FLAT `unit`s): the archives' z-normalisation. Padded steps stay zero."""
-    mean, deviation = _floored_statistics(values, mask, unit)
-    out = (values - mean[:, None]) / deviation[:, None]
-    if mask is not None:
-        out[~mask] = 0.0
-    return out
+    return _standardized(values, mask, unit)[0]
 
 
 def with_series_statistics(values, mask, unit):
     """(samples, timesteps, features) -> (samples, timesteps, 3 * features): each sequence's
     values standardised by its own statistics, its mean and its log deviation (both in `unit`s,
     the deviation floored at _FLAT units). Padded steps stay zero."""
-    mean, deviation = _floored_statistics(values, mask, unit)
+    z, mean, deviation = _standardized(values, mask, unit)
     steps = values.shape[1]
     level = np.round(mean / unit, _RESOLUTION)
     size = np.round(np.log(deviation / unit), _RESOLUTION)
-    out = np.concatenate([standardized_series(values, mask, unit),
-                          np.repeat(level[:, None], steps, axis=1),
+    out = np.concatenate([z, np.repeat(level[:, None], steps, axis=1),
                           np.repeat(size[:, None], steps, axis=1)], axis=2)
     if mask is not None:
         out[~mask] = 0.0
