@@ -11,8 +11,9 @@ import gru_native
 PACKAGE = Path(gru_native.__file__).parent
 ROOT = "gru_native"
 
-# The modules every floor may use: the Keras namespaces that layers and models build on, and
-# the checks and the name registry they share.
+# The modules every floor may use: the Keras namespaces that layers and models build on, the
+# checks and the name registry they share, and the training data (gru_native.data, which
+# imports nothing else of the package).
 FOUNDATIONS = {"gru_native.activations", "gru_native.initializers", "gru_native.registry",
                "gru_native.utils", "gru_native.validation"}
 # Keras namespaces of the models floor (losses, metrics, optimizers, callbacks).
@@ -28,7 +29,7 @@ def floor(module):
         return 5
     if module.startswith("gru_native.kernels"):
         return 0
-    if module in FOUNDATIONS:
+    if module in FOUNDATIONS or module.startswith("gru_native.data"):
         return 1
     if module.startswith("gru_native.layers"):
         return 2

@@ -1,5 +1,5 @@
 """Random state shared by initialisation, shuffling and dropout, so one seed reproduces a run;
-and keras.utils' to_categorical and pad_sequences."""
+and keras.utils' to_categorical, pad_sequences, PyDataset and timeseries_dataset_from_array."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any, Literal, Optional, Sequence, Union
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from .data.py_dataset import PyDataset
+from .data.timeseries import timeseries_dataset_from_array
 from .validation import check_choice, check_int
 
 _rng = np.random.default_rng()
