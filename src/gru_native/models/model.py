@@ -33,6 +33,7 @@ from ..layers.base import Parameters, allocate, allocations, unique_name
 from ..losses import Loss
 from ..optimizers import Optimizer
 from . import saving, summary
+from .sample_weights import check_sample_weight, class_sample_weights, loss_weights, metric_weights
 from .saving import PathLike
 from .graph import Graph, flatten_tensors, unique_names
 from .onnx_export import export_onnx
@@ -42,8 +43,8 @@ from .streaming import Stream
 
 # 'auto' (as 1 here), 0 silent, 1 a progress bar, 2 one line per epoch
 Verbose = Union[Literal["auto"], int]
-# (x_val, y_val) or (x_val, y_val, mask_val)
-ValidationData = Union[tuple[Any, Any], tuple[Any, Any, Optional[ArrayLike]]]
+# (x_val, y_val), (x_val, y_val, sample_weight_val) or (x_val, y_val, sample_weight_val, mask_val)
+ValidationData = Union[tuple[Any, Any], tuple[Any, Any, Any], tuple[Any, Any, Any, Any]]
 # what evaluate and train_on_batch return: the loss alone, a list (loss, then the metrics) or,
 # with return_dict=True, {name: value}
 Logs = Union[float, list[float], dict[str, float]]
@@ -79,6 +80,7 @@ class Model:
         self.losses: list[Optional[Loss]] = []
         self.loss_weights: list[float] = []
         self.output_metrics: list[list[Any]] = []  # per output
+        self.output_weighted_metrics: list[list[Any]] = []  # per output, given sample weights
         self.stop_training = False
         self.history = None
         self._plan = None  # (parameter buffer, inference plan) for predict
@@ -231,10 +233,11 @@ class Model:
     # ---- compiling --------------------------------------------------------------------------
     def compile(self, optimizer: Union[str, dict[str, Any], Optimizer] = "rmsprop",
                 loss: Any = None, loss_weights: Any = None,
-                metrics: Optional[Any] = None) -> None:
+                metrics: Optional[Any] = None, weighted_metrics: Optional[Any] = None) -> None:
         """As keras.Model.compile: one loss for every output, or one per output (a list in
         output order or a dict by output name; None leaves an output out of the loss);
-        `loss_weights` likewise; `metrics` a list (one output), or a list of lists / a dict."""
+        `loss_weights` likewise; `metrics` a list (one output), or a list of lists / a dict;
+        `weighted_metrics` likewise, computed with the sample (or class) weights."""
         # everything is looked up before anything changes: a bad name leaves the model as it was
         optimizer = optimizers_module.get(optimizer)
         n = len(self.graph.outputs) if self.built else 1
@@ -243,6 +246,15 @@ class Model:
         losses = [None if item is None else losses_module.get(item) for item in per_output]
         weights = [1.0] * n if loss_weights is None else [
             float(w) for w in self._per_output(loss_weights, n, names, "loss_weights")]
+        output_metrics = self._metric_lists(metrics, n, names, losses, "metrics")
+        weighted = self._metric_lists(weighted_metrics, n, names, losses, "weighted_metrics")
+        self.optimizer, self.losses, self.loss_weights = optimizer, losses, weights
+        self.output_metrics, self.output_weighted_metrics = output_metrics, weighted
+        if self.built:
+            self.optimizer.build(self.parameters.params, self.parameters.segments)
+
+    def _metric_lists(self, metrics, n, names, losses, what) -> list[list[Any]]:
+        """The metric objects of each output, from compile's `metrics` or `weighted_metrics`."""
         if metrics is None:
             metric_lists = [[] for _ in range(n)]
         elif n == 1 and isinstance(metrics, (list, tuple)) and not any(
@@ -250,14 +262,10 @@ class Model:
             metric_lists = [list(metrics)]
         else:
             metric_lists = [[] if m is None else (list(m) if isinstance(m, (list, tuple)) else [m])
-                            for m in self._per_output(metrics, n, names, "metrics")]
-        output_metrics = [[metrics_module.get(m if isinstance(m, str) or i == 0 else copy.deepcopy(m),
-                                              loss=loss_i) for m in ms]
-                          for i, (ms, loss_i) in enumerate(zip(metric_lists, losses))]
-        self.optimizer, self.losses, self.loss_weights = optimizer, losses, weights
-        self.output_metrics = output_metrics
-        if self.built:
-            self.optimizer.build(self.parameters.params, self.parameters.segments)
+                            for m in self._per_output(metrics, n, names, what)]
+        return [[metrics_module.get(m if isinstance(m, str) or i == 0 else copy.deepcopy(m),
+                                    loss=loss_i) for m in ms]
+                for i, (ms, loss_i) in enumerate(zip(metric_lists, losses))]
 
     @staticmethod
     def _per_output(value, n, names, what, broadcast=False) -> list:
@@ -285,7 +293,7 @@ class Model:
 
     @property
     def compiled_metrics(self) -> list[Any]:
-        return [m for ms in self.output_metrics for m in ms]
+        return [m for ms in self.output_metrics + self.output_weighted_metrics for m in ms]
 
     def _check_compiled(self):
         if self.optimizer is None or not any(loss is not None for loss in self.losses):
@@ -403,6 +411,29 @@ class Model:
                     for axis, d in enumerate(tensor.shape[1:], start=1))
                 loss.check_targets(y, shape, self.dtype)
 
+    def _sample_weights(self, sample_weight, class_weight, ys) -> list[Optional[np.ndarray]]:
+        """One weight array (or None) per output: `sample_weight` (one array for every output,
+        or a list / dict by output name) or the weights of `class_weight` for y's classes."""
+        n = len(ys[0])
+        shapes = [(n,) + tuple(d if d is not None else (y.shape[axis] if axis < y.ndim else 1)
+                               for axis, d in enumerate(tensor.shape[1:], start=1))
+                  for y, tensor in zip(ys, self.graph.outputs)]
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("You cannot use class_weight and sample_weight at the same time")
+            if len(ys) != 1:
+                raise ValueError("class_weight is only supported for models with a single output; "
+                                 "give sample_weight per output instead")
+            return [class_sample_weights(ys[0], class_weight, len(shapes[0]), self.dtype)]
+        if sample_weight is None:
+            return [None] * len(ys)
+        if isinstance(sample_weight, (dict, list, tuple)) and len(ys) > 1:
+            per_output = self._per_output(sample_weight, len(ys), self.output_names, "sample_weight")
+        else:
+            per_output = [sample_weight] * len(ys)
+        return [None if w is None else check_sample_weight(w, n, shape, self.dtype)
+                for w, shape in zip(per_output, shapes)]
+
     def _step_mask(self, mask, xs) -> Optional[np.ndarray]:
         """The optional (samples, timesteps) mask of the first input's valid steps."""
         if mask is None:
@@ -472,15 +503,10 @@ class Model:
             return None
         return self._callers[tensor.node.id].fused_logits(fused)
 
-    def _loss_weights_for(self, mask, y_pred):
-        """Timestep weights for sequence outputs under a mask, as Keras applies them."""
-        if mask is None or y_pred.ndim != 3:
-            return None
-        return np.asarray(mask, self.dtype)
-
-    def _loss_and_grads(self, ys, y_preds, masks):
+    def _loss_and_grads(self, ys, y_preds, masks, sws=None):
         """The weighted total loss, each output's loss, and the gradient per output (w.r.t. the
-        logits where fused, flagged in the third list)."""
+        logits where fused, flagged in the third list); sws: each output's sample weights."""
+        sws = sws or [None] * len(self.losses)
         total, per_output, grads, logits_flags = 0.0, [], [], []
         for i, (loss, w) in enumerate(zip(self.losses, self.loss_weights)):
             if loss is None:
@@ -488,7 +514,7 @@ class Model:
                 grads.append(None)
                 logits_flags.append(False)
                 continue
-            weights = self._loss_weights_for(masks[i], y_preds[i])
+            weights = loss_weights(sws[i], masks[i], y_preds[i], self.dtype)
             logits = self._fused_logits(i)
             if logits is not None:
                 value, d = loss.value_and_grad_from_logits(ys[i], logits, weights)
@@ -537,18 +563,19 @@ class Model:
                 for g in layer.grads:
                     g[...] = 0
 
-    def _train_step(self, xs, ys, mask=None):
-        """One optimizer step on a batch. A non-finite loss, gradient, updated weight or
-        optimizer slot leaves the weights and the optimizer's state as they were before the
-        step and sets self._diverged to what went wrong."""
+    def _train_step(self, xs, ys, mask, sws):
+        """One optimizer step on a batch (sws: each output's sample weights, or None). A
+        non-finite loss, gradient, updated weight or optimizer slot leaves the weights and the
+        optimizer's state as they were before the step and sets self._diverged to what went
+        wrong."""
         with self._lock:
-            return self._locked_train_step(xs, ys, mask)
+            return self._locked_train_step(xs, ys, mask, sws)
 
-    def _locked_train_step(self, xs, ys, mask):
+    def _locked_train_step(self, xs, ys, mask, sws):
         self._diverged = None
         params, grads = self.parameters.params, self.parameters.grads
         y_preds, masks = self._forward(xs, training=True, mask=mask)
-        loss, per_output, d_outputs, logits_flags = self._loss_and_grads(ys, y_preds, masks)
+        loss, per_output, d_outputs, logits_flags = self._loss_and_grads(ys, y_preds, masks, sws)
         if self._outside is not None:
             grads[...] = 0
         if not np.isfinite(loss):
@@ -593,11 +620,14 @@ class Model:
                       "or clip gradients with clipnorm)", RuntimeWarning, stacklevel=3)
         self.stop_training = True
 
-    def _update_metrics(self, ys, y_preds, masks):
-        for metrics, y, y_pred, mask in zip(self.output_metrics, ys, y_preds, masks):
-            weights = self._loss_weights_for(mask, y_pred)
+    def _update_metrics(self, ys, y_preds, masks, sws):
+        for metrics, weighted, y, y_pred, mask, sw in zip(
+                self.output_metrics, self.output_weighted_metrics, ys, y_preds, masks, sws):
+            plain = metric_weights(None, mask, y_pred, self.dtype)
             for m in metrics:
-                m.update_state(y, y_pred, weights)
+                m.update_state(y, y_pred, plain)
+            for m in weighted:
+                m.update_state(y, y_pred, metric_weights(sw, mask, y_pred, self.dtype))
 
     def _reset_metrics(self):
         for m in self.compiled_metrics:
@@ -615,6 +645,12 @@ class Model:
         for name, metrics in zip(self.output_names, self.output_metrics):
             for m in metrics:
                 logs[f"{name}_{m.name}" if several else m.name] = float(m.result())
+        for name, metrics in zip(self.output_names, self.output_weighted_metrics):
+            for m in metrics:  # Keras: 'weighted_' only where the name is already taken
+                key = f"{name}_{m.name}" if several else m.name
+                if key in logs:
+                    key = f"{name}_weighted_{m.name}" if several else f"weighted_{m.name}"
+                logs[key] = float(m.result())
         return logs
 
     # ---- public API -------------------------------------------------------------------------
@@ -622,43 +658,46 @@ class Model:
             batch_size: Optional[int] = None, epochs: int = 1, verbose: Verbose = "auto",
             callbacks: Optional[Iterable[Callback]] = None, validation_split: float = 0.0,
             validation_data: Optional[ValidationData] = None, shuffle: bool = True,
-            initial_epoch: int = 0, mask: Optional[ArrayLike] = None) -> History:
-        """As keras.Model.fit. `mask` (gru_native's addition, like the mask argument of a Keras
-        call): a boolean (samples, timesteps) array, True where a step of the first input is
-        valid."""
+            class_weight: Optional[dict[int, float]] = None,
+            sample_weight: Optional[Data] = None, initial_epoch: int = 0,
+            validation_batch_size: Optional[int] = None,
+            validation_freq: Union[int, Sequence[int]] = 1,
+            mask: Optional[ArrayLike] = None) -> History:
+        """As keras.Model.fit. `sample_weight`: (samples,) or, for a sequence output, (samples,
+        timesteps) weights (one array for every output, or a list / dict by output name);
+        `class_weight` {class: weight} for binary, sparse or one-hot targets, sequence targets
+        included. `mask` (gru_native's addition, like the mask argument of a Keras call): a
+        boolean (samples, timesteps) array, True where a step of the first input is valid."""
         self._check_compiled()
         epochs = check_int(epochs, "epochs", 1)
         initial_epoch = check_int(initial_epoch, "initial_epoch", 0)
         verbose = self._verbose(verbose)
+        validation_freq = _checked_validation_freq(validation_freq)
         xs = self._inputs(x)
         mask = self._step_mask(mask, xs)
         ys = self._targets(y, len(xs[0]))
+        sws = self._sample_weights(sample_weight, class_weight, ys)
         batch_size = self._batch_size(batch_size)
+        validation_batch_size = (batch_size if validation_batch_size is None
+                                 else self._batch_size(validation_batch_size))
         validation_split = check_real(validation_split, "validation_split", 0, 1, high_open=True)
+        validation = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, mask_val)")
-            xs_val = self._inputs(validation_data[0])
-            ys_val = self._targets(validation_data[1], len(xs_val[0]))
-            m_val = self._step_mask(validation_data[2], xs_val) if len(validation_data) == 3 else None
+            validation = self._validation_arrays(validation_data)
         elif validation_split:
             n_all = len(xs[0])
             split = int(n_all * (1 - validation_split))  # the last samples, as Keras
             if split == 0 or split == n_all:
                 raise ValueError(f"validation_split={validation_split} leaves no training or "
                                  f"no validation samples out of {n_all}")
-            xs, xs_val = [a[:split] for a in xs], [a[split:] for a in xs]
-            ys, ys_val = [a[:split] for a in ys], [a[split:] for a in ys]
-            mask, m_val = (None, None) if mask is None else (mask[:split], mask[split:])
-        else:
-            xs_val = ys_val = m_val = None
+            head = _sliced(slice(None, split), xs, ys, sws, mask)
+            validation = _sliced(slice(split, None), xs, ys, sws, mask)
+            xs, ys, sws, mask = head
         n = len(xs[0])
         steps = -(-n // batch_size)
 
-        self.history = callbacks_module.History()
-        cbs = callbacks_module.CallbackList(list(callbacks or []) + [self.history])
-        cbs.set_model(self)
-        cbs.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+        cbs = callbacks_module.CallbackList(callbacks, add_history=True, model=self,
+                                            verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         cbs.on_train_begin()
         rng = utils.rng()
@@ -669,33 +708,25 @@ class Model:
                 print(f"Epoch {epoch + 1}/{epochs}")
             bar = Progbar(steps, verbose=verbose) if verbose else None
             order = rng.permutation(n) if shuffle else None
-            self._reset_metrics()
-            loss_sum = count = 0
-            output_sums = [0.0] * len(self.losses)
+            totals = self._totals()
             for step in range(steps):
                 cbs.on_train_batch_begin(step)
                 if order is None:
                     idx = slice(step * batch_size, (step + 1) * batch_size)
                 else:
                     idx = order[step * batch_size:(step + 1) * batch_size]
-                xb, yb = [a[idx] for a in xs], [a[idx] for a in ys]
-                loss, per_output, y_preds, out_masks = self._train_step(
-                    xb, yb, None if mask is None else mask[idx])
+                xb, yb, swb, mb = _sliced(idx, xs, ys, sws, mask)
+                loss, per_output, y_preds, out_masks = self._train_step(xb, yb, mb, swb)
                 if self._diverged:
                     self._stop_diverged(f"epoch {epoch + 1}, batch {step + 1}")
-                self._update_metrics(yb, y_preds, out_masks)
-                size = len(xb[0])
-                loss_sum += loss * size
-                output_sums = [s + (v or 0.0) * size for s, v in zip(output_sums, per_output)]
-                count += size
-                logs = self._metric_logs(loss_sum, output_sums, count)
+                logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
                 cbs.on_train_batch_end(step, logs)
                 if bar is not None:
                     bar.update(step + 1, list(logs.items()), finalize=False)
                 if self.stop_training:
                     break
-            if xs_val is not None:
-                val_logs = self._evaluate_arrays(xs_val, ys_val, batch_size, m_val)
+            if validation is not None and _validates(epoch, validation_freq):
+                val_logs = self._evaluate_batches(validation, validation_batch_size, cbs)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             if bar is not None:
                 bar.update(step + 1, list(logs.items()), finalize=True)
@@ -705,48 +736,82 @@ class Model:
         cbs.on_train_end(logs)
         return self.history
 
-    def _evaluate_arrays(self, xs, ys, batch_size, mask=None):
+    def _validation_arrays(self, validation_data):
+        """fit's validation_data, Keras' (x, y) or (x, y, sample_weight), or with a step mask
+        (x, y, sample_weight, mask), converted and checked."""
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3, 4):
+            raise ValueError("validation_data must be a tuple (x_val, y_val), (x_val, y_val, "
+                             "sample_weight_val) or (x_val, y_val, sample_weight_val, mask_val)")
+        x, y, sample_weight, mask = (tuple(validation_data) + (None, None))[:4]
+        xs = self._inputs(x)
+        ys = self._targets(y, len(xs[0]))
+        return xs, ys, self._sample_weights(sample_weight, None, ys), self._step_mask(mask, xs)
+
+    def _totals(self) -> _Totals:
+        """The running loss and metrics of an epoch (or an evaluate), from zero."""
         self._reset_metrics()
-        loss_sum = count = 0
-        output_sums = [0.0] * len(self.losses)
-        for start in range(0, len(xs[0]), batch_size):
-            sl = slice(start, start + batch_size)
-            xb, yb = [a[sl] for a in xs], [a[sl] for a in ys]
+        return _Totals(self)
+
+    def _evaluate_batches(self, arrays, batch_size, cbs):
+        """The loss and metrics over (xs, ys, sws, mask), batch by batch, with the test hooks."""
+        xs = arrays[0]
+        cbs.on_test_begin()
+        totals = self._totals()
+        logs = {}
+        for step, start in enumerate(range(0, len(xs[0]), batch_size)):
+            cbs.on_test_batch_begin(step)
+            xb, yb, swb, mb = _sliced(slice(start, start + batch_size), *arrays)
             with self._lock:
-                y_preds, out_masks = self._forward(xb, training=False,
-                                                   mask=None if mask is None else mask[sl])
-                loss, per_output, _, _ = self._loss_and_grads(yb, y_preds, out_masks)
-            self._update_metrics(yb, y_preds, out_masks)
-            size = len(xb[0])
-            loss_sum += loss * size
-            output_sums = [s + (v or 0.0) * size for s, v in zip(output_sums, per_output)]
-            count += size
-        return self._metric_logs(loss_sum, output_sums, count)
+                y_preds, out_masks = self._forward(xb, training=False, mask=mb)
+                loss, per_output, _, _ = self._loss_and_grads(yb, y_preds, out_masks, swb)
+            logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
+            cbs.on_test_batch_end(step, logs)
+        cbs.on_test_end(logs)
+        return logs
 
     def evaluate(self, x: Optional[Data] = None, y: Optional[Data] = None,
                  batch_size: Optional[int] = None, verbose: Verbose = "auto",
-                 return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
+                 sample_weight: Optional[Data] = None,
+                 callbacks: Optional[Iterable[Callback]] = None, return_dict: bool = False,
+                 mask: Optional[ArrayLike] = None) -> Logs:
+        """As keras.Model.evaluate: the loss and metrics over x, weighted by sample_weight;
+        the callbacks' on_test_* hooks fire."""
         self._check_compiled()
+        verbose_level = self._verbose(verbose)
         xs = self._inputs(x)
         mask = self._step_mask(mask, xs)
         ys = self._targets(y, len(xs[0]))
-        logs = self._evaluate_arrays(xs, ys, self._batch_size(batch_size), mask)
-        if self._verbose(verbose) and verbose != "auto":
+        sws = self._sample_weights(sample_weight, None, ys)
+        batch_size = self._batch_size(batch_size)
+        cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose_level,
+                                            epochs=1, steps=-(-len(xs[0]) // batch_size))
+        logs = self._evaluate_batches((xs, ys, sws, mask), batch_size, cbs)
+        if verbose_level and verbose != "auto":
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return _as_returned(logs, return_dict)
 
     def predict(self, x: Data, batch_size: Optional[int] = None, verbose: Verbose = "auto",
+                callbacks: Optional[Iterable[Callback]] = None,
                 mask: Optional[ArrayLike] = None) -> Outputs:
-        self._verbose(verbose)
+        """As keras.Model.predict: the outputs for x in batches, through the inference plan
+        when the model has one; the callbacks' on_predict_* hooks fire."""
+        verbose = self._verbose(verbose)
         xs = self._inputs(x, check_finite=False)
         mask = self._step_mask(mask, xs)
         batch_size = self._batch_size(batch_size)
         n = len(xs[0])
-        if n <= batch_size:
+        if n <= batch_size and callbacks is None:
             return self._structured_outputs(self._predict_batch(xs, mask))
-        parts = [self._predict_batch([a[s:s + batch_size] for a in xs],
-                                     None if mask is None else mask[s:s + batch_size])
-                 for s in range(0, n, batch_size)]
+        cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose, epochs=1,
+                                            steps=-(-n // batch_size))
+        cbs.on_predict_begin()
+        parts = []
+        for step, start in enumerate(range(0, n, batch_size)):
+            cbs.on_predict_batch_begin(step)
+            xb, _, _, mb = _sliced(slice(start, start + batch_size), xs, [], [], mask)
+            parts.append(self._predict_batch(xb, mb))
+            cbs.on_predict_batch_end(step, {"outputs": self._structured_outputs(parts[-1])})
+        cbs.on_predict_end()
         return self._structured_outputs([np.concatenate(p) for p in zip(*parts)])
 
     def _structured_outputs(self, ys):
@@ -758,23 +823,27 @@ class Model:
     def _outputs_are_list(self) -> bool:
         return len(self.graph.outputs) > 1
 
-    def train_on_batch(self, x: Data, y: Data, return_dict: bool = False,
-                       mask: Optional[ArrayLike] = None) -> Logs:
+    def train_on_batch(self, x: Data, y: Data, sample_weight: Optional[Data] = None,
+                       class_weight: Optional[dict[int, float]] = None,
+                       return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
+        """As keras.Model.train_on_batch: one optimizer step on x as one batch."""
         self._check_compiled()
         xs = self._inputs(x)
         mask = self._step_mask(mask, xs)
         ys = self._targets(y, len(xs[0]))
-        self._reset_metrics()
-        loss, per_output, y_preds, masks = self._train_step(xs, ys, mask)
+        sws = self._sample_weights(sample_weight, class_weight, ys)
+        totals = self._totals()
+        loss, per_output, y_preds, masks = self._train_step(xs, ys, mask, sws)
         if self._diverged:
             self._stop_diverged("this batch")
-        self._update_metrics(ys, y_preds, masks)
-        logs = self._metric_logs(loss, [v or 0.0 for v in per_output], 1)
-        return _as_returned(logs, return_dict)
+        return _as_returned(totals.add(loss, per_output, 1, ys, y_preds, masks, sws), return_dict)
 
-    def test_on_batch(self, x: Data, y: Data, return_dict: bool = False) -> Logs:
+    def test_on_batch(self, x: Data, y: Data, sample_weight: Optional[Data] = None,
+                      return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
+        """As keras.Model.test_on_batch: the loss and metrics of x as one batch."""
         xs = self._inputs(x)
-        return self.evaluate(x, y, batch_size=len(xs[0]), verbose=0, return_dict=return_dict)
+        return self.evaluate(xs, y, batch_size=len(xs[0]), verbose=0, sample_weight=sample_weight,
+                             return_dict=return_dict, mask=mask)
 
     def __call__(self, x: Data, training: bool = False,
                  mask: Optional[ArrayLike] = None) -> Outputs:
@@ -895,6 +964,42 @@ def _check_addressable(layers, dtype) -> None:
         raise MemoryError(f"the model's weights and gradients would need {nbytes / 2**30:.3g} GiB: "
                           f"layer {layer.name!r} ({type(layer).__name__}) alone has {n:.3g} "
                           "weights, its units (or its input's size) are too large")
+
+
+class _Totals:
+    """The running logs of an epoch or an evaluate: the loss as the mean of the batch losses
+    weighted by batch size (Keras' loss tracker) and the metrics' running states."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.loss_sum = 0.0
+        self.count = 0
+        self.output_sums = [0.0] * len(model.losses)
+
+    def add(self, loss, per_output, size, ys, y_preds, masks, sws) -> dict[str, float]:
+        """Count one batch of `size` samples; the logs so far."""
+        self.model._update_metrics(ys, y_preds, masks, sws)
+        self.loss_sum += loss * size
+        self.output_sums = [s + (v or 0.0) * size for s, v in zip(self.output_sums, per_output)]
+        self.count += size
+        return self.model._metric_logs(self.loss_sum, self.output_sums, self.count)
+
+
+def _sliced(idx, xs, ys, sws, mask):
+    """The batch `idx` (a slice or indices) of each input, target, sample weight and the mask."""
+    return ([a[idx] for a in xs], [a[idx] for a in ys],
+            [None if w is None else w[idx] for w in sws], None if mask is None else mask[idx])
+
+
+def _checked_validation_freq(freq):
+    """Keras' validation_freq: validate every `freq` epochs, or after the listed (1-based) ones."""
+    if isinstance(freq, (list, tuple, set, range)):
+        return {check_int(epoch, "validation_freq entries", 1) for epoch in freq}
+    return check_int(freq, "validation_freq", 1)
+
+
+def _validates(epoch, freq) -> bool:
+    return (epoch + 1) % freq == 0 if isinstance(freq, int) else epoch + 1 in freq
 
 
 def _structured(tensors, keys):
