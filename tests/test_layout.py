@@ -16,7 +16,8 @@ ROOT = "gru_native"
 # imports nothing else of the package).
 FOUNDATIONS = {"gru_native.activations", "gru_native.initializers", "gru_native.registry",
                "gru_native.utils", "gru_native.validation"}
-# Keras namespaces of the models floor (losses, metrics, optimizers, callbacks).
+# Keras namespaces of the models floor (losses, metrics, optimizers, callbacks), with their
+# submodules (optimizers.schedules).
 MODEL_SUPPORT = {"gru_native.losses", "gru_native.metrics", "gru_native.optimizers",
                  "gru_native.callbacks"}
 TOP = ("gru_native.sklearn", "gru_native.interop", "gru_native.preprocessing")
@@ -33,7 +34,7 @@ def floor(module):
         return 1
     if module.startswith("gru_native.layers"):
         return 2
-    if module.startswith("gru_native.models") or module in MODEL_SUPPORT:
+    if module.startswith("gru_native.models") or ".".join(module.split(".")[:2]) in MODEL_SUPPORT:
         return 3
     if module.startswith(TOP):
         return 4

@@ -170,7 +170,8 @@ def test_optimizer_and_preprocessing_hints():
     from gru_native import optimizers, preprocessing
 
     for cls in (optimizers.SGD, optimizers.Adam, optimizers.AdamW, optimizers.RMSprop):
-        assert _assert_fully_annotated(cls.__init__)["learning_rate"] is float
+        assert _assert_fully_annotated(cls.__init__)["learning_rate"] == \
+            typing.Union[float, optimizers.schedules.LearningRateSchedule]
     for function in (preprocessing.make_windows, preprocessing.pad_sequences,
                      preprocessing.SequenceScaler.__init__, preprocessing.SequenceScaler.fit,
                      preprocessing.SequenceScaler.transform,

@@ -1,6 +1,6 @@
 """Training callbacks with the Keras 3 interface and behaviour: the base `Callback`, the
 `CallbackList` a model drives, and `History`, `EarlyStopping`, `ReduceLROnPlateau`,
-`ModelCheckpoint`, `TerminateOnNaN`.
+`ModelCheckpoint`, `TerminateOnNaN`, `LearningRateScheduler`.
 
 A callback talks to its model through `stop_training`, `get_weights()` (which returns copies,
 as in Keras), `set_weights()`, `optimizer.learning_rate`, `save(path)` and `save_weights(path)`,
@@ -10,6 +10,8 @@ and receives per-epoch `logs` dicts of plain numbers (`{'loss': 0.2, 'val_loss':
 import math
 import os
 import warnings
+
+import numpy as np
 
 # Name fragments of metrics that improve upward (Keras' accuracies, AUC, precision, recall, F1,
 # R2, IoU, cosine similarity); every other quantity, losses and errors, improves downward.
@@ -294,7 +296,9 @@ class EarlyStopping(Callback):
 class ReduceLROnPlateau(Callback):
     """Multiply the optimizer's learning rate by `factor` when `monitor` has not improved by more
     than `min_delta` for `patience` epochs, never going below `min_lr`; then wait `cooldown`
-    epochs before counting again. Adds `learning_rate` to each epoch's logs.
+    epochs before counting again. Adds `learning_rate` to each epoch's logs. The rate of an
+    optimizer built with a learning-rate schedule is not settable: reducing it raises the
+    optimizer's TypeError, as in Keras.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
@@ -468,3 +472,35 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate at the start of each epoch to `schedule(epoch, lr)`
+    (epoch from 0, lr the current rate), a float; a `schedule(epoch)` of Keras' older API is
+    called so when the two-argument call raises TypeError. Adds `learning_rate` to each
+    epoch's logs."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        if not hasattr(optimizer, "learning_rate"):
+            raise ValueError('Optimizer must have a "learning_rate" attribute.')
+        try:
+            learning_rate = self.schedule(epoch, float(optimizer.learning_rate))
+        except TypeError:
+            learning_rate = self.schedule(epoch)
+        if not isinstance(learning_rate, (float, np.float32, np.float64)):
+            raise ValueError("The output of the `schedule` function should be a float. "
+                             f"Got: {learning_rate}")
+        optimizer.learning_rate = learning_rate
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                  f"{learning_rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)

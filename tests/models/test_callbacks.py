@@ -6,8 +6,12 @@ import math
 import numpy as np
 import pytest
 
+from gru_native import Dense, Sequential
 from gru_native.callbacks import (Callback, CallbackList, EarlyStopping, History,
-                                  ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+                                  LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
+                                  TerminateOnNaN)
+from gru_native.optimizers import SGD, Adam
+from gru_native.optimizers.schedules import ExponentialDecay
 
 
 class FakeOptimizer:
@@ -388,3 +392,65 @@ def test_terminate_on_nan_ignores_logs_without_a_loss():
     model = FakeModel()
     CallbackList([TerminateOnNaN()], model=model).on_train_batch_end(0, {"mae": math.nan})
     assert model.stop_training is False
+
+
+# ---- LearningRateScheduler, and learning-rate schedules ------------------------------------
+
+def test_learning_rate_scheduler_sets_each_epochs_rate_from_the_current_one(capsys):
+    model, seen = FakeModel(learning_rate=1.0), []
+
+    def schedule(epoch, lr):
+        seen.append((epoch, lr))
+        return lr if epoch < 2 else lr * 0.5
+
+    history = run_epochs(model, [LearningRateScheduler(schedule, verbose=1)],
+                         [{"loss": 1.0}] * 4)
+    assert seen == [(0, 1.0), (1, 1.0), (2, 1.0), (3, 0.5)]
+    # The rate in each epoch's logs is the one that epoch trained with.
+    assert history.history["learning_rate"] == [1.0, 1.0, 0.5, 0.25]
+    assert "Epoch 3: LearningRateScheduler setting learning rate to 0.5." in capsys.readouterr().out
+
+
+def test_learning_rate_scheduler_takes_keras_older_one_argument_schedule():
+    model = FakeModel()
+    history = run_epochs(model, [LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))],
+                         [{"loss": 1.0}] * 3)
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.1 / 3]
+
+
+@pytest.mark.parametrize("rate", [1, "0.1", None, np.float16(0.1)])
+def test_learning_rate_scheduler_rejects_a_rate_that_is_not_a_float(rate):
+    with pytest.raises(ValueError, match="should be a float"):
+        run_epochs(FakeModel(), [LearningRateScheduler(lambda epoch, lr: rate)], [{}])
+
+
+def test_learning_rate_scheduler_in_fit_follows_keras_example():
+    # Keras' docstring example (its inputs scaled down, for a finite loss): 0.01 for ten
+    # epochs, then times exp(-0.1) each epoch
+    model = Sequential([Dense(10)])
+    model.compile(SGD(), loss="mse")
+    scheduler = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * math.exp(-0.1))
+    history = model.fit(np.arange(100.0).reshape(5, 20) / 100, np.zeros((5, 10)), epochs=15,
+                        callbacks=[scheduler], verbose=0)
+    assert round(model.optimizer.learning_rate, 5) == 0.00607
+    assert history.history["learning_rate"][-1] == model.optimizer.learning_rate
+
+
+def test_reduce_lr_on_plateau_logs_a_scheduled_rate_and_cannot_reduce_it_as_in_keras():
+    schedule = ExponentialDecay(0.1, 10, 0.5)
+    model = FakeModel()
+    model.optimizer = Adam(learning_rate=schedule)
+    model.optimizer.iterations = 10
+    reduce, logs = ReduceLROnPlateau(patience=1), {"val_loss": 1.0}
+    reduce.set_model(model)
+    reduce.on_epoch_end(0, logs)
+    assert logs["learning_rate"] == schedule(10) == 0.05
+    with pytest.raises(TypeError, match="not settable"):
+        reduce.on_epoch_end(1, {"val_loss": 1.0})  # no improvement for patience epochs
+
+
+def test_learning_rate_scheduler_cannot_set_a_scheduled_rate_as_in_keras():
+    model = FakeModel()
+    model.optimizer = Adam(learning_rate=ExponentialDecay(0.1, 10, 0.5))
+    with pytest.raises(TypeError, match="not settable"):
+        run_epochs(model, [LearningRateScheduler(lambda epoch, lr: lr)], [{}])

@@ -8,6 +8,9 @@ place (plus one for the norm when clipping by norm).
     opt = gru_native.optimizers.get("adam")
     opt.build(params, [(0, 12), (12, 48)])   # (offset, size) of each variable
     opt.apply(params, grads)                 # one step; opt.iterations == 1
+
+The learning rate is a float or a `schedules.LearningRateSchedule`, which each step evaluates
+once at `iterations`, as Keras does.
 """
 
 from __future__ import annotations
@@ -17,12 +20,17 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from .kernels import optim as optim_kernels
-from .registry import Registry
-from .validation import all_finite, check_bool, check_real
+from ..kernels import optim as optim_kernels
+from ..registry import Registry
+from ..validation import all_finite, check_bool, check_real
+from . import schedules
+from .schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "REGISTRY", "get", "serialize",
-           "deserialize"]
+           "deserialize", "schedules"]
+
+# a float, or a schedule of the step count
+LearningRate = Union[float, LearningRateSchedule]
 
 # Keras arguments we accept only at the values that leave Keras' update unchanged, so that a
 # Keras optimizer config loads as it is.
@@ -41,12 +49,13 @@ def _optional_positive(name, value):
 
 
 class Optimizer:
-    """What every optimizer shares: the learning rate, Keras' clipping (clipnorm per variable,
-    global_clipnorm over all, clipvalue per element; at most one of them, as Keras) and weight
-    decay (p -= p * weight_decay * learning_rate before the update), the step count, the slots,
-    config and state. Subclasses name their slots and run their kernel in `_update`."""
+    """What every optimizer shares: the learning rate (a float or a schedule), Keras' clipping
+    (clipnorm per variable, global_clipnorm over all, clipvalue per element; at most one of
+    them, as Keras) and weight decay (p -= p * weight_decay * learning_rate before the update),
+    the step count, the slots, config and state. Subclasses name their slots and run their
+    kernel in `_update`."""
 
-    def __init__(self, learning_rate: float, weight_decay: Optional[float] = None,
+    def __init__(self, learning_rate: LearningRate, weight_decay: Optional[float] = None,
                  clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
                  global_clipnorm: Optional[float] = None, name: Optional[str] = None,
                  **kwargs: Any) -> None:
@@ -56,6 +65,7 @@ class Optimizer:
             if key in _KERAS_INERT:
                 raise ValueError(f"{key}={value!r} is not supported by gru_native optimizers")
             raise ValueError(f"Argument(s) not recognized: {key}={value!r}")
+        self._learning_rate = None
         self.learning_rate = learning_rate
         self.weight_decay = (None if weight_decay is None
                              else check_real(weight_decay, "weight_decay", 0))
@@ -73,14 +83,30 @@ class Optimizer:
         self._saved_slots: dict = {}  # the copies `save_step_state` keeps for `undo_step`
         self._saved_iterations = 0
 
-    # -- learning rate: a plain float, settable (ReduceLROnPlateau) --------------------------
+    # -- learning rate: a settable float (ReduceLROnPlateau), or a schedule -------------------
 
     @property
     def learning_rate(self):
-        return self._learning_rate
+        """The rate of the next step: the float set, or the schedule's value at `iterations`."""
+        schedule = self._learning_rate
+        if not isinstance(schedule, LearningRateSchedule):
+            return schedule
+        rate = np.asarray(schedule(self.iterations))  # a Python, NumPy or backend scalar
+        return check_real(rate.item() if rate.shape == () else rate,
+                          f"learning rate {type(schedule).__name__}(step={self.iterations})", 0)
 
     @learning_rate.setter
     def learning_rate(self, value):
+        """A schedule replaces the rate; a float replaces a float only, as in Keras."""
+        if isinstance(value, LearningRateSchedule):
+            self._learning_rate = value
+            return
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
+                            "its `learning_rate` constructor argument, hence its learning rate "
+                            "is not settable. If you need the learning rate to be settable, you "
+                            "should instantiate the optimizer with a float `learning_rate` "
+                            "argument.")
         if isinstance(value, np.ndarray) and value.shape == ():
             value = value.item()
         self._learning_rate = check_real(value, "learning_rate", 0)
@@ -118,8 +144,8 @@ class Optimizer:
     # -- one step ------------------------------------------------------------------------------
 
     def apply(self, params, grads):
-        """One step over the whole buffer, in place; increments iterations. With clipnorm the
-        gradients are clipped in place."""
+        """One step over the whole buffer, in place, at the learning rate of this step;
+        increments iterations. With clipnorm the gradients are clipped in place."""
         if not self.built:
             raise ValueError(f"{type(self).__name__} is not built: call build(params, segments) "
                              "before apply")
@@ -127,6 +153,7 @@ class Optimizer:
             if isinstance(a, np.ndarray) and (a.shape != (self._size,) or a.dtype != self._dtype):
                 raise ValueError(f"{name} has shape {a.shape} and dtype {a.dtype}, but the "
                                  f"optimizer was built for ({self._size},) {self._dtype}")
+        learning_rate = self.learning_rate  # before any change: a schedule may raise
         scale, clipvalue = 1.0, self.clipvalue or 0.0
         if self.clipnorm is not None:
             optim_kernels.clip_by_norm(grads, self._segments, self.clipnorm)
@@ -135,10 +162,14 @@ class Optimizer:
             c = self.global_clipnorm
             # Keras: c * min(1 / norm, 1 / c), NaN when the norm is not finite
             scale = (c * min(1.0 / norm, 1.0 / c) if norm > 0 else 1.0) if math.isfinite(norm) else math.nan
-        self._update(params, grads, scale, clipvalue)
+        self._update(params, grads, dict(learning_rate=learning_rate,
+                                         weight_decay=self.weight_decay or 0.0,
+                                         grad_scale=scale, clipvalue=clipvalue))
         self.iterations += 1
 
-    def _update(self, params, grads, grad_scale, clipvalue):
+    def _update(self, params, grads, common):
+        """Run the kernel; `common` holds the arguments every kernel takes (learning_rate,
+        weight_decay, grad_scale, clipvalue)."""
         raise NotImplementedError
 
     # -- undoing a step --------------------------------------------------------------------
@@ -167,27 +198,31 @@ class Optimizer:
         Adam's velocity infinite while the weights stay finite)."""
         return all(all_finite(a) for a in (self._slots or {}).values())
 
-    def _common(self, grad_scale, clipvalue):
-        return dict(learning_rate=self._learning_rate, weight_decay=self.weight_decay or 0.0,
-                    grad_scale=grad_scale, clipvalue=clipvalue)
-
     # -- config and state ------------------------------------------------------------------
 
     def get_config(self):
-        """The hyper-parameters (JSON-friendly), enough to make the same optimizer afresh."""
-        return {"name": self.name, "learning_rate": self._learning_rate,
+        """The hyper-parameters (JSON-friendly), enough to make the same optimizer afresh; a
+        schedule as its config {"class_name": ..., "config": ...}."""
+        learning_rate = self._learning_rate
+        if isinstance(learning_rate, LearningRateSchedule):
+            learning_rate = schedules.serialize(learning_rate)
+        return {"name": self.name, "learning_rate": learning_rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 
     @classmethod
     def from_config(cls, config):
+        """The optimizer of `config`; a learning_rate dict is a schedule's config, as Keras."""
+        if isinstance(config.get("learning_rate"), dict):
+            config = {**config, "learning_rate": schedules.deserialize(config["learning_rate"])}
         return cls(**config)
 
     def get_state(self):
         """Copies of what training changes: iterations, learning_rate and the slots (none before
-        build)."""
+        build). With a schedule, learning_rate is its current value, which set_state ignores:
+        the schedule and iterations give it."""
         state = {"iterations": np.array(self.iterations, np.int64),
-                 "learning_rate": np.array(self._learning_rate, np.float64)}
+                 "learning_rate": np.array(self.learning_rate, np.float64)}
         state.update((k, v.copy()) for k, v in (self._slots or {}).items())
         return state
 
@@ -226,7 +261,7 @@ class Optimizer:
                 raise ValueError(f"state[{name!r}] holds negative values: it is a running mean "
                                  "of squared gradients")
             arrays[name] = a
-        if "learning_rate" in state:
+        if "learning_rate" in state and not isinstance(self._learning_rate, LearningRateSchedule):
             self.learning_rate = state["learning_rate"]
         for name, a in arrays.items():
             np.copyto(slots[name], a, casting="same_kind")
@@ -241,10 +276,10 @@ class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum, Keras' form:
     m = momentum * m - lr * g;  p += m  (nesterov: p += momentum * m - lr * g)."""
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: Optional[float] = None, clipnorm: Optional[float] = None,
-                 clipvalue: Optional[float] = None, global_clipnorm: Optional[float] = None,
-                 name: str = "SGD", **kwargs: Any) -> None:
+    def __init__(self, learning_rate: LearningRate = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: Optional[float] = None,
+                 clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
+                 global_clipnorm: Optional[float] = None, name: str = "SGD", **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.momentum = check_real(momentum, "momentum", 0, 1)
@@ -253,9 +288,9 @@ class SGD(Optimizer):
     def _slot_names(self):
         return ("momentum",) if self.momentum != 0 else ()
 
-    def _update(self, params, grads, grad_scale, clipvalue):
+    def _update(self, params, grads, common):
         optim_kernels.sgd_update(params, grads, self._slots.get("momentum"), momentum=self.momentum,
-                          nesterov=self.nesterov, **self._common(grad_scale, clipvalue))
+                                 nesterov=self.nesterov, **common)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -266,11 +301,11 @@ class Adam(Optimizer):
     lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t);  m += (g - m)(1 - beta_1);
     v += (g^2 - v)(1 - beta_2);  p -= lr_t m / (sqrt(v) + epsilon). amsgrad uses max(v) so far."""
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: Optional[float] = None,
-                 clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
-                 global_clipnorm: Optional[float] = None, name: str = "adam",
-                 **kwargs: Any) -> None:
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
+                 weight_decay: Optional[float] = None, clipnorm: Optional[float] = None,
+                 clipvalue: Optional[float] = None, global_clipnorm: Optional[float] = None,
+                 name: str = "adam", **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.beta_1 = check_real(beta_1, "beta_1", 0, 1, high_open=True)
@@ -283,11 +318,11 @@ class Adam(Optimizer):
     def _slot_names(self):
         return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
 
-    def _update(self, params, grads, grad_scale, clipvalue):
+    def _update(self, params, grads, common):
         s = self._slots
         optim_kernels.adam_update(params, grads, s["momentum"], s["velocity"], s.get("velocity_hat"),
-                           beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                           step=self.iterations + 1, **self._common(grad_scale, clipvalue))
+                                  beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                                  step=self.iterations + 1, **common)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -298,7 +333,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as Keras: every parameter first
     decays by p * weight_decay * lr, then takes the Adam step."""
 
-    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+    def __init__(self, learning_rate: LearningRate = 0.001, weight_decay: float = 0.004,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
                  amsgrad: bool = False, clipnorm: Optional[float] = None,
                  clipvalue: Optional[float] = None, global_clipnorm: Optional[float] = None,
@@ -314,11 +349,11 @@ class RMSprop(Optimizer):
     v = rho v + (1 - rho) g^2;  inc = lr g / sqrt(v + epsilon)  (centered: v - avg^2 + epsilon,
     avg = rho avg + (1 - rho) g);  momentum > 0: mom = momentum mom + inc, p -= mom; else p -= inc."""
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, weight_decay: Optional[float] = None,
-                 clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
-                 global_clipnorm: Optional[float] = None, name: str = "rmsprop",
-                 **kwargs: Any) -> None:
+    def __init__(self, learning_rate: LearningRate = 0.001, rho: float = 0.9,
+                 momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
+                 weight_decay: Optional[float] = None, clipnorm: Optional[float] = None,
+                 clipvalue: Optional[float] = None, global_clipnorm: Optional[float] = None,
+                 name: str = "rmsprop", **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
                          **kwargs)
         self.rho = check_real(rho, "rho", 0, 1, high_open=True)
@@ -332,11 +367,11 @@ class RMSprop(Optimizer):
         return (("velocity",) + (("momentum",) if self.momentum > 0 else ())
                 + (("average_gradient",) if self.centered else ()))
 
-    def _update(self, params, grads, grad_scale, clipvalue):
+    def _update(self, params, grads, common):
         s = self._slots
         optim_kernels.rmsprop_update(params, grads, s["velocity"], s.get("momentum"),
-                              s.get("average_gradient"), rho=self.rho, momentum=self.momentum,
-                              epsilon=self.epsilon, **self._common(grad_scale, clipvalue))
+                                     s.get("average_gradient"), rho=self.rho,
+                                     momentum=self.momentum, epsilon=self.epsilon, **common)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
