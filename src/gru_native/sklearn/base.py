@@ -7,21 +7,22 @@ import inspect
 import numpy as np
 
 
-def r2_score(y_true, y_pred):
+def r2_score(y_true, y_pred, sample_weight=None):
     """The coefficient of determination, averaged over outputs (scikit-learn's 'uniform_average';
-    a constant target scores 1 if predicted exactly, else 0)."""
+    a constant target scores 1 if predicted exactly, else 0), with samples weighted."""
     y_true = np.asarray(y_true, np.float64).reshape(len(y_true), -1)
     y_pred = np.asarray(y_pred, np.float64).reshape(len(y_pred), -1)
-    residual = ((y_true - y_pred) ** 2).sum(axis=0)
-    total = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    w = np.ones((len(y_true), 1)) if sample_weight is None else np.asarray(sample_weight)[:, None]
+    residual = (w * (y_true - y_pred) ** 2).sum(axis=0)
+    total = (w * (y_true - np.average(y_true, axis=0, weights=w[:, 0])) ** 2).sum(axis=0)
     scores = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), (residual == 0) * 1.0)
     return float(scores.mean())
 
 
-def accuracy_score(y_true, y_pred):
-    """The fraction of samples predicted exactly (all labels of a sample, for 2-D y)."""
+def accuracy_score(y_true, y_pred, sample_weight=None):
+    """The (weighted) fraction of samples predicted exactly (all labels of a sample, for 2-D y)."""
     right = np.asarray(y_true) == np.asarray(y_pred)
-    return float(np.mean(right.reshape(len(right), -1).all(axis=1)))
+    return float(np.average(right.reshape(len(right), -1).all(axis=1), weights=sample_weight))
 
 
 try:

@@ -94,6 +94,39 @@ def _layer_sizes(name, value, allow_empty):
     return tuple(_int(size, name, 1) for size in sizes)
 
 
+def _weighted_mean_std(values, weights):
+    """The mean and standard deviation of the rows of `values`, weighted (None: equally)."""
+    if weights is None:
+        return values.mean(axis=0), values.std(axis=0)
+    mean = np.average(values, axis=0, weights=weights)
+    return mean, np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+
+
+def _weighted_samples(batch, y, sample_weight):
+    """(batch, y, weights) without the samples of weight 0 (so that a weight of 0 is the same as
+    leaving the sample out); weights None when none is given or all are 1."""
+    if sample_weight is None:
+        return batch, y, None
+    n = len(batch.values)
+    weights = finite_float_array(sample_weight, "sample_weight")
+    if weights.ndim != 1 or len(weights) != n:
+        raise ValueError(f"sample_weight must have shape ({n},) (one weight per sample), got "
+                         f"{weights.shape}")
+    if (weights < 0).any():
+        raise ValueError("Negative values in data passed to sample_weight")
+    if not weights.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    keep = weights > 0
+    if not keep.all():
+        y = np.asarray(y)
+        if len(y) != n:
+            raise ValueError(f"X and y have different numbers of samples: {n} and {len(y)}")
+        batch = batch._replace(values=batch.values[keep],
+                               mask=None if batch.mask is None else batch.mask[keep])
+        y, weights = y[keep], weights[keep]
+    return batch, y, None if (weights == 1).all() else weights
+
+
 def _batches(x, mask, order, batch_size):
     """(indices, x, mask) of each batch of `order`, cut after its longest sequence: the padding
     beyond it changes nothing (the recurrent kernels and PaddingMask skip padding), so
@@ -229,19 +262,27 @@ class _GRUEstimator(BaseEstimator):
             return standardized_series(batch.values, batch.mask, self._series_unit)
         return batch.values
 
-    def _fit_scaling(self, batch):
+    def _fit_scaling(self, batch, weights):
+        """The features' mean and deviation over the valid steps (weighted by their sample's
+        weight, as repeated samples would weigh them)."""
         self._step_features = batch.values.shape[2]
         if self.settings_["scaling"] != "global":
             self._series_unit = median_deviation(batch.values, batch.mask)
         values = self._network_features(batch)
-        valid = values[batch.mask] if batch.mask is not None else values.reshape(
-            -1, values.shape[2])
-        scale = valid.std(axis=0)
+        step_weights = None if weights is None else np.broadcast_to(
+            weights[:, None], values.shape[:2])
+        if batch.mask is not None:
+            valid = values[batch.mask]
+            step_weights = None if weights is None else step_weights[batch.mask]
+        else:
+            valid = values.reshape(-1, values.shape[2])
+            step_weights = None if weights is None else step_weights.reshape(-1)
+        mean, scale = _weighted_mean_std(valid, step_weights)
         # Series statistics that are the same for every training sequence (an archive that is
         # z-normalised already) tell nothing: left out, so that the network is the same as
         # with scaling='global' (dead inputs would still change its initial weights).
         self._x_columns = np.flatnonzero((scale > 0) | (np.arange(len(scale)) < self._step_features))
-        self._x_mean = valid.mean(axis=0)[self._x_columns]
+        self._x_mean = mean[self._x_columns]
         self._x_scale = np.where(scale > 0, scale, 1.0)[self._x_columns]
 
     def _standardized(self, batch):
@@ -400,24 +441,26 @@ class _GRUEstimator(BaseEstimator):
         return model
 
     # ---- training ---------------------------------------------------------------------------
-    def fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
-        """Train for up to max_iter epochs (from the current weights with warm_start=True)."""
-        return self._fit(X, y, incremental=False)
+    def fit(self: _Estimator, X: SequenceData, y: ArrayLike,
+            sample_weight: Optional[ArrayLike] = None) -> _Estimator:
+        """Train for up to max_iter epochs (from the current weights with warm_start=True).
+        `sample_weight` (samples,) weighs each sample's loss as Keras does; samples of weight 0
+        are left out."""
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
         self._check_params()
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         continuing = (incremental or self.warm_start) and hasattr(self, "model_")
-        if continuing:
-            batch = self._read_X(X)
-        else:
-            batch = read_sequences(X)
+        batch = self._read_X(X) if continuing else read_sequences(X)
+        batch, y, weights = _weighted_samples(batch, y, sample_weight)
+        if not continuing:
             self._fit_columns = batch.columns
             self.n_features_in_ = batch.columns or batch.values.shape[2]
             self.settings_ = self._resolve_auto(batch)
-            self._fit_scaling(batch)
-        targets = self._fit_targets(y, len(batch.values), continuing, incremental, classes)
+            self._fit_scaling(batch, weights)
+        targets = self._fit_targets(y, len(batch.values), continuing, incremental, classes, weights)
         x = self._standardized(batch)
         if not continuing:
             self._rng = _generator(self.random_state)
@@ -433,14 +476,14 @@ class _GRUEstimator(BaseEstimator):
                 self.model_.optimizer.learning_rate = self.settings_["learning_rate"]
             else:
                 self.model_ = self._build_model(x.shape[2])
-            self._train(x, targets, batch.mask, incremental)
+            self._train(x, targets, batch.mask, weights, incremental)
         return self
 
     def _validation_order(self, targets):
         """Sample indices in the order early stopping takes its validation set from."""
         return self._rng.permutation(len(targets))
 
-    def _train(self, x, y, mask, incremental):
+    def _train(self, x, y, mask, weights, incremental):
         early_stopping = self.early_stopping and not incremental  # as MLP: partial_fit ignores it
         if early_stopping:
             order = self._validation_order(y)
@@ -449,8 +492,8 @@ class _GRUEstimator(BaseEstimator):
                 raise ValueError(f"early_stopping with validation_fraction={self.validation_fraction}"
                                  f" and n_samples={len(y)} leaves no training samples")
             val, train = order[:n_val], np.sort(order[n_val:])
-            x_val, y_val, m_val = x[val], y[val], None if mask is None else mask[val]
-            x, y, mask = x[train], y[train], None if mask is None else mask[train]
+            x_val, y_val, m_val, w_val = (None if a is None else a[val] for a in (x, y, mask, weights))
+            x, y, mask, weights = (None if a is None else a[train] for a in (x, y, mask, weights))
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
             best_weights = self.model_.get_weights()
@@ -467,7 +510,7 @@ class _GRUEstimator(BaseEstimator):
         lr_patience = max(1, self.n_iter_no_change // 2)
         learning_rate = initial_rate = self.settings_["learning_rate"]
         for epoch in range(epochs):
-            self.loss_ = self._epoch(x, y, mask, batch_size)
+            self.loss_ = self._epoch(x, y, mask, weights, batch_size)
             if not np.isfinite(self.loss_):
                 raise ValueError(f"training diverged (loss {self.loss_}); lower learning_rate or "
                                  "set global_clipnorm")
@@ -476,7 +519,7 @@ class _GRUEstimator(BaseEstimator):
             message = f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}"
             if early_stopping:  # MLP's rules: improvement means beating the best by tol
                 score = self._score_outputs(self.model_.predict(
-                    x_val, batch_size=_PREDICT_BATCH, verbose=0, mask=m_val), y_val)
+                    x_val, batch_size=_PREDICT_BATCH, verbose=0, mask=m_val), y_val, w_val)
                 self.validation_scores_.append(score)
                 stale_epochs = stale_epochs + 1 if score < self.best_validation_score_ + self.tol else 0
                 if score > self.best_validation_score_:
@@ -511,15 +554,21 @@ class _GRUEstimator(BaseEstimator):
             self.model_.set_weights(best_weights)
             self._refresh_batch_statistics(x, mask, batch_size)
 
-    def _epoch(self, x, y, mask, batch_size):
+    def _epoch(self, x, y, mask, weights, batch_size):
         """One pass over the training set in batches (reshuffled with `shuffle`, as Model.fit
         draws them). The mean loss over the samples."""
         order = self._rng.permutation(len(x)) if self.shuffle else np.arange(len(x))
         total = 0.0
         for idx, xb, mb in _batches(x, mask, order, batch_size):
-            logs = self.model_.train_on_batch(xb, y[idx], mask=mb, return_dict=True)
-            total += logs["loss"] * len(idx)
-        return total / len(x)
+            if weights is None:
+                logs = self.model_.train_on_batch(xb, y[idx], mask=mb, return_dict=True)
+                total += logs["loss"] * len(idx)
+            else:  # the batch's weighted mean loss, as over its samples repeated by their weight
+                w = weights[idx]
+                logs = self.model_.train_on_batch(xb, y[idx], mask=mb, return_dict=True,
+                                                  sample_weight=w * (len(w) / w.sum()))
+                total += logs["loss"] * w.sum()
+        return total / (len(x) if weights is None else weights.sum())
 
     def _refresh_batch_statistics(self, x, mask, batch_size):
         """BatchNormalization's moving statistics set to the mean of its batch statistics over
@@ -611,14 +660,15 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     # 'auto' keeps the global scaling: 'znorm' was measured on classification only
     _long_scaling = "global"
 
-    def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike) -> _Estimator:
+    def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike,
+                    sample_weight: Optional[ArrayLike] = None) -> _Estimator:
         """One epoch over (X, y), from the current weights."""
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _output_layer(self):
         return Dense(self.n_outputs_), "mse"
 
-    def _fit_targets(self, y, n_samples, continuing, incremental, classes):
+    def _fit_targets(self, y, n_samples, continuing, incremental, classes, weights):
         y = finite_float_array(y, "y")
         if y.ndim not in (1, 2) or y.size == 0:
             raise ValueError(f"y must be 1-D (samples,) or 2-D (samples, outputs), got shape {y.shape}")
@@ -631,12 +681,12 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
                                  f"fitted on {self.n_outputs_}")
         else:
             self.n_outputs_, self._y_ndim = y2.shape[1], y.ndim
-            scale = y2.std(axis=0)
-            self._y_mean, self._y_scale = y2.mean(axis=0), np.where(scale > 0, scale, 1.0)
+            self._y_mean, scale = _weighted_mean_std(y2, weights)
+            self._y_scale = np.where(scale > 0, scale, 1.0)
         return (y2 - self._y_mean) / self._y_scale
 
-    def _score_outputs(self, outputs, targets):
-        return r2_score(targets, outputs)
+    def _score_outputs(self, outputs, targets, sample_weight=None):
+        return r2_score(targets, outputs, sample_weight=sample_weight)
 
     def predict(self, X: SequenceData) -> np.ndarray:
         """Predictions in y's units: (samples,) for a 1-D y, (samples, outputs) for a 2-D y."""
@@ -666,11 +716,12 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
     _long_scaling = "znorm"
 
     def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike,
-                    classes: Optional[ArrayLike] = None) -> _Estimator:
+                    classes: Optional[ArrayLike] = None,
+                    sample_weight: Optional[ArrayLike] = None) -> _Estimator:
         """One epoch over (X, y), from the current weights. `classes` (every label y can take)
         is required on the first call, as scikit-learn's partial_fit; for a multilabel y it is
         np.arange(n_labels)."""
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     @property
     def _multilabel(self):
@@ -694,7 +745,7 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
             raise TypeError("y mixes label types that cannot be compared (such as str and int); "
                             "give labels of one type") from None
 
-    def _fit_targets(self, y, n_samples, continuing, incremental, classes):
+    def _fit_targets(self, y, n_samples, continuing, incremental, classes, weights):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
@@ -750,14 +801,14 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
             raise ValueError("warm_start can only be used where y has the same classes as in the "
                              f"previous call to fit: previously {self.classes_!r}, y has {labels!r}")
 
-    def _score_outputs(self, outputs, targets):
+    def _score_outputs(self, outputs, targets, sample_weight=None):
         if self._multilabel:
             predicted = outputs > 0.5
         elif len(self.classes_) == 2:
             predicted = outputs[:, 0] > 0.5
         else:
             predicted = outputs.argmax(axis=1)
-        return accuracy_score(targets, predicted)
+        return accuracy_score(targets, predicted, sample_weight=sample_weight)
 
     def predict_proba(self, X: SequenceData) -> np.ndarray:
         """Class probabilities, (samples, classes) in the order of classes_; for a multilabel y,
