@@ -110,6 +110,31 @@ def test_embedding_mask_zero_bidirectional_lstm(rng):
                                rtol=1e-6, atol=1e-6)
 
 
+def test_masked_sequences_match_at_every_step(rng):
+    """Masked sequence outputs as Keras 3 computes them, compared at every step, padded ones
+    included: a recurrent layer repeats its last output at a masked step (gaps in the middle,
+    go_backwards, a fully masked sequence), Bidirectional and zero_output_for_mask give zeros
+    there, and Flatten, which drops the mask, reads those outputs."""
+    tokens = keras.Input(shape=(8,), dtype="int32", name="tokens")
+    emb = L.Embedding(20, 4, mask_zero=True, name="emb")(tokens)
+    seq = L.GRU(5, return_sequences=True, name="gru")(emb)
+    back = L.LSTM(4, return_sequences=True, go_backwards=True, name="back")(seq)
+    bi = L.Bidirectional(L.GRU(3, return_sequences=True, reset_after=False), name="bi")(back)
+    zero = L.GRU(3, return_sequences=True, zero_output_for_mask=True, name="zero")(bi)
+    step = L.TimeDistributed(L.Dense(2), name="step")(zero)
+    flat = L.Dense(2, name="head")(L.Flatten(name="flat")(back))
+    theirs = keras.Model(tokens, [step, flat, back], name="masked")
+    _randomize(theirs, rng)
+    x = rng.integers(1, 20, size=(B, 8)).astype(np.int32)
+    x[0, [2, 3, 6]] = 0  # gaps
+    x[1, :3] = 0         # padding at the start
+    x[2, 5:] = 0         # at the end
+    x[3] = 0             # all of it
+    ours = _check_conversion(theirs, x)
+    assert ours.get_layer("zero").zero_output_for_mask
+    assert not ours.get_layer("gru").zero_output_for_mask
+
+
 def test_reshaping_layers_and_merges_with_two_outputs(rng):
     x_in = keras.Input((6, 4), name="x")
     p = L.Permute((2, 1))(x_in)                      # (4, 6)

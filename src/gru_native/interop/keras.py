@@ -28,7 +28,8 @@ from ..models import Model, Sequential
 # Each Keras layer class we convert: our class, and the arguments we take from its config (the
 # rest, such as initializers and regularizers, do not change what a trained layer computes).
 _RECURRENT = ("units", "activation", "recurrent_activation", "use_bias", "dropout",
-              "recurrent_dropout", "return_sequences", "return_state", "go_backwards", "stateful")
+              "recurrent_dropout", "return_sequences", "return_state", "go_backwards", "stateful",
+              "zero_output_for_mask")
 _LAYERS: dict[str, tuple[type, tuple[str, ...]]] = {
     "GRU": (GRU, _RECURRENT + ("reset_after",)),
     "LSTM": (LSTM, _RECURRENT + ("unit_forget_bias",)),

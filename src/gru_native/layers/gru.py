@@ -21,10 +21,12 @@ class GRU(Recurrent):
                  bias_initializer: InitializerLike = "zeros", dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 reset_after: bool = True, **kwargs: Any) -> None:
+                 reset_after: bool = True, zero_output_for_mask: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
-                         return_sequences, return_state, go_backwards, stateful, **kwargs)
+                         return_sequences, return_state, go_backwards, stateful,
+                         zero_output_for_mask, **kwargs)
         self.reset_after = check_bool(reset_after, "reset_after")
 
     def build(self, input_shape):

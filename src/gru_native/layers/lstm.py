@@ -38,10 +38,12 @@ class LSTM(Recurrent):
                  bias_initializer: InitializerLike = "zeros", unit_forget_bias: bool = True,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
+                 go_backwards: bool = False, stateful: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
-                         return_sequences, return_state, go_backwards, stateful, **kwargs)
+                         return_sequences, return_state, go_backwards, stateful,
+                         zero_output_for_mask, **kwargs)
         self.unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias")
 
     def build(self, input_shape):

@@ -1,6 +1,7 @@
 """What the GRU and LSTM layers share: Keras' recurrent-layer arguments, masks turned into
-sequence lengths, input and recurrent dropout, stateful states, go_backwards' reversed output,
-return_state. A subclass builds its weights and runs its kernels (`_run`, `_run_backward`)."""
+sequence lengths (and masked steps' outputs into repeats of earlier ones, as Keras 3), input and
+recurrent dropout, stateful states, go_backwards' reversed output, return_state. A subclass
+builds its weights and runs its kernels (`_run`, `_run_backward`)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,67 @@ def lengths_from_mask(mask):
     return lengths, np.argsort(~mask, axis=1, kind="stable")
 
 
+def output_sources(mask, lengths, go_backwards):
+    """Where each step's output comes from under a (B, T) mask, as Keras 3: a masked step
+    repeats the output of the last valid step the layer ran before it (the previous valid step;
+    with go_backwards the next one), and the initial state before any valid step. Returns the
+    (B, T) indices of those valid steps among each sequence's valid steps (the kernels' compacted
+    order), -1 for the initial state; None when every step is valid (outputs as they are)."""
+    mask = np.asarray(mask, bool)
+    if lengths.min(initial=mask.shape[1]) == mask.shape[1]:
+        return None
+    before = np.cumsum(mask, axis=1)  # valid steps at or before each step
+    if not go_backwards:
+        return before - 1
+    source = before - mask  # valid steps before: the compacted index of the next valid step
+    source[source == lengths[:, None]] = -1  # no valid step after: the initial state
+    return source
+
+
+def gather_outputs(y, source, initial):
+    """The (B, T, H) outputs at the original steps from the kernels' compacted outputs y (see
+    output_sources); `initial` (B, H) at source -1, or None for zeros."""
+    B, T, H = y.shape
+    rows = np.arange(B)[:, None] * T
+    out = np.ascontiguousarray(y).reshape(B * T, H)[(rows + np.maximum(source, 0)).ravel()]
+    out = out.reshape(B, T, H)
+    rows, steps = np.nonzero(source < 0)
+    if len(rows):
+        out[rows, steps] = 0 if initial is None else initial[rows]
+    return out
+
+
+def scatter_gradient(dy, source, valid, repeats=True):
+    """The adjoint of gather_outputs: (the gradient at the compacted outputs, the gradient
+    reaching each sequence's initial state (B, H)). `valid`: the (B, T) mask. A valid step is
+    its own source; the masked steps repeating one output form a run of consecutive steps,
+    summed by one reduceat over the masked steps (with `repeats` False their outputs were
+    zeros: they send nothing)."""
+    B, T, H = dy.shape
+    dy = np.ascontiguousarray(dy).reshape(B * T, H)
+    flat_source = (np.arange(B)[:, None] * T + source).ravel()
+    valid = np.asarray(valid, bool).ravel()
+    d_compact = np.zeros((B * T, H), dy.dtype)
+    d_compact[flat_source[valid]] = dy[valid]
+    d_initial = np.zeros((B, H), dy.dtype)
+    masked = np.flatnonzero(~valid)
+    if repeats and len(masked):
+        targets = flat_source[masked]  # a masked run's source (below its row's start: -1)
+        starts = np.flatnonzero(np.diff(targets, prepend=-2) != 0)
+        sums = np.add.reduceat(dy[masked], starts, axis=0)
+        rows, steps = masked[starts] // T, source.ravel()[masked[starts]]
+        to_step = steps >= 0
+        d_compact[targets[starts][to_step]] += sums[to_step]  # one run per source
+        np.add.at(d_initial, rows[~to_step], sums[~to_step])
+    return d_compact.reshape(B, T, H), d_initial
+
+
 class Recurrent(Layer):
     """Masked steps (Masking, Embedding(mask_zero)) are skipped: they cost nothing and change
-    nothing. `n_states` is the number of state arrays (GRU: h; LSTM: h and c)."""
+    nothing, the state passes through them; as in Keras 3 the sequence output at a masked step
+    repeats the output of the last step run before it (the initial state before the first valid
+    step; with go_backwards, of the next valid step), or is zero with zero_output_for_mask.
+    `n_states` is the number of state arrays (GRU: h; LSTM: h and c)."""
 
     n_states = 1
 
@@ -38,7 +97,7 @@ class Recurrent(Layer):
                  bias_initializer: InitializerLike = "zeros", dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 **kwargs: Any) -> None:
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         kind = type(self).__name__
         self.units = check_int(units, "units", 1)
@@ -57,6 +116,8 @@ class Recurrent(Layer):
         self.return_state = check_bool(return_state, "return_state")
         self.go_backwards = check_bool(go_backwards, "go_backwards")
         self.stateful = check_bool(stateful, "stateful")
+        # Keras' option: zeros, not repeats, at masked steps (Bidirectional sets it)
+        self.zero_output_for_mask = check_bool(zero_output_for_mask, "zero_output_for_mask")
         self.states = None  # the carried states of a stateful layer (a list of n_states arrays)
         self._workspace = GRUWorkspace()  # scratch memory reused by every call
 
@@ -116,6 +177,11 @@ class Recurrent(Layer):
         if training and self.recurrent_dropout:  # one mask per sequence for all steps and gates
             recurrent_mask = dropout_mask((x.shape[0], self.units), self.recurrent_dropout, x.dtype)
         lengths, self._order = (None, None) if mask is None else lengths_from_mask(mask)
+        self._source = None if mask is None or not self.return_sequences else \
+            output_sources(mask, lengths, self.go_backwards)
+        self._valid = None if self._source is None else np.asarray(mask, bool)
+        if self._source is not None and self.zero_output_for_mask:
+            self._source[~self._valid] = -1  # -1 at masked steps only: zeros
         if self._order is not None:
             x = np.take_along_axis(x, self._order[..., None], axis=1)
         states = None
@@ -136,7 +202,9 @@ class Recurrent(Layer):
             self.states = final
         out_mask = None
         if self.return_sequences:
-            y = self._restore_order(y)
+            if self._source is not None:  # masked steps repeat an output, as Keras 3
+                y = gather_outputs(y, self._source, None if states is None or
+                                   self.zero_output_for_mask else states[0])
             if self.go_backwards:
                 y = y[:, ::-1]  # Keras returns the reversed sequence
             out_mask = mask
@@ -159,15 +227,18 @@ class Recurrent(Layer):
 
     def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
         dy, d_finals = d_outputs[0], list(d_outputs[1:]) or [None] * self.n_states
-        dy_seq = None
+        dy_seq = d_repeated_initial = None
         if self.return_sequences:
             if dy is not None:
                 dy_seq = dy[:, ::-1] if self.go_backwards else dy
-                if self._order is not None:
-                    dy_seq = np.take_along_axis(dy_seq, self._order[..., None], axis=1)
+                if self._source is not None:  # each output's gradient to the step it repeats
+                    dy_seq, d_repeated_initial = scatter_gradient(
+                        dy_seq, self._source, self._valid, not self.zero_output_for_mask)
         elif dy is not None:  # the output is the final h
             d_finals[0] = dy if d_finals[0] is None else dy + d_finals[0]
         dx, d_initial = self._run_backward(dy_seq, d_finals, need_dx, self._has_initial)
+        if self._has_initial and d_repeated_initial is not None and not self.zero_output_for_mask:
+            d_initial = [d_initial[0] + d_repeated_initial] + list(d_initial[1:])
         if dx is not None:
             dx = self._restore_order(dx)
             if self._dropout_mask is not None:
@@ -208,4 +279,5 @@ class Recurrent(Layer):
                     bias_initializer=initializers.to_config(self.bias_initializer),
                     dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                     return_sequences=self.return_sequences, return_state=self.return_state,
-                    go_backwards=self.go_backwards, stateful=self.stateful)
+                    go_backwards=self.go_backwards, stateful=self.stateful,
+                    zero_output_for_mask=self.zero_output_for_mask)
