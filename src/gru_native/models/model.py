@@ -12,7 +12,9 @@ node by node, declared by `inference_plan()` returning None.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import math
 import threading
 import warnings
@@ -33,6 +35,7 @@ from ..layers.base import Parameters, allocate, allocations, unique_name
 from ..losses import Loss
 from ..optimizers import Optimizer
 from . import saving, summary
+from .batches import ArrayBatches, dataset_batches, is_dataset, sliced
 from .sample_weights import check_sample_weight, class_sample_weights, loss_weights, metric_weights
 from .saving import PathLike
 from .graph import Graph, flatten_tensors, unique_names
@@ -660,41 +663,35 @@ class Model:
             validation_data: Optional[ValidationData] = None, shuffle: bool = True,
             class_weight: Optional[dict[int, float]] = None,
             sample_weight: Optional[Data] = None, initial_epoch: int = 0,
+            steps_per_epoch: Optional[int] = None, validation_steps: Optional[int] = None,
             validation_batch_size: Optional[int] = None,
             validation_freq: Union[int, Sequence[int]] = 1,
             mask: Optional[ArrayLike] = None) -> History:
-        """As keras.Model.fit. `sample_weight`: (samples,) or, for a sequence output, (samples,
-        timesteps) weights (one array for every output, or a list / dict by output name);
-        `class_weight` {class: weight} for binary, sparse or one-hot targets, sequence targets
-        included. `mask` (gru_native's addition, like the mask argument of a Keras call): a
-        boolean (samples, timesteps) array, True where a step of the first input is valid."""
+        """As keras.Model.fit. x: arrays, a PyDataset, a generator or another iterable of
+        (x, y) / (x, y, sample_weight) batches (read in a background thread while the kernels
+        run). `sample_weight`: (samples,) or, for a sequence output, (samples, timesteps)
+        weights (one array for every output, or a list / dict by output name); `class_weight`
+        {class: weight} for binary, sparse or one-hot targets, sequence targets included.
+        `mask` (gru_native's addition, like the mask argument of a Keras call): a boolean
+        (samples, timesteps) array, True where a step of the first input is valid."""
         self._check_compiled()
         epochs = check_int(epochs, "epochs", 1)
         initial_epoch = check_int(initial_epoch, "initial_epoch", 0)
         verbose = self._verbose(verbose)
         validation_freq = _checked_validation_freq(validation_freq)
-        xs = self._inputs(x)
-        mask = self._step_mask(mask, xs)
-        ys = self._targets(y, len(xs[0]))
-        sws = self._sample_weights(sample_weight, class_weight, ys)
+        steps_per_epoch = _optional_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _optional_steps(validation_steps, "validation_steps")
         batch_size = self._batch_size(batch_size)
         validation_batch_size = (batch_size if validation_batch_size is None
                                  else self._batch_size(validation_batch_size))
         validation_split = check_real(validation_split, "validation_split", 0, 1, high_open=True)
-        validation = None
+        train, validation = self._training_batches(
+            x, y, sample_weight, class_weight, mask, batch_size, steps_per_epoch, shuffle,
+            validation_split)
         if validation_data is not None:
-            validation = self._validation_arrays(validation_data)
-        elif validation_split:
-            n_all = len(xs[0])
-            split = int(n_all * (1 - validation_split))  # the last samples, as Keras
-            if split == 0 or split == n_all:
-                raise ValueError(f"validation_split={validation_split} leaves no training or "
-                                 f"no validation samples out of {n_all}")
-            head = _sliced(slice(None, split), xs, ys, sws, mask)
-            validation = _sliced(slice(split, None), xs, ys, sws, mask)
-            xs, ys, sws, mask = head
-        n = len(xs[0])
-        steps = -(-n // batch_size)
+            validation = self._validation_batches(validation_data, validation_batch_size,
+                                                  validation_steps)
+        steps = train.num_batches
 
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, model=self,
                                             verbose=verbose, epochs=epochs, steps=steps)
@@ -707,26 +704,25 @@ class Model:
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}")
             bar = Progbar(steps, verbose=verbose) if verbose else None
-            order = rng.permutation(n) if shuffle else None
             totals = self._totals()
-            for step in range(steps):
-                cbs.on_train_batch_begin(step)
-                if order is None:
-                    idx = slice(step * batch_size, (step + 1) * batch_size)
-                else:
-                    idx = order[step * batch_size:(step + 1) * batch_size]
-                xb, yb, swb, mb = _sliced(idx, xs, ys, sws, mask)
-                loss, per_output, y_preds, out_masks = self._train_step(xb, yb, mb, swb)
-                if self._diverged:
-                    self._stop_diverged(f"epoch {epoch + 1}, batch {step + 1}")
-                logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
-                cbs.on_train_batch_end(step, logs)
-                if bar is not None:
-                    bar.update(step + 1, list(logs.items()), finalize=False)
-                if self.stop_training:
-                    break
+            step, logs = 0, {}
+            with contextlib.closing(train.epoch(rng)) as batches:
+                for step, (xb, yb, swb, mb) in enumerate(batches):
+                    cbs.on_train_batch_begin(step)
+                    loss, per_output, y_preds, out_masks = self._train_step(xb, yb, mb, swb)
+                    if self._diverged:
+                        self._stop_diverged(f"epoch {epoch + 1}, batch {step + 1}")
+                    logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
+                    cbs.on_train_batch_end(step, logs)
+                    if bar is not None:
+                        bar.update(step + 1, list(logs.items()), finalize=False)
+                    if self.stop_training:
+                        break
+            train.on_epoch_end()
+            if not logs:  # a generator used up in an earlier epoch: nothing left to train on
+                break
             if validation is not None and _validates(epoch, validation_freq):
-                val_logs = self._evaluate_batches(validation, validation_batch_size, cbs)
+                val_logs = self._evaluate_batches(validation, cbs)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             if bar is not None:
                 bar.update(step + 1, list(logs.items()), finalize=True)
@@ -736,82 +732,143 @@ class Model:
         cbs.on_train_end(logs)
         return self.history
 
-    def _validation_arrays(self, validation_data):
-        """fit's validation_data, Keras' (x, y) or (x, y, sample_weight), or with a step mask
-        (x, y, sample_weight, mask), converted and checked."""
+    def _training_batches(self, x, y, sample_weight, class_weight, mask, batch_size, steps,
+                          shuffle, validation_split):
+        """fit's batches, and those of its validation_split (None without one)."""
+        if is_dataset(x) or steps is not None:
+            if mask is not None or validation_split:
+                raise ValueError(f"{'mask' if mask is not None else 'validation_split'} is only "
+                                 "supported for arrays read in batches of batch_size (without "
+                                 "steps_per_epoch); give a dataset's validation set as "
+                                 "validation_data, and its masks by a Masking layer")
+            prepare = functools.partial(self._prepared, class_weight=class_weight)
+            return dataset_batches(x, y, sample_weight, batch_size, steps, shuffle, prepare), None
+        xs = self._inputs(x)
+        mask = self._step_mask(mask, xs)
+        ys = self._targets(y, len(xs[0]))
+        arrays = (xs, ys, self._sample_weights(sample_weight, class_weight, ys), mask)
+        if not validation_split:
+            return ArrayBatches(*arrays, batch_size, shuffle), None
+        n_all = len(xs[0])
+        split = int(n_all * (1 - validation_split))  # the last samples, as Keras
+        if split == 0 or split == n_all:
+            raise ValueError(f"validation_split={validation_split} leaves no training or "
+                             f"no validation samples out of {n_all}")
+        return (ArrayBatches(*sliced(slice(None, split), *arrays), batch_size, shuffle),
+                ArrayBatches(*sliced(slice(split, None), *arrays), batch_size))
+
+    def _validation_batches(self, validation_data, batch_size, steps):
+        """fit's validation_data: a dataset, or Keras' (x, y) or (x, y, sample_weight) arrays,
+        with a step mask (x, y, sample_weight, mask)."""
+        if is_dataset(validation_data) or steps is not None:
+            return dataset_batches(validation_data, None, None, batch_size, steps, False,
+                                   self._prepared)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3, 4):
-            raise ValueError("validation_data must be a tuple (x_val, y_val), (x_val, y_val, "
-                             "sample_weight_val) or (x_val, y_val, sample_weight_val, mask_val)")
+            raise ValueError("validation_data must be a dataset, or a tuple (x_val, y_val), "
+                             "(x_val, y_val, sample_weight_val) or (x_val, y_val, "
+                             "sample_weight_val, mask_val)")
         x, y, sample_weight, mask = (tuple(validation_data) + (None, None))[:4]
         xs = self._inputs(x)
         ys = self._targets(y, len(xs[0]))
-        return xs, ys, self._sample_weights(sample_weight, None, ys), self._step_mask(mask, xs)
+        return ArrayBatches(xs, ys, self._sample_weights(sample_weight, None, ys),
+                            self._step_mask(mask, xs), batch_size)
+
+    def _prepared(self, x, y, sample_weight, class_weight=None):
+        """A dataset's batch converted and checked, as fit converts arrays (only x without y)."""
+        if y is None:
+            if sample_weight is not None:
+                raise ValueError("a batch holds sample weights but no targets")
+            return self._inputs(x, check_finite=False), None, None, None
+        xs = self._inputs(x)
+        ys = self._targets(y, len(xs[0]))
+        return xs, ys, self._sample_weights(sample_weight, class_weight, ys), None
 
     def _totals(self) -> _Totals:
         """The running loss and metrics of an epoch (or an evaluate), from zero."""
         self._reset_metrics()
         return _Totals(self)
 
-    def _evaluate_batches(self, arrays, batch_size, cbs):
-        """The loss and metrics over (xs, ys, sws, mask), batch by batch, with the test hooks."""
-        xs = arrays[0]
+    def _evaluate_batches(self, batches, cbs):
+        """The loss and metrics over the batches, with the test hooks."""
         cbs.on_test_begin()
         totals = self._totals()
         logs = {}
-        for step, start in enumerate(range(0, len(xs[0]), batch_size)):
-            cbs.on_test_batch_begin(step)
-            xb, yb, swb, mb = _sliced(slice(start, start + batch_size), *arrays)
-            with self._lock:
-                y_preds, out_masks = self._forward(xb, training=False, mask=mb)
-                loss, per_output, _, _ = self._loss_and_grads(yb, y_preds, out_masks, swb)
-            logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
-            cbs.on_test_batch_end(step, logs)
+        with contextlib.closing(batches.epoch(utils.rng())) as epoch:
+            for step, (xb, yb, swb, mb) in enumerate(epoch):
+                if yb is None:
+                    raise ValueError("y is needed to evaluate: the data's batches hold no targets")
+                cbs.on_test_batch_begin(step)
+                with self._lock:
+                    y_preds, out_masks = self._forward(xb, training=False, mask=mb)
+                    loss, per_output, _, _ = self._loss_and_grads(yb, y_preds, out_masks, swb)
+                logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
+                cbs.on_test_batch_end(step, logs)
+        batches.on_epoch_end()
         cbs.on_test_end(logs)
         return logs
 
     def evaluate(self, x: Optional[Data] = None, y: Optional[Data] = None,
                  batch_size: Optional[int] = None, verbose: Verbose = "auto",
-                 sample_weight: Optional[Data] = None,
+                 sample_weight: Optional[Data] = None, steps: Optional[int] = None,
                  callbacks: Optional[Iterable[Callback]] = None, return_dict: bool = False,
                  mask: Optional[ArrayLike] = None) -> Logs:
-        """As keras.Model.evaluate: the loss and metrics over x, weighted by sample_weight;
-        the callbacks' on_test_* hooks fire."""
+        """As keras.Model.evaluate: the loss and metrics over x (arrays or a dataset), weighted
+        by sample_weight; the callbacks' on_test_* hooks fire."""
         self._check_compiled()
         verbose_level = self._verbose(verbose)
-        xs = self._inputs(x)
-        mask = self._step_mask(mask, xs)
-        ys = self._targets(y, len(xs[0]))
-        sws = self._sample_weights(sample_weight, None, ys)
         batch_size = self._batch_size(batch_size)
+        steps = _optional_steps(steps, "steps")
+        if is_dataset(x) or steps is not None:
+            if mask is not None:
+                raise ValueError("mask is only supported for arrays without steps")
+            batches = dataset_batches(x, y, sample_weight, batch_size, steps, False, self._prepared)
+        else:
+            xs = self._inputs(x)
+            ys = self._targets(y, len(xs[0]))
+            batches = ArrayBatches(xs, ys, self._sample_weights(sample_weight, None, ys),
+                                   self._step_mask(mask, xs), batch_size)
         cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose_level,
-                                            epochs=1, steps=-(-len(xs[0]) // batch_size))
-        logs = self._evaluate_batches((xs, ys, sws, mask), batch_size, cbs)
+                                            epochs=1, steps=batches.num_batches)
+        logs = self._evaluate_batches(batches, cbs)
+        if not logs:
+            raise ValueError("evaluate found no batch in its data")
         if verbose_level and verbose != "auto":
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return _as_returned(logs, return_dict)
 
     def predict(self, x: Data, batch_size: Optional[int] = None, verbose: Verbose = "auto",
-                callbacks: Optional[Iterable[Callback]] = None,
+                steps: Optional[int] = None, callbacks: Optional[Iterable[Callback]] = None,
                 mask: Optional[ArrayLike] = None) -> Outputs:
-        """As keras.Model.predict: the outputs for x in batches, through the inference plan
-        when the model has one; the callbacks' on_predict_* hooks fire."""
+        """As keras.Model.predict: the outputs for x (arrays or a dataset) batch by batch,
+        through the inference plan when the model has one; the callbacks' on_predict_* hooks
+        fire."""
         verbose = self._verbose(verbose)
-        xs = self._inputs(x, check_finite=False)
-        mask = self._step_mask(mask, xs)
         batch_size = self._batch_size(batch_size)
-        n = len(xs[0])
-        if n <= batch_size and callbacks is None:
-            return self._structured_outputs(self._predict_batch(xs, mask))
+        steps = _optional_steps(steps, "steps")
+        if is_dataset(x) or steps is not None:
+            if mask is not None:
+                raise ValueError("mask is only supported for arrays without steps")
+            batches = dataset_batches(x, None, None, batch_size, steps, False,
+                                      lambda x, y, sample_weight: self._prepared(x, None, None))
+        else:
+            xs = self._inputs(x, check_finite=False)
+            mask = self._step_mask(mask, xs)
+            if len(xs[0]) <= batch_size and callbacks is None:
+                return self._structured_outputs(self._predict_batch(xs, mask))
+            batches = ArrayBatches(xs, [], [], mask, batch_size)
         cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose, epochs=1,
-                                            steps=-(-n // batch_size))
+                                            steps=batches.num_batches)
         cbs.on_predict_begin()
         parts = []
-        for step, start in enumerate(range(0, n, batch_size)):
-            cbs.on_predict_batch_begin(step)
-            xb, _, _, mb = _sliced(slice(start, start + batch_size), xs, [], [], mask)
-            parts.append(self._predict_batch(xb, mb))
-            cbs.on_predict_batch_end(step, {"outputs": self._structured_outputs(parts[-1])})
+        with contextlib.closing(batches.epoch(utils.rng())) as epoch:
+            for step, (xb, _, _, mb) in enumerate(epoch):
+                cbs.on_predict_batch_begin(step)
+                parts.append(self._predict_batch(xb, mb))
+                cbs.on_predict_batch_end(step, {"outputs": self._structured_outputs(parts[-1])})
+        batches.on_epoch_end()
         cbs.on_predict_end()
+        if not parts:
+            raise ValueError("predict found no batch in its data")
         return self._structured_outputs([np.concatenate(p) for p in zip(*parts)])
 
     def _structured_outputs(self, ys):
@@ -985,17 +1042,15 @@ class _Totals:
         return self.model._metric_logs(self.loss_sum, self.output_sums, self.count)
 
 
-def _sliced(idx, xs, ys, sws, mask):
-    """The batch `idx` (a slice or indices) of each input, target, sample weight and the mask."""
-    return ([a[idx] for a in xs], [a[idx] for a in ys],
-            [None if w is None else w[idx] for w in sws], None if mask is None else mask[idx])
-
-
 def _checked_validation_freq(freq):
     """Keras' validation_freq: validate every `freq` epochs, or after the listed (1-based) ones."""
     if isinstance(freq, (list, tuple, set, range)):
         return {check_int(epoch, "validation_freq entries", 1) for epoch in freq}
     return check_int(freq, "validation_freq", 1)
+
+
+def _optional_steps(steps, name):
+    return None if steps is None else check_int(steps, name, 1)
 
 
 def _validates(epoch, freq) -> bool:
