@@ -243,3 +243,13 @@ def test_bad_class_weights_are_refused(rng):
         model.fit(x, labels, class_weight={0: 1, 1: 1, 2: 1}, sample_weight=np.ones(B), verbose=0)
     with pytest.raises(TypeError, match="class_weight"):
         model.fit(x, labels, class_weight=[1.0, 2.0, 3.0], verbose=0)
+
+
+def test_weighted_metrics_are_saved(rng, tmp_path):
+    model = _regressor()
+    x, y, w = rng.normal(size=(B, T, I)), rng.normal(size=(B, 1)), rng.uniform(0, 2, size=B)
+    model.fit(x, y, sample_weight=w, verbose=0)
+    model.save(tmp_path / "m.gru")
+    loaded = gn.models.load_model(tmp_path / "m.gru")
+    assert loaded.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True) == \
+        model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)

@@ -153,6 +153,7 @@ def model_to_arrays(model):
             "loss": _loss_config(model),
             "loss_weights": model.loss_weights,
             "metrics": [[m.name for m in ms] for ms in model.output_metrics],
+            "weighted_metrics": [[m.name for m in ms] for ms in model.output_weighted_metrics],
         }
         for key, value in model.optimizer.get_state().items():
             arrays[_OPTIMIZER_PREFIX + key] = np.asarray(value)
@@ -281,9 +282,11 @@ def _check_model_config(mc):
 
 
 def _check_compile_config(c):
-    if not isinstance(c, dict) or set(c) - {"loss_weights"} != {"optimizer", "loss", "metrics"}:
+    if not isinstance(c, dict) or set(c) - {"loss_weights", "weighted_metrics"} != {
+            "optimizer", "loss", "metrics"}:
         raise ValueError("the compile config must be an object with the keys 'optimizer', "
-                         f"'loss', 'loss_weights' and 'metrics', got {c!r:.200}")
+                         "'loss', 'metrics' and optionally 'loss_weights' and "
+                         f"'weighted_metrics', got {c!r:.200}")
     if not isinstance(c["optimizer"], (dict, str)):
         raise ValueError(f"the compile config's optimizer must be a name or a config object, "
                          f"got {c['optimizer']!r:.200}")
@@ -296,12 +299,13 @@ def _check_compile_config(c):
             isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)):
         raise ValueError(f"the compile config's loss_weights must be a list of numbers, got "
                          f"{weights!r:.200}")
-    metrics = c["metrics"]
-    if not (isinstance(metrics, list) and all(
-            isinstance(m, str) or (isinstance(m, list) and all(isinstance(n, str) for n in m))
-            for m in metrics)):
-        raise ValueError(f"the compile config's metrics must be a list of names (or of lists "
-                         f"of names, one per output), got {metrics!r:.200}")
+    for key in ("metrics", "weighted_metrics"):
+        metrics = c.get(key, [])
+        if not (isinstance(metrics, list) and all(
+                isinstance(m, str) or (isinstance(m, list) and all(isinstance(n, str) for n in m))
+                for m in metrics)):
+            raise ValueError(f"the compile config's {key} must be a list of names (or of lists "
+                             f"of names, one per output), got {metrics!r:.200}")
 
 
 def _planned_layout(model_config):
@@ -458,13 +462,18 @@ def _compile(model, c):
     try:
         loss = [None if item is None else losses.get(item) for item in c["loss"]] \
             if isinstance(c["loss"], list) else (None if c["loss"] is None else losses.get(c["loss"]))
-        metrics = c["metrics"]
-        if len(metrics) == 1 and isinstance(metrics[0], list):
-            metrics = metrics[0]
+        metrics, weighted = (_single_output_list(c.get(key, []))
+                             for key in ("metrics", "weighted_metrics"))
         model.compile(optimizer=optimizers.get(c["optimizer"]), loss=loss,
-                      loss_weights=c.get("loss_weights"), metrics=metrics)
+                      loss_weights=c.get("loss_weights"), metrics=metrics,
+                      weighted_metrics=weighted)
     except _CONFIG_ERRORS as e:
         raise ValueError(f"its compile config is invalid ({reason(e)})") from e
+
+
+def _single_output_list(metrics):
+    """The saved per-output lists of metric names as compile takes them."""
+    return metrics[0] if len(metrics) == 1 and isinstance(metrics[0], list) else metrics
 
 
 def model_from_arrays(arrays):
