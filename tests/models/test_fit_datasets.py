@@ -31,10 +31,10 @@ class Batches(PyDataset):
         self.ends += 1
 
 
-def _model():
+def _model(dtype="float64"):
     """The same initial weights each time, and the random stream (dropout) restarted."""
     gn.utils.set_random_seed(0)
-    model = gn.Sequential([GRU(5, input_shape=(T, I), dropout=0.1), Dense(1)], dtype="float64")
+    model = gn.Sequential([GRU(5, input_shape=(T, I), dropout=0.1), Dense(1)], dtype=dtype)
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     gn.utils.set_random_seed(1)
     return model
@@ -160,3 +160,31 @@ def test_dataset_arguments_are_checked(data):
         model.fit(Batches(x, y), mask=np.ones((N, T), bool), verbose=0)
     with pytest.raises(ValueError, match="y is needed"):
         model.evaluate(iter([(x,)]), verbose=0)
+
+
+def test_memmaps_are_read_batch_by_batch(data, tmp_path):
+    """A model trained from an np.memmap file equals one trained from the array in memory, and
+    fit reads it a batch at a time: the memory fit takes (tracemalloc) does not grow with the
+    file (a float32 model converts each batch of a float64 file, not the file)."""
+    import tracemalloc
+    x, y, _ = data
+    peaks = []
+    for copies in (1000, 4000):
+        path = tmp_path / f"x{copies}.npy"
+        file = np.lib.format.open_memmap(path, "w+", np.float64, (N * copies, T, I))
+        file[:] = np.tile(x, (copies, 1, 1))
+        file.flush()
+        x_file = np.load(path, mmap_mode="r")
+        y_all = np.tile(y, (copies, 1))
+        a = _model("float32")
+        a.fit(np.asarray(x_file), y_all, batch_size=512, epochs=1, verbose=0,
+              validation_data=(x_file[:40], y_all[:40]))
+        b = _model("float32")
+        tracemalloc.start()
+        b.fit(x_file, y_all, batch_size=512, epochs=1, verbose=0,
+              validation_data=(x_file[:40], y_all[:40]))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        _equal_weights(a, b)
+    # 4x the file (17 MB more) adds only the shuffle's permutation (0.5 MB)
+    assert peaks[1] < peaks[0] + 2 * 2**20, peaks

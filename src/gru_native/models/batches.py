@@ -29,6 +29,15 @@ def is_dataset(x: Any) -> bool:
     return hasattr(x, "__iter__")
 
 
+def read_in_batches(x: Any) -> bool:
+    """Whether x is read batch by batch through a data adapter: a dataset, or np.memmap
+    arrays (a batch's rows read from the file at a time, never the whole file)."""
+    if is_dataset(x):
+        return True
+    leaves = x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else [x]
+    return any(isinstance(a, np.memmap) for a in leaves)
+
+
 def sliced(idx, xs, ys, sws, mask) -> Prepared:
     """The batch `idx` (a slice or indices) of each input, target, sample weight and the mask."""
     return ([a[idx] for a in xs], [a[idx] for a in ys],

@@ -35,7 +35,7 @@ from ..layers.base import Parameters, allocate, allocations, unique_name
 from ..losses import Loss
 from ..optimizers import Optimizer
 from . import saving, summary
-from .batches import ArrayBatches, dataset_batches, is_dataset, sliced
+from .batches import ArrayBatches, dataset_batches, is_dataset, read_in_batches, sliced
 from .sample_weights import check_sample_weight, class_sample_weights, loss_weights, metric_weights
 from .saving import PathLike
 from .graph import Graph, flatten_tensors, unique_names
@@ -735,7 +735,7 @@ class Model:
     def _training_batches(self, x, y, sample_weight, class_weight, mask, batch_size, steps,
                           shuffle, validation_split):
         """fit's batches, and those of its validation_split (None without one)."""
-        if is_dataset(x) or steps is not None:
+        if read_in_batches(x) or steps is not None:
             if mask is not None or validation_split:
                 raise ValueError(f"{'mask' if mask is not None else 'validation_split'} is only "
                                  "supported for arrays read in batches of batch_size (without "
@@ -760,7 +760,7 @@ class Model:
     def _validation_batches(self, validation_data, batch_size, steps):
         """fit's validation_data: a dataset, or Keras' (x, y) or (x, y, sample_weight) arrays,
         with a step mask (x, y, sample_weight, mask)."""
-        if is_dataset(validation_data) or steps is not None:
+        if is_dataset(validation_data):
             return dataset_batches(validation_data, None, None, batch_size, steps, False,
                                    self._prepared)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3, 4):
@@ -768,6 +768,10 @@ class Model:
                              "(x_val, y_val, sample_weight_val) or (x_val, y_val, "
                              "sample_weight_val, mask_val)")
         x, y, sample_weight, mask = (tuple(validation_data) + (None, None))[:4]
+        if read_in_batches(x) or steps is not None:
+            if mask is not None:
+                raise ValueError("mask_val is only supported for arrays without validation_steps")
+            return dataset_batches(x, y, sample_weight, batch_size, steps, False, self._prepared)
         xs = self._inputs(x)
         ys = self._targets(y, len(xs[0]))
         return ArrayBatches(xs, ys, self._sample_weights(sample_weight, None, ys),
@@ -818,7 +822,7 @@ class Model:
         verbose_level = self._verbose(verbose)
         batch_size = self._batch_size(batch_size)
         steps = _optional_steps(steps, "steps")
-        if is_dataset(x) or steps is not None:
+        if read_in_batches(x) or steps is not None:
             if mask is not None:
                 raise ValueError("mask is only supported for arrays without steps")
             batches = dataset_batches(x, y, sample_weight, batch_size, steps, False, self._prepared)
@@ -845,7 +849,7 @@ class Model:
         verbose = self._verbose(verbose)
         batch_size = self._batch_size(batch_size)
         steps = _optional_steps(steps, "steps")
-        if is_dataset(x) or steps is not None:
+        if read_in_batches(x) or steps is not None:
             if mask is not None:
                 raise ValueError("mask is only supported for arrays without steps")
             batches = dataset_batches(x, None, None, batch_size, steps, False,
