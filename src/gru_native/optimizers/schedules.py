@@ -62,52 +62,42 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StepDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, and the progress
+    step / decay_steps, floored with staircase."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: Steps, decay_rate: float,
+                 staircase: bool = False, name: Optional[str] = None) -> None:
+        self.initial_learning_rate = _rate(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _steps(decay_steps, "decay_steps")
+        self.decay_rate = check_real(decay_rate, "decay_rate", 0)
+        self.staircase = check_bool(staircase, "staircase")
+        self.name = type(self).__name__ if name is None else name
+
+    def _progress(self, step: int) -> float:
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_StepDecay):
     """initial_learning_rate * decay_rate ** (step / decay_steps), the exponent floored with
     staircase (a decay every decay_steps steps)."""
 
-    def __init__(self, initial_learning_rate: float, decay_steps: Steps, decay_rate: float,
-                 staircase: bool = False, name: Optional[str] = "ExponentialDecay") -> None:
-        self.initial_learning_rate = _rate(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _steps(decay_steps, "decay_steps")
-        self.decay_rate = check_real(decay_rate, "decay_rate", 0)
-        self.staircase = check_bool(staircase, "staircase")
-        self.name = name
-
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps), the quotient floored with
     staircase."""
 
-    def __init__(self, initial_learning_rate: float, decay_steps: Steps, decay_rate: float,
-                 staircase: bool = False, name: Optional[str] = "InverseTimeDecay") -> None:
-        self.initial_learning_rate = _rate(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _steps(decay_steps, "decay_steps")
-        self.decay_rate = check_real(decay_rate, "decay_rate", 0)
-        self.staircase = check_bool(staircase, "staircase")
-        self.name = name
-
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
