@@ -1,17 +1,28 @@
 """Training callbacks with the Keras 3 interface and behaviour: the base `Callback`, the
 `CallbackList` a model drives, and `History`, `EarlyStopping`, `ReduceLROnPlateau`,
-`ModelCheckpoint`, `TerminateOnNaN`, `LearningRateScheduler`.
+`ModelCheckpoint`, `TerminateOnNaN`, `LearningRateScheduler`, `CSVLogger` and
+`BackupAndRestore`.
 
 A callback talks to its model through `stop_training`, `get_weights()` (which returns copies,
-as in Keras), `set_weights()`, `optimizer.learning_rate`, `save(path)` and `save_weights(path)`,
-and receives per-epoch `logs` dicts of plain numbers (`{'loss': 0.2, 'val_loss': 0.3}`).
+as in Keras), `set_weights()`, `optimizer.learning_rate`, `optimizer.set_state()`, `save(path)`,
+`save_weights(path)` and `load_weights(path)`, and receives per-epoch `logs` dicts of plain
+numbers (`{'loss': 0.2, 'val_loss': 0.3}`).
 """
 
+import collections
+import csv
+import json
 import math
 import os
+import re
+import shutil
+import tempfile
 import warnings
+import zipfile
 
 import numpy as np
+
+from . import utils
 
 # Name fragments of metrics that improve upward (Keras' accuracies, AUC, precision, recall, F1,
 # R2, IoU, cosine similarity); every other quantity, losses and errors, improves downward.
@@ -196,6 +207,20 @@ class CallbackList(Callback):
 
     def on_predict_batch_end(self, batch, logs=None):
         self._call_each("on_predict_batch_end", batch, logs=logs)
+
+    def resumed_epoch(self, initial_epoch):
+        """The epoch `fit` starts from, asked after `on_train_begin`: the latest epoch a callback
+        restored a backup of (its `resumed_epoch`, as `BackupAndRestore`'s), else
+        `initial_epoch`."""
+        resumed = []
+        for callback in self.callbacks:
+            if isinstance(callback, CallbackList):
+                epoch = callback.resumed_epoch(None)
+            else:
+                epoch = getattr(callback, "resumed_epoch", None)
+            if epoch is not None:
+                resumed.append(epoch)
+        return max(resumed) if resumed else initial_epoch
 
 
 class History(Callback):
@@ -504,3 +529,296 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
         logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class CSVLogger(Callback):
+    """Stream each epoch's logs to the CSV file `filename`, one row per epoch, as Keras writes
+    it: the columns are 'epoch' then the first epoch's log keys sorted (with a `val_` twin of
+    each when it has no validation keys, 'NA' where a later epoch lacks a key); strings are
+    written as they are, iterables as '"[a, b]"', other values as `csv` writes them (str), rows
+    end in '\\r\\n'. The file is flushed after each row and closed when training ends.
+
+    With `append`, rows are added to an existing file, its header written only when the file is
+    empty; otherwise the file is overwritten at the start of each `fit`.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.sep = separator
+        self.filename = os.fspath(filename)
+        self.append = append
+        self.writer = None
+        self.keys = None
+        self.append_header = True
+        self.csv_file = None
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename) as f:
+                    self.append_header = not f.readline()
+            mode = "a"
+        else:
+            mode = "w"
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, mode)
+        self.writer = None
+        self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if self.keys and not any(key.startswith("val_") for key in self.keys):
+                self.keys.extend([f"val_{key}" for key in self.keys])
+        if self.writer is None:
+            class Dialect(csv.excel):
+                delimiter = self.sep
+
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
+                                         dialect=Dialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = collections.OrderedDict({"epoch": epoch})
+        row.update((key, _csv_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
+
+
+def _csv_value(value):
+    """A log value as Keras' CSVLogger hands it to `csv`: an iterable (but a string or a 0-d
+    array) as the text '"[a, b]"', anything else as it is."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, collections.abc.Iterable) and not (
+            isinstance(value, np.ndarray) and value.ndim == 0):
+        return f'"[{", ".join(map(str, value))}]"'
+    return value
+
+
+class BackupAndRestore(Callback):
+    """Back up the training state at the end of each epoch (or every `save_freq` batches when
+    that is an integer) into `backup_dir`, and restore it at the start of the next `fit` with
+    the same `backup_dir`, so that a fit killed midway resumes where its last backup was taken.
+
+    A backup is the model saved whole (`model.save`: weights and optimizer state) and a JSON
+    file of metadata: the epoch to resume from, the last batch seen, and the state of
+    gru_native's random generator (`utils.rng()`), so that after a resume from an epoch backup
+    shuffling and dropout draw the same numbers as an uninterrupted fit would, and the resumed
+    fit ends with the same weights, bit for bit, when it runs the same script. The metadata is
+    written last, atomically, and names its model file: a kill at any moment leaves the last
+    complete backup in place. Each backup replaces the previous one; with `double_checkpoint`,
+    the previous one is kept as well, and restored when the latest cannot be read.
+
+    At `on_train_begin`, a backup found in `backup_dir` is restored (weights, optimizer state,
+    random generator state) and `resumed_epoch` set to its epoch (None when there is none); `fit`
+    starts from that epoch (`CallbackList.resumed_epoch`). As in Keras, a batch backup resumes
+    from the start of the epoch it was taken in. When `fit` completes, `on_train_end` removes
+    `backup_dir` and everything in it (unless `delete_checkpoint` is False); when it is
+    interrupted (an exception, Ctrl-C, a kill), the backup stays for the next run.
+
+    `backup_dir` belongs to this callback: no other callback nor training run may write there.
+    The model restored must be the one backed up, compiled the same way.
+    """
+
+    _METADATA = "training_metadata.json"
+    _MODEL_FILE = re.compile(r"model-(\d+)\.keras\Z")
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)
+                                     or save_freq < 1):
+            raise ValueError("Invalid value for argument `save_freq`. "
+                             f"Received: save_freq={save_freq!r}. "
+                             "Expected either 'epoch' or a positive integer value.")
+        self.backup_dir = os.fspath(backup_dir)
+        if not self.backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self.resumed_epoch = None
+        self._metadata_path = os.path.join(self.backup_dir, self._METADATA)
+        self._prev_metadata_path = f"{self._metadata_path}.bkp"
+        self._saves = 0  # backups written so far into this backup_dir: numbers the model files
+        self._current_epoch = 0
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+
+    # -- restoring ---------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self.resumed_epoch = None
+        self._saves = 0
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        if not self.model.built:
+            raise ValueError("To use the BackupAndRestore callback, your model must be built "
+                             f"before you call `fit()`. Model {self.model} is unbuilt. You can "
+                             "build it beforehand by calling it on a batch of data.")
+        if not os.path.exists(self._metadata_path):
+            return
+        try:
+            metadata = self._restore(self._metadata_path)
+        except _UNREADABLE_BACKUP:
+            # The latest backup is damaged: fall back to the previous one (double_checkpoint).
+            if not os.path.exists(self._prev_metadata_path):
+                raise
+            with open(self._prev_metadata_path, encoding="utf-8") as f:
+                _write_text_atomically(self._metadata_path, f.read())
+            metadata = self._restore(self._metadata_path)
+        self.resumed_epoch = self._current_epoch = metadata["epoch"]
+        self._saves = metadata["saves"]
+
+    def _restore(self, metadata_path):
+        """Put the backup that `metadata_path` describes into the model, the optimizer and the
+        random generator, all or nothing; returns its metadata."""
+        with open(metadata_path, encoding="utf-8") as f:
+            metadata = _checked_metadata(json.load(f))
+        generator = utils.rng()
+        probe = type(generator.bit_generator)()
+        probe.state = metadata["rng_state"]  # a state of another generator type raises here
+        model_path = os.path.join(self.backup_dir, metadata["model"])
+        before = self.model.get_weights()
+        self.model.load_weights(model_path)  # checks the whole file before it changes anything
+        try:
+            optimizer = self.model.optimizer
+            if optimizer is not None:
+                with np.load(model_path, allow_pickle=False) as archive:
+                    state = {name[len(_OPTIMIZER_PREFIX):]: archive[name]
+                             for name in archive.files if name.startswith(_OPTIMIZER_PREFIX)}
+                optimizer.set_state(state)  # checks every entry before it changes anything
+        except BaseException:
+            self.model.set_weights(before)
+            raise
+        generator.bit_generator.state = probe.state
+        return metadata
+
+    # -- backing up --------------------------------------------------------------------------
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._backup()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._should_save_on_batch(batch):
+            self._backup()
+
+    def _should_save_on_batch(self, batch):
+        if self.save_freq == "epoch":
+            return False
+        # Batch indices restart at 0 with each epoch.
+        if batch <= self._last_batch_seen:
+            self._batches_seen_since_last_saving += batch + 1
+        else:
+            self._batches_seen_since_last_saving += batch - self._last_batch_seen
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _backup(self):
+        """Write the model to a new file, then the metadata naming it (atomically: the commit
+        point), then remove the model files no metadata names any more."""
+        os.makedirs(self.backup_dir, exist_ok=True)
+        self._saves += 1
+        model_file = f"model-{self._saves}.keras"
+        self.model.save(os.path.join(self.backup_dir, model_file))
+        if self.double_checkpoint and os.path.exists(self._metadata_path):
+            with open(self._metadata_path, encoding="utf-8") as f:
+                _write_text_atomically(self._prev_metadata_path, f.read())
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
+                    "rng_state": utils.rng().bit_generator.state, "model": model_file,
+                    "saves": self._saves}
+        _write_text_atomically(self._metadata_path, json.dumps(metadata))
+        self._remove_unused_model_files()
+
+    def _remove_unused_model_files(self):
+        used = set()
+        for path in (self._metadata_path, self._prev_metadata_path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    used.add(json.load(f).get("model"))
+            except (OSError, ValueError, AttributeError):
+                continue
+        for entry in os.listdir(self.backup_dir):
+            if self._MODEL_FILE.match(entry) and entry not in used:
+                try:
+                    os.unlink(os.path.join(self.backup_dir, entry))
+                except OSError:
+                    pass
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
+# The entries of the optimizer's state in a file `model.save` wrote (models/saving.py).
+_OPTIMIZER_PREFIX = "optimizer/"
+# What reading a damaged backup raises (a truncated archive: zipfile.BadZipFile, a ValueError).
+_UNREADABLE_BACKUP = (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile)
+
+
+def _checked_metadata(metadata):
+    """The metadata of a backup, checked: ValueError naming what is wrong."""
+    def count(key):
+        value = metadata.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"the backup's metadata needs {key!r} as a non-negative integer, "
+                             f"got {value!r:.200}")
+
+    if not isinstance(metadata, dict):
+        raise ValueError(f"the backup's metadata must be a JSON object, got "
+                         f"{type(metadata).__name__}")
+    for key in ("epoch", "batch", "saves"):
+        count(key)
+    if not isinstance(metadata.get("rng_state"), dict):
+        raise ValueError("the backup's metadata needs 'rng_state' as an object")
+    model = metadata.get("model")
+    if not (isinstance(model, str) and BackupAndRestore._MODEL_FILE.match(model)):
+        raise ValueError(f"the backup's metadata names no model file, got {model!r:.200}")
+    return metadata
+
+
+def _write_text_atomically(path, text):
+    """Write `text` to `path` through a temporary file beside it, flushed to disk and renamed
+    over it: a kill at any moment leaves either the old file or the new one."""
+    directory, name = os.path.split(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename durable (POSIX); best effort where directories cannot be opened
+        fd = os.open(directory or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,13 +1,15 @@
 """Callbacks (src/gru_native/callbacks.py) driven by hand through a CallbackList, as fit drives
 them, against a fake model and given sequences of epoch logs."""
 
+import csv
 import math
+import os
 
 import numpy as np
 import pytest
 
-from gru_native import Dense, Sequential
-from gru_native.callbacks import (Callback, CallbackList, EarlyStopping, History,
+from gru_native import GRU, Dense, Sequential
+from gru_native.callbacks import (Callback, CallbackList, CSVLogger, EarlyStopping, History,
                                   LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
                                   TerminateOnNaN)
 from gru_native.optimizers import SGD, Adam
@@ -454,3 +456,106 @@ def test_learning_rate_scheduler_cannot_set_a_scheduled_rate_as_in_keras():
     model.optimizer = Adam(learning_rate=ExponentialDecay(0.1, 10, 0.5))
     with pytest.raises(TypeError, match="not settable"):
         run_epochs(model, [LearningRateScheduler(lambda epoch, lr: lr)], [{}])
+
+
+# ---- CSVLogger ------------------------------------------------------------------------------
+
+def keras_callbacks():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    return keras.callbacks
+
+
+def log_by_hand(logger, fits):
+    """Call `logger`'s hooks as fit would: `fits` is a list of fits, each a list of epoch logs."""
+    for epochs in fits:
+        logger.on_train_begin()
+        for epoch, logs in enumerate(epochs):
+            logger.on_epoch_begin(epoch)
+            logger.on_epoch_end(epoch, dict(logs))
+        logger.on_train_end()
+
+
+CSV_CASES = {
+    "losses and metrics": ({}, [[{"loss": 0.25, "mae": 0.5, "val_loss": 0.125, "val_mae": 1.0},
+                                 {"loss": 0.1 + 0.2, "mae": 1 / 3, "val_loss": 2.0, "val_mae": 3}]]),
+    # no validation keys: Keras adds a val_ column for each key, filled with NA
+    "no validation": ({}, [[{"loss": 0.5, "accuracy": 0.75}, {"loss": 0.25, "accuracy": 1.0}]]),
+    # a key missing later is NA, a key added later is left out; strings, lists, arrays, NumPy
+    # scalars and 0-d arrays as Keras writes them
+    "changing keys and odd values": ({}, [[
+        {"loss": np.float32(0.1), "val_loss": np.float64(0.2), "note": "a, \"b\""},
+        {"loss": np.array(0.3), "extra": 1.0, "note": [1, 2.5], "val_loss": np.array([1.0, 2.0])},
+        {"loss": -math.inf, "val_loss": math.nan, "note": (3,)},
+    ]]),
+    "separator": ({"separator": ";"}, [[{"loss": 1.5, "val_loss": 2.5}, {"loss": 1, "val_loss": 2}]]),
+    "no logs": ({}, [[{}, {}]]),
+    # append: a second fit adds its rows under the first's header
+    "append": ({"append": True}, [[{"loss": 1.0, "val_loss": 2.0}], [{"loss": 3.0, "val_loss": 4.0},
+                                                                    {"loss": 5.0, "val_loss": 6.0}]]),
+    # without append, each fit starts the file afresh
+    "overwrite": ({}, [[{"loss": 1.0}], [{"loss": 2.0}, {"loss": 3.0}]]),
+}
+
+
+@pytest.mark.parametrize("case", CSV_CASES)
+def test_csv_logger_writes_the_file_keras_writes(tmp_path, case):
+    kwargs, fits = CSV_CASES[case]
+    ours, theirs = tmp_path / "ours.csv", tmp_path / "keras.csv"
+    log_by_hand(CSVLogger(ours, **kwargs), fits)
+    log_by_hand(keras_callbacks().CSVLogger(str(theirs), **kwargs), fits)
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert ours.read_bytes().startswith(b"epoch")
+
+
+@pytest.mark.parametrize("existing", ["", "epoch,loss\r\n0,9.0\r\n"])
+def test_csv_logger_appends_a_header_only_to_an_empty_file_as_keras(tmp_path, existing):
+    fits = [[{"loss": 1.0}, {"loss": 2.0}]]
+    ours, theirs = tmp_path / "ours.csv", tmp_path / "keras.csv"
+    for path in (ours, theirs):
+        path.write_bytes(existing.encode())
+    log_by_hand(CSVLogger(str(ours), append=True), fits)
+    log_by_hand(keras_callbacks().CSVLogger(str(theirs), append=True), fits)
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert ours.read_bytes().count(b"epoch") == 1
+
+
+def test_csv_logger_in_fit_writes_each_epoch_as_keras_would_and_flushes_it(tmp_path):
+    path = tmp_path / "log.csv"
+    seen, rows_so_far = [], []
+
+    class Record(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(dict(logs))
+            with open(path, newline="") as f:  # flushed: this epoch's row is already there
+                rows_so_far.append(len(list(csv.reader(f))))
+
+    x = np.random.default_rng(0).normal(size=(20, 4, 2))
+    y = x.sum(axis=(1, 2))[:, None]
+    model = Sequential([GRU(3, input_shape=(4, 2)), Dense(1)])
+    model.compile("adam", "mse", metrics=["mae"])
+    logger = CSVLogger(path)
+    history = model.fit(x, y, epochs=3, batch_size=8,
+                        validation_split=0.25, callbacks=[logger, Record()], verbose=0)
+    assert logger.csv_file.closed
+    assert rows_so_far == [2, 3, 4]  # header + one row per epoch
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["epoch", "loss", "mae", "val_loss", "val_mae"]
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    for key, values in history.history.items():
+        assert [float(r[key]) for r in rows] == values  # written exactly (repr of the float)
+
+    theirs = tmp_path / "keras.csv"
+    log_by_hand(keras_callbacks().CSVLogger(str(theirs)), [seen])
+    assert path.read_bytes() == theirs.read_bytes()
+
+
+def test_csv_logger_takes_a_path_object_and_closes_the_file_at_train_end(tmp_path):
+    logger = CSVLogger(tmp_path / "log.csv")
+    assert logger.filename == str(tmp_path / "log.csv")
+    logger.on_train_begin()
+    logger.on_epoch_end(0, {"loss": 1.0})
+    assert not logger.csv_file.closed
+    logger.on_train_end()
+    assert logger.csv_file.closed and logger.writer is None
