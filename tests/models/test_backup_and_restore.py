@@ -5,6 +5,9 @@ completed one; double_checkpoint falls back to the previous backup when the late
 
 import json
 import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -264,3 +267,101 @@ def test_an_optimizer_state_that_does_not_fit_leaves_the_model_as_it_was(tmp_pat
         CallbackList([callback], model=model).on_train_begin()
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
     assert gru_native.utils.rng().bit_generator.state == rng_state
+
+
+# ---- resuming through fit -------------------------------------------------------------------
+
+@pytest.fixture
+def fit_resumes():
+    """Skips until fit starts from CallbackList.resumed_epoch (models/model.py asks it after
+    on_train_begin); remove this fixture once that is in."""
+    class Resumed(Callback):
+        resumed_epoch = 1
+
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    history = model.fit(np.zeros((2, 2)), np.zeros((2, 1)), epochs=2, verbose=0,
+                        callbacks=[Resumed()])
+    if history.epoch != [1]:
+        pytest.skip("fit does not resume from CallbackList.resumed_epoch yet")
+
+
+def test_an_interrupted_and_resumed_fit_ends_as_an_uninterrupted_one(tmp_path, fit_resumes):
+    x, y = data()
+    gru_native.utils.set_random_seed(0)
+    model = make_model()
+    model.fit(x, y, epochs=5, batch_size=8, verbose=0)
+    uninterrupted = model.get_weights()
+
+    backup = tmp_path / "backup"
+    gru_native.utils.set_random_seed(0)
+    model = make_model()
+    with pytest.raises(RuntimeError):
+        model.fit(x, y, epochs=5, batch_size=8, verbose=0,
+                  callbacks=[BackupAndRestore(backup), Interrupt(3)])
+    gru_native.utils.set_random_seed(0)
+    model = make_model()
+    history = model.fit(x, y, epochs=5, batch_size=8, verbose=0,
+                        callbacks=[BackupAndRestore(backup)])
+    assert history.epoch == [3, 4]
+    assert not backup.exists()
+    for got, want in zip(model.get_weights(), uninterrupted, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+SCRIPT = """
+    import os, signal, sys
+    import numpy as np
+    import gru_native
+    from gru_native import GRU, Dense, Sequential
+    from gru_native.callbacks import BackupAndRestore, Callback
+
+    mode, backup_dir, out = sys.argv[1:]
+
+    class Kill(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    gru_native.utils.set_random_seed(0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 10, 3))
+    y = x.sum(axis=(1, 2))[:, None] / 10
+    model = Sequential([GRU(8, input_shape=(10, 3), dropout=0.2), Dense(1)])
+    model.compile("adam", "mse")
+    callbacks = {"killed": [BackupAndRestore(backup_dir), Kill()],
+                 "resumed": [BackupAndRestore(backup_dir)], "uninterrupted": []}[mode]
+    history = model.fit(x, y, epochs=5, batch_size=8, shuffle=True, verbose=0,
+                        callbacks=callbacks)
+    np.savez(out, epochs=np.array(history.epoch), *model.get_weights())
+"""
+
+
+def run_script(mode, backup_dir, out):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), mode, str(backup_dir),
+                           str(out)], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS="2"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_a_fit_killed_midway_resumes_and_ends_bit_identical_to_an_uninterrupted_one(tmp_path,
+                                                                                    fit_resumes):
+    backup = tmp_path / "backup"
+    killed = run_script("killed", backup, tmp_path / "killed.npz")
+    assert killed.returncode == -9, killed.stderr  # killed at the start of the third epoch
+    assert not (tmp_path / "killed.npz").exists()
+    assert json.loads((backup / METADATA).read_text())["epoch"] == 2
+
+    resumed = run_script("resumed", backup, tmp_path / "resumed.npz")
+    assert resumed.returncode == 0, resumed.stderr
+    assert not backup.exists()  # removed by the completed fit
+    uninterrupted = run_script("uninterrupted", backup, tmp_path / "uninterrupted.npz")
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+
+    with np.load(tmp_path / "resumed.npz") as r, np.load(tmp_path / "uninterrupted.npz") as u:
+        np.testing.assert_array_equal(r["epochs"], [2, 3, 4])
+        np.testing.assert_array_equal(u["epochs"], [0, 1, 2, 3, 4])
+        names = [name for name in u.files if name != "epochs"]
+        assert names and sorted(r.files) == sorted(u.files)
+        for name in names:
+            np.testing.assert_array_equal(r[name], u[name])

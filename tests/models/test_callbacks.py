@@ -477,8 +477,9 @@ def log_by_hand(logger, fits):
 
 
 CSV_CASES = {
-    "losses and metrics": ({}, [[{"loss": 0.25, "mae": 0.5, "val_loss": 0.125, "val_mae": 1.0},
-                                 {"loss": 0.1 + 0.2, "mae": 1 / 3, "val_loss": 2.0, "val_mae": 3}]]),
+    "losses and metrics": ({}, [[
+        {"loss": 0.25, "mae": 0.5, "val_loss": 0.125, "val_mae": 1.0},
+        {"loss": 0.1 + 0.2, "mae": 1 / 3, "val_loss": 2.0, "val_mae": 3}]]),
     # no validation keys: Keras adds a val_ column for each key, filled with NA
     "no validation": ({}, [[{"loss": 0.5, "accuracy": 0.75}, {"loss": 0.25, "accuracy": 1.0}]]),
     # a key missing later is NA, a key added later is left out; strings, lists, arrays, NumPy
@@ -488,11 +489,13 @@ CSV_CASES = {
         {"loss": np.array(0.3), "extra": 1.0, "note": [1, 2.5], "val_loss": np.array([1.0, 2.0])},
         {"loss": -math.inf, "val_loss": math.nan, "note": (3,)},
     ]]),
-    "separator": ({"separator": ";"}, [[{"loss": 1.5, "val_loss": 2.5}, {"loss": 1, "val_loss": 2}]]),
+    "separator": ({"separator": ";"}, [[{"loss": 1.5, "val_loss": 2.5},
+                                        {"loss": 1, "val_loss": 2}]]),
     "no logs": ({}, [[{}, {}]]),
     # append: a second fit adds its rows under the first's header
-    "append": ({"append": True}, [[{"loss": 1.0, "val_loss": 2.0}], [{"loss": 3.0, "val_loss": 4.0},
-                                                                    {"loss": 5.0, "val_loss": 6.0}]]),
+    "append": ({"append": True}, [[{"loss": 1.0, "val_loss": 2.0}],
+                                  [{"loss": 3.0, "val_loss": 4.0},
+                                   {"loss": 5.0, "val_loss": 6.0}]]),
     # without append, each fit starts the file afresh
     "overwrite": ({}, [[{"loss": 1.0}], [{"loss": 2.0}, {"loss": 3.0}]]),
 }
