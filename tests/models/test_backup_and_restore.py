@@ -271,22 +271,7 @@ def test_an_optimizer_state_that_does_not_fit_leaves_the_model_as_it_was(tmp_pat
 
 # ---- resuming through fit -------------------------------------------------------------------
 
-@pytest.fixture
-def fit_resumes():
-    """Skips until fit starts from CallbackList.resumed_epoch (models/model.py asks it after
-    on_train_begin); remove this fixture once that is in."""
-    class Resumed(Callback):
-        resumed_epoch = 1
-
-    model = Sequential([Dense(1, input_shape=(2,))])
-    model.compile("sgd", "mse")
-    history = model.fit(np.zeros((2, 2)), np.zeros((2, 1)), epochs=2, verbose=0,
-                        callbacks=[Resumed()])
-    if history.epoch != [1]:
-        pytest.skip("fit does not resume from CallbackList.resumed_epoch yet")
-
-
-def test_an_interrupted_and_resumed_fit_ends_as_an_uninterrupted_one(tmp_path, fit_resumes):
+def test_an_interrupted_and_resumed_fit_ends_as_an_uninterrupted_one(tmp_path):
     x, y = data()
     gru_native.utils.set_random_seed(0)
     model = make_model()
@@ -344,8 +329,7 @@ def run_script(mode, backup_dir, out):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_a_fit_killed_midway_resumes_and_ends_bit_identical_to_an_uninterrupted_one(tmp_path,
-                                                                                    fit_resumes):
+def test_a_fit_killed_midway_resumes_and_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
     backup = tmp_path / "backup"
     killed = run_script("killed", backup, tmp_path / "killed.npz")
     assert killed.returncode == -9, killed.stderr  # killed at the start of the third epoch

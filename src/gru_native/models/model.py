@@ -697,6 +697,7 @@ class Model:
                                             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         cbs.on_train_begin()
+        initial_epoch = cbs.resumed_epoch(initial_epoch)  # BackupAndRestore's restored epoch
         rng = utils.rng()
         logs = {}
         for epoch in range(initial_epoch, epochs):
