@@ -85,6 +85,9 @@ def _reduce(entries, entry_grads, sample_weight):
 class Loss:
     name = None
     fused_activation = None
+    # whether check_targets reads the targets' values (sparse labels' range), not only their
+    # shape and dtype (finite values are the caller's to check)
+    checks_target_values = False
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         return self.value_and_grad(y_true, y_pred, sample_weight)[0]
@@ -224,6 +227,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Categorical crossentropy with integer class labels: y_true has y_pred's shape without the
     class axis, or with a class axis of size 1."""
     name = "sparse_categorical_crossentropy"
+    checks_target_values = True
 
     def check_targets(self, y_true, y_pred_shape, dtype=np.float64):
         self._labels(y_true, _stand_in(y_pred_shape, dtype))  # no one-hot array

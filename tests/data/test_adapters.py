@@ -199,7 +199,15 @@ def test_pydataset_batches_in_order_with_epoch_hooks(no_leaked_threads):
     assert isinstance(adapter, PyDatasetAdapter) and adapter.num_batches == 7
     assert run_epochs(adapter, 2) == ([list(range(7))] * 2, [0, 0])
     assert ds.events == ["begin", "end"] * 2
-    assert threading.get_ident() not in ds.threads  # read in the background
+    # the first five reads, timed in the caller's thread, are slow: the rest in the background
+    assert threading.get_ident() in ds.threads and len(ds.threads) == 2
+
+
+def test_fast_batches_are_read_by_the_caller(no_leaked_threads):
+    ds = Indexed(12)
+    adapter = get_data_adapter(ds)
+    assert run_epochs(adapter, 2) == ([list(range(12))] * 2, [0, 0])
+    assert ds.threads == {threading.get_ident()}
 
 
 def test_pydataset_workers_read_in_parallel_and_keep_the_order(no_leaked_threads):
@@ -366,7 +374,9 @@ def test_a_generator_is_read_in_the_background_and_in_order(no_leaked_threads):
     adapter = get_data_adapter(numbered(20, delay=0.001, record=record))
     assert isinstance(adapter, GeneratorDataAdapter) and adapter.num_batches is None
     assert run_epochs(adapter, 1) == ([list(range(20))], [0])
-    assert set(record) != {threading.get_ident()} and len(set(record)) == 1
+    # the first five reads are timed in the caller's thread; slow, the rest go to one thread
+    assert set(record[:5]) == {threading.get_ident()}
+    assert len(set(record[5:])) == 1 and threading.get_ident() not in record[5:]
     # used up: the next epoch finds nothing, with Keras' warning
     assert run_epochs(adapter, 1) == ([[]], [1])
 

@@ -12,6 +12,8 @@ import concurrent.futures
 import functools
 import itertools
 import math
+import statistics
+import time
 import warnings
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
@@ -23,6 +25,11 @@ Batch = tuple[Any, Any, Any]
 Shuffle = Union[bool, str]
 
 _END = object()  # what a read past the end of a generator returns
+# Batches that read faster than this (the median of the first few reads) are read in the
+# caller's thread: handing each to a background thread costs more than that (a wake-up per
+# batch, and a third busy thread beside the kernels' OpenMP team on a small machine).
+_INLINE_READ_SECONDS = 1e-4
+_TIMED_READS = 5
 
 
 def _map(fn: Callable[[Any], Any], tree: Any) -> Any:
@@ -74,7 +81,9 @@ class DataAdapter:
     generator used up in an earlier epoch).
 
     Batches are read by `workers` background threads (one for a generator), at most
-    `max_queue_size` ahead of the caller, and come out in the data's order. An exception
+    `max_queue_size` ahead of the caller, and come out in the data's order; batches that read
+    in under _INLINE_READ_SECONDS (slices of arrays in memory: the first reads are timed in
+    the caller's thread) are read by the caller, just before it takes them. An exception
     raised reading a batch is raised again, with its traceback, where the caller takes that
     batch. A caller that stops early (break, an exception, KeyboardInterrupt) stops the
     threads as the iterator closes (use contextlib.closing(...) to close it at once);
@@ -92,6 +101,8 @@ class DataAdapter:
         self._taken_in_pass = 0
         self._x_shapes: Optional[dict[str, tuple[int, ...]]] = None
         self._within_epoch = False
+        self._read_seconds: list[float] = []  # of the first reads, timed in the caller's thread
+        self._inline: Optional[bool] = None  # whether the caller reads; None: still timing
 
     @property
     def num_batches(self) -> Optional[int]:
@@ -114,10 +125,12 @@ class DataAdapter:
         limit = self.steps_per_epoch
         taken, ran_out = 0, False
         queued: collections.deque = collections.deque()
-        pool = concurrent.futures.ThreadPoolExecutor(self._workers, "gru_native_data")
+        pool = None
         try:
             while limit is None or taken < limit:
-                while len(queued) < self._max_queue_size and (limit is None or taken + len(queued) < limit):
+                # the caller reads one batch at a time: a generator is never read by two threads
+                ahead = self._max_queue_size if self._inline is False else 1
+                while len(queued) < ahead and (limit is None or taken + len(queued) < limit):
                     if self._ahead:
                         label, read, future = self._ahead.popleft()
                     else:
@@ -125,12 +138,18 @@ class DataAdapter:
                         if read is None:
                             break
                         future = None
-                    queued.append((label, read, future or pool.submit(read)))
+                    if future is None and self._inline is False:
+                        if pool is None:
+                            pool = concurrent.futures.ThreadPoolExecutor(self._workers,
+                                                                         "gru_native_data")
+                        future = pool.submit(read)
+                    queued.append((label, read, future))
                 if not queued:
                     ran_out = True
                     break
-                label, _, future = queued.popleft()
-                raw = future.result()  # raises the reader's exception here, in order
+                label, read, future = queued.popleft()
+                # raises the reader's exception here, in order
+                raw = self._timed_read(read) if future is None else future.result()
                 if raw is _END:
                     ran_out = True
                     break
@@ -139,9 +158,10 @@ class DataAdapter:
                 yield self._standardize(raw, label)
         finally:
             # cancel what is queued but not started, finish what is: both stay for later
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             if not ran_out:
-                self._ahead.extendleft(reversed([(label, read, None if f.cancelled() else f)
+                self._ahead.extendleft(reversed([(label, read, None if f is None or f.cancelled() else f)
                                                  for label, read, f in queued]))
         size = self._pass_size()
         if ran_out or (size is not None and self._taken_in_pass >= size and not self._ahead):
@@ -156,6 +176,17 @@ class DataAdapter:
     def on_epoch_end(self) -> None:
         """Ends the epoch begun by epoch_batches (a PyDataset's on_epoch_end is called)."""
         self._within_epoch = False
+
+    def _timed_read(self, read: Callable[[], Any]) -> Any:
+        """read() in the caller's thread; the first _TIMED_READS decide who reads the rest."""
+        if self._inline is not None:
+            return read()
+        start = time.perf_counter()
+        raw = read()
+        self._read_seconds.append(time.perf_counter() - start)
+        if len(self._read_seconds) == _TIMED_READS:
+            self._inline = statistics.median(self._read_seconds) < _INLINE_READ_SECONDS
+        return raw
 
     # ---- what each kind of data defines -------------------------------------------------
     def _on_epoch_begin(self) -> None:

@@ -87,6 +87,7 @@ class Model:
         self.stop_training = False
         self.history = None
         self._plan = None  # (parameter buffer, inference plan) for predict
+        self._checked_targets: set = set()  # (loss id, y.shape[1:], y.dtype) checked
         self._last_params = None  # the weights before the current step, to undo a diverged one
         self._diverged = None
         # The layers keep per-call state (caches, scratch): one forward or training step at a
@@ -253,6 +254,7 @@ class Model:
         weighted = self._metric_lists(weighted_metrics, n, names, losses, "weighted_metrics")
         self.optimizer, self.losses, self.loss_weights = optimizer, losses, weights
         self.output_metrics, self.output_weighted_metrics = output_metrics, weighted
+        self._checked_targets.clear()
         if self.built:
             self.optimizer.build(self.parameters.params, self.parameters.segments)
 
@@ -406,17 +408,27 @@ class Model:
     def _check_target_shapes(self, ys) -> None:
         """Each loss checks its targets against the shape of the predictions they will meet (a
         length the graph leaves open taken from the targets) before any step runs: a bad y then
-        changes nothing, not even a stateful layer's states."""
+        changes nothing, not even a stateful layer's states. A loss that checks shapes alone
+        passes the kinds of targets it passed before (a dataset's every batch) unchecked."""
         for y, loss, tensor in zip(ys, self.losses, self.graph.outputs):
-            if loss is not None:
-                shape = (len(y),) + tuple(
-                    d if d is not None else (y.shape[axis] if axis < y.ndim else 1)
-                    for axis, d in enumerate(tensor.shape[1:], start=1))
-                loss.check_targets(y, shape, self.dtype)
+            if loss is None:
+                continue
+            kind = (id(loss), y.shape[1:], y.dtype.str)
+            if kind in self._checked_targets and not loss.checks_target_values:
+                continue
+            shape = (len(y),) + tuple(
+                d if d is not None else (y.shape[axis] if axis < y.ndim else 1)
+                for axis, d in enumerate(tensor.shape[1:], start=1))
+            loss.check_targets(y, shape, self.dtype)
+            if len(self._checked_targets) > 64:  # a bound on what varying lengths add
+                self._checked_targets.clear()
+            self._checked_targets.add(kind)
 
     def _sample_weights(self, sample_weight, class_weight, ys) -> list[Optional[np.ndarray]]:
         """One weight array (or None) per output: `sample_weight` (one array for every output,
         or a list / dict by output name) or the weights of `class_weight` for y's classes."""
+        if sample_weight is None and class_weight is None:
+            return [None] * len(ys)
         n = len(ys[0])
         shapes = [(n,) + tuple(d if d is not None else (y.shape[axis] if axis < y.ndim else 1)
                                for axis, d in enumerate(tensor.shape[1:], start=1))
