@@ -9,6 +9,9 @@ the sum of the weights).
 Crossentropies also compute the loss of activation(logits) from the logits
 (`value_and_grad_from_logits`, with `fused_activation` naming the activation): log-sum-exp and
 softplus stay finite where the probabilities round to 0 or 1, and the gradient is just (p - y)/n.
+
+Pinball (the quantile loss) trains Q quantiles of each target at once: its predictions have Q
+values per target, the quantile axis fastest.
 """
 
 from __future__ import annotations
@@ -66,6 +69,22 @@ def batch_weights(sample_weight, shape, dtype=np.float64):
         raise ValueError("sample_weight contains NaN")
     weights = weights.reshape(weights.shape + (1,) * (len(shape) - weights.ndim))
     return np.broadcast_to(weights, shape)
+
+
+def check_quantiles(quantiles, name="quantiles"):
+    """quantiles as a tuple of floats: a non-empty sequence of numbers in (0, 1), strictly
+    increasing."""
+    if isinstance(quantiles, (str, bytes, dict)) or not np.iterable(quantiles) \
+            or np.ndim(quantiles) != 1 and len(quantiles):
+        raise ValueError(f"{name} must be a non-empty sequence of numbers in (0, 1), strictly "
+                         f"increasing; got {quantiles!r}")
+    values = tuple(check_real(q.item() if isinstance(q, np.generic) else q, f"each of {name}",
+                              0, 1, low_open=True, high_open=True) for q in quantiles)
+    if not values:
+        raise ValueError(f"{name} must not be empty: give at least one quantile in (0, 1)")
+    if any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"{name} must be strictly increasing, got {list(values)}")
+    return values
 
 
 def _stand_in(shape, dtype):
@@ -251,11 +270,65 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return labels, y_pred
 
 
+class Pinball(Loss):
+    """The pinball (quantile) loss of Q quantiles per target, as neuralforecast's MQLoss.
+
+    For targets of shape (batch, n) (or (batch, steps, n) on sequence outputs) the predictions
+    have shape (batch, n * Q), Q = len(quantiles), the quantile axis fastest: target j goes with
+    predictions j*Q .. j*Q + Q - 1, the quantiles in the given (increasing) order; reshaped to
+    (batch, n, Q) they are the quantile forecasts of each target. With n == 1, targets of
+    shape (batch,) (or (batch, steps) against (batch, steps, Q)) get their target axis back,
+    as match_shapes does for the other losses.
+
+    An entry's loss is the mean over its n * Q predictions of max(q e, (q - 1) e), e = y - p
+    (scikit-learn's mean_pinball_loss at alpha = q, averaged over the quantiles). Its gradient
+    w.r.t. p is -q where e > 0 and 1 - q where e < 0; at e == 0 (a kink) it is 1/2 - q, the
+    middle of the subgradients, which is what torch's autograd gives for neuralforecast's
+    QuantileLoss and MQLoss formulas (torch.max / torch.maximum split a tie's gradient in
+    halves). Sample weights and masks weight the entries as for every loss.
+
+    quantiles: numbers in (0, 1), strictly increasing; the default (0.5,) (the median, half
+    the mean absolute error) makes Pinball() and losses.get("pinball_loss") a valid loss."""
+    name = "pinball_loss"
+
+    def __init__(self, quantiles=(0.5,)):
+        self.quantiles = check_quantiles(quantiles)
+
+    def _targets(self, y_true, y_pred):
+        y_true, y_pred = as_arrays(y_true, y_pred)
+        n_q = len(self.quantiles)
+        if y_pred.ndim == 0 or y_pred.shape[-1] % n_q:
+            raise ValueError(f"pinball_loss with {n_q} quantiles needs predictions whose last "
+                             f"axis holds {n_q} values per target (a multiple of {n_q}); got "
+                             f"y_pred of shape {y_pred.shape}")
+        expected = y_pred.shape[:-1] + (y_pred.shape[-1] // n_q,)
+        try:
+            y_true = match_shapes(y_true, _stand_in(expected, y_pred.dtype))
+        except ValueError:
+            raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape "
+                             f"{y_pred.shape}: with {n_q} quantiles per target the targets "
+                             f"must have shape {expected}") from None
+        if not np.isfinite(y_true).all():
+            raise ValueError("y_true contains NaN or infinite values")
+        return y_true, y_pred
+
+    def _entries(self, y_true, y_pred):
+        q = np.asarray(self.quantiles, dtype=y_pred.dtype)
+        error = y_true[..., None] - y_pred.reshape(y_true.shape + (len(q),))
+        losses = np.maximum(q * error, (q - 1) * error).reshape(y_pred.shape)
+        grads = np.where(error > 0, -q, np.where(error < 0, 1 - q, 0.5 - q))
+        width = y_pred.dtype.type(y_pred.shape[-1])
+        return np.mean(losses, axis=-1), grads.reshape(y_pred.shape) / width
+
+    def get_config(self):
+        return {"quantiles": list(self.quantiles)}
+
+
 REGISTRY = Registry("loss", lambda obj: isinstance(obj, Loss),
                     hint="a name, a config dict or a Loss")
 # Each loss by its name and, as Keras (and saved configs), its class name
 for _cls in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
-             CategoricalCrossentropy, SparseCategoricalCrossentropy):
+             CategoricalCrossentropy, SparseCategoricalCrossentropy, Pinball):
     REGISTRY.register(_cls.name, _cls, aliases=(_cls.__name__,))
 for _alias, _cls in (("mse", MeanSquaredError), ("mae", MeanAbsoluteError), ("huber", Huber)):
     REGISTRY.register(_alias, _cls)

@@ -267,3 +267,204 @@ def test_unknown_losses_raise():
         losses.get(F.mse_loss)
     with pytest.raises(ValueError, match="delta must be a positive number, got 0"):
         losses.Huber(delta=0)
+
+
+# ---- Pinball: the quantile loss ---------------------------------------------------------------
+
+QUANTILES = [0.1, 0.5, 0.9]
+
+
+def pinball_numpy(y, p, quantiles):
+    """The mean over every prediction of max(q e, (q - 1) e), e = y - p, p reshaped to
+    y's shape plus the quantile axis."""
+    q = np.asarray(quantiles)
+    e = y[..., None] - p.reshape(y.shape + (len(q),))
+    return np.mean(np.maximum(q * e, (q - 1) * e))
+
+
+@pytest.mark.parametrize("shape", [(5, 1), (4, 3), (3, 4, 2)])
+def test_pinball_value_matches_numpy_and_scikit_learn(rng, shape):
+    from sklearn.metrics import mean_pinball_loss
+
+    y = rng.normal(size=shape)
+    p = rng.normal(size=shape[:-1] + (shape[-1] * 3,))
+    loss = losses.Pinball(QUANTILES)
+    assert loss(y, p) == pytest.approx(pinball_numpy(y, p, QUANTILES), rel=1e-12)
+    # target j's quantile k is prediction j * Q + k
+    per_q = p.reshape(shape + (3,))
+    want = np.mean([mean_pinball_loss(y.ravel(), per_q[..., k].ravel(), alpha=q)
+                    for k, q in enumerate(QUANTILES)])
+    assert loss(y, p) == pytest.approx(want, rel=1e-12)
+
+
+def test_pinball_of_the_median_is_half_the_mae(rng):
+    y, p = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    assert losses.Pinball([0.5])(y, p) == pytest.approx(losses.get("mae")(y, p) / 2, rel=1e-12)
+    assert losses.get("pinball_loss").quantiles == (0.5,)  # the default: the median
+
+
+@pytest.mark.parametrize("shape", [(5, 1), (4, 3), (3, 4, 2)])
+def test_pinball_gradient_matches_finite_differences(rng, shape):
+    y = rng.normal(size=shape)
+    p = rng.normal(size=shape[:-1] + (shape[-1] * 3,))
+    w = rng.uniform(0.5, 2, size=shape[:1])
+    loss = losses.Pinball([0.2, 0.6, 0.75])
+    # no error within the differences' reach of a kink (e == 0)
+    e = y[..., None] - p.reshape(shape + (3,))
+    assert np.abs(e).min() > 1e-3
+    for weights in (None, w):
+        _, grad = loss.value_and_grad(y, p, weights)
+        numeric = numerical_grad(lambda x: loss(y, x, weights), p.copy())
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_pinball_gradient_matches_torch_autograd_also_at_the_kinks(rng):
+    """torch's autograd of neuralforecast's MQLoss formula (error = y_hat - y;
+    q max(-error, 0) + (1 - q) max(error, 0)): -q, 1 - q, and 1/2 - q where y == p."""
+    quantiles = [0.1, 0.25, 0.5, 0.9]
+    y = rng.normal(size=(6, 2))
+    p = rng.normal(size=(6, 8))
+    p[::2, ::3] = np.repeat(y, 4, axis=1)[::2, ::3]  # exact ties
+    _, grad = losses.Pinball(quantiles).value_and_grad(y, p)
+    y_t = torch.from_numpy(y)
+    p_t = torch.from_numpy(p.reshape(6, 2, 4)).requires_grad_()
+    q = torch.tensor(quantiles, dtype=torch.float64)
+    error = p_t - y_t.unsqueeze(-1)
+    zero = torch.zeros_like(error)
+    value = torch.mean(q * torch.maximum(-error, zero) + (1 - q) * torch.maximum(error, zero))
+    value.backward()
+    np.testing.assert_allclose(grad, p_t.grad.numpy().reshape(6, 8), rtol=1e-12, atol=0)
+    at_tie = np.repeat(y, 4, axis=1) == p
+    q_of = np.broadcast_to(np.tile(quantiles, 2), p.shape)  # each prediction's quantile
+    assert at_tie.sum() == 9
+    np.testing.assert_allclose(grad[at_tie], (0.5 - q_of[at_tie]) / p.size, rtol=1e-12)
+    np.testing.assert_allclose(grad[~at_tie], np.where(np.repeat(y, 4, axis=1) > p, -q_of,
+                                                       1 - q_of)[~at_tie] / p.size, rtol=1e-12)
+
+
+def test_pinball_target_shapes_as_match_shapes(rng):
+    loss = losses.Pinball(QUANTILES)
+    y, p = rng.normal(size=5), rng.normal(size=(5, 3))
+    assert loss(y, p) == loss(y[:, None], p)  # (B,) against one target's quantiles
+    y3, p3 = rng.normal(size=(2, 4)), rng.normal(size=(2, 4, 3))
+    assert loss(y3, p3) == loss(y3[..., None], p3)  # (B, T) and (B, T, 1) on sequences
+    for y_bad, p_bad, match in [
+            (np.zeros((5, 2)), np.zeros((5, 3)), r"y_true has shape \(5, 2\) but y_pred has "
+                                                 r"shape \(5, 3\): .* must have shape \(5, 1\)"),
+            (np.zeros(5), np.zeros((5, 6)), r"must have shape \(5, 2\)"),
+            (np.zeros((5, 1)), np.zeros((5, 4)), "holds 3 values per target"),
+            (np.array([[np.nan]]), np.zeros((1, 3)), "y_true contains NaN"),
+            (np.array([[np.inf]]), np.zeros((1, 3)), "y_true contains NaN or infinite")]:
+        with pytest.raises(ValueError, match=match):
+            loss.value_and_grad(y_bad, p_bad)
+        with pytest.raises(ValueError, match=match):  # the same error without predictions
+            loss.check_targets(y_bad, p_bad.shape)
+    loss.check_targets(y, p.shape, np.float32)
+
+
+def test_pinball_sample_weights_and_masks(rng):
+    loss = losses.Pinball(QUANTILES)
+    y, p = rng.normal(size=(4, 2)), rng.normal(size=(4, 6))
+    entries = np.array([pinball_numpy(y[i], p[i], QUANTILES) for i in range(4)])
+    w = np.array([1.0, 0.0, 2.0, 0.5])
+    assert loss(y, p, sample_weight=w) == pytest.approx(np.sum(w * entries) / 4, rel=1e-12)
+    assert loss(y, p, sample_weight=w[:, None]) == loss(y, p, sample_weight=w)
+    assert loss(y, p, sample_weight=np.ones(4)) == pytest.approx(loss(y, p), rel=1e-12)
+    value, grad = loss.value_and_grad(y, p, sample_weight=w)
+    np.testing.assert_array_equal(grad[1], 0)
+    _, unweighted = loss.value_and_grad(y, p)
+    np.testing.assert_allclose(grad, unweighted * w[:, None], rtol=1e-12)
+    # per-timestep weights (a mask) on sequence outputs: divided by every entry, as Keras
+    y3, p3 = rng.normal(size=(3, 5, 1)), rng.normal(size=(3, 5, 3))
+    mask = (np.arange(5) < np.array([5, 2, 0])[:, None]).astype(float)
+    q, e3 = np.asarray(QUANTILES), y3 - p3
+    entries3 = np.mean(np.maximum(q * e3, (q - 1) * e3), axis=-1)
+    assert loss(y3, p3, sample_weight=mask) == pytest.approx(np.sum(entries3 * mask) / 15,
+                                                             rel=1e-12)
+    _, grad3 = loss.value_and_grad(y3, p3, sample_weight=mask)
+    np.testing.assert_array_equal(grad3[1, 2:], 0)
+    np.testing.assert_array_equal(grad3[2], 0)
+    with pytest.raises(ValueError, match=r"sample_weight has shape \(3,\)"):
+        loss(y, p, sample_weight=np.ones(3))
+
+
+def test_pinball_float32_predictions_give_float32_gradients(rng):
+    y, p = rng.normal(size=(4, 1)), rng.normal(size=(4, 3)).astype(np.float32)
+    value, grad = losses.Pinball(QUANTILES).value_and_grad(y, p)
+    assert grad.dtype == np.float32 and isinstance(value, float)
+
+
+@pytest.mark.parametrize("quantiles,match", [
+    ([], "must not be empty"),
+    ([0.5, 0.5], "strictly increasing"),
+    ([0.9, 0.1], r"strictly increasing, got \[0.9, 0.1\]"),
+    ([0.0, 0.5], r"each of quantiles must be in \(0, 1\), got 0"),
+    ([0.5, 1.0], r"in \(0, 1\), got 1.0"),
+    ([-0.1], r"in \(0, 1\)"),
+    ([np.nan], r"in \(0, 1\), got nan"),
+    ([True], r"in \(0, 1\), got True"),
+    (["0.5"], r"in \(0, 1\)"),
+    (0.5, "must be a non-empty sequence"),
+    ([[0.1, 0.5]], "must be a non-empty sequence"),
+])
+def test_pinball_bad_quantiles_raise(quantiles, match):
+    with pytest.raises(ValueError, match=match):
+        losses.Pinball(quantiles)
+    with pytest.raises(ValueError, match=match):
+        losses.get({"class_name": "pinball_loss", "config": {"quantiles": quantiles}})
+
+
+def test_pinball_names_and_config_round_trip():
+    loss = losses.Pinball(np.array([0.05, 0.5, 0.95]))
+    assert loss.get_config() == {"quantiles": [0.05, 0.5, 0.95]}
+    assert loss.quantiles == (0.05, 0.5, 0.95) and loss.name == "pinball_loss"
+    for class_name in ("pinball_loss", "Pinball"):
+        again = losses.get({"class_name": class_name, "config": loss.get_config()})
+        assert type(again) is losses.Pinball and again.get_config() == loss.get_config()
+    assert type(losses.get("Pinball_Loss")) is losses.Pinball
+    assert loss.fused_activation is None and not loss.checks_target_values
+
+
+def _quantile_data(rng, n=20000):
+    """y = x + uniform noise on [0, 1): the q-quantile of y given x is x + q."""
+    x = rng.uniform(0, 2, size=(n, 1))
+    return x, x[:, 0] + rng.uniform(0, 1, size=n)
+
+
+def _quantile_model(quantiles):
+    from gru_native import Dense, Sequential, optimizers
+
+    model = Sequential([Dense(len(quantiles), input_shape=(1,))], dtype="float64")
+    schedule = optimizers.schedules.ExponentialDecay(0.05, 300, 0.5)
+    model.compile(optimizer=optimizers.Adam(learning_rate=schedule),
+                  loss=losses.Pinball(quantiles))
+    return model
+
+
+def test_a_model_trained_with_pinball_recovers_the_quantiles(rng):
+    quantiles = [0.1, 0.5, 0.9]
+    x, y = _quantile_data(rng)
+    model = _quantile_model(quantiles)
+    model.fit(x, y, batch_size=256, epochs=40, verbose=0)
+    grid = np.linspace(0.1, 1.9, 7)[:, None]
+    np.testing.assert_allclose(model.predict(grid, verbose=0), grid + np.array(quantiles),
+                               atol=0.05)
+    # on the training data, a share q of the targets lies below the q-quantile's prediction
+    below = np.mean(y[:, None] < model.predict(x, verbose=0), axis=0)
+    np.testing.assert_allclose(below, quantiles, atol=0.02)
+
+
+def test_a_model_compiled_with_pinball_saves_and_loads(rng, tmp_path):
+    from gru_native import load_model
+
+    x, y = _quantile_data(rng, n=512)
+    model = _quantile_model([0.25, 0.75])
+    model.fit(x, y, batch_size=64, epochs=2, verbose=0)
+    model.save(tmp_path / "pinball.gnz")
+    loaded = load_model(tmp_path / "pinball.gnz")
+    assert type(loaded.loss) is losses.Pinball and loaded.loss.quantiles == (0.25, 0.75)
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

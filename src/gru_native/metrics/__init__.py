@@ -1,12 +1,17 @@
 """Metrics reported by fit and evaluate, with Keras' names and values. A metric function gives a
 value per entry (a sample, or a sample's timestep on 3-D outputs); a MeanMetric keeps their
 weighted running mean over the batches since reset_state(), so an epoch's result is the metric
-of the whole epoch's data whatever the batch sizes."""
+of the whole epoch's data whatever the batch sizes.
+
+The forecast accuracy metrics of `forecasting` (mae, rmse, mape, smape, mase, pinball_loss,
+coverage) are exported here too: each gives one float for a whole forecast, for reports and
+model selection, not for fit's metrics (which take the registered names above)."""
 
 import numpy as np
 
-from . import losses
-from .registry import Registry
+from .. import losses
+from ..registry import Registry
+from .forecasting import coverage, mae, mape, mase, pinball_loss, rmse, smape  # noqa: F401
 
 
 def mean_absolute_error(y_true, y_pred):
