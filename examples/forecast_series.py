@@ -62,8 +62,8 @@ train, actual = load[:-horizon], load[-horizon:]
 
 settings = dict(lookback=2 * DAY, horizon=horizon, random_state=0, max_iter=8 if QUICK else 60)
 start = time.perf_counter()
-with_covariates = GRUForecaster(**settings).fit(train, exog=covariates[:-horizon])
-forecast = with_covariates.predict(horizon, exog_future=covariates[-horizon:])
+with_covariates = GRUForecaster(**settings).fit(train, future_covariates=covariates[:-horizon])
+forecast = with_covariates.predict(horizon, future_covariates=covariates[-horizon:])
 forecast_alone = GRUForecaster(**settings).fit(train).predict(horizon)
 seasonal_naive = train[-WEEK:][:horizon]
 print(f"trained on {len(train)} hours in {time.perf_counter() - start:.1f} s "

@@ -155,7 +155,8 @@ def test_estimator_hints():
         _assert_fully_annotated(getattr(GRUClassifier, name))
     for name in ("__init__", "fit", "predict"):
         _assert_fully_annotated(getattr(GRUForecaster, name))
-    assert _hints(GRUForecaster.predict)["return"] is np.ndarray
+    from gru_native.sklearn.forecaster import Forecasts
+    assert _hints(GRUForecaster.predict)["return"] == Forecasts  # an array for an array
 
 
 def test_load_model_and_helpers_hints():

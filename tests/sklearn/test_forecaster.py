@@ -113,8 +113,8 @@ def direct_forecaster(load_split):
 def test_steps_up_to_horizon_are_one_network_call(load_split, direct_forecaster):
     train, _ = load_split
     f = direct_forecaster
-    window = ((train[-f.lookback:] - f.mean_) / f.scale_)[:, None]
-    expected = network_forecast(f, window)[:, 0] * f.scale_[0] + f.mean_[0]
+    window = ((train[-f.lookback:] - f.series_mean_[0]) / f.series_scale_[0])[:, None]
+    expected = network_forecast(f, window)[:, 0] * f.series_scale_[0][0] + f.series_mean_[0][0]
     np.testing.assert_allclose(f.predict(6), expected, rtol=1e-6)
     np.testing.assert_allclose(f.predict(4), expected[:4], rtol=1e-6)
 
@@ -122,27 +122,27 @@ def test_steps_up_to_horizon_are_one_network_call(load_split, direct_forecaster)
 def test_steps_beyond_horizon_feed_forecasts_back(load_split, direct_forecaster):
     train, _ = load_split
     f = direct_forecaster
-    window = ((train[-f.lookback:] - f.mean_) / f.scale_)[:, None]
+    window = ((train[-f.lookback:] - f.series_mean_[0]) / f.series_scale_[0])[:, None]
     blocks = []
     for _ in range(3):  # 15 steps: blocks of 6, 6 and 3 (of the third's 6)
         block = network_forecast(f, window)
         blocks.append(block)
         window = np.concatenate([window[len(block):], block])
-    expected = np.concatenate(blocks)[:15, 0] * f.scale_[0] + f.mean_[0]
+    expected = np.concatenate(blocks)[:15, 0] * f.series_scale_[0][0] + f.series_mean_[0][0]
     np.testing.assert_allclose(f.predict(15), expected, rtol=1e-6)
 
 
 def test_recursive_one_step_forecaster_matches_a_hand_rolled_loop(load_split):
     train, _ = load_split
     f = GRUForecaster(lookback=12, units=8, max_iter=2, random_state=0).fit(train)
-    window = ((train[-12:] - f.mean_) / f.scale_)[:, None]
+    window = ((train[-12:] - f.series_mean_[0]) / f.series_scale_[0])[:, None]
     expected = []
     for _ in range(10):
         step = network_forecast(f, window)
         expected.append(step[0, 0])
         window = np.concatenate([window[1:], step])
-    np.testing.assert_allclose(f.predict(10), np.array(expected) * f.scale_[0] + f.mean_[0],
-                               rtol=1e-6)
+    scale, mean = f.series_scale_[0, 0], f.series_mean_[0, 0]
+    np.testing.assert_allclose(f.predict(10), np.array(expected) * scale + mean, rtol=1e-6)
 
 
 # ---- multivariate series and covariates ---------------------------------------------------------
@@ -182,13 +182,13 @@ def test_known_covariates_are_used(horizon):
     sales, promotion = promotions_series()
     train, test = sales[:-DAY], sales[-DAY:]
     with_exog = GRUForecaster(lookback=DAY, horizon=horizon, random_state=0)
-    forecast = with_exog.fit(train, exog=promotion[:-DAY]).predict(
-        DAY, exog_future=promotion[-DAY:])
+    forecast = with_exog.fit(train, future_covariates=promotion[:-DAY]).predict(
+        DAY, future_covariates=promotion[-DAY:])
     without = GRUForecaster(lookback=DAY, horizon=horizon, random_state=0).fit(train).predict(DAY)
     assert forecast.shape == (DAY,)
     assert rmse(forecast, test) < 0.5 * rmse(without, test)
     # fewer steps than the horizon: the block reads the last given covariate row for the rest
-    assert with_exog.predict(2, exog_future=promotion[-DAY:-DAY + 2]).shape == (2,)
+    assert with_exog.predict(2, future_covariates=promotion[-DAY:-DAY + 2]).shape == (2,)
 
 
 def test_multivariate_series_with_covariates():
@@ -196,17 +196,19 @@ def test_multivariate_series_with_covariates():
     series = np.column_stack([sales, 0.5 * sales + 1])
     exog = np.column_stack([promotion, np.sin(np.arange(sales.size))])
     f = GRUForecaster(lookback=12, horizon=4, units=8, max_iter=2, random_state=0)
-    f.fit(series[:-10], exog=exog[:-10])
-    assert f.predict(10, exog_future=exog[-10:]).shape == (10, 2)
-    assert (f.n_features_, f.n_exog_features_) == (2, 2)
+    f.fit(series[:-10], future_covariates=exog[:-10])
+    assert f.predict(10, future_covariates=exog[-10:]).shape == (10, 2)
+    assert (f.n_features_, f.n_future_covariates_) == (2, 2)
 
 
 # ---- input errors -------------------------------------------------------------------------------
 def test_too_short_series_names_the_length_needed():
-    with pytest.raises(ValueError, match="series has 30 steps.*needs at least 31"):
-        GRUForecaster(lookback=24, horizon=6).fit(np.arange(30.0))
-    with pytest.raises(ValueError, match="needs at least 30"):
-        GRUForecaster(lookback=24, horizon=6, early_stopping=False).fit(np.arange(29.0))
+    with pytest.raises(ValueError, match="the series has 6 steps; horizon=6 needs at least 7"):
+        GRUForecaster(lookback=24, horizon=6).fit(np.arange(6.0))
+    # shorter than lookback + horizon: one padded window, none left to validate on
+    with pytest.raises(ValueError, match="early_stopping needs series with at least two windows"):
+        GRUForecaster(lookback=24, horizon=6).fit(np.arange(29.0))
+    GRUForecaster(lookback=24, horizon=6, early_stopping=False, max_iter=1).fit(np.arange(29.0))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -217,15 +219,15 @@ def test_non_finite_values_are_refused(bad):
         GRUForecaster(lookback=10).fit(series)
     exog = np.zeros(100)
     exog[3] = bad
-    with pytest.raises(ValueError, match="exog contains NaN or infinite values"):
-        GRUForecaster(lookback=10).fit(np.sin(np.arange(100.0)), exog=exog)
+    with pytest.raises(ValueError, match="future_covariates contains NaN or infinite values"):
+        GRUForecaster(lookback=10).fit(np.sin(np.arange(100.0)), future_covariates=exog)
 
 
 def test_wrong_shapes_are_refused():
     with pytest.raises(ValueError, match=r"series must be 1-D .* got shape \(10, 2, 2\)"):
         GRUForecaster(lookback=3).fit(np.zeros((10, 2, 2)))
-    with pytest.raises(ValueError, match="exog must have 100 rows, got 99"):
-        GRUForecaster(lookback=3).fit(np.zeros(100), exog=np.zeros(99))
+    with pytest.raises(ValueError, match="future_covariates must have 100 rows, got 99"):
+        GRUForecaster(lookback=3).fit(np.zeros(100), future_covariates=np.zeros(99))
     with pytest.raises(TypeError, match="series must be numeric"):
         GRUForecaster(lookback=3).fit(np.array(["a"] * 20))
 
@@ -269,15 +271,17 @@ def test_predict_before_fit_says_so():
 def test_covariates_must_be_given_for_the_forecast_steps():
     t = np.arange(80.0)
     f = GRUForecaster(lookback=8, units=4, max_iter=1, random_state=0)
-    f.fit(np.sin(t), exog=np.column_stack([np.cos(t), t]))
-    with pytest.raises(ValueError, match="fitted with exog: predict needs exog_future"):
+    f.fit(np.sin(t), future_covariates=np.column_stack([np.cos(t), t]))
+    with pytest.raises(ValueError, match="fitted with future covariates: predict needs future_cov"):
         f.predict(5)
-    with pytest.raises(ValueError, match="exog_future must have 5 rows, got 4"):
-        f.predict(5, exog_future=np.zeros((4, 2)))
-    with pytest.raises(ValueError, match="exog_future must have 2 covariate column"):
-        f.predict(5, exog_future=np.zeros((5, 3)))
-    with pytest.raises(ValueError, match="exog_future was given but the model was fitted without exog"):
-        GRUForecaster(lookback=8, units=4, max_iter=1).fit(np.sin(t)).predict(5, exog_future=np.zeros(5))
+    with pytest.raises(ValueError, match=r"future_covariates of the series has 4 rows.*\(step 5 "
+                                         r"has none\)"):
+        f.predict(5, future_covariates=np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="future_covariates must have 2 covariate column"):
+        f.predict(5, future_covariates=np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="future_covariates were given but the model was fitted "
+                                         "without them"):
+        GRUForecaster(lookback=8, units=4, max_iter=1).fit(np.sin(t)).predict(5, future_covariates=np.zeros(5))
 
 
 # ---- reproducibility and the scikit-learn protocol ----------------------------------------------

@@ -1,63 +1,48 @@
-"""GRUForecaster: a scikit-learn-style GRU forecaster of a time series (1-D or multivariate),
-with optional known covariates.
+"""GRUForecaster: one GRU network trained across many time series (a global model), with past,
+future and static covariates, quantile forecasts and backtests.
 
-The network reads the last `lookback` steps and predicts the next `horizon` steps at once
-(direct multi-output); longer forecasts feed its forecasts back, `horizon` steps at a time
-(recursive). Each feature is standardised on the training series, and each window is then taken
-relative to its own mean (its level): the network reads the shape of the recent past and
-forecasts the change from its level, so that a trend carrying the series beyond its training
-range does not carry the network's inputs out of theirs.
+The network reads the last `lookback` steps of a series and predicts the next `horizon` steps
+at once (direct multi-output); longer forecasts feed its forecasts back, `horizon` steps at a
+time (recursive). Each series is standardised by its own mean and deviation (undone on the
+forecasts), and each window is then taken relative to its own mean (its level): the network
+reads the shape of the recent past and forecasts the change from its level, so that series of
+any scale share one model and a trend carrying a series beyond its training range does not
+carry the network's inputs out of theirs. Series shorter than lookback + horizon are used too:
+their windows are left-padded and masked.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Optional, TypeVar, Union
+from typing import Any, Optional, Sequence, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import callbacks, optimizers, utils
+from .. import callbacks, losses, optimizers, utils
+from .. import metrics as metrics_module
 from .base import BaseEstimator, check_is_fitted
+from .forecast_windows import SeriesSteps, targets, training_origins, windows
+from .series_panel import Panel, finite_2d, read_panel
 from ..layers import GRU, Dense
 from ..models import Sequential
-from ..preprocessing.sequence import make_windows
 from ..validation import check_bool, check_choice, check_int, check_real
 
 _Forecaster = TypeVar("_Forecaster", bound="GRUForecaster")
+Series = Any  # an array (steps,) / (steps, targets), a list of them, or a long DataFrame
+# what predict returns: an array for one series, a list of arrays, or a long DataFrame (Any:
+# pandas is optional)
+Forecasts = Union[np.ndarray, list[np.ndarray], Any]
 
 
-def _finite_2d(name, values, rows=None) -> np.ndarray:
-    """`values` as a float64 (steps, features) array; a 1-D array is one feature."""
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 1-D (steps,) or 2-D (steps, features), got shape {array.shape}")
-    if rows is not None and len(array) != rows:
-        raise ValueError(f"{name} must have {rows} rows, got {len(array)}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array.astype(np.float64)
-
-
-def _standardiser(array):
-    """Per-feature mean and scale; a constant feature keeps scale 1, as StandardScaler."""
-    mean, scale = array.mean(axis=0), array.std(axis=0)
+def _standardiser(array, axis=0):
+    """Mean and scale along `axis`; a constant keeps scale 1, as StandardScaler."""
+    mean, scale = array.mean(axis=axis), array.std(axis=axis)
     return mean, np.where(scale > 0, scale, 1.0)
 
 
-def _relative_to_level(past):
-    """Windows (windows, lookback, features) as the network reads them, each step minus the
-    window's mean (its level); and the levels, (windows, 1, features)."""
-    level = past.mean(axis=1, keepdims=True)
-    return past - level, level
-
-
 class GRUForecaster(BaseEstimator):
-    """Forecast a time series with a GRU network.
+    """Forecast one or many time series with one GRU network.
 
     Parameters
     ----------
@@ -65,49 +50,49 @@ class GRUForecaster(BaseEstimator):
         Past steps the network reads to forecast: a season or two of a seasonal series.
     horizon : int, default=1
         Steps the network forecasts at once; `predict(steps)` with more steps feeds forecasts
-        back in blocks of `horizon`. For multi-step forecasts, a horizon of the steps wanted (a
-        day of hourly data, say) is usually steadier than feeding back one step at a time.
+        back in blocks of `horizon`.
     units : int, default=64
         Units of the GRU layer.
+    quantiles : sequence of float or None, default=None
+        Train a quantile head with the pinball loss for these levels (0.5 among them, e.g.
+        (0.1, 0.5, 0.9)): `predict` gives the 0.5 quantile, `predict_quantiles` them all,
+        sorted so that they never cross. None: one forecast trained on the squared error.
     learning_rate : float, default=1e-3
         Adam's learning rate.
     batch_size : int, default=32
         Training windows per gradient step.
     max_iter : int, default=200
-        Most epochs (passes over the training windows).
+        Most epochs (passes over the training windows of all series).
     early_stopping : bool, default=True
-        Hold out the last `validation_fraction` of the windows (the most recent ones) and stop
-        when their loss has not improved by `tol` for `n_iter_no_change` epochs, keeping the
+        Hold out the most recent `validation_fraction` of each series' windows and stop when
+        their loss has not improved by `tol` for `n_iter_no_change` epochs, keeping the
         weights of the best epoch.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
     random_state : int, numpy Generator or None, default=None
         Seeds the initial weights and the shuffling: the same seed gives the same forecasts.
-        None draws from gru_native's shared generator (see gru_native.utils.set_random_seed).
     verbose : int, default=0
         0 silent, 1 a progress bar per epoch, 2 one line per epoch.
 
     Attributes
     ----------
     model_ : Sequential
-        The trained network: GRU(units) then Dense(horizon * n_features_).
-    mean_, scale_ : ndarray of shape (n_features_,)
-        The series' standardisation.
-    exog_mean_, exog_scale_ : ndarray of shape (n_exog_features_,) or None
-    n_features_, n_exog_features_ : int
-        Features of the series and of the covariates (0 without covariates).
-    series_ndim_ : int
-        1 or 2: forecasts have the shape of the fitted series, (steps,) or (steps, features).
-    loss_curve_ : list of float
-        Training loss (MSE on the standardised series) of each epoch.
-    validation_scores_ : list of float or None
-        Validation loss of each epoch, with early stopping.
-    n_iter_ : int
-        Epochs run.
+        The trained network: GRU(units) then Dense(horizon * targets [* quantiles]).
+    ids_ : list
+        The fitted series' ids (their positions for arrays, `unique_id` for a DataFrame).
+    series_mean_, series_scale_ : ndarray of shape (n_series, n_features_)
+        Each series' standardisation.
+    n_features_ : int
+        Targets per series.
+    n_past_covariates_, n_future_covariates_, n_static_covariates_ : int
+    quantiles_ : ndarray or None
+    loss_curve_, validation_scores_, n_iter_
+        Training loss per epoch, validation loss per epoch (early stopping), epochs run.
     """
 
-    def __init__(self, lookback: int, horizon: int = 1, units: int = 64, learning_rate: float = 1e-3,
+    def __init__(self, lookback: int, horizon: int = 1, units: int = 64,
+                 quantiles: Optional[Sequence[float]] = None, learning_rate: float = 1e-3,
                  batch_size: int = 32, max_iter: int = 200, early_stopping: bool = True,
                  validation_fraction: float = 0.1, n_iter_no_change: int = 10, tol: float = 1e-4,
                  random_state: Union[int, np.random.Generator, None] = None,
@@ -115,6 +100,7 @@ class GRUForecaster(BaseEstimator):
         self.lookback = lookback
         self.horizon = horizon
         self.units = units
+        self.quantiles = quantiles
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -126,42 +112,66 @@ class GRUForecaster(BaseEstimator):
         self.verbose = verbose
 
     # ---- fitting ----------------------------------------------------------------------------
-    def fit(self: _Forecaster, series: ArrayLike, exog: Optional[ArrayLike] = None) -> _Forecaster:
-        """Train on `series` (steps,) or (steps, features), with optional known covariates
-        `exog` (steps,) or (steps, covariates) aligned with it row by row. Returns self."""
+    def fit(self: _Forecaster, series: Series, past_covariates: Any = None,
+            future_covariates: Any = None, static_covariates: Any = None, *,
+            id_col: str = "unique_id", time_col: str = "ds", target_col: Any = "y") -> _Forecaster:
+        """Train one model on `series`: an array (steps,) or (steps, targets), a list of such
+        arrays of any lengths, or a long DataFrame with columns id_col, time_col and
+        target_col (sorted by time within each series).
+
+        Covariates: `past_covariates` (observed up to the forecast origin only) and
+        `future_covariates` (known for the forecast steps too: calendar, weather forecasts,
+        prices), for arrays an array per series aligned row by row with it, for a DataFrame
+        the names of its columns; `static_covariates` one row per series (an array in the
+        series' order, or a DataFrame with the id column). Returns self."""
         self._check_params()
-        series_ndim = np.ndim(series)
-        series = _finite_2d("series", series)
-        exog = None if exog is None else _finite_2d("exog", exog, rows=len(series))
-        self._check_length(len(series))
+        panel = read_panel(series, id_col, time_col, target_col)
+        past = panel.covariates(past_covariates, "past_covariates")
+        future = panel.covariates(future_covariates, "future_covariates")
+        static = panel.static(static_covariates)
+        for i, values in enumerate(panel.values):
+            if len(values) < self.horizon + 1:
+                raise ValueError(f"{panel.name(i)} has {len(values)} steps; horizon="
+                                 f"{self.horizon} needs at least {self.horizon + 1} (one to "
+                                 "forecast from)")
+        self._panel, self.ids_ = panel, list(panel.ids)
+        self.n_features_ = panel.targets
+        self.series_mean_, self.series_scale_ = (np.array(a) for a in zip(
+            *[_standardiser(v) for v in panel.values]))
+        self.n_past_covariates_ = 0 if past is None else past[0].shape[1]
+        self.n_future_covariates_ = 0 if future is None else future[0].shape[1]
+        self.n_static_covariates_ = 0 if static is None else static.shape[1]
+        self._past_scaling = None if past is None else _standardiser(np.concatenate(past))
+        self._future_scaling = None if future is None else _standardiser(np.concatenate(future))
+        self._static_scaling = None if static is None else _standardiser(static)
+        self._steps = [self._series_steps(i, v, self.series_mean_[i], self.series_scale_[i],
+                                          past, future, static)
+                       for i, v in enumerate(panel.values)]
+        self.quantiles_ = None if self.quantiles is None else np.asarray(self.quantiles, float)
 
-        self.series_ndim_, self.n_features_ = series_ndim, series.shape[1]
-        self.mean_, self.scale_ = _standardiser(series)
-        scaled = (series - self.mean_) / self.scale_
-        if exog is None:
-            self.n_exog_features_, self.exog_mean_, self.exog_scale_ = 0, None, None
-            scaled_exog = None
-        else:
-            self.n_exog_features_ = exog.shape[1]
-            self.exog_mean_, self.exog_scale_ = _standardiser(exog)
-            scaled_exog = (exog - self.exog_mean_) / self.exog_scale_
-
-        x, y = self._training_windows(scaled, scaled_exog)
+        x, y, mask, last = self._training_windows()
         generator = None if self.random_state is None else np.random.default_rng(self.random_state)
         with contextlib.nullcontext() if generator is None else utils.local_rng(generator):
             self.model_ = self._build_model(x.shape[1:])
-            history = self._train(x, y)
+            history = self._train(x, y, mask, last)
         self.loss_curve_ = history.history["loss"]
         self.validation_scores_ = history.history.get("val_loss")
         self.n_iter_ = len(self.loss_curve_)
-        # What predict continues from: the last lookback steps, standardised.
-        self._last_window = scaled[-self.lookback:]
-        self._last_exog_window = None if scaled_exog is None else scaled_exog[-self.lookback:]
         return self
 
+    def _series_steps(self, i, values, mean, scale, past, future, static):
+        """Series i's steps standardised by (mean, scale), its covariates by the fitted
+        scaling."""
+        steps = SeriesSteps((values - mean) / scale)
+        if past is not None:
+            steps.past = (past[i] - self._past_scaling[0]) / self._past_scaling[1]
+        if future is not None:
+            steps.future = (future[i] - self._future_scaling[0]) / self._future_scaling[1]
+        if static is not None:
+            steps.static = (static[i] - self._static_scaling[0]) / self._static_scaling[1]
+        return steps
+
     def _check_params(self):
-        # ValueError for a wrong type too (the forecaster's behaviour so far), not the
-        # estimators' TypeError
         for name in ("lookback", "horizon", "units", "batch_size", "max_iter", "n_iter_no_change"):
             check_int(getattr(self, name), name, 1)
         check_real(self.learning_rate, "learning_rate", 0, low_open=True)
@@ -173,102 +183,239 @@ class GRUForecaster(BaseEstimator):
         check_choice(self.verbose, "verbose", (0, 1, 2))  # what model.fit takes
         if not (self.random_state is None or isinstance(self.random_state, np.random.Generator)):
             check_int(self.random_state, "random_state", 0)
+        if self.quantiles is not None:
+            q = np.asarray(self.quantiles, float)
+            if q.ndim != 1 or not len(q) or np.any((q <= 0) | (q >= 1)) or np.any(np.diff(q) <= 0):
+                raise ValueError(f"quantiles must be increasing levels in (0, 1), got "
+                                 f"{self.quantiles!r}")
+            if 0.5 not in q:
+                raise ValueError(f"quantiles must include 0.5 (predict's forecast), got "
+                                 f"{self.quantiles!r}")
 
-    def _check_length(self, steps):
-        """Enough steps for one training window, and one more to validate on."""
-        needed = self.lookback + self.horizon + bool(self.early_stopping)
-        if steps < needed:
-            raise ValueError(
-                f"series has {steps} steps; lookback={self.lookback} + horizon={self.horizon} "
-                f"needs at least {needed}" + (" (with early_stopping: one window to train on "
-                                              "and one to validate on)" if self.early_stopping else ""))
+    @property
+    def _with_future(self):
+        return self.n_future_covariates_ > 0
 
-    def _training_windows(self, scaled, scaled_exog):
-        """Network inputs (windows, timesteps, inputs) and targets (windows, horizon * features)
-        of every run of lookback + horizon consecutive steps."""
-        features = self.n_features_
-        steps = scaled if scaled_exog is None else np.hstack([scaled, scaled_exog])
-        past, future = make_windows(steps, self.lookback, self.horizon)
-        inputs, level = _relative_to_level(past[..., :features])
-        targets = (future[..., :features] - level).reshape(len(future), -1)
-        if scaled_exog is not None:
-            covariates = np.concatenate([past[..., features:], future[..., features:]], axis=1)
-            inputs = self._with_covariates(inputs, covariates)
-        return inputs, targets
-
-    def _with_covariates(self, inputs, covariates):
-        """The network's input with covariates: the lookback steps of the series, then the
-        horizon steps to forecast (series unknown: zeros), each step with its covariates and a
-        flag that is 1 where the series is known."""
-        windows = len(inputs)
-        unknown = np.zeros((windows, self.horizon, inputs.shape[2]))
-        known = np.concatenate([np.ones((windows, self.lookback, 1)),
-                                np.zeros((windows, self.horizon, 1))], axis=1)
-        return np.concatenate([np.concatenate([inputs, unknown], axis=1), covariates, known], axis=2)
+    def _training_windows(self):
+        """Inputs, targets and mask (None when no window is padded) of every series, and
+        whether each window is among its series' most recent (validation_fraction) ones."""
+        xs, ys, masks, last = [], [], [], []
+        for steps in self._steps:
+            origins = training_origins(len(steps.values), self.lookback, self.horizon)
+            x, mask, level = windows(steps, origins, self.lookback, self.horizon, self._with_future)
+            xs.append(x)
+            masks.append(mask)
+            ys.append(targets(steps.values, origins, self.horizon, level))
+            n_val = max(1, int(round(len(origins) * self.validation_fraction))) \
+                if len(origins) > 1 else 0
+            last.append(np.arange(len(origins)) >= len(origins) - n_val)
+        mask = np.concatenate(masks)
+        return (np.concatenate(xs), np.concatenate(ys), None if mask.all() else mask,
+                np.concatenate(last))
 
     def _build_model(self, input_shape):
-        model = Sequential([GRU(self.units, input_shape=input_shape),
-                            Dense(self.horizon * self.n_features_)])
-        model.compile(optimizer=optimizers.Adam(learning_rate=self.learning_rate), loss="mse")
+        outputs = self.horizon * self.n_features_
+        if self.quantiles_ is not None:
+            outputs *= len(self.quantiles_)
+            loss = losses.Pinball(self.quantiles_.tolist())
+        else:
+            loss = "mse"
+        model = Sequential([GRU(self.units, input_shape=input_shape), Dense(outputs)])
+        model.compile(optimizer=optimizers.Adam(learning_rate=self.learning_rate), loss=loss)
         return model
 
-    def _train(self, x, y):
+    def _train(self, x, y, mask, last):
         fit_args = {}
         if self.early_stopping:
-            # The most recent windows validate: they are the closest to what predict forecasts.
-            n_val = max(1, int(round(len(x) * self.validation_fraction)))
-            if n_val >= len(x):
-                raise ValueError(f"validation_fraction={self.validation_fraction} leaves no "
-                                 f"training windows out of {len(x)}")
-            x, x_val, y, y_val = x[:-n_val], x[-n_val:], y[:-n_val], y[-n_val:]
-            fit_args["validation_data"] = (x_val, y_val)
+            if not last.any() or last.all():
+                raise ValueError(f"early_stopping needs series with at least two windows (one "
+                                 f"to train on, one to validate on); lookback={self.lookback} "
+                                 f"and horizon={self.horizon} leave {len(last)} window(s)")
+            # The most recent windows of each series validate: the closest to what predict
+            # forecasts.
+            train = ~last
+            fit_args["validation_data"] = (x[last], y[last], None,
+                                           None if mask is None else mask[last])
             fit_args["callbacks"] = [callbacks.EarlyStopping(
                 monitor="val_loss", min_delta=self.tol, patience=self.n_iter_no_change,
                 restore_best_weights=True)]
+            x, y, mask = x[train], y[train], None if mask is None else mask[train]
         return self.model_.fit(x, y, batch_size=self.batch_size, epochs=self.max_iter,
-                               verbose=self.verbose, **fit_args)
+                               verbose=self.verbose, mask=mask, **fit_args)
 
     # ---- forecasting ------------------------------------------------------------------------
-    def predict(self, steps: int, exog_future: Optional[ArrayLike] = None) -> np.ndarray:
-        """Forecast the `steps` steps after the end of the fitted series: shape (steps,) for a
-        1-D series, (steps, features) otherwise.
+    def predict(self, steps: int, future_covariates: Any = None, *, ids: Optional[Sequence] = None,
+                series: Series = None, past_covariates: Any = None,
+                static_covariates: Any = None) -> Forecasts:
+        """The `steps` steps after the end of each series, in the kind fit was given: an array
+        (steps,) or (steps, targets) for one series, a list of them for a list, a long
+        DataFrame (id, ds, a column per target) for a DataFrame. With quantiles: the 0.5
+        quantile.
 
-        A model fitted with covariates needs them for the forecast steps: `exog_future` of
-        shape (steps,) or (steps, covariates). A forecast block reads the covariates of all its
-        `horizon` steps; past the last row of `exog_future`, that row is repeated.
-        """
+        `ids` selects fitted series; `series` (with its covariates) forecasts other series
+        with the fitted model, without refitting (each standardised by its own history). A
+        model fitted with future covariates needs them for the forecast steps
+        (`future_covariates`: an array per series forecast, or a DataFrame with the id, ds and
+        covariate columns); a block of `horizon` steps past its last row repeats that row."""
+        forecasts, panel, positions = self._forecast(steps, future_covariates, ids, series,
+                                                     past_covariates, static_covariates)
+        middle = None if self.quantiles_ is None else int(np.flatnonzero(self.quantiles_ == 0.5)[0])
+        points = [f if middle is None else f[..., middle] for f in forecasts]
+        return panel.forecasts(positions, points)
+
+    def predict_quantiles(self, steps: int, future_covariates: Any = None, *,
+                          ids: Optional[Sequence] = None, series: Series = None,
+                          past_covariates: Any = None,
+                          static_covariates: Any = None) -> Forecasts:
+        """The forecast quantiles (`quantiles_`, sorted: they never cross), the trailing axis:
+        arrays (steps, Q) for a 1-D series, (steps, targets, Q) otherwise, a list of them, or
+        for a DataFrame a column '<target>-q<level>' per target and quantile. Arguments as
+        predict."""
+        check_is_fitted(self)
+        if self.quantiles_ is None:
+            raise ValueError("predict_quantiles needs a model fitted with quantiles=(...)")
+        forecasts, panel, positions = self._forecast(steps, future_covariates, ids, series,
+                                                     past_covariates, static_covariates)
+        return panel.forecasts(positions, forecasts, self.quantiles_)
+
+    def _forecast(self, steps, future_covariates, ids, series, past_covariates, static_covariates):
+        """The forecasts, (steps, targets[, quantiles]) per series forecast, in their units;
+        the panel they belong to and their positions in it."""
         check_is_fitted(self)
         steps = check_int(steps, "steps", 1)
-        covariates = self._future_covariates(steps, exog_future)
-        lookback, horizon = self.lookback, self.horizon
-        window, forecasts = self._last_window, []
-        for start in range(0, steps, horizon):
-            x, level = _relative_to_level(window[None])
-            if covariates is not None:
-                past = np.concatenate([self._last_exog_window, covariates])[start:start + lookback]
-                known = covariates[start:start + horizon]
-                x = self._with_covariates(x, np.concatenate([past, known])[None])
-            forecast = self.model_.predict(x, verbose=0)[0].reshape(horizon, -1) + level[0]
-            forecasts.append(forecast)
-            window = np.concatenate([window, forecast])[-lookback:]
-        result = np.concatenate(forecasts)[:steps] * self.scale_ + self.mean_
-        return result[:, 0] if self.series_ndim_ == 1 else result
+        if series is None:
+            panel, positions = self._panel, self._panel.select(ids)
+            history = [self._steps[i] for i in positions]
+            means, scales = self.series_mean_[positions], self.series_scale_[positions]
+        else:
+            panel, history, means, scales = self._new_series(series, past_covariates,
+                                                             static_covariates)
+            positions = panel.select(ids)
+            history = [history[i] for i in positions]
+            means, scales = means[positions], scales[positions]
+        if self.n_past_covariates_ and steps > self.horizon:
+            raise ValueError(f"the model reads past covariates, unknown beyond the forecast "
+                             f"origin: it forecasts at most horizon={self.horizon} steps, got "
+                             f"steps={steps}")
+        blocks = -(-steps // self.horizon) * self.horizon
+        if self._with_future:
+            rows = panel.future(future_covariates, positions, steps, self.n_future_covariates_)
+            mean, scale = self._future_scaling
+            history = [SeriesSteps(h.values, h.past, np.concatenate(
+                [h.future, (block - mean) / scale,
+                 np.repeat((block[-1:] - mean) / scale, blocks - steps, axis=0)]), h.static)
+                for h, block in zip(history, rows)]
+        elif future_covariates is not None:
+            raise ValueError("future_covariates were given but the model was fitted without them")
+        out = self._recursive(history, blocks)[:, :steps]
+        q = 1 if self.quantiles_ is None else len(self.quantiles_)
+        out = out.reshape(len(history), steps, self.n_features_, q)
+        out = out * scales[:, None, :, None] + means[:, None, :, None]
+        if self.quantiles_ is None:
+            return list(out[..., 0]), panel, positions
+        return list(np.sort(out, axis=-1)), panel, positions  # rearranged: never crossing
 
-    def _future_covariates(self, steps, exog_future):
-        """exog_future checked and standardised, padded to whole forecast blocks; None without
-        covariates."""
-        if self.n_exog_features_ == 0:
-            if exog_future is not None:
-                raise ValueError("exog_future was given but the model was fitted without exog")
-            return None
-        if exog_future is None:
-            raise ValueError(f"the model was fitted with exog: predict needs exog_future, the "
-                             f"{self.n_exog_features_} covariate(s) of each of the {steps} "
-                             "forecast steps")
-        exog_future = _finite_2d("exog_future", exog_future, rows=steps)
-        if exog_future.shape[1] != self.n_exog_features_:
-            raise ValueError(f"exog_future must have {self.n_exog_features_} covariate column(s) "
-                             f"as exog had, got {exog_future.shape[1]}")
-        scaled = (exog_future - self.exog_mean_) / self.exog_scale_
-        padded = -(-steps // self.horizon) * self.horizon
-        return np.concatenate([scaled, np.repeat(scaled[-1:], padded - steps, axis=0)])
+    def _recursive(self, history, blocks):
+        """Standardised forecasts (series, blocks, targets * quantiles): `horizon` steps per
+        network call, the median fed back for the next block."""
+        values = [h.values for h in history]
+        q = 1 if self.quantiles_ is None else len(self.quantiles_)
+        middle = 0 if self.quantiles_ is None else int(np.flatnonzero(self.quantiles_ == 0.5)[0])
+        out = []
+        for start in range(0, blocks, self.horizon):
+            xs, masks, levels = [], [], []
+            for h, v in zip(history, values):
+                steps = SeriesSteps(v, h.past, h.future, h.static)
+                x, mask, level = windows(steps, np.array([len(v)]), self.lookback,
+                                         self.horizon, self._with_future)
+                xs.append(x)
+                masks.append(mask)
+                levels.append(level)
+            mask = np.concatenate(masks)
+            raw = self.model_.predict(np.concatenate(xs), verbose=0,
+                                      mask=None if mask.all() else mask)
+            raw = raw.reshape(len(history), self.horizon, self.n_features_, q) \
+                + np.concatenate(levels)[:, :, :, None]
+            out.append(raw.reshape(len(history), self.horizon, -1))
+            values = [np.concatenate([v, r[:, :, middle]]) for v, r in zip(values, raw)]
+        return np.concatenate(out, axis=1)
+
+    def _new_series(self, series, past_covariates, static_covariates):
+        """Series given to predict: read like fit's, standardised by their own histories."""
+        panel = read_panel(series, self._panel.id_col, self._panel.time_col,
+                           self._panel.target_cols if self._panel.kind == "frame" else "y")
+        if panel.targets != self.n_features_:
+            raise ValueError(f"series must have {self.n_features_} target(s) as in fit, got "
+                             f"{panel.targets}")
+        past = panel.covariates(past_covariates, "past_covariates")
+        if (past is None) != (self.n_past_covariates_ == 0):
+            raise ValueError("past_covariates must be given for new series exactly when the "
+                             "model was fitted with them")
+        static = panel.static(static_covariates)
+        if (static is None) != (self.n_static_covariates_ == 0):
+            raise ValueError("static_covariates must be given for new series exactly when the "
+                             "model was fitted with them")
+        if self._with_future:
+            raise ValueError("forecasting new series (series=) with a model fitted with future "
+                             "covariates is not supported: their past rows are unknown here; "
+                             "refit with the new series")
+        means, scales = (np.array(a) for a in zip(*[_standardiser(v) for v in panel.values]))
+        history = [self._series_steps(i, v, means[i], scales[i], past, None, static)
+                   for i, v in enumerate(panel.values)]
+        return panel, history, means, scales
+
+    # ---- backtesting ------------------------------------------------------------------------
+    def backtest(self, series: Series, start: Union[int, float], horizon: Optional[int] = None,
+                 stride: int = 1, retrain: bool = False, seasonality: int = 1,
+                 metrics: Sequence[str] = ("mae", "rmse", "smape", "mase")) -> dict[str, Any]:
+        """Historical forecasts from rolling origins (darts' historical_forecasts,
+        neuralforecast's cross_validation): for each series, origins from `start` (a step
+        index, or a fraction of the series' length) to the end less `horizon`, every `stride`
+        steps; at each origin, the next `horizon` steps forecast from the history before it,
+        with the fitted model (retrain=False: the same as predict(horizon, series=history)) or
+        a model refitted on the histories (retrain=True). Series given as fit takes them,
+        without covariates.
+
+        Returns {'forecasts': per series a list of (origin, forecast) pairs, 'metrics': per
+        series {name: value} averaged over its origins, 'mean': {name: mean over series}}."""
+        check_is_fitted(self)
+        horizon = self.horizon if horizon is None else check_int(horizon, "horizon", 1)
+        stride = check_int(stride, "stride", 1)
+        panel = read_panel(series, self._panel.id_col, self._panel.time_col,
+                           self._panel.target_cols if self._panel.kind == "frame" else "y")
+        origins = []
+        for i, v in enumerate(panel.values):
+            first = int(round(start * len(v))) if isinstance(start, float) else check_int(
+                start, "start", 1)
+            found = list(range(first, len(v) - horizon + 1, stride))
+            if not found:
+                raise ValueError(f"{panel.name(i)} has {len(v)} steps: no origin from start="
+                                 f"{start} leaves horizon={horizon} steps to compare")
+            origins.append(found)
+        forecasts = [[] for _ in panel.values]
+        for k in range(max(len(o) for o in origins)):
+            members = [i for i, o in enumerate(origins) if k < len(o)]
+            histories = [panel.values[i][:origins[i][k]] for i in members]
+            model = self
+            if check_bool(retrain, "retrain"):
+                model = type(self)(**self.get_params()).fit(histories)
+            predicted = model._forecast(horizon, None, None, histories, None, None)[0]
+            for i, f in zip(members, predicted):
+                forecasts[i].append((origins[i][k], f if self.quantiles_ is None else
+                                     f[..., int(np.flatnonzero(self.quantiles_ == 0.5)[0])]))
+        scores = []
+        for i, pairs in enumerate(forecasts):
+            per_origin = [{name: _score(name, panel.values[i][t:t + horizon], f,
+                                        panel.values[i][:t], seasonality) for name in metrics}
+                          for t, f in pairs]
+            scores.append({name: float(np.mean([s[name] for s in per_origin]))
+                           for name in metrics})
+        return {"forecasts": forecasts, "metrics": scores,
+                "mean": {name: float(np.mean([s[name] for s in scores])) for name in metrics}}
+
+
+def _score(name, actual, forecast, history, seasonality):
+    """Metric `name` of gru_native.metrics for one forecast."""
+    if name == "mase":
+        return metrics_module.mase(actual, forecast, history, seasonality=seasonality)
+    return getattr(metrics_module, name)(actual, forecast)
