@@ -48,3 +48,12 @@ def test_classify_text(tmp_path):
 def test_kernel_forecast(tmp_path):
     out = run_example("sine_forecast_kernels.py", tmp_path)
     assert "test MSE" in out
+
+
+def test_forecast_macro(tmp_path):
+    out = run_example("forecast_macro.py", tmp_path)
+    mean = re.search(r"^mean +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+)% +(\d+)%", out, re.M)
+    assert mean and all(float(v) > 0 for v in mean.groups()[:4]), out
+    assert len(re.findall(r"^\w+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+% +\d+%", out, re.M)) == 9, out
+    has_matplotlib = importlib.util.find_spec("matplotlib") is not None
+    assert (tmp_path / "forecast_macro.png").exists() == has_matplotlib
