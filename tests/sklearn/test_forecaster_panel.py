@@ -171,6 +171,10 @@ def test_quantiles_are_monotone_calibrated_and_centred():
     actual = np.stack([s[n:] for s in series])
     coverage = np.mean((actual >= q[..., 0]) & (actual <= q[..., 2]))
     assert 0.65 <= coverage <= 0.95
+    # the conformal widening: none for the median, the same for both ends of the interval
+    adjustment = f.interval_adjustment_
+    assert adjustment.shape == (M, 1, 3) and not adjustment[..., 1].any()
+    np.testing.assert_array_equal(adjustment[..., 0], -adjustment[..., 2])
     with pytest.raises(ValueError, match="quantiles must include 0.5"):
         GRUForecaster(lookback=4, quantiles=(0.1, 0.9)).fit(series[0])
     with pytest.raises(ValueError, match="predict_quantiles needs a model fitted with quantiles"):

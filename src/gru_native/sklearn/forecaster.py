@@ -56,7 +56,10 @@ class GRUForecaster(BaseEstimator):
     quantiles : sequence of float or None, default=None
         Train a quantile head with the pinball loss for these levels (0.5 among them, e.g.
         (0.1, 0.5, 0.9)): `predict` gives the 0.5 quantile, `predict_quantiles` them all,
-        sorted so that they never cross. None: one forecast trained on the squared error.
+        sorted so that they never cross. With early_stopping, each interval of symmetric
+        levels is then widened or narrowed to cover its nominal share of the validation
+        windows (conformalized quantile regression). None: one forecast trained on the
+        squared error.
     learning_rate : float, default=1e-3
         Adam's learning rate.
     batch_size : int, default=32
@@ -87,6 +90,8 @@ class GRUForecaster(BaseEstimator):
         Targets per series.
     n_past_covariates_, n_future_covariates_, n_static_covariates_ : int
     quantiles_ : ndarray or None
+    interval_adjustment_ : ndarray of shape (horizon, n_features_, n_quantiles) or None
+        The conformal widening of each quantile, in standardised units (0 for the median).
     loss_curve_, validation_scores_, n_iter_
         Training loss per epoch, validation loss per epoch (early stopping), epochs run.
     """
@@ -154,6 +159,7 @@ class GRUForecaster(BaseEstimator):
         with contextlib.nullcontext() if generator is None else utils.local_rng(generator):
             self.model_ = self._build_model(x.shape[1:])
             history = self._train(x, y, mask, last)
+        self.interval_adjustment_ = self._conformal_adjustment(x, y, mask, last)
         self.loss_curve_ = history.history["loss"]
         self.validation_scores_ = history.history.get("val_loss")
         self.n_iter_ = len(self.loss_curve_)
@@ -243,6 +249,31 @@ class GRUForecaster(BaseEstimator):
         return self.model_.fit(x, y, batch_size=self.batch_size, epochs=self.max_iter,
                                verbose=self.verbose, mask=mask, **fit_args)
 
+    def _conformal_adjustment(self, x, y, mask, last):
+        """How much to widen (or narrow) each interval of symmetric quantile levels so that it
+        covers its nominal share of the validation windows (conformalized quantile
+        regression, Romano et al. 2019), per forecast step and target, in standardised units:
+        (horizon, targets, quantiles), zero for the median. None without quantiles or without
+        validation windows (early_stopping=False)."""
+        if self.quantiles_ is None or not self.early_stopping:
+            return None
+        q = self.quantiles_
+        val_mask = None if mask is None else mask[last]
+        predicted = self.model_.predict(x[last], verbose=0, mask=val_mask).reshape(
+            -1, self.horizon, self.n_features_, len(q))
+        actual = y[last].reshape(-1, self.horizon, self.n_features_)
+        n = len(actual)
+        adjustment = np.zeros((self.horizon, self.n_features_, len(q)))
+        for k in range(len(q) // 2):
+            low, high = predicted[..., k], predicted[..., len(q) - 1 - k]
+            if not np.isclose(q[k] + q[len(q) - 1 - k], 1):
+                continue  # not a symmetric pair: no interval to calibrate
+            scores = np.maximum(low - actual, actual - high)  # > 0: outside the interval
+            level = min(1.0, np.ceil((n + 1) * (q[len(q) - 1 - k] - q[k])) / n)
+            widen = np.quantile(scores, level, axis=0, method="higher")
+            adjustment[..., k], adjustment[..., len(q) - 1 - k] = -widen, widen
+        return adjustment
+
     # ---- forecasting ------------------------------------------------------------------------
     def predict(self, steps: int, future_covariates: Any = None, *, ids: Optional[Sequence] = None,
                 series: Series = None, past_covariates: Any = None,
@@ -310,6 +341,8 @@ class GRUForecaster(BaseEstimator):
         out = self._recursive(history, blocks)[:, :steps]
         q = 1 if self.quantiles_ is None else len(self.quantiles_)
         out = out.reshape(len(history), steps, self.n_features_, q)
+        if self.interval_adjustment_ is not None:  # each block as the validated horizon
+            out = out + self.interval_adjustment_[np.arange(steps) % self.horizon]
         out = out * scales[:, None, :, None] + means[:, None, :, None]
         if self.quantiles_ is None:
             return list(out[..., 0]), panel, positions
