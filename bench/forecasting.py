@@ -90,6 +90,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 SYNTHETIC = dict(n=1000, m=12, h=12, min_length=40, max_length=200, groups=3, seed=0)
 QUICK_SYNTHETIC = 60
 QUICK_MAX_ITER = 5
+PER_SERIES_MAX = 50  # panels with more series keep means per group, not per-series rows, in JSON
 BASELINES = ("seasonal naive", "drift", "ETS", "Theta")
 GRU = "GRU (global)"
 
@@ -222,6 +223,9 @@ def yearly_panel():
                 freq="yearly", source="sktime.datasets.load_lynx",
                 notes=["m=1 as M4 for yearly data (the ~10-year cycle is not modelled as a "
                        "season); h=6, M4's yearly horizon"])
+
+
+GROUP_SHAPES = ("sine", "one-month peak", "two peaks a year")
 
 
 def seasonal_shapes(m=12):
@@ -548,8 +552,28 @@ def run(panels, methods, lookback_mode, quick, log=sys.stderr):
                       file=log, flush=True)
             else:
                 print(f"{name:9} {method:15} {row['status']}", file=log, flush=True)
+        for row in rows:
+            if "per_series" in row and len(row["per_series"]) > PER_SERIES_MAX:
+                shorten(row, panel)
         results[name] = dict(facts=facts, methods=rows)
     return results
+
+
+def shorten(row, panel):
+    """A large panel's per-series rows replaced by means per static group (the JSON stays small):
+    {group: {metric: mean}}."""
+    rows = row.pop("per_series")
+    groups = panel.get("groups")
+    if groups is None:
+        return
+    by_group = {}
+    for g in sorted(set(groups)):
+        mine = [r for r, gr in zip(rows, groups) if gr == g]
+        by_group[str(g)] = {key: (float(np.nanmean([r[key] for r in mine]))
+                                  if mine[0][key] is not None else None)
+                            for key in ("mase", "smape", "coverage80")}
+        by_group[str(g)]["series"] = len(mine)
+    row["by_group"] = by_group
 
 
 def _num(value, digits=3):
@@ -600,6 +624,18 @@ def per_series_table(result):
     for i, name in enumerate(result["facts"]["names"]):
         lines.append(f"| {name} | " + " | ".join(_num(r["per_series"][i]["mase"]) for r in ran)
                      + " |")
+    return "\n".join(lines)
+
+
+def group_table(result):
+    ran = [r for r in result["methods"] if "by_group" in r]
+    groups = list(ran[0]["by_group"])
+    lines = ["| group (series) | " + " | ".join(r["method"] for r in ran) + " |",
+             "|" + "---|" * (len(ran) + 1)]
+    for g in groups:
+        label = GROUP_SHAPES[int(g)] if g.isdigit() and int(g) < len(GROUP_SHAPES) else g
+        lines.append(f"| {g}: {label} ({ran[0]['by_group'][g]['series']}) | "
+                     + " | ".join(_num(r["by_group"][g]["mase"]) for r in ran) + " |")
     return "\n".join(lines)
 
 
@@ -684,6 +720,8 @@ def main(argv=None):
         lines += [table(res), ""]
         if f["series"] <= 12:
             lines += ["MASE per series:", "", per_series_table(res), ""]
+        elif any("by_group" in r for r in res["methods"]):
+            lines += ["MASE per static group (the seasonal shape):", "", group_table(res), ""]
     text = "\n".join(lines)
     print(text)
     with open(args.out, "w") as out:
