@@ -33,10 +33,11 @@ def rmse(forecast, actual):
 def network_forecast(forecaster, window):
     """The next `horizon` steps, standardised, (horizon, features), after a window of the
     standardised series, as the documented model computes them: the network reads each step
-    minus the window's mean and forecasts the change from that mean."""
-    level = window.mean(axis=0)
-    out = forecaster.model_.predict((window - level)[None], verbose=0)[0]
-    return out.reshape(forecaster.horizon, -1) + level
+    minus the window's last value, divided by its mean absolute change, and forecasts the
+    change from that value in those units."""
+    level, scale = window.mean(axis=0), np.abs(np.diff(window, axis=0)).mean(axis=0)
+    out = forecaster.model_.predict(((window - level) / scale)[None], verbose=0)[0]
+    return out.reshape(forecaster.horizon, -1) * scale + level
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,11 @@
 """The network inputs of a GRUForecaster: windows cut from many series at once.
 
-A window ending at origin t (its first forecast step) holds the `lookback` steps before t, each
-minus the window's level (the mean of its valid steps); a series with fewer steps before t is
-left-padded with zeros and masked, so the kernels skip the padding. Each step carries, after
+A window ending at origin t (its first forecast step) holds the `lookback` steps before t
+relative to the window: minus its level (its last value) and divided by its scale (the mean
+absolute change between its consecutive steps, as MASE's scale), so that the network reads the
+shape of the recent past at any level and amplitude, and forecasts the change from the last
+value in units of the recent changes. A series with fewer steps before t is left-padded with
+zeros and masked, so the kernels skip the padding. Each step carries, after
 the series' values, its past covariates, its future covariates and the series' static
 covariates; with future covariates the window goes on over the `horizon` forecast steps (the
 series unknown there: zeros, and a flag that is 1 where it is known).
@@ -38,8 +41,8 @@ def _padded_windows(a: np.ndarray, lookback: int, length: int, origins: np.ndarr
 
 def windows(steps: SeriesSteps, origins: np.ndarray, lookback: int, horizon: int,
             with_future: bool):
-    """(inputs (windows, time, features), valid-step mask (windows, time), levels (windows, 1,
-    targets)) of one series' windows at `origins`."""
+    """(inputs (windows, time, features), valid-step mask (windows, time), levels and scales
+    (windows, 1, targets) each) of one series' windows at `origins`."""
     length = lookback + (horizon if with_future else 0)
     positions = origins[:, None] - lookback + np.arange(length)
     mask = positions >= 0
@@ -47,7 +50,12 @@ def windows(steps: SeriesSteps, origins: np.ndarray, lookback: int, horizon: int
     values = _padded_windows(steps.values, lookback, lookback, origins)
     count = past_mask.sum(axis=1)[:, None, None]
     level = (values * past_mask[..., None]).sum(axis=1, keepdims=True) / count
-    relative = (values - level) * past_mask[..., None]
+    pairs = (past_mask[:, 1:] & past_mask[:, :-1])[..., None]
+    changes = (np.abs(np.diff(values, axis=1)) * pairs).sum(axis=1, keepdims=True)
+    scale = changes / np.maximum(pairs.sum(axis=1, keepdims=True), 1)
+    # a flat window (or one of a single step) keeps the series' own unit
+    scale = np.where(scale > 1e-6, scale, 1.0)
+    relative = (values - level) / scale * past_mask[..., None]
     parts = [relative]
     if steps.past is not None:
         parts.append(_padded_windows(steps.past, lookback, lookback, origins))
@@ -61,7 +69,7 @@ def windows(steps: SeriesSteps, origins: np.ndarray, lookback: int, horizon: int
         parts.append(np.concatenate([np.ones((len(origins), lookback, 1)),
                                      np.zeros((len(origins), horizon, 1))], axis=1))
     x = np.concatenate(parts, axis=2) * mask[..., None]
-    return x, mask, level
+    return x, mask, level, scale
 
 
 def training_origins(length: int, lookback: int, horizon: int) -> np.ndarray:
@@ -71,7 +79,9 @@ def training_origins(length: int, lookback: int, horizon: int) -> np.ndarray:
     return np.arange(first, length - horizon + 1)
 
 
-def targets(values: np.ndarray, origins: np.ndarray, horizon: int, level: np.ndarray) -> np.ndarray:
-    """(windows, horizon * targets): the horizon steps after each origin, minus its level."""
+def targets(values: np.ndarray, origins: np.ndarray, horizon: int, level: np.ndarray,
+            scale: np.ndarray) -> np.ndarray:
+    """(windows, horizon * targets): the horizon steps after each origin, relative to its
+    window (minus its level, divided by its scale)."""
     index = origins[:, None] + np.arange(horizon)
-    return (values[index] - level).reshape(len(origins), -1)
+    return ((values[index] - level) / scale).reshape(len(origins), -1)

@@ -4,8 +4,9 @@ future and static covariates, quantile forecasts and backtests.
 The network reads the last `lookback` steps of a series and predicts the next `horizon` steps
 at once (direct multi-output); longer forecasts feed its forecasts back, `horizon` steps at a
 time (recursive). Each series is standardised by its own mean and deviation (undone on the
-forecasts), and each window is then taken relative to its own mean (its level): the network
-reads the shape of the recent past and forecasts the change from its level, so that series of
+forecasts), and each window is then taken relative to itself (minus its last value, divided by
+its mean absolute change: forecast_windows.py): the network reads the shape of the recent past
+and forecasts the change from the last value in units of the recent changes, so that series of
 any scale share one model and a trend carrying a series beyond its training range does not
 carry the network's inputs out of theirs. Series shorter than lookback + horizon are used too:
 their windows are left-padded and masked.
@@ -208,10 +209,11 @@ class GRUForecaster(BaseEstimator):
         xs, ys, masks, last = [], [], [], []
         for steps in self._steps:
             origins = training_origins(len(steps.values), self.lookback, self.horizon)
-            x, mask, level = windows(steps, origins, self.lookback, self.horizon, self._with_future)
+            x, mask, level, scale = windows(steps, origins, self.lookback, self.horizon,
+                                            self._with_future)
             xs.append(x)
             masks.append(mask)
-            ys.append(targets(steps.values, origins, self.horizon, level))
+            ys.append(targets(steps.values, origins, self.horizon, level, scale))
             n_val = max(1, int(round(len(origins) * self.validation_fraction))) \
                 if len(origins) > 1 else 0
             last.append(np.arange(len(origins)) >= len(origins) - n_val)
@@ -341,8 +343,6 @@ class GRUForecaster(BaseEstimator):
         out = self._recursive(history, blocks)[:, :steps]
         q = 1 if self.quantiles_ is None else len(self.quantiles_)
         out = out.reshape(len(history), steps, self.n_features_, q)
-        if self.interval_adjustment_ is not None:  # each block as the validated horizon
-            out = out + self.interval_adjustment_[np.arange(steps) % self.horizon]
         out = out * scales[:, None, :, None] + means[:, None, :, None]
         if self.quantiles_ is None:
             return list(out[..., 0]), panel, positions
@@ -350,25 +350,29 @@ class GRUForecaster(BaseEstimator):
 
     def _recursive(self, history, blocks):
         """Standardised forecasts (series, blocks, targets * quantiles): `horizon` steps per
-        network call, the median fed back for the next block."""
+        network call (its intervals widened by the conformal adjustment), the median fed back
+        for the next block."""
         values = [h.values for h in history]
         q = 1 if self.quantiles_ is None else len(self.quantiles_)
         middle = 0 if self.quantiles_ is None else int(np.flatnonzero(self.quantiles_ == 0.5)[0])
         out = []
         for start in range(0, blocks, self.horizon):
-            xs, masks, levels = [], [], []
+            xs, masks, levels, scales = [], [], [], []
             for h, v in zip(history, values):
                 steps = SeriesSteps(v, h.past, h.future, h.static)
-                x, mask, level = windows(steps, np.array([len(v)]), self.lookback,
-                                         self.horizon, self._with_future)
+                x, mask, level, scale = windows(steps, np.array([len(v)]), self.lookback,
+                                                self.horizon, self._with_future)
                 xs.append(x)
                 masks.append(mask)
                 levels.append(level)
+                scales.append(scale)
             mask = np.concatenate(masks)
             raw = self.model_.predict(np.concatenate(xs), verbose=0,
                                       mask=None if mask.all() else mask)
-            raw = raw.reshape(len(history), self.horizon, self.n_features_, q) \
-                + np.concatenate(levels)[:, :, :, None]
+            raw = raw.reshape(len(history), self.horizon, self.n_features_, q)
+            if self.interval_adjustment_ is not None:
+                raw = raw + self.interval_adjustment_
+            raw = raw * np.concatenate(scales)[..., None] + np.concatenate(levels)[..., None]
             out.append(raw.reshape(len(history), self.horizon, -1))
             values = [np.concatenate([v, r[:, :, middle]]) for v, r in zip(values, raw)]
         return np.concatenate(out, axis=1)
