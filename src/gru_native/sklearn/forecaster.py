@@ -200,6 +200,11 @@ class GRUForecaster(BaseEstimator):
                                  f"{self.quantiles!r}")
 
     @property
+    def _median(self):
+        """The position of the 0.5 quantile in quantiles_."""
+        return int(np.flatnonzero(self.quantiles_ == 0.5)[0])
+
+    @property
     def _with_future(self):
         return self.n_future_covariates_ > 0
 
@@ -292,8 +297,7 @@ class GRUForecaster(BaseEstimator):
         covariate columns); a block of `horizon` steps past its last row repeats that row."""
         forecasts, panel, positions = self._forecast(steps, future_covariates, ids, series,
                                                      past_covariates, static_covariates)
-        middle = None if self.quantiles_ is None else int(np.flatnonzero(self.quantiles_ == 0.5)[0])
-        points = [f if middle is None else f[..., middle] for f in forecasts]
+        points = [f if self.quantiles_ is None else f[..., self._median] for f in forecasts]
         return panel.forecasts(positions, points)
 
     def predict_quantiles(self, steps: int, future_covariates: Any = None, *,
@@ -354,7 +358,7 @@ class GRUForecaster(BaseEstimator):
         for the next block."""
         values = [h.values for h in history]
         q = 1 if self.quantiles_ is None else len(self.quantiles_)
-        middle = 0 if self.quantiles_ is None else int(np.flatnonzero(self.quantiles_ == 0.5)[0])
+        middle = 0 if self.quantiles_ is None else self._median
         out = []
         for start in range(0, blocks, self.horizon):
             xs, masks, levels, scales = [], [], [], []
@@ -439,7 +443,7 @@ class GRUForecaster(BaseEstimator):
             predicted = model._forecast(horizon, None, None, histories, None, None)[0]
             for i, f in zip(members, predicted):
                 forecasts[i].append((origins[i][k], f if self.quantiles_ is None else
-                                     f[..., int(np.flatnonzero(self.quantiles_ == 0.5)[0])]))
+                                     f[..., self._median]))
         scores = []
         for i, pairs in enumerate(forecasts):
             per_origin = [{name: _score(name, panel.values[i][t:t + horizon], f,
