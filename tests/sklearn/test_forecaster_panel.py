@@ -180,3 +180,23 @@ def test_quantiles_are_monotone_calibrated_and_centred():
         GRUForecaster(lookback=4, quantiles=(0.1, 0.9)).fit(series[0])
     with pytest.raises(ValueError, match="predict_quantiles needs a model fitted with quantiles"):
         GRUForecaster(lookback=4, max_iter=1).fit(series[0]).predict_quantiles(2)
+
+
+def test_dataframe_quantiles_and_a_retrained_backtest():
+    pd = pytest.importorskip("pandas")
+    series = seasonal_panel((48, 36))
+    frame = pd.concat([pd.DataFrame({"unique_id": key, "ds": np.arange(len(s)), "y": s})
+                       for key, s in zip(["a", "b"], series)], ignore_index=True)
+    f = GRUForecaster(lookback=M, horizon=3, units=8, max_iter=3, quantiles=(0.1, 0.5, 0.9),
+                      random_state=0).fit(frame)
+    out = f.predict_quantiles(4)
+    assert list(out.columns) == ["unique_id", "ds", "y-q0.1", "y-q0.5", "y-q0.9"]
+    np.testing.assert_allclose(out["y-q0.5"].to_numpy(), f.predict(4)["y"].to_numpy())
+    assert (out["y-q0.1"] <= out["y-q0.5"]).all() and (out["y-q0.5"] <= out["y-q0.9"]).all()
+    # retrain=True refits on each origin's histories: what a fresh fit on them forecasts
+    result = f.backtest(series, start=30, horizon=3, stride=100, retrain=True)
+    fresh = GRUForecaster(**f.get_params()).fit([s[:30] for s in series])
+    for (origin, forecast), want in zip([pairs[0] for pairs in result["forecasts"]],
+                                        fresh.predict(3)):
+        assert origin == 30
+        np.testing.assert_allclose(forecast[:, 0], want, rtol=1e-10)
