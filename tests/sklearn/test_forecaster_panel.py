@@ -200,3 +200,21 @@ def test_dataframe_quantiles_and_a_retrained_backtest():
                                         fresh.predict(3)):
         assert origin == 30
         np.testing.assert_allclose(forecast[:, 0], want, rtol=1e-10)
+
+
+def test_auto_lookback_is_chosen_on_the_last_horizon_of_the_training_series():
+    series = seasonal_panel((120, 100, 90))
+    f = GRUForecaster(horizon=6, season_length=M, units=8, max_iter=5, random_state=0).fit(series)
+    assert set(f.lookback_scores_) == {12, 24, 36}
+    assert f.lookback_ == min(f.lookback_scores_, key=f.lookback_scores_.get)
+    # each score: the candidate's model fitted without the last 6 steps, scored on them
+    trial = GRUForecaster(lookback=24, horizon=6, season_length=M, units=8, max_iter=5,
+                          random_state=0).fit([s[:-6] for s in series])
+    from gru_native import metrics
+    want = np.mean([metrics.mase(s[-6:], p, s[:-6], seasonality=M)
+                    for s, p in zip(series, trial.predict(6))])
+    assert f.lookback_scores_[24] == pytest.approx(want, rel=1e-10)
+    # with covariates: two seasons, without a choice
+    with_static = GRUForecaster(horizon=6, season_length=M, units=8, max_iter=1).fit(
+        series, static_covariates=np.eye(3))
+    assert with_static.lookback_ == 24 and with_static.lookback_scores_ is None

@@ -15,7 +15,7 @@ their windows are left-padded and masked.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Optional, Sequence, TypeVar, Union
+from typing import Any, Literal, Optional, Sequence, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -47,8 +47,11 @@ class GRUForecaster(BaseEstimator):
 
     Parameters
     ----------
-    lookback : int
-        Past steps the network reads to forecast: a season or two of a seasonal series.
+    lookback : int or 'auto', default='auto'
+        Past steps the network reads to forecast: a season or two of a seasonal series. 'auto'
+        chooses among max(season_length, horizon) and its double and triple (those the series
+        are long enough for) the one whose model, fitted on the series without their last
+        `horizon` steps, forecasts those steps best (mean MASE); with covariates, the double.
     horizon : int, default=1
         Steps the network forecasts at once; `predict(steps)` with more steps feeds forecasts
         back in blocks of `horizon`.
@@ -78,9 +81,16 @@ class GRUForecaster(BaseEstimator):
         Seeds the initial weights and the shuffling: the same seed gives the same forecasts.
     verbose : int, default=0
         0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+    season_length : int, default=1
+        The series' seasonal period (12 for monthly data with a yearly season): the lookback
+        candidates of 'auto', and MASE's scale when choosing.
 
     Attributes
     ----------
+    lookback_ : int
+        The lookback used (`lookback`, or the one 'auto' chose).
+    lookback_scores_ : dict or None
+        With lookback='auto' and a choice to make: each candidate's validation MASE.
     model_ : Sequential
         The trained network: GRU(units) then Dense(horizon * targets [* quantiles]).
     ids_ : list
@@ -97,12 +107,13 @@ class GRUForecaster(BaseEstimator):
         Training loss per epoch, validation loss per epoch (early stopping), epochs run.
     """
 
-    def __init__(self, lookback: int, horizon: int = 1, units: int = 64,
+    def __init__(self, lookback: Union[int, Literal["auto"]] = "auto", horizon: int = 1,
+                 units: int = 64,
                  quantiles: Optional[Sequence[float]] = None, learning_rate: float = 1e-3,
                  batch_size: int = 32, max_iter: int = 200, early_stopping: bool = True,
                  validation_fraction: float = 0.1, n_iter_no_change: int = 10, tol: float = 1e-4,
                  random_state: Union[int, np.random.Generator, None] = None,
-                 verbose: int = 0) -> None:
+                 verbose: int = 0, season_length: int = 1) -> None:
         self.lookback = lookback
         self.horizon = horizon
         self.units = units
@@ -116,6 +127,7 @@ class GRUForecaster(BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.season_length = season_length
 
     # ---- fitting ----------------------------------------------------------------------------
     def fit(self: _Forecaster, series: Series, past_covariates: Any = None,
@@ -140,6 +152,8 @@ class GRUForecaster(BaseEstimator):
                 raise ValueError(f"{panel.name(i)} has {len(values)} steps; horizon="
                                  f"{self.horizon} needs at least {self.horizon + 1} (one to "
                                  "forecast from)")
+        self.lookback_, self.lookback_scores_ = self._chosen_lookback(
+            panel, past is not None or future is not None or static is not None)
         self._panel, self.ids_ = panel, list(panel.ids)
         self.n_features_ = panel.targets
         self.series_mean_, self.series_scale_ = (np.array(a) for a in zip(
@@ -166,6 +180,27 @@ class GRUForecaster(BaseEstimator):
         self.n_iter_ = len(self.loss_curve_)
         return self
 
+    def _chosen_lookback(self, panel, with_covariates):
+        """(lookback, each candidate's validation MASE or None) for `lookback`."""
+        if self.lookback != "auto":
+            return self.lookback, None
+        h, m = self.horizon, self.season_length
+        base = max(m, h)
+        room = int(np.median([len(v) for v in panel.values])) - 2 * h  # after the validation cut
+        candidates = [c for c in (base, 2 * base, 3 * base) if c <= max(room, base)]
+        cut = [v for v in panel.values if len(v) > 2 * h and len(v) - h > m]
+        if with_covariates or len(candidates) == 1 or not cut:
+            return candidates[min(1, len(candidates) - 1)], None
+        scores = {}
+        for lookback in candidates:
+            trial = type(self)(**dict(self.get_params(), lookback=lookback))
+            forecasts = trial.fit([v[:-h] for v in cut]).predict(h)
+            scores[lookback] = float(np.mean([
+                metrics_module.mase(v[-h:], f.reshape(h, -1), v[:-h], seasonality=m)
+                for v, f in zip(cut, forecasts)
+                if np.any(v[m:-h] != v[:-h - m])]))  # a history that repeats has no MASE scale
+        return min(scores, key=scores.get), scores
+
     def _series_steps(self, i, values, mean, scale, past, future, static):
         """Series i's steps standardised by (mean, scale), its covariates by the fitted
         scaling."""
@@ -179,7 +214,10 @@ class GRUForecaster(BaseEstimator):
         return steps
 
     def _check_params(self):
-        for name in ("lookback", "horizon", "units", "batch_size", "max_iter", "n_iter_no_change"):
+        if self.lookback != "auto":
+            check_int(self.lookback, "lookback", 1)
+        for name in ("horizon", "units", "batch_size", "max_iter", "n_iter_no_change",
+                     "season_length"):
             check_int(getattr(self, name), name, 1)
         check_real(self.learning_rate, "learning_rate", 0, low_open=True)
         check_bool(self.early_stopping, "early_stopping")
@@ -213,8 +251,8 @@ class GRUForecaster(BaseEstimator):
         whether each window is among its series' most recent (validation_fraction) ones."""
         xs, ys, masks, last = [], [], [], []
         for steps in self._steps:
-            origins = training_origins(len(steps.values), self.lookback, self.horizon)
-            x, mask, level, scale = windows(steps, origins, self.lookback, self.horizon,
+            origins = training_origins(len(steps.values), self.lookback_, self.horizon)
+            x, mask, level, scale = windows(steps, origins, self.lookback_, self.horizon,
                                             self._with_future)
             xs.append(x)
             masks.append(mask)
@@ -242,7 +280,7 @@ class GRUForecaster(BaseEstimator):
         if self.early_stopping:
             if not last.any() or last.all():
                 raise ValueError(f"early_stopping needs series with at least two windows (one "
-                                 f"to train on, one to validate on); lookback={self.lookback} "
+                                 f"to train on, one to validate on); lookback={self.lookback_} "
                                  f"and horizon={self.horizon} leave {len(last)} window(s)")
             # The most recent windows of each series validate: the closest to what predict
             # forecasts.
@@ -364,7 +402,7 @@ class GRUForecaster(BaseEstimator):
             xs, masks, levels, scales = [], [], [], []
             for h, v in zip(history, values):
                 steps = SeriesSteps(v, h.past, h.future, h.static)
-                x, mask, level, scale = windows(steps, np.array([len(v)]), self.lookback,
+                x, mask, level, scale = windows(steps, np.array([len(v)]), self.lookback_,
                                                 self.horizon, self._with_future)
                 xs.append(x)
                 masks.append(mask)
