@@ -14,8 +14,8 @@ ROOT = "gru_native"
 # The modules every floor may use: the Keras namespaces that layers and models build on, the
 # checks and the name registry they share, and the training data (gru_native.data, which
 # imports nothing else of the package).
-FOUNDATIONS = {"gru_native.activations", "gru_native.initializers", "gru_native.registry",
-               "gru_native.utils", "gru_native.validation"}
+FOUNDATIONS = {"gru_native.activations", "gru_native.file_writing", "gru_native.initializers",
+               "gru_native.registry", "gru_native.utils", "gru_native.validation"}
 # Keras namespaces of the models floor (losses, metrics, optimizers, callbacks), with their
 # submodules (optimizers.schedules).
 MODEL_SUPPORT = {"gru_native.losses", "gru_native.metrics", "gru_native.optimizers",

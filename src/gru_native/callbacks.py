@@ -16,13 +16,13 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
 from . import utils
+from .file_writing import write_text
 
 # Name fragments of metrics that improve upward (Keras' accuracies, AUC, precision, recall, F1,
 # R2, IoU, cosine similarity); every other quantity, losses and errors, improves downward.
@@ -674,7 +674,7 @@ class BackupAndRestore(Callback):
             if not os.path.exists(self._prev_metadata_path):
                 raise
             with open(self._prev_metadata_path, encoding="utf-8") as f:
-                _write_text_atomically(self._metadata_path, f.read())
+                write_text(self._metadata_path, f.read())
             metadata = self._restore(self._metadata_path)
         self.resumed_epoch = self._current_epoch = metadata["epoch"]
         self._saves = metadata["saves"]
@@ -741,11 +741,11 @@ class BackupAndRestore(Callback):
         self.model.save(os.path.join(self.backup_dir, model_file))
         if self.double_checkpoint and os.path.exists(self._metadata_path):
             with open(self._metadata_path, encoding="utf-8") as f:
-                _write_text_atomically(self._prev_metadata_path, f.read())
+                write_text(self._prev_metadata_path, f.read())
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
                     "rng_state": utils.rng().bit_generator.state, "model": model_file,
                     "saves": self._saves}
-        _write_text_atomically(self._metadata_path, json.dumps(metadata))
+        write_text(self._metadata_path, json.dumps(metadata))
         self._remove_unused_model_files()
 
     def _remove_unused_model_files(self):
@@ -793,32 +793,3 @@ def _checked_metadata(metadata):
     if not (isinstance(model, str) and BackupAndRestore._MODEL_FILE.match(model)):
         raise ValueError(f"the backup's metadata names no model file, got {model!r:.200}")
     return metadata
-
-
-def _write_text_atomically(path, text):
-    """Write `text` to `path` through a temporary file beside it, flushed to disk and renamed
-    over it: a kill at any moment leaves either the old file or the new one."""
-    directory, name = os.path.split(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename durable (POSIX); best effort where directories cannot be opened
-        fd = os.open(directory or ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

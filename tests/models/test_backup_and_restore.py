@@ -189,7 +189,7 @@ def test_a_backup_cut_short_before_its_metadata_leaves_the_previous_one_whole(tm
     # written but before its metadata leaves epoch 1's backup, consistent.
     import gru_native.callbacks as callbacks_module
 
-    write, writes = callbacks_module._write_text_atomically, []
+    write, writes = callbacks_module.write_text, []
 
     def dying_write(path, text):
         writes.append(path)
@@ -197,12 +197,12 @@ def test_a_backup_cut_short_before_its_metadata_leaves_the_previous_one_whole(tm
             raise KeyboardInterrupt
         write(path, text)
 
-    monkeypatch.setattr(callbacks_module, "_write_text_atomically", dying_write)
+    monkeypatch.setattr(callbacks_module, "write_text", dying_write)
     backup, snapshots, model, (x, y) = tmp_path / "backup", Snapshots(), make_model(), data()
     with pytest.raises(KeyboardInterrupt):
         model.fit(x, y, epochs=5, batch_size=8, verbose=0,
                   callbacks=[snapshots, BackupAndRestore(backup)])
-    monkeypatch.setattr(callbacks_module, "_write_text_atomically", write)
+    monkeypatch.setattr(callbacks_module, "write_text", write)
     assert sorted(os.listdir(backup)) == ["model-1.keras", "model-2.keras", METADATA]
     restored_model, callback = restored(backup)
     assert callback.resumed_epoch == 1

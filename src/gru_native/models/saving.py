@@ -2,7 +2,7 @@
 with allow_pickle=False, so loading a file never runs code. Pickling a model uses the same
 arrays (scikit-learn and joblib need pickle).
 
-Saving is atomic (file_writing.py). Loading checks everything it reads (the archive, the format
+Saving is atomic (gru_native/file_writing.py). Loading checks everything it reads (the archive, the format
 version, the config's structure, every array's dtype, shape and values) and raises a ValueError
 naming what is wrong; it never returns a half-built model. It reads the config first, within
 limits on its length, its layers and their nesting, and plans the model from it (its weights
@@ -24,7 +24,7 @@ from .. import losses, optimizers
 from ..layers import InputLayer
 from ..layers.base import as_shape, deserialize, layer_limits, serialize, uninitialized_weights
 from .archive import Archive, ArchiveError, Arrays, reason
-from .file_writing import write_archive
+from ..file_writing import write_archive
 from .graph import Graph, flatten_tensors
 
 _FORMAT = "gru_native.model/1"

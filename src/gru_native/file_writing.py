@@ -1,4 +1,5 @@
-"""Writing a gru_native file: atomically over a regular file, straight into a stream.
+"""Writing a gru_native file (a model archive, a backup's metadata): atomically over a regular
+file, straight into a stream.
 
 A regular file (or a new one) is written to a temporary file next to it, flushed to disk, then
 renamed over it, so a crash or a kill in the middle of a save leaves the previous file as it
@@ -26,7 +27,7 @@ def write_archive(filepath, arrays):
     except FileNotFoundError:
         mode = None
     if mode is None or stat.S_ISREG(mode) or stat.S_ISDIR(mode):  # a directory: the rename says so
-        _write_atomically(path, arrays)
+        _write_atomically(path, lambda f: np.savez(f, **arrays))
     elif stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
         with open(path, "wb") as f:
             np.savez(_Stream(f), **arrays)
@@ -110,10 +111,16 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def _write_atomically(path, arrays):
-    """Into a temporary file in the same directory, flushed and fsynced, then renamed over the
-    target. Whatever happens before the rename (an exception, a kill, a full disk), the previous
-    file is untouched; on an exception the temporary file is removed."""
+def write_text(filepath, text):
+    """Write `text` (UTF-8) to the regular file `filepath`, atomically."""
+    path = os.path.realpath(os.fsdecode(os.fspath(filepath)))
+    _write_atomically(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _write_atomically(path, write):
+    """write(f) into a temporary file in the same directory, flushed and fsynced, then renamed
+    over the target. Whatever happens before the rename (an exception, a kill, a full disk),
+    the previous file is untouched; on an exception the temporary file is removed."""
     directory, name = os.path.split(path)
     _remove_orphans(directory, name)
     fd, temporary = _create_temporary(directory, name)
@@ -129,7 +136,7 @@ def _write_atomically(path, arrays):
                     os.chmod(temporary, mode)
                 except OSError:
                     pass
-            np.savez(f, **arrays)  # a file object: np.savez would append '.npz' to a path
+            write(f)  # a file object: np.savez would append '.npz' to a path
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
