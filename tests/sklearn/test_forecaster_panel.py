@@ -218,3 +218,10 @@ def test_auto_lookback_is_chosen_on_the_last_horizon_of_the_training_series():
     with_static = GRUForecaster(horizon=6, season_length=M, units=8, max_iter=1).fit(
         series, static_covariates=np.eye(3))
     assert with_static.lookback_ == 24 and with_static.lookback_scores_ is None
+
+
+def test_auto_lookback_skips_candidates_too_long_to_validate():
+    """A 30-step series leaves no two windows for lookback 18 once its last 6 steps are cut:
+    that candidate sits out instead of failing the fit."""
+    f = GRUForecaster(horizon=6, units=4, max_iter=2, random_state=0).fit(np.sin(np.arange(30.0)))
+    assert set(f.lookback_scores_) == {6, 12} and f.predict(3).shape == (3,)

@@ -194,11 +194,17 @@ class GRUForecaster(BaseEstimator):
         scores = {}
         for lookback in candidates:
             trial = type(self)(**dict(self.get_params(), lookback=lookback))
-            forecasts = trial.fit([v[:-h] for v in cut]).predict(h)
+            try:
+                forecasts = trial.fit([v[:-h] for v in cut]).predict(h)
+            except ValueError:  # too few windows left to train and validate on
+                continue
             scores[lookback] = float(np.mean([
                 metrics_module.mase(v[-h:], f.reshape(h, -1), v[:-h], seasonality=m)
                 for v, f in zip(cut, forecasts)
                 if np.any(v[m:-h] != v[:-h - m])]))  # a history that repeats has no MASE scale
+        scores = {k: v for k, v in scores.items() if np.isfinite(v)}
+        if not scores:
+            return candidates[min(1, len(candidates) - 1)], None
         return min(scores, key=scores.get), scores
 
     def _series_steps(self, i, values, mean, scale, past, future, static):
