@@ -225,3 +225,17 @@ def test_auto_lookback_skips_candidates_too_long_to_validate():
     that candidate sits out instead of failing the fit."""
     f = GRUForecaster(horizon=6, units=4, max_iter=2, random_state=0).fit(np.sin(np.arange(30.0)))
     assert set(f.lookback_scores_) == {6, 12} and f.predict(3).shape == (3,)
+
+
+def test_auto_lookback_tries_its_candidates_on_at_most_200_series(monkeypatch):
+    series = seasonal_panel((40,) * 450, noise=0.05)
+    fits = []
+    original = GRUForecaster.fit
+
+    def counting_fit(self, data, *args, **kwargs):
+        fits.append(len(data))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(GRUForecaster, "fit", counting_fit)
+    f = GRUForecaster(horizon=6, units=4, max_iter=1, random_state=0).fit(series)
+    assert fits[0] == 450 and fits[1:] == [150] * len(f.lookback_scores_)  # every 3rd series

@@ -30,6 +30,9 @@ from ..models import Sequential
 from ..validation import check_bool, check_choice, check_int, check_real
 
 _Forecaster = TypeVar("_Forecaster", bound="GRUForecaster")
+# lookback='auto' tries its candidates on at most this many series (every k-th): a large panel's
+# choice then costs a few small fits, not three full ones
+_LOOKBACK_TRIAL_SERIES = 200
 Series = Any  # an array (steps,) / (steps, targets), a list of them, or a long DataFrame
 # what predict returns: an array for one series, a list of arrays, or a long DataFrame (Any:
 # pandas is optional)
@@ -51,7 +54,8 @@ class GRUForecaster(BaseEstimator):
         Past steps the network reads to forecast: a season or two of a seasonal series. 'auto'
         chooses among max(season_length, horizon) and its double and triple (those the series
         are long enough for) the one whose model, fitted on the series without their last
-        `horizon` steps, forecasts those steps best (mean MASE); with covariates, the double.
+        `horizon` steps (at most 200 of them, evenly spread), forecasts those steps best (mean
+        MASE); with covariates, the double.
     horizon : int, default=1
         Steps the network forecasts at once; `predict(steps)` with more steps feeds forecasts
         back in blocks of `horizon`.
@@ -189,6 +193,7 @@ class GRUForecaster(BaseEstimator):
         room = int(np.median([len(v) for v in panel.values])) - 2 * h  # after the validation cut
         candidates = [c for c in (base, 2 * base, 3 * base) if c <= max(room, base)]
         cut = [v for v in panel.values if len(v) > 2 * h and len(v) - h > m]
+        cut = cut[::-(-len(cut) // _LOOKBACK_TRIAL_SERIES)] if cut else cut  # a spread sample
         if with_covariates or len(candidates) == 1 or not cut:
             return candidates[min(1, len(candidates) - 1)], None
         scores = {}
