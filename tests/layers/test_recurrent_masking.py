@@ -15,7 +15,7 @@ import gru_native as gn
 from gru_native.layers.recurrent import gather_outputs, output_sources, scatter_gradient
 
 from gru_reference import forward as gru_reference
-from helpers import finite_difference_check
+from helpers import assert_matches_central_differences, finite_difference_check
 from lstm_reference import forward as lstm_reference
 
 B, T, I, H = 5, 7, 3, 4
@@ -293,19 +293,11 @@ def test_gradients_by_central_differences(rng, kind, mask_kind, go_backwards, wi
         return sum(float(np.sum(w * o)) for w, o in zip(ws, outs))
 
     arrays = [x] + layer.weights + (states if with_states else [])
-    eps = 1e-6
     for array, g in zip(arrays, analytic):
         assert g.shape == array.shape
-        numeric = np.empty_like(array)
-        for i in np.ndindex(array.shape):
-            old = array[i]
-            array[i] = old + eps
-            plus = loss()
-            array[i] = old - eps
-            minus = loss()
-            array[i] = old
-            numeric[i] = (plus - minus) / (2 * eps)
-        np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+    names = [f"array {i}" for i in range(len(arrays))]  # x, the weights, the initial states
+    assert_matches_central_differences(loss, dict(zip(names, arrays)), dict(zip(names, analytic)),
+                                       atol=1e-8)
     np.testing.assert_array_equal(analytic[0][~mask], 0.0)  # masked inputs change nothing
 
 
