@@ -45,10 +45,10 @@ Methods, each fitted per series on its training part (forecasts and 80% interval
                   counted.
   GRU (global)    GRUForecaster(lookback=L, horizon=h, quantiles=(0.1, 0.5, 0.9),
                   random_state=0).fit(the panel's training series), its other parameters the
-                  defaults; predict(h) is the forecast, predict_quantiles(h)'s 0.1 and 0.9 columns
+                  defaults (n_models=5: the median of five networks); predict(h) is the forecast, predict_quantiles(h)'s 0.1 and 0.9 columns
                   the 80% interval. L is chosen per panel on the training data only (--lookback
                   auto) among max(m, h), 2 max(m, h) and 3 max(m, h) (lookback_candidates): each
-                  is fitted on the training series without their last h steps (series left with
+                  (one network, as lookback='auto' does) is fitted on the training series without their last h steps (series left with
                   fewer than h + 1 steps sit this out) and scored by mean MASE on those h steps;
                   the best is refitted on the whole training series. Without a GRUForecaster that
                   takes a list of series and quantiles (before commit 1d1f376 "GRUForecaster:
@@ -417,8 +417,10 @@ def gru_availability():
     return GRUForecaster, None
 
 
-def gru_params(cls, lookback, h, quick):
+def gru_params(cls, lookback, h, quick, one_network=False):
     params = dict(lookback=int(lookback), horizon=h, quantiles=QUANTILES, random_state=0)
+    if one_network and "n_models" in inspect.signature(cls).parameters:
+        params["n_models"] = 1
     if quick and "max_iter" in inspect.signature(cls).parameters:
         params["max_iter"] = QUICK_MAX_ITER
     return params
@@ -440,7 +442,7 @@ def gru_fit_predict(cls, params, train, h):
         raise ValueError(f"{len(train)} series fitted, {len(point)} forecasts and "
                          f"{len(quantiles)} quantile arrays returned")
     return (point, [q[:, 0] for q in quantiles], [q[:, -1] for q in quantiles], seconds,
-            getattr(model, "n_iter_", None))
+            np.ravel(getattr(model, "n_iter_", [])).tolist() or None)  # epochs per network
 
 
 def lookback_candidates(panel, train):
@@ -470,7 +472,8 @@ def choose_lookback(cls, panel, train, candidates, quick, log):
     fit_part, held = [s[:-h] for s in kept], [s[-h:] for s in kept]
     scores, seconds = {}, 0.0
     for lookback in candidates:
-        point, _, _, s, _ = gru_fit_predict(cls, gru_params(cls, lookback, h, quick), fit_part, h)
+        point, _, _, s, _ = gru_fit_predict(cls, gru_params(cls, lookback, h, quick, True),
+                                            fit_part, h)
         seconds += s
         # lag m where the shortened series has it, lag 1 otherwise (only to rank the candidates)
         values = [local_mase(y, f, x, m if len(x) > 2 * m else 1) for y, f, x in
@@ -610,7 +613,8 @@ def table(result):
                             + f" on {row['lookback_selection']['series']} series; choosing "
                             f"took {row['lookback_selection']['seconds']:.0f} s)"
                             if row.get("lookback_selection") else " (fixed rule)")
-                         + (f", {row['epochs']} epochs" if row.get("epochs") is not None else ""))
+                         + (f", epochs per network {'/'.join(map(str, row['epochs']))}"
+                            if row.get("epochs") else ""))
         lines.append(f"| {row['method']} | {_num(row['mase'])} | {_num(row['smape'], 2)} | "
                      f"{_num(row['coverage80'], 2)} | {row['seconds']:.1f} | {'; '.join(notes)} |")
     return "\n".join(lines)

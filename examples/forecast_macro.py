@@ -34,7 +34,7 @@ model = GRUForecaster(lookback=4 * HORIZON, horizon=HORIZON, quantiles=(0.1, 0.5
                       max_iter=20 if QUICK else 200, random_state=0).fit(train)
 quantiles = model.predict_quantiles(HORIZON)  # per series (HORIZON, 3): 10 %, 50 %, 90 %
 print(f"trained one model on {len(train)} series in {time.perf_counter() - start:.1f} s "
-      f"({model.n_iter_} epochs)")
+      f"({model.n_models} networks, {model.n_iter_.mean():.0f} epochs each)")
 
 naive = [np.repeat(s[-1], HORIZON) for s in train]
 drift = [s[-1] + (s[-1] - s[0]) / (len(s) - 1) * np.arange(1, HORIZON + 1) for s in train]

@@ -67,7 +67,7 @@ forecast = with_covariates.predict(horizon, future_covariates=covariates[-horizo
 forecast_alone = GRUForecaster(**settings).fit(train).predict(horizon)
 seasonal_naive = train[-WEEK:][:horizon]
 print(f"trained on {len(train)} hours in {time.perf_counter() - start:.1f} s "
-      f"({with_covariates.n_iter_} epochs with the covariates)")
+      f"({with_covariates.n_iter_.mean():.0f} epochs per network with the covariates)")
 
 
 def errors(name, values):

@@ -45,8 +45,8 @@ def test_a_short_series_is_read_without_its_padding(fitted):
     short = (series[3] - f.series_mean_[3]) / f.series_scale_[3]
     level, scale = short.mean(), np.abs(np.diff(short)).mean()
     window = ((short - level) / scale)[None, :, None]
-    gru, dense = f.model_.layers
-    direct = dense(gru(window)).reshape(M) * scale + level
+    direct = np.median([dense(gru(window)).reshape(M) for gru, dense in
+                        (model.layers for model in f.models_)], axis=0) * scale + level
     np.testing.assert_allclose(f.predict(M)[3], direct * f.series_scale_[3, 0] + f.series_mean_[3, 0],
                                rtol=1e-5)
 
@@ -173,9 +173,9 @@ def test_quantiles_are_monotone_calibrated_and_centred():
     coverage = np.mean((actual >= q[..., 0]) & (actual <= q[..., 2]))
     assert 0.65 <= coverage <= 0.95
     # the conformal widening: none for the median, the same for both ends of the interval
-    adjustment = f.interval_adjustment_
-    assert adjustment.shape == (M, 1, 3) and not adjustment[..., 1].any()
-    np.testing.assert_array_equal(adjustment[..., 0], -adjustment[..., 2])
+    for adjustment in f.interval_adjustments_:
+        assert adjustment.shape == (M, 1, 3) and not adjustment[..., 1].any()
+        np.testing.assert_array_equal(adjustment[..., 0], -adjustment[..., 2])
     with pytest.raises(ValueError, match="quantiles must include 0.5"):
         GRUForecaster(lookback=4, quantiles=(0.1, 0.9)).fit(series[0])
     with pytest.raises(ValueError, match="predict_quantiles needs a model fitted with quantiles"):
@@ -207,9 +207,9 @@ def test_auto_lookback_is_chosen_on_the_last_horizon_of_the_training_series():
     f = GRUForecaster(horizon=6, season_length=M, units=8, max_iter=5, random_state=0).fit(series)
     assert set(f.lookback_scores_) == {12, 24, 36}
     assert f.lookback_ == min(f.lookback_scores_, key=f.lookback_scores_.get)
-    # each score: the candidate's model fitted without the last 6 steps, scored on them
+    # each score: the candidate's one network fitted without the last 6 steps, scored on them
     trial = GRUForecaster(lookback=24, horizon=6, season_length=M, units=8, max_iter=5,
-                          random_state=0).fit([s[:-6] for s in series])
+                          n_models=1, random_state=0).fit([s[:-6] for s in series])
     from gru_native import metrics
     want = np.mean([metrics.mase(s[-6:], p, s[:-6], seasonality=M)
                     for s, p in zip(series, trial.predict(6))])

@@ -1,10 +1,10 @@
 """The network inputs of a GRUForecaster: windows cut from many series at once.
 
 A window ending at origin t (its first forecast step) holds the `lookback` steps before t
-relative to the window: minus its level (its last value) and divided by its scale (the mean
-absolute change between its consecutive steps, as MASE's scale), so that the network reads the
-shape of the recent past at any level and amplitude, and forecasts the change from the last
-value in units of the recent changes. A series with fewer steps before t is left-padded with
+relative to the window: minus its level (the mean of its steps) and divided by its scale (the
+mean absolute change between its consecutive steps, as MASE's scale), so that the network reads
+the shape of the recent past at any level and amplitude, and forecasts the departure from that
+level in units of the recent changes. A series with fewer steps before t is left-padded with
 zeros and masked, so the kernels skip the padding. Each step carries, after
 the series' values, its past covariates, its future covariates and the series' static
 covariates; with future covariates the window goes on over the `horizon` forecast steps (the

@@ -1,12 +1,12 @@
-"""GRUForecaster: one GRU network trained across many time series (a global model), with past,
-future and static covariates, quantile forecasts and backtests.
+"""GRUForecaster: GRU networks trained across many time series (a global model, the median of a
+few networks), with past, future and static covariates, quantile forecasts and backtests.
 
-The network reads the last `lookback` steps of a series and predicts the next `horizon` steps
+Each network reads the last `lookback` steps of a series and predicts the next `horizon` steps
 at once (direct multi-output); longer forecasts feed its forecasts back, `horizon` steps at a
 time (recursive). Each series is standardised by its own mean and deviation (undone on the
-forecasts), and each window is then taken relative to itself (minus its last value, divided by
-its mean absolute change: forecast_windows.py): the network reads the shape of the recent past
-and forecasts the change from the last value in units of the recent changes, so that series of
+forecasts), and each window is then taken relative to itself (minus its level, the mean of its
+steps, divided by its mean absolute change: forecast_windows.py): the network reads the shape
+of the recent past and forecasts the departure from that level in units of the recent changes, so that series of
 any scale share one model and a trend carrying a series beyond its training range does not
 carry the network's inputs out of theirs. Series shorter than lookback + horizon are used too:
 their windows are left-padded and masked.
@@ -46,7 +46,7 @@ def _standardiser(array, axis=0):
 
 
 class GRUForecaster(BaseEstimator):
-    """Forecast one or many time series with one GRU network.
+    """Forecast one or many time series with one global GRU model (a median ensemble).
 
     Parameters
     ----------
@@ -54,13 +54,18 @@ class GRUForecaster(BaseEstimator):
         Past steps the network reads to forecast: a season or two of a seasonal series. 'auto'
         chooses among max(season_length, horizon) and its double and triple (those the series
         are long enough for) the one whose model, fitted on the series without their last
-        `horizon` steps (at most 200 of them, evenly spread), forecasts those steps best (mean
-        MASE); with covariates, the double.
+        `horizon` steps (at most 200 of them, evenly spread; one network each), forecasts those
+        steps best (mean MASE); with covariates, the double.
     horizon : int, default=1
         Steps the network forecasts at once; `predict(steps)` with more steps feeds forecasts
         back in blocks of `horizon`.
     units : int, default=64
         Units of the GRU layer.
+    n_models : int, default=5
+        Networks trained from different random initial weights and shuffles; each forecast
+        (each quantile) is the median of theirs, fed back as one when forecasting beyond
+        `horizon`. An ensemble is steadier than any one network (bench/forecasting.py);
+        fitting costs n_models times one network.
     quantiles : sequence of float or None, default=None
         Train a quantile head with the pinball loss for these levels (0.5 among them, e.g.
         (0.1, 0.5, 0.9)): `predict` gives the 0.5 quantile, `predict_quantiles` them all,
@@ -95,8 +100,9 @@ class GRUForecaster(BaseEstimator):
         The lookback used (`lookback`, or the one 'auto' chose).
     lookback_scores_ : dict or None
         With lookback='auto' and a choice to make: each candidate's validation MASE.
-    model_ : Sequential
-        The trained network: GRU(units) then Dense(horizon * targets [* quantiles]).
+    models_ : list of Sequential
+        The n_models trained networks, each GRU(units) then Dense(horizon * targets
+        [* quantiles]).
     ids_ : list
         The fitted series' ids (their positions for arrays, `unique_id` for a DataFrame).
     series_mean_, series_scale_ : ndarray of shape (n_series, n_features_)
@@ -105,14 +111,18 @@ class GRUForecaster(BaseEstimator):
         Targets per series.
     n_past_covariates_, n_future_covariates_, n_static_covariates_ : int
     quantiles_ : ndarray or None
-    interval_adjustment_ : ndarray of shape (horizon, n_features_, n_quantiles) or None
-        The conformal widening of each quantile, in standardised units (0 for the median).
-    loss_curve_, validation_scores_, n_iter_
-        Training loss per epoch, validation loss per epoch (early stopping), epochs run.
+    interval_adjustments_ : list of ndarray of shape (horizon, n_features_, n_quantiles) or None
+        Per network, the conformal widening of each quantile, in standardised window units (0
+        for the median).
+    loss_curves_, validation_curves_ : list of list of float
+        Per network, the training loss per epoch and the validation loss per epoch (early
+        stopping; None without).
+    n_iter_ : ndarray of shape (n_models,)
+        Epochs each network ran.
     """
 
     def __init__(self, lookback: Union[int, Literal["auto"]] = "auto", horizon: int = 1,
-                 units: int = 64,
+                 units: int = 64, n_models: int = 5,
                  quantiles: Optional[Sequence[float]] = None, learning_rate: float = 1e-3,
                  batch_size: int = 32, max_iter: int = 200, early_stopping: bool = True,
                  validation_fraction: float = 0.1, n_iter_no_change: int = 10, tol: float = 1e-4,
@@ -121,6 +131,7 @@ class GRUForecaster(BaseEstimator):
         self.lookback = lookback
         self.horizon = horizon
         self.units = units
+        self.n_models = n_models
         self.quantiles = quantiles
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -175,13 +186,16 @@ class GRUForecaster(BaseEstimator):
 
         x, y, mask, last = self._training_windows()
         generator = None if self.random_state is None else np.random.default_rng(self.random_state)
+        self.models_, histories = [], []
         with contextlib.nullcontext() if generator is None else utils.local_rng(generator):
-            self.model_ = self._build_model(x.shape[1:])
-            history = self._train(x, y, mask, last)
-        self.interval_adjustment_ = self._conformal_adjustment(x, y, mask, last)
-        self.loss_curve_ = history.history["loss"]
-        self.validation_scores_ = history.history.get("val_loss")
-        self.n_iter_ = len(self.loss_curve_)
+            for _ in range(self.n_models):
+                self.models_.append(self._build_model(x.shape[1:]))
+                histories.append(self._train(self.models_[-1], x, y, mask, last).history)
+        self.interval_adjustments_ = [self._conformal_adjustment(model, x, y, mask, last)
+                                      for model in self.models_]
+        self.loss_curves_ = [h["loss"] for h in histories]
+        self.validation_curves_ = [h.get("val_loss") for h in histories]
+        self.n_iter_ = np.array([len(curve) for curve in self.loss_curves_])
         return self
 
     def _chosen_lookback(self, panel, with_covariates):
@@ -198,7 +212,7 @@ class GRUForecaster(BaseEstimator):
             return candidates[min(1, len(candidates) - 1)], None
         scores = {}
         for lookback in candidates:
-            trial = type(self)(**dict(self.get_params(), lookback=lookback))
+            trial = type(self)(**dict(self.get_params(), lookback=lookback, n_models=1))
             try:
                 forecasts = trial.fit([v[:-h] for v in cut]).predict(h)
             except ValueError:  # too few windows left to train and validate on
@@ -227,7 +241,7 @@ class GRUForecaster(BaseEstimator):
     def _check_params(self):
         if self.lookback != "auto":
             check_int(self.lookback, "lookback", 1)
-        for name in ("horizon", "units", "batch_size", "max_iter", "n_iter_no_change",
+        for name in ("horizon", "units", "n_models", "batch_size", "max_iter", "n_iter_no_change",
                      "season_length"):
             check_int(getattr(self, name), name, 1)
         check_real(self.learning_rate, "learning_rate", 0, low_open=True)
@@ -286,7 +300,7 @@ class GRUForecaster(BaseEstimator):
         model.compile(optimizer=optimizers.Adam(learning_rate=self.learning_rate), loss=loss)
         return model
 
-    def _train(self, x, y, mask, last):
+    def _train(self, model, x, y, mask, last):
         fit_args = {}
         if self.early_stopping:
             if not last.any() or last.all():
@@ -302,11 +316,11 @@ class GRUForecaster(BaseEstimator):
                 monitor="val_loss", min_delta=self.tol, patience=self.n_iter_no_change,
                 restore_best_weights=True)]
             x, y, mask = x[train], y[train], None if mask is None else mask[train]
-        return self.model_.fit(x, y, batch_size=self.batch_size, epochs=self.max_iter,
+        return model.fit(x, y, batch_size=self.batch_size, epochs=self.max_iter,
                                verbose=self.verbose, mask=mask, **fit_args)
 
-    def _conformal_adjustment(self, x, y, mask, last):
-        """How much to widen (or narrow) each interval of symmetric quantile levels so that it
+    def _conformal_adjustment(self, model, x, y, mask, last):
+        """How much to widen (or narrow) each of `model`'s intervals of symmetric quantile levels so that it
         covers its nominal share of the validation windows (conformalized quantile
         regression, Romano et al. 2019), per forecast step and target, in standardised units:
         (horizon, targets, quantiles), zero for the median. None without quantiles or without
@@ -315,7 +329,7 @@ class GRUForecaster(BaseEstimator):
             return None
         q = self.quantiles_
         val_mask = None if mask is None else mask[last]
-        predicted = self.model_.predict(x[last], verbose=0, mask=val_mask).reshape(
+        predicted = model.predict(x[last], verbose=0, mask=val_mask).reshape(
             -1, self.horizon, self.n_features_, len(q))
         actual = y[last].reshape(-1, self.horizon, self.n_features_)
         n = len(actual)
@@ -403,8 +417,9 @@ class GRUForecaster(BaseEstimator):
 
     def _recursive(self, history, blocks):
         """Standardised forecasts (series, blocks, targets * quantiles): `horizon` steps per
-        network call (its intervals widened by the conformal adjustment), the median fed back
-        for the next block."""
+        block, the median over the networks of their forecasts (each network's intervals
+        widened by its conformal adjustment); the median quantile fed back for the next
+        block."""
         values = [h.values for h in history]
         q = 1 if self.quantiles_ is None else len(self.quantiles_)
         middle = 0 if self.quantiles_ is None else self._median
@@ -419,12 +434,12 @@ class GRUForecaster(BaseEstimator):
                 masks.append(mask)
                 levels.append(level)
                 scales.append(scale)
-            mask = np.concatenate(masks)
-            raw = self.model_.predict(np.concatenate(xs), verbose=0,
-                                      mask=None if mask.all() else mask)
-            raw = raw.reshape(len(history), self.horizon, self.n_features_, q)
-            if self.interval_adjustment_ is not None:
-                raw = raw + self.interval_adjustment_
+            x, mask = np.concatenate(xs), np.concatenate(masks)
+            raw = np.median([
+                model.predict(x, verbose=0, mask=None if mask.all() else mask).reshape(
+                    len(history), self.horizon, self.n_features_, q)
+                + (0 if adjustment is None else adjustment)
+                for model, adjustment in zip(self.models_, self.interval_adjustments_)], axis=0)
             raw = raw * np.concatenate(scales)[..., None] + np.concatenate(levels)[..., None]
             out.append(raw.reshape(len(history), self.horizon, -1))
             values = [np.concatenate([v, r[:, :, middle]]) for v, r in zip(values, raw)]
