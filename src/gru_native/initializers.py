@@ -2,6 +2,7 @@
 a NumPy generator; `get` turns a name, a config dict or an instance into one."""
 
 import numpy as np
+import threadpoolctl
 
 from .registry import Registry
 
@@ -135,7 +136,8 @@ class HeNormal(VarianceScaling):
 
 
 class Orthogonal(Initializer):
-    """An orthogonal matrix (Keras' QR recipe); for (H, 3H) every gate block is orthogonal."""
+    """An orthogonal matrix (Keras' QR recipe): orthonormal rows for a wide shape such as a
+    recurrent kernel's (H, 3H), orthonormal columns for a tall one."""
 
     name = "orthogonal"
 
@@ -145,7 +147,10 @@ class Orthogonal(Initializer):
     def __call__(self, shape, rng):
         rows, cols = int(np.prod(shape[:-1])), shape[-1]
         a = rng.normal(0, 1, (max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(a)
+        # On one thread: after a threaded call NumPy's OpenBLAS threads spin for a while and
+        # take cores from the kernels the model then runs (bench/compare.py's first steps).
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
