@@ -1,13 +1,16 @@
 """The work that compare.py and the pytest benchmarks time, in each library, float32.
 
 Each factory builds everything beforehand (model, optimizer, tensors) and returns a callable of no
-arguments that runs one unit of work. torch and keras are imported inside their factories, so a
-process that times one library loads only that one (compare.py's memory runs rely on it).
+arguments that runs one unit of work. Every library is imported inside its factories, so a
+process that times one library loads only that one (compare.py runs each in its own process).
+onnxruntime and OpenVINO run gru_native's own models exported to ONNX (export_onnx, done once
+by the parent process).
 """
 
-import numpy as np
+import functools
+import os
 
-import gru_native
+import numpy as np
 
 EPOCH_BATCHES = 4  # a training run is one epoch of this many batches
 
@@ -27,6 +30,7 @@ def one_sequence(T, I, seed=0):
 
 # ---- gru_native: GRU(H) + Dense(1), Adam, MSE -----------------------------------------------
 def native_model(T, I, H, cell="GRU"):
+    import gru_native
     rnn = getattr(gru_native, cell)(H, input_shape=(T, I))
     model = gru_native.Sequential([rnn, gru_native.Dense(1)])
     model.compile(optimizer=gru_native.optimizers.Adam(), loss="mse")
@@ -87,16 +91,17 @@ def torch_predict(x1, H):
     return run
 
 
-# ---- Keras (optional, not installed here) ---------------------------------------------------
-def keras_model(T, I, H):
+# ---- Keras 3 (the JAX backend: KERAS_BACKEND=jax) ---------------------------------------------
+def keras_model(T, I, H, cell="GRU"):
     import keras
-    model = keras.Sequential([keras.Input((T, I)), keras.layers.GRU(H), keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((T, I)), getattr(keras.layers, cell)(H),
+                              keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     return model
 
 
-def keras_train(x, y, H, B):
-    model = keras_model(*x.shape[1:], H)
+def keras_train(x, y, H, B, cell="GRU"):
+    model = keras_model(*x.shape[1:], H, cell)
     return lambda: model.fit(x, y, batch_size=B, epochs=1, verbose=0, shuffle=True)
 
 
@@ -124,12 +129,92 @@ def torch_stream(x_t, H):
     return step
 
 
+# ---- ONNX runtimes: gru_native's models exported, run by onnxruntime and OpenVINO -------------
+def onnx_path(directory, kind, T, I, H):
+    return os.path.join(directory, f"{kind}_{T}_{I}_{H}.onnx")
+
+
+def stream_model(I, H):
+    """One timestep in, the state in and out: GRU(H) + Dense(1) as a function of (x_t, h)."""
+    import gru_native
+    x = gru_native.Input((1, I), name="x")
+    h = gru_native.Input((H,), name="h")
+    out, state = gru_native.GRU(H, return_state=True)(x, initial_state=h)
+    return gru_native.Model([x, h], [gru_native.Dense(1)(out), state])
+
+
+def export_onnx(directory, predict_shapes, stream_shapes):
+    """The ONNX files the runtimes' workloads read: the prediction model of each (T, I, H) and
+    the streaming step of each (I, H)."""
+    for T, I, H in predict_shapes:
+        native_model(T, I, H).export(onnx_path(directory, "predict", T, I, H))
+    for I, H in stream_shapes:
+        stream_model(I, H).export(onnx_path(directory, "stream", 1, I, H))
+
+
+def _onnxruntime_session(path, threads):
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def _openvino_request(path, threads, precision):
+    """An infer request of the model compiled for the CPU: precision None is OpenVINO's default
+    (bfloat16 on CPUs with AVX512_BF16 or AMX), 'f32' forces float32."""
+    import openvino
+    config = {"INFERENCE_NUM_THREADS": threads}
+    if precision is not None:
+        config["INFERENCE_PRECISION_HINT"] = precision
+    return openvino.Core().compile_model(path, "CPU", config).create_infer_request()
+
+
+def onnxruntime_predict(x, path, threads):
+    session = _onnxruntime_session(path, threads)
+    return lambda: session.run(None, {"input": x})[0]
+
+
+def openvino_predict(x, path, threads, precision=None):
+    request = _openvino_request(path, threads, precision)
+    return lambda: request.infer({"input": x})
+
+
+def onnxruntime_stream(x_t, path, threads):
+    session = _onnxruntime_session(path, threads)
+    feeds = {"x": x_t[:, None], "h": np.zeros((1, _state_size(session)), np.float32)}
+
+    def step():
+        y, feeds["h"] = session.run(None, feeds)
+        return y
+    return step
+
+
+def _state_size(session):
+    return next(i.shape[-1] for i in session.get_inputs() if i.name == "h")
+
+
+def openvino_stream(x_t, path, threads, precision=None):
+    request = _openvino_request(path, threads, precision)
+    H = request.model_inputs[1].get_partial_shape()[-1].get_length()
+    feeds = {"x": x_t[:, None], "h": np.zeros((1, H), np.float32)}
+
+    def step():
+        out = request.infer(feeds)
+        feeds["h"] = out[1]
+        return out[0]
+    return step
+
+
 TRAIN = {"gru_native": native_train, "torch": torch_train, "keras": keras_train}
 PREDICT = {"gru_native": native_predict, "torch": torch_predict, "keras": keras_predict}
 STREAM = {"gru_native": native_stream, "torch": torch_stream}
-# The same training with an LSTM in place of the GRU (no Keras variant).
-TRAIN_LSTM = {"gru_native": lambda x, y, H, B: native_train(x, y, H, B, "LSTM"),
-              "torch": lambda x, y, H, B: torch_train(x, y, H, B, "LSTM")}
+# The same training with an LSTM in place of the GRU.
+TRAIN_LSTM = {lib: functools.partial(train, cell="LSTM") for lib, train in TRAIN.items()}
+# The exported models' runtimes: (x, onnx path, threads) -> callable.
+ONNX_PREDICT = {"onnxruntime": onnxruntime_predict, "openvino": openvino_predict,
+                "openvino-f32": lambda x, path, threads: openvino_predict(x, path, threads, "f32")}
+ONNX_STREAM = {"onnxruntime": onnxruntime_stream, "openvino": openvino_stream,
+               "openvino-f32": lambda x, path, threads: openvino_stream(x, path, threads, "f32")}
 
 
 # ---- one GRU layer's kernels: forward (training) + backward, dx included --------------------
@@ -143,6 +228,8 @@ def kernel_problem(T, I, H, B, seed=0):
 
 
 def native_kernels(p):
+    import gru_native
+
     def run():
         y, _, cache = gru_native.gru_forward(p["x"], p["kernel"], p["recurrent"], p["bias"],
                                              training=True)
