@@ -41,14 +41,12 @@ size_t gru_backward_work_size(const gru_shape *s)
 }
 
 /* Threads for splitting every step by units instead (forward_units): when there are fewer
- * sequences than threads and each step's U is large enough. A streamed step (T=1) pays only
- * for starting the team: 128 units per thread pay (H=256: 1.15x). Longer sequences also pay a
- * barrier every step, which a VM's vCPUs make erratic (at H=256, T=100 the split measured
- * from 1.26x down to 0.6x from one run to the next): 256 units per thread (H=512: 1.45x).
- * 1: do not split. */
+ * sequences than threads and each step's U is large enough that reading it is most of a step:
+ * 128 units per thread (H=256: each core reads half of U from its own cache, paying a barrier
+ * a step). 1: do not split. */
 static int units_threads(const gru_shape *s, int max_threads)
 {
-    int n = s->H / (s->T == 1 ? 128 : 256);
+    int n = s->H / 128;
     if (s->B >= max_threads || n < 2) return 1;
     return n < max_threads ? n : max_threads;
 }

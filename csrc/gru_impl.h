@@ -85,7 +85,7 @@ static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, in
 {
     const int H = c->s->H, G = 3 * H, S = 4 * H;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
+    FN(step_product)(hi - lo, G, H, hin + (size_t)lo * H, H, c->u, G, c->gs + (size_t)lo * S, S);
     FN(gates_after)(c, lo, hi, k, 0, H);
 }
 
@@ -98,7 +98,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
     const REAL *b = c->b;
     REAL *gsl = c->gs + (size_t)lo * S;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    GEMM(0, 0, hi - lo, 2 * H, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, gsl, S);
+    FN(step_product)(hi - lo, 2 * H, H, hin + (size_t)lo * H, H, c->u, G, gsl, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
         REAL *gr = c->gs + (size_t)bi * S;
@@ -113,7 +113,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
             gr[3 * H + j] = r * hr[j];
         }
     }
-    GEMM(0, 0, hi - lo, H, H, 1, gsl + 3 * H, S, c->u + 2 * H, G, 0, gsl + 2 * H, S);
+    FN(step_product)(hi - lo, H, H, gsl + 3 * H, S, c->u + 2 * H, G, gsl + 2 * H, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
@@ -185,7 +185,7 @@ static void FN(forward_units)(const FN(forward_call) *c, const REAL *x, const RE
         const REAL *hin = hbuf + (k % 2) * bh;
         step.h = hbuf + ((k + 1) % 2) * bh;
         for (int g = 0; g < 3; g++)
-            GEMM(0, 0, B, j1 - j0, H, 1, hin, H, c->u + g * H + j0, G, 0, c->gs + g * H + j0, S);
+            FN(step_product)(B, j1 - j0, H, hin, H, c->u + g * H + j0, G, c->gs + g * H + j0, S);
         for (int bi = 0; bi < B; bi++)  /* the update reads h, and ended rows keep it */
             memcpy(step.h + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);
         FN(gates_after)(&step, 0, B, k, j0, j1);

@@ -30,7 +30,7 @@ GRU_SIMD_CLONES static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo
         for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->hm[i] = c->h[i] * c->hmask[i];
         hin = c->hm;
     }
-    GEMM(0, 0, hi - lo, G, H, 1, hin + (size_t)lo * H, H, c->u, G, 0, c->gs + (size_t)lo * S, S);
+    FN(step_product)(hi - lo, G, H, hin + (size_t)lo * H, H, c->u, G, c->gs + (size_t)lo * S, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, T);
         if (k >= len) continue;

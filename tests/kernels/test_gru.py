@@ -165,6 +165,28 @@ def test_matches_torch_gru(rng, T, I, H, B, reverse, use_lengths):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("B", [1, 2, 3])
+def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, reset_after, dtype):
+    """Up to two sequences a step's recurrent products skip the BLAS (recurrent_impl.h's
+    row_times_matrix: 3H = 210 columns in blocks of 64 and 16 and a tail of 2); three go
+    through it. On one thread, inference and training, against the reference."""
+    T, I, H = 6, 4, 70
+    x, W, U, b, h0 = random_gru(rng, T, I, H, B, reset_after, dtype, scale=0.2)
+    n = gru_native.get_num_threads()
+    gru_native.set_num_threads(1)
+    try:
+        for training in (False, True):
+            y, h_last, _ = gru_native.gru_forward(x, W, U, b, h0, reset_after=reset_after,
+                                                  training=training)
+            ry, rh, _ = ref.forward(x, W, U, b, h0, reset_after=reset_after)
+            assert_close(y, ry, TOL[dtype], "y")
+            assert_close(h_last, rh, TOL[dtype], "h_last")
+    finally:
+        gru_native.set_num_threads(n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reverse, use_h0, use_lengths", [
     (False, False, False), (True, True, False), (False, True, True), (True, False, True)])
 @pytest.mark.parametrize("threads", [1, 2])

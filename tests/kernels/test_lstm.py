@@ -61,6 +61,24 @@ def test_matches_numpy_reference(rng, T, I, H, B, dtype, reverse, use_states, us
         assert_close(g, w, TOL[dtype], name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("B", [1, 2, 3])
+def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, dtype):
+    """Up to two sequences a step's recurrent product skips the BLAS (4H = 280 columns in blocks
+    of 64 and 16 and a tail of 8); three go through it. On one thread, against the reference."""
+    T, I, H = 6, 4, 70
+    x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, dtype, scale=0.2)
+    n = gru_native.get_num_threads()
+    gru_native.set_num_threads(1)
+    try:
+        y, h_last, c_last, _ = lstm_forward(x, W, U, b, h0, c0)
+    finally:
+        gru_native.set_num_threads(n)
+    ry, rh, rc, _ = ref.forward(x, W, U, b, h0, c0, None, False, None)
+    for name, got, want in (("y", y, ry), ("h_last", h_last, rh), ("c_last", c_last, rc)):
+        assert_close(got, want, TOL[dtype], name)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_mask", [False, True])
 @pytest.mark.parametrize("T,I,H,B", [(1, 1, 1, 1), (4, 3, 3, 3), (7, 2, 5, 2)])
