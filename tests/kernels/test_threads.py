@@ -80,6 +80,18 @@ def test_threadpool_limits_controls_the_kernels(restore_threads):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def test_a_threadpool_limits_block_inside_limited_threads_keeps_the_setting(restore_threads):
+    """threadpoolctl restores what it read of every library: the package's setting, not this
+    thread's limit (read as the setting, the limit would outlive its block)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    gru_native.set_num_threads(2)
+    with gru_native.limited_threads(1):
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            assert gru_native.get_num_threads() == 1
+    assert gru_native.get_num_threads() == 2
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info()
+            if i["internal_api"] == "gru_native"] == [2]
+
 
 def kernel_calls(n_threads):
     """Every binding's results for one set of inputs, each call given `n_threads`."""

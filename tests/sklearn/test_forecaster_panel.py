@@ -28,8 +28,10 @@ def test_one_model_forecasts_every_series_in_order(fitted):
     forecasts = f.predict(2 * M)
     assert [p.shape for p in forecasts] == [(2 * M,)] * 4
     assert f.ids_ == [0, 1, 2, 3]
+    # the same forecasts to float32 rounding (the batch's size picks the recurrent product's
+    # kernel: row by row for one or two sequences a thread, the BLAS for more)
     for got, want in zip(f.predict(5, ids=[3, 0]), [forecasts[3][:5], forecasts[0][:5]]):
-        np.testing.assert_allclose(got, want, rtol=1e-12)
+        np.testing.assert_allclose(got, want, rtol=1e-5)
     # new series, standardised by their own history: the fitted series give their forecasts
     for got, want in zip(f.predict(2 * M, series=series), forecasts):
         np.testing.assert_allclose(got, want, rtol=1e-10)

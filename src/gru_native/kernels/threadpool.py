@@ -17,7 +17,7 @@ class ThreadsController(threadpoolctl.LibController):
     check_symbols = ("gru_native_get_num_threads", "gru_native_set_num_threads")
 
     def get_num_threads(self):
-        return threads.get_num_threads()
+        return threads.get_setting()
 
     def set_num_threads(self, num_threads):
         threads.set_num_threads(num_threads)

@@ -60,6 +60,13 @@ def get_num_threads():
     return resolve_threads(None)
 
 
+def get_setting():
+    """The package's setting, as set_num_threads left it, whatever `limited_threads` holds in
+    this thread: what threadpoolctl reads and restores (reading the limit instead, a
+    threadpool_limits block inside limited_threads would restore the limit as the setting)."""
+    return gru_native_get_num_threads()
+
+
 def set_num_threads(int n):
     """Set the threads the kernels use at most (n >= 1), for calls from every thread."""
     if n < 1:
