@@ -15,7 +15,12 @@
  * CPU: the wheel stays portable and recent CPUs get the width they have (v4 over v3 on an
  * AVX-512 EPYC: training steps 6-9 % and a one-sequence predict 7 % faster). A native build
  * (-march=native) needs no clones. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__)
+#if defined(GRU_ONE_CLONE)
+/* CMake's GRU_CLONE (tools/test_clones.sh): only this one, so that a CPU that would pick
+ * another runs and tests it */
+#define GRU_SIMD_CLONES __attribute__((target(GRU_ONE_CLONE)))
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__) \
+    && !defined(GRU_NO_CLONES)
 #define GRU_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define GRU_SIMD_CLONES
