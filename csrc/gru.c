@@ -40,17 +40,6 @@ size_t gru_backward_work_size(const gru_shape *s)
            + (s->masked_state ? bh + (size_t)s->T * bh : 0);
 }
 
-/* Threads for splitting every step by units instead (forward_units): when there are fewer
- * sequences than threads and each step's U is large enough that reading it is most of a step:
- * 128 units per thread (H=256: each core reads half of U from its own cache, paying a barrier
- * a step). 1: do not split. */
-static int units_threads(const gru_shape *s, int max_threads)
-{
-    int n = s->H / 128;
-    if (s->B >= max_threads || n < 2) return 1;
-    return n < max_threads ? n : max_threads;
-}
-
 /* The float32 activations on arrays, for the tests of their error bounds (cloned as the gate
  * passes are, so the tests check the code the kernels run). */
 GRU_SIMD_CLONES void gru_sigmoid_f32(const float *x, float *y, size_t n)

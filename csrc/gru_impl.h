@@ -204,7 +204,7 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
     const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
                                 h_last, y, cache};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
-    const int units_nt = units_threads(s, max_threads);
+    const int units_nt = units_threads(s->B, s->H, max_threads);
     gru_blas_single_thread();
     if (units_nt > 1 && !cache && !hmask && s->reset_after) {
         const size_t bh = (size_t)s->B * s->H;

@@ -19,18 +19,15 @@ typedef struct {
     REAL *y, *cache;
 } FN(lstm_forward_call);
 
-/* Rows [lo, hi) take step k: gs = h U, then one fused pass over the gates. */
-GRU_SIMD_CLONES static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo, int hi, int k)
+/* The fused gate pass of step k for rows [lo, hi) and units [j0, j1), gs holding h U: the
+ * gates, the new states, and what the cache and y keep of them. */
+GRU_SIMD_CLONES static void FN(lstm_gates)(const FN(lstm_forward_call) *c, int lo, int hi, int k,
+                                           int j0, int j1)
 {
     const lstm_shape *s = c->s;
     const int T = s->T, H = s->H, G = 4 * H, S = 5 * H;
-    const size_t bth = (size_t)s->B * T * H;
-    const REAL *b = c->b, *hin = c->h;
-    if (c->hmask) {  /* the state the recurrent product sees */
-        for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->hm[i] = c->h[i] * c->hmask[i];
-        hin = c->hm;
-    }
-    FN(step_product)(hi - lo, G, H, hin + (size_t)lo * H, H, c->u, G, c->gs + (size_t)lo * S, S);
+    const size_t bth = (size_t)s->B * T * H, width = (size_t)(j1 - j0) * sizeof(REAL);
+    const REAL *b = c->b;
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, T);
         if (k >= len) continue;
@@ -41,11 +38,11 @@ GRU_SIMD_CLONES static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo
         REAL *gates = c->cache ? c->cache + 2 * bth + o * G : gr;
         REAL *tcr = c->cache ? c->cache + 6 * bth + o * H : gr + G;
         if (c->cache) {
-            memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
-            memcpy(c->cache + bth + o * H, cr, (size_t)H * sizeof(REAL));
+            memcpy(c->cache + o * H + j0, hr + j0, width);
+            memcpy(c->cache + bth + o * H + j0, cr + j0, width);
         }
 #pragma omp simd
-        for (int j = 0; j < H; j++) {
+        for (int j = j0; j < j1; j++) {
             const REAL i = SIGMOID(gxr[j] + b[j] + gr[j]);
             const REAL f = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
             const REAL g = TANH(gxr[2 * H + j] + b[2 * H + j] + gr[2 * H + j]);
@@ -59,8 +56,21 @@ GRU_SIMD_CLONES static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo
             cr[j] = cn;
             hr[j] = og * tc;
         }
-        if (c->y) memcpy(c->y + o * H, hr, (size_t)H * sizeof(REAL));
+        if (c->y) memcpy(c->y + o * H + j0, hr + j0, width);
     }
+}
+
+/* Rows [lo, hi) take step k: gs = h U, then one fused pass over the gates. */
+static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo, int hi, int k)
+{
+    const int H = c->s->H, G = 4 * H, S = 5 * H;
+    const REAL *hin = c->h;
+    if (c->hmask) {  /* the state the recurrent product sees */
+        for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->hm[i] = c->h[i] * c->hmask[i];
+        hin = c->hm;
+    }
+    FN(step_product)(hi - lo, G, H, hin + (size_t)lo * H, H, c->u, G, c->gs + (size_t)lo * S, S);
+    FN(lstm_gates)(c, lo, hi, k, 0, H);
 }
 
 /* The whole forward of sequences [lo, hi): their input GEMM, then every step. */
@@ -85,6 +95,37 @@ static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x,
     }
 }
 
+/* Few sequences, many units, at inference: every thread of the team takes a block of units of
+ * every step, as the GRU's forward_units (gru_impl.h), whose plan this is: h double-buffered
+ * (step k reads hbuf[k % 2] whole and writes its block of the other), one barrier a step, the
+ * team agreeing on an interrupt; each thread owns its units of c. */
+static void FN(lstm_forward_units)(const FN(lstm_forward_call) *c, const REAL *x, const REAL *w,
+                                   REAL *hbuf, volatile int *stop)
+{
+    const lstm_shape *s = c->s;
+    const int B = s->B, T = s->T, F = s->F, H = s->H, G = 4 * H, S = 5 * H;
+    int j0, j1;
+    gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
+    const size_t width = (size_t)(j1 - j0) * sizeof(REAL), bh = (size_t)B * H;
+    for (int g = 0; g < 4; g++)  /* this block's columns of every step's input projection */
+        FN(gemm_rows_polled)((size_t)B * T, j1 - j0, F, x, F, w + g * H + j0, G,
+                             c->gx + g * H + j0, G);
+    FN(lstm_forward_call) step = *c;
+    for (int k = 0; k < T; k++) {
+        const REAL *hin = hbuf + (k % 2) * bh;
+        step.h = hbuf + ((k + 1) % 2) * bh;
+        for (int g = 0; g < 4; g++)
+            FN(step_product)(B, j1 - j0, H, hin, H, c->u + g * H + j0, G, c->gs + g * H + j0, S);
+        for (int bi = 0; bi < B; bi++)  /* ended rows keep their h */
+            memcpy(step.h + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);
+        FN(lstm_gates)(&step, 0, B, k, j0, j1);
+        if (k == T - 1) break;
+        if (omp_get_thread_num() == 0) stop[k % 2] = gru_interrupt_pending();
+#pragma omp barrier  /* the new state is whole, and the team agrees on stopping */
+        if (stop[k % 2]) break;
+    }
+}
+
 void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
                       const REAL *u, const REAL *b, const REAL *h0, const REAL *c0,
                       const int *lengths, const REAL *hmask, REAL *y, REAL *h_last,
@@ -95,7 +136,23 @@ void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const
     const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
                                      cache};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
+    const int units_nt = units_threads(s->B, s->H, max_threads);
     gru_blas_single_thread();
+    if (units_nt > 1 && !cache && !hmask) {
+        const size_t bh = (size_t)s->B * s->H;
+        REAL *hbuf = hm + (s->masked_state ? bh : 0);
+        volatile int stop[2] = {0, 0};
+        if (h0) memcpy(hbuf, h0, bh * sizeof(REAL));
+        else memset(hbuf, 0, bh * sizeof(REAL));
+        if (!c0) memset(c_last, 0, bh * sizeof(REAL));
+        else if (c0 != c_last) memcpy(c_last, c0, bh * sizeof(REAL));
+#pragma omp parallel num_threads(units_nt)
+        FN(lstm_forward_units)(&c, x, w, hbuf, stop);
+        memcpy(h_last, hbuf + (s->T % 2) * bh, bh * sizeof(REAL));
+        for (int bi = 0; lengths && bi < s->B; bi++)
+            FN(zero_tail)(s->T, bi, lengths[bi], y, s->H);
+        return;
+    }
     if (nt == 1) {
         FN(lstm_forward_rows)(&c, x, w, h0, c0, 0, s->B);
         return;

@@ -20,4 +20,15 @@ static inline int pick_threads(int B, int T, int F, int H, int gates, int max_th
     return n;
 }
 
+/* Threads for splitting every step by units instead (GRU and LSTM inference): when there are
+ * fewer sequences than threads and each step's U is large enough that reading it is most of a
+ * step: 128 units per thread (H=256: each core reads half of U from its own cache, paying a
+ * barrier a step). 1: do not split. */
+static inline int units_threads(int B, int H, int max_threads)
+{
+    int n = H / 128;
+    if (B >= max_threads || n < 2) return 1;
+    return n < max_threads ? n : max_threads;
+}
+
 #endif

@@ -79,6 +79,30 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, dty
         assert_close(got, want, TOL[dtype], name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reverse, use_states, use_lengths", [
+    (False, False, False), (True, True, False), (False, True, True), (True, False, True)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_inference_split_by_units_matches_numpy_reference(rng, dtype, reverse, use_states,
+                                                          use_lengths, threads):
+    """One sequence and many units: with 2 threads the forward splits every step by units
+    (lstm_forward_units), with 1 it runs whole rows; both against the reference
+    (tests/models/test_streaming.py runs the split with the states carried in place)."""
+    T, I, H, B = 9, 6, 531, 1  # 531 units: uneven blocks
+    x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, dtype, scale=0.2)
+    h0, c0 = (h0, c0) if use_states else (None, None)
+    lengths = np.array([6]) if use_lengths else None
+    n = gru_native.get_num_threads()
+    gru_native.set_num_threads(threads)
+    try:
+        y, h_last, c_last, _ = lstm_forward(x, W, U, b, h0, c0, lengths, reverse=reverse)
+    finally:
+        gru_native.set_num_threads(n)
+    ry, rh, rc, _ = ref.forward(x, W, U, b, h0, c0, lengths, reverse, None)
+    for name, got, want in (("y", y, ry), ("h_last", h_last, rh), ("c_last", c_last, rc)):
+        assert_close(got, want, TOL[dtype], name)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("use_mask", [False, True])
 @pytest.mark.parametrize("T,I,H,B", [(1, 1, 1, 1), (4, 3, 3, 3), (7, 2, 5, 2)])

@@ -17,6 +17,9 @@ STACKS = {
                           layers.Dense(2)],
     "wide_split_by_units": lambda: [layers.GRU(520, return_sequences=True, input_shape=(None, 3)),
                                     layers.GRU(16), layers.Dense(2)],
+    "wide_lstm_split_by_units": lambda: [
+        layers.LSTM(300, return_sequences=True, input_shape=(None, 3)), layers.LSTM(16),
+        layers.Dense(2)],
     "lstm_gru_lstm": lambda: [layers.LSTM(9, return_sequences=True, input_shape=(None, 3)),
                               layers.GRU(6, return_sequences=True), layers.LSTM(5),
                               layers.Dense(2)],
@@ -31,7 +34,7 @@ STACKS = {
 def test_steps_equal_predict_on_the_sequence_so_far(rng, name, dtype):
     gn.utils.set_random_seed(5)
     model = gn.Sequential(STACKS[name](), dtype=dtype)
-    batch = 1 if name == "wide_split_by_units" else 3  # one sequence: steps split by units
+    batch = 1 if name.startswith("wide") else 3  # one sequence: steps split by units
     x = rng.normal(size=(batch, 12, 3))
     stream = model.stream(batch_size=batch)
     tol = 1e-5 if dtype == np.float32 else 1e-12
