@@ -24,7 +24,7 @@ size_t gru_cache_size(const gru_shape *s)
 size_t gru_forward_work_size(const gru_shape *s)
 {
     /* input projections of every step, one step's recurrent products, h * hmask, the two
-     * state buffers of forward_units */
+     * state buffers of units_forward (recurrent_impl.h) */
     return (size_t)s->B * s->T * 3 * s->H + (size_t)s->B * step_stride(s)
            + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H;
 }

@@ -162,38 +162,12 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
     }
 }
 
-/* Few sequences, many units (one-sequence prediction, streaming), inference with the reset gate
- * after U: every thread of the team takes a block of units of every step, so the cores share
- * the reading of U (each its columns, from its own cache) instead of one core reading all of it.
- * The state is double-buffered (step k reads hbuf[k % 2] whole and writes its block of the
- * other), so one barrier a step suffices; h_last is written after the team ends, since h0 may
- * be h_last itself. The team decides together whether an interrupt stops the loop: thread 0
- * sets the flag of step k's parity before that step's barrier. */
-static void FN(forward_units)(const FN(forward_call) *c, const REAL *x, const REAL *w,
-                              REAL *hbuf, volatile int *stop)
+/* The gate pass of the units split (units_team, recurrent_impl.h): the new state into h. */
+static void FN(gates_into)(const void *call, REAL *h, int k, int j0, int j1)
 {
-    const gru_shape *s = c->s;
-    const int B = s->B, T = s->T, F = s->F, H = s->H, G = 3 * H, S = 4 * H;
-    int j0, j1;
-    gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
-    const size_t width = (size_t)(j1 - j0) * sizeof(REAL), bh = (size_t)B * H;
-    for (int g = 0; g < 3; g++)  /* this block's columns of every step's input projection */
-        FN(gemm_rows_polled)((size_t)B * T, j1 - j0, F, x, F, w + g * H + j0, G,
-                             c->gx + g * H + j0, G);
-    FN(forward_call) step = *c;
-    for (int k = 0; k < T; k++) {
-        const REAL *hin = hbuf + (k % 2) * bh;
-        step.h = hbuf + ((k + 1) % 2) * bh;
-        for (int g = 0; g < 3; g++)
-            FN(step_product)(B, j1 - j0, H, hin, H, c->u + g * H + j0, G, c->gs + g * H + j0, S);
-        for (int bi = 0; bi < B; bi++)  /* the update reads h, and ended rows keep it */
-            memcpy(step.h + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);
-        FN(gates_after)(&step, 0, B, k, j0, j1);
-        if (k == T - 1) break;
-        if (omp_get_thread_num() == 0) stop[k % 2] = gru_interrupt_pending();
-#pragma omp barrier  /* the new state is whole, and the team agrees on stopping */
-        if (stop[k % 2]) break;
-    }
+    FN(forward_call) step = *(const FN(forward_call) *)call;
+    step.h = h;
+    FN(gates_after)(&step, 0, step.s->B, k, j0, j1);
 }
 
 void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
@@ -208,15 +182,11 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
     gru_blas_single_thread();
     if (units_nt > 1 && !cache && !hmask && s->reset_after) {
         const size_t bh = (size_t)s->B * s->H;
-        REAL *hbuf = gs + (size_t)s->B * step_stride(s) + (s->masked_state ? bh : 0);
-        volatile int stop[2] = {0, 0};
-        if (h0) memcpy(hbuf, h0, bh * sizeof(REAL));
-        else memset(hbuf, 0, bh * sizeof(REAL));
-#pragma omp parallel num_threads(units_nt)
-        FN(forward_units)(&c, x, w, hbuf, stop);
-        memcpy(h_last, hbuf + (s->T % 2) * bh, bh * sizeof(REAL));
-        for (int bi = 0; lengths && bi < s->B; bi++)
-            FN(zero_tail)(s->T, bi, lengths[bi], y, s->H);
+        const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 3, u, gx, gs, step_stride(s), &c,
+                                     FN(gates_into)};
+        FN(units_forward)(&cell, units_nt, x, w, h0, lengths,
+                          gs + (size_t)s->B * step_stride(s) + (s->masked_state ? bh : 0),
+                          h_last, y);
         return;
     }
     if (nt == 1) {  /* no team to start: this matters for one short sequence */

@@ -20,7 +20,7 @@ size_t lstm_cache_size(const lstm_shape *s)
 size_t lstm_forward_work_size(const lstm_shape *s)
 {
     /* input projections of every step; one step's h U and tanh(c') (5H per sequence); h * hmask;
-     * the two state buffers of lstm_forward_units */
+     * the two state buffers of units_forward (recurrent_impl.h) */
     return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 5 * s->H
            + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H;
 }

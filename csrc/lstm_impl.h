@@ -95,35 +95,13 @@ static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x,
     }
 }
 
-/* Few sequences, many units, at inference: every thread of the team takes a block of units of
- * every step, as the GRU's forward_units (gru_impl.h), whose plan this is: h double-buffered
- * (step k reads hbuf[k % 2] whole and writes its block of the other), one barrier a step, the
- * team agreeing on an interrupt; each thread owns its units of c. */
-static void FN(lstm_forward_units)(const FN(lstm_forward_call) *c, const REAL *x, const REAL *w,
-                                   REAL *hbuf, volatile int *stop)
+/* The gate pass of the units split (units_team, recurrent_impl.h): the new h into h, each
+ * thread's units of c in place. */
+static void FN(lstm_gates_into)(const void *call, REAL *h, int k, int j0, int j1)
 {
-    const lstm_shape *s = c->s;
-    const int B = s->B, T = s->T, F = s->F, H = s->H, G = 4 * H, S = 5 * H;
-    int j0, j1;
-    gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
-    const size_t width = (size_t)(j1 - j0) * sizeof(REAL), bh = (size_t)B * H;
-    for (int g = 0; g < 4; g++)  /* this block's columns of every step's input projection */
-        FN(gemm_rows_polled)((size_t)B * T, j1 - j0, F, x, F, w + g * H + j0, G,
-                             c->gx + g * H + j0, G);
-    FN(lstm_forward_call) step = *c;
-    for (int k = 0; k < T; k++) {
-        const REAL *hin = hbuf + (k % 2) * bh;
-        step.h = hbuf + ((k + 1) % 2) * bh;
-        for (int g = 0; g < 4; g++)
-            FN(step_product)(B, j1 - j0, H, hin, H, c->u + g * H + j0, G, c->gs + g * H + j0, S);
-        for (int bi = 0; bi < B; bi++)  /* ended rows keep their h */
-            memcpy(step.h + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);
-        FN(lstm_gates)(&step, 0, B, k, j0, j1);
-        if (k == T - 1) break;
-        if (omp_get_thread_num() == 0) stop[k % 2] = gru_interrupt_pending();
-#pragma omp barrier  /* the new state is whole, and the team agrees on stopping */
-        if (stop[k % 2]) break;
-    }
+    FN(lstm_forward_call) step = *(const FN(lstm_forward_call) *)call;
+    step.h = h;
+    FN(lstm_gates)(&step, 0, step.s->B, k, j0, j1);
 }
 
 void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
@@ -140,17 +118,12 @@ void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const
     gru_blas_single_thread();
     if (units_nt > 1 && !cache && !hmask) {
         const size_t bh = (size_t)s->B * s->H;
-        REAL *hbuf = hm + (s->masked_state ? bh : 0);
-        volatile int stop[2] = {0, 0};
-        if (h0) memcpy(hbuf, h0, bh * sizeof(REAL));
-        else memset(hbuf, 0, bh * sizeof(REAL));
+        const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 4, u, gx, gs, 5 * s->H, &c,
+                                     FN(lstm_gates_into)};
         if (!c0) memset(c_last, 0, bh * sizeof(REAL));
         else if (c0 != c_last) memcpy(c_last, c0, bh * sizeof(REAL));
-#pragma omp parallel num_threads(units_nt)
-        FN(lstm_forward_units)(&c, x, w, hbuf, stop);
-        memcpy(h_last, hbuf + (s->T % 2) * bh, bh * sizeof(REAL));
-        for (int bi = 0; lengths && bi < s->B; bi++)
-            FN(zero_tail)(s->T, bi, lengths[bi], y, s->H);
+        FN(units_forward)(&cell, units_nt, x, w, h0, lengths, hm + (s->masked_state ? bh : 0),
+                          h_last, y);
         return;
     }
     if (nt == 1) {

@@ -80,6 +80,68 @@ static void FN(step_product)(int m, int n, int k, const REAL *a, int lda, const 
         FN(row_times_matrix)(k, n, a + (size_t)r * lda, b, ldb, c + (size_t)r * ldc);
 }
 
+/* What a cell (GRU, LSTM) gives the units-split inference loop below. */
+typedef struct {
+    int B, T, F, H, gates;  /* gates: blocks of H columns in W, U and a step's products */
+    const REAL *u;
+    REAL *gx;               /* (B, T, gates * H) input projections */
+    REAL *gs;               /* one step's products, gs_stride per row */
+    int gs_stride;
+    const void *call;       /* the cell's forward call, handed to pass */
+    /* the gate pass of step k for units [j0, j1) of every row, the new state written to h */
+    void (*pass)(const void *call, REAL *h, int k, int j0, int j1);
+} FN(units_cell);
+
+/* Few sequences, many units (one-sequence prediction, streaming), at inference: every thread of
+ * the team takes a block of units of every step, so the cores share the reading of U (each its
+ * columns, from its own cache) instead of one core reading all of it. The state is
+ * double-buffered (step k reads hbuf[k % 2] whole and writes its block of the other), so one
+ * barrier a step suffices. The team decides together whether an interrupt stops the loop:
+ * thread 0 sets the flag of step k's parity before that step's barrier. */
+static void FN(units_team)(const FN(units_cell) *cell, const REAL *x, const REAL *w, REAL *hbuf,
+                           volatile int *stop)
+{
+    const int B = cell->B, T = cell->T, F = cell->F, H = cell->H, G = cell->gates * H;
+    int j0, j1;
+    gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
+    const size_t width = (size_t)(j1 - j0) * sizeof(REAL), bh = (size_t)B * H;
+    for (int g = 0; g < cell->gates; g++)  /* this block's columns of every input projection */
+        FN(gemm_rows_polled)((size_t)B * T, j1 - j0, F, x, F, w + g * H + j0, G,
+                             cell->gx + g * H + j0, G);
+    for (int k = 0; k < T; k++) {
+        const REAL *hin = hbuf + (k % 2) * bh;
+        REAL *hout = hbuf + ((k + 1) % 2) * bh;
+        for (int g = 0; g < cell->gates; g++)
+            FN(step_product)(B, j1 - j0, H, hin, H, cell->u + g * H + j0, G,
+                             cell->gs + g * H + j0, cell->gs_stride);
+        for (int bi = 0; bi < B; bi++)  /* a GRU's update reads h, and ended rows keep it */
+            memcpy(hout + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);
+        cell->pass(cell->call, hout, k, j0, j1);
+        if (k == T - 1) break;
+        if (omp_get_thread_num() == 0) stop[k % 2] = gru_interrupt_pending();
+#pragma omp barrier  /* the new state is whole, and the team agrees on stopping */
+        if (stop[k % 2]) break;
+    }
+}
+
+/* The forward of a cell split by units over nt threads: h0 (or zeros) into hbuf (2 B H), the
+ * team, then h_last, written after the team ends since h0 may be h_last itself; outputs past a
+ * sequence's length zeroed. */
+static void FN(units_forward)(const FN(units_cell) *cell, int nt, const REAL *x, const REAL *w,
+                              const REAL *h0, const int *lengths, REAL *hbuf, REAL *h_last,
+                              REAL *y)
+{
+    const size_t bh = (size_t)cell->B * cell->H;
+    volatile int stop[2] = {0, 0};
+    if (h0) memcpy(hbuf, h0, bh * sizeof(REAL));
+    else memset(hbuf, 0, bh * sizeof(REAL));
+#pragma omp parallel num_threads(nt)
+    FN(units_team)(cell, x, w, hbuf, stop);
+    memcpy(h_last, hbuf + (cell->T % 2) * bh, bh * sizeof(REAL));
+    for (int bi = 0; lengths && bi < cell->B; bi++)
+        FN(zero_tail)(cell->T, bi, lengths[bi], y, cell->H);
+}
+
 /* db[c] = sum over all rows of g[:, c], for columns [c0, c1). */
 static void FN(column_sums)(size_t rows, int G, int c0, int c1, const REAL *g, REAL *db)
 {

@@ -193,8 +193,8 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, res
 def test_inference_split_by_units_matches_numpy_reference(rng, dtype, reverse, use_h0,
                                                           use_lengths, threads):
     """One sequence and many units: with 2 threads the forward splits every step by units
-    (forward_units); with 1 it runs whole rows. Both against the reference (tests/test_streaming.py
-    runs the split with the state updated in place)."""
+    (units_team in recurrent_impl.h); with 1 it runs whole rows. Both against the reference
+    (tests/models/test_streaming.py runs the split with the state updated in place)."""
     T, I, H, B = 9, 6, 531, 1  # 531 units: uneven blocks
     x, W, U, b, h0 = random_gru(rng, T, I, H, B, True, dtype, scale=0.2)
     lengths = np.array([6]) if use_lengths else None

@@ -86,7 +86,7 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, dty
 def test_inference_split_by_units_matches_numpy_reference(rng, dtype, reverse, use_states,
                                                           use_lengths, threads):
     """One sequence and many units: with 2 threads the forward splits every step by units
-    (lstm_forward_units), with 1 it runs whole rows; both against the reference
+    (units_team in recurrent_impl.h), with 1 it runs whole rows; both against the reference
     (tests/models/test_streaming.py runs the split with the states carried in place)."""
     T, I, H, B = 9, 6, 531, 1  # 531 units: uneven blocks
     x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, dtype, scale=0.2)
