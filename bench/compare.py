@@ -117,7 +117,7 @@ def kind_shapes(args):
             "train_lstm": args.lstm_shapes}
 
 
-# ---- one library in its own process ---------------------------------------------------------------
+# ---- one library in its own process --------------------------------------------------------------
 def import_library(lib, threads):
     """Import `lib` (only it: workloads imports each library inside its factories) and hold it
     to `threads` threads; returns its version."""
@@ -167,7 +167,7 @@ def child(args):
     print(json.dumps(dict(version=version, seconds=seconds)))
 
 
-# ---- the parent: rounds of children, alternating --------------------------------------------------
+# ---- the parent: rounds of children, alternating -------------------------------------------------
 def child_args(args, kind, lib, onnx_dir):
     shapes = kind_shapes(args)
     out = ["--threads", str(args.threads), "--repeats", str(args.repeats),
@@ -235,7 +235,7 @@ def rows_of(kind, shapes, times, sgemm):
     return rows
 
 
-# ---- in one process: the kernels ------------------------------------------------------------------
+# ---- in one process: the kernels -----------------------------------------------------------------
 def time_alternating(runs, repeats):
     """Median seconds of each run after one warm-up call, interleaved, order flipped each round."""
     for run in runs.values():
@@ -261,7 +261,7 @@ def bench_kernels(shape, repeats, sgemm):
                 gflops=gflops, sgemm_fraction=gflops / sgemm)
 
 
-# ---- memory ---------------------------------------------------------------------------------------
+# ---- memory --------------------------------------------------------------------------------------
 def peak_rss_mb():
     """This process's peak resident memory. Linux's VmHWM first: after a fork + exec, ru_maxrss
     starts at the parent's RSS, which would hide the child's own peak."""
@@ -291,7 +291,7 @@ def bench_memory(shape, threads, libs):
                 met=mb["gru_native"] <= mb["torch"] if "torch" in mb else None)
 
 
-# ---- output ---------------------------------------------------------------------------------------
+# ---- output --------------------------------------------------------------------------------------
 def markdown(head, rows):
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
@@ -313,7 +313,8 @@ def timing_table(rows, unit):
             + ["ours samples/s", "ours GFLOP/s (% sgemm)"])
     body = [r["shape"] + [f"{1e3 * r['seconds'][lib]:.3f}" for lib in libs]
             + [ratio_cell(r, p) for p in peers]
-            + [f"{r['samples_per_s']:,.0f}", f"{r['gflops']:.2f} ({100 * r['sgemm_fraction']:.1f}%)"]
+            + [f"{r['samples_per_s']:,.0f}",
+               f"{r['gflops']:.2f} ({100 * r['sgemm_fraction']:.1f}%)"]
             for r in rows]
     return markdown(head, body)
 
@@ -337,11 +338,10 @@ def plot(rows, path):
     width = 0.8 / len(peers)
     fig, ax = plt.subplots(figsize=(0.9 * len(rows) + 3, 5))
     for j, peer in enumerate(peers):
-        xs = [i + (j - (len(peers) - 1) / 2) * width for i, r in enumerate(rows)
-              if peer in r["ratio"]]
-        ax.bar(xs, [r["ratio"][peer] for r in rows if peer in r["ratio"]], width, label=peer)
-        marked = [(x, r["target"][peer]) for x, r in zip(xs, [r for r in rows if peer in r["ratio"]])
-                  if peer in r["target"]]
+        offset = (j - (len(peers) - 1) / 2) * width
+        xs, mine = zip(*[(i + offset, r) for i, r in enumerate(rows) if peer in r["ratio"]])
+        ax.bar(xs, [r["ratio"][peer] for r in mine], width, label=peer)
+        marked = [(x, r["target"][peer]) for x, r in zip(xs, mine) if peer in r["target"]]
         if marked:
             ax.hlines([t for _, t in marked], [x - width / 2 for x, _ in marked],
                       [x + width / 2 for x, _ in marked], colors="black")
@@ -357,7 +357,7 @@ def plot(rows, path):
     fig.savefig(path, dpi=120)
 
 
-# ---- main -----------------------------------------------------------------------------------------
+# ---- main ----------------------------------------------------------------------------------------
 def sgemm_gflops(threads, sizes=(1024, 1536, 2048), tries=5):
     """Best float32 square matmul rate of NumPy's BLAS on `threads` threads."""
     rng = np.random.default_rng(0)
@@ -394,7 +394,8 @@ def main(argv=None):
     sgemm = sgemm_gflops(args.threads)
     print(f"CPU: {cpu_name()} ({os.cpu_count()} cores), threads={args.threads}, "
           f"BLAS={gru_native.BLAS_BACKEND}, libraries: {', '.join(libs)}")
-    print(f"sgemm (NumPy float32, {args.threads} threads, best of 1024-2048): {sgemm:.1f} GFLOP/s\n")
+    print(f"sgemm (NumPy float32, {args.threads} threads, best of 1024-2048): "
+          f"{sgemm:.1f} GFLOP/s\n")
     rows, versions = [], {}
     if args.kernels:
         rows = [bench_kernels(s, args.repeats, sgemm) for s in args.shapes]

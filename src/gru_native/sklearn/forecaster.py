@@ -6,10 +6,10 @@ at once (direct multi-output); longer forecasts feed its forecasts back, `horizo
 time (recursive). Each series is standardised by its own mean and deviation (undone on the
 forecasts), and each window is then taken relative to itself (minus its level, the mean of its
 steps, divided by its mean absolute change: forecast_windows.py): the network reads the shape
-of the recent past and forecasts the departure from that level in units of the recent changes, so that series of
-any scale share one model and a trend carrying a series beyond its training range does not
-carry the network's inputs out of theirs. Series shorter than lookback + horizon are used too:
-their windows are left-padded and masked.
+of the recent past and forecasts the departure from that level in units of the recent changes,
+so that series of any scale share one model and a trend carrying a series beyond its training
+range does not carry the network's inputs out of theirs. Series shorter than lookback + horizon
+are used too: their windows are left-padded and masked.
 """
 
 from __future__ import annotations
@@ -320,11 +320,11 @@ class GRUForecaster(BaseEstimator):
                                verbose=self.verbose, mask=mask, **fit_args)
 
     def _conformal_adjustment(self, model, x, y, mask, last):
-        """How much to widen (or narrow) each of `model`'s intervals of symmetric quantile levels so that it
-        covers its nominal share of the validation windows (conformalized quantile
-        regression, Romano et al. 2019), per forecast step and target, in standardised units:
-        (horizon, targets, quantiles), zero for the median. None without quantiles or without
-        validation windows (early_stopping=False)."""
+        """How much to widen (or narrow) each of `model`'s intervals of symmetric quantile
+        levels so that it covers its nominal share of the validation windows (conformalized
+        quantile regression, Romano et al. 2019), per forecast step and target, in standardised
+        units: (horizon, targets, quantiles), zero for the median. None without quantiles or
+        without validation windows (early_stopping=False)."""
         if self.quantiles_ is None or not self.early_stopping:
             return None
         q = self.quantiles_
