@@ -335,6 +335,9 @@ def plot(rows, path):
 
     rows = [r for r in rows if r.get("ratio")]
     peers = list(dict.fromkeys(p for r in rows for p in r["ratio"]))
+    if not peers:
+        print("no chart: no peer ran beside gru_native", file=sys.stderr)
+        return
     width = 0.8 / len(peers)
     fig, ax = plt.subplots(figsize=(0.9 * len(rows) + 3, 5))
     for j, peer in enumerate(peers):
@@ -403,8 +406,9 @@ def main(argv=None):
         print(timing_table(rows, "ms") + "\n")
     else:
         with tempfile.TemporaryDirectory() as onnx_dir:
-            predict_shapes = args.predict_shapes + [s[:3] for s in args.batch_predict_shapes]
-            workloads.export_onnx(onnx_dir, predict_shapes, args.stream_shapes)
+            if set(libs) & set(workloads.ONNX_PREDICT):  # the runtimes read exported models
+                predict_shapes = args.predict_shapes + [s[:3] for s in args.batch_predict_shapes]
+                workloads.export_onnx(onnx_dir, predict_shapes, args.stream_shapes)
             for kind, shapes in kind_shapes(args).items():
                 kind_libs = [lib for lib in KINDS[kind][2] if lib in libs]
                 if not shapes or "gru_native" not in kind_libs:
