@@ -51,13 +51,18 @@ FN_ROW_BLOCK(16)
 
 /* y[0:n] = x[0:k] a, a (k, n) with row stride lda: one row of a step's recurrent product
  * without a BLAS call, whose packing of a costs more than the product for one row: blocks of
- * 64 columns, then of 16, then the last few. */
+ * 64 columns, then of 16, then the last few as the last 16 (recomputing some: the same sums),
+ * or one by one when n < 16. */
 GRU_SIMD_CLONES static void FN(row_times_matrix)(int k, int n, const REAL *x, const REAL *a,
                                                  int lda, REAL *y)
 {
     int j = 0;
     for (; j + 64 <= n; j += 64) FN(row_block_64)(k, x, a + j, lda, y + j);
     for (; j + 16 <= n; j += 16) FN(row_block_16)(k, x, a + j, lda, y + j);
+    if (j < n && n >= 16) {
+        FN(row_block_16)(k, x, a + n - 16, lda, y + n - 16);
+        return;
+    }
     for (; j < n; j++) {
         REAL sum = 0;
         for (int i = 0; i < k; i++) sum += x[i] * a[(size_t)i * lda + j];
