@@ -173,17 +173,12 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, res
     through it. On one thread, inference and training, against the reference."""
     T, I, H = 6, 4, 70
     x, W, U, b, h0 = random_gru(rng, T, I, H, B, reset_after, dtype, scale=0.2)
-    n = gru_native.get_num_threads()
-    gru_native.set_num_threads(1)
-    try:
-        for training in (False, True):
-            y, h_last, _ = gru_native.gru_forward(x, W, U, b, h0, reset_after=reset_after,
-                                                  training=training)
-            ry, rh, _ = ref.forward(x, W, U, b, h0, reset_after=reset_after)
-            assert_close(y, ry, TOL[dtype], "y")
-            assert_close(h_last, rh, TOL[dtype], "h_last")
-    finally:
-        gru_native.set_num_threads(n)
+    for training in (False, True):
+        y, h_last, _ = gru_native.gru_forward(x, W, U, b, h0, reset_after=reset_after,
+                                              training=training, n_threads=1)
+        ry, rh, _ = ref.forward(x, W, U, b, h0, reset_after=reset_after)
+        assert_close(y, ry, TOL[dtype], "y")
+        assert_close(h_last, rh, TOL[dtype], "h_last")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -198,13 +193,8 @@ def test_inference_split_by_units_matches_numpy_reference(rng, dtype, reverse, u
     T, I, H, B = 9, 6, 531, 1  # 531 units: uneven blocks
     x, W, U, b, h0 = random_gru(rng, T, I, H, B, True, dtype, scale=0.2)
     lengths = np.array([6]) if use_lengths else None
-    n = gru_native.get_num_threads()
-    gru_native.set_num_threads(threads)
-    try:
-        y, h_last, _ = gru_native.gru_forward(x, W, U, b, h0 if use_h0 else None, lengths,
-                                              reverse=reverse)
-    finally:
-        gru_native.set_num_threads(n)
+    y, h_last, _ = gru_native.gru_forward(x, W, U, b, h0 if use_h0 else None, lengths,
+                                          reverse=reverse, n_threads=threads)
     ry, rh, _ = ref.forward(x, W, U, b, h0 if use_h0 else None, lengths, reverse=reverse)
     assert_close(y, ry, TOL[dtype], "y")
     assert_close(h_last, rh, TOL[dtype], "h_last")

@@ -68,12 +68,7 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, dty
     of 64 and 16 and a tail of 8); three go through it. On one thread, against the reference."""
     T, I, H = 6, 4, 70
     x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, dtype, scale=0.2)
-    n = gru_native.get_num_threads()
-    gru_native.set_num_threads(1)
-    try:
-        y, h_last, c_last, _ = lstm_forward(x, W, U, b, h0, c0)
-    finally:
-        gru_native.set_num_threads(n)
+    y, h_last, c_last, _ = lstm_forward(x, W, U, b, h0, c0, n_threads=1)
     ry, rh, rc, _ = ref.forward(x, W, U, b, h0, c0, None, False, None)
     for name, got, want in (("y", y, ry), ("h_last", h_last, rh), ("c_last", c_last, rc)):
         assert_close(got, want, TOL[dtype], name)
@@ -92,12 +87,8 @@ def test_inference_split_by_units_matches_numpy_reference(rng, dtype, reverse, u
     x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, dtype, scale=0.2)
     h0, c0 = (h0, c0) if use_states else (None, None)
     lengths = np.array([6]) if use_lengths else None
-    n = gru_native.get_num_threads()
-    gru_native.set_num_threads(threads)
-    try:
-        y, h_last, c_last, _ = lstm_forward(x, W, U, b, h0, c0, lengths, reverse=reverse)
-    finally:
-        gru_native.set_num_threads(n)
+    y, h_last, c_last, _ = lstm_forward(x, W, U, b, h0, c0, lengths, reverse=reverse,
+                                        n_threads=threads)
     ry, rh, rc, _ = ref.forward(x, W, U, b, h0, c0, lengths, reverse, None)
     for name, got, want in (("y", y, ry), ("h_last", h_last, rh), ("c_last", c_last, rc)):
         assert_close(got, want, TOL[dtype], name)
