@@ -9,6 +9,7 @@
 #include "gru.h"
 #include "interrupt.h"
 #include "recurrent.h"
+#include "reduced.h"
 #include "threads.h"
 
 /* Scratch row of one step, per sequence: the [z r n] blocks and one more (h U_n + b_hn, or r*h
@@ -55,6 +56,7 @@ GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 }
 
 #define REAL float
+#define REDUCED_PRODUCTS 1
 #define FN(name) name##_f32
 #define GEMM gemm_f32
 #define SIGMOID sigmoid_f32
@@ -62,12 +64,23 @@ GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 #include "recurrent_impl.h"
 #include "gru_impl.h"
 #undef REAL
+#undef REDUCED_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID
 #undef TANH
 
+void gru_forward_reduced_f32(const gru_shape *s, int max_threads, const float *x,
+                             const reduced_matrix *wq, const reduced_matrix *uq, const float *b,
+                             const float *h0, const int *lengths, float *y, float *h_last,
+                             float *work)
+{
+    forward_with_f32(s, max_threads, x, NULL, NULL, wq, uq, b, h0, lengths, NULL, y, h_last, NULL,
+                     work);
+}
+
 #define REAL double
+#define REDUCED_PRODUCTS 0
 #define FN(name) name##_f64
 #define GEMM gemm_f64
 #define SIGMOID sigmoid_f64
@@ -75,6 +88,7 @@ GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 #include "recurrent_impl.h"
 #include "gru_impl.h"
 #undef REAL
+#undef REDUCED_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID

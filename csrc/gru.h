@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 
+#include "reduced.h"
+
 typedef struct {
     int T, B, F, H;   /* steps, sequences, input features, units (no "I": complex.h takes it) */
     int reset_after;  /* 1: the reset gate multiplies h U_n + b_hn; 0: it multiplies h */
@@ -44,6 +46,14 @@ void gru_forward_f32(const gru_shape *s, int max_threads, const float *x, const 
 void gru_forward_f64(const gru_shape *s, int max_threads, const double *x, const double *w,
                      const double *u, const double *b, const double *h0, const int *lengths,
                      const double *hmask, double *y, double *h_last, double *cache, double *work);
+
+/* gru_forward at inference (no cache, no hmask) in reduced precision: the products read wq
+ * and uq, bfloat16 or int8 copies of w and u (reduced.h), made and kept in sync by the
+ * caller. Work size: gru_forward_work_size. */
+void gru_forward_reduced_f32(const gru_shape *s, int max_threads, const float *x,
+                             const reduced_matrix *wq, const reduced_matrix *uq, const float *b,
+                             const float *h0, const int *lengths, float *y, float *h_last,
+                             float *work);
 
 /* Gradients are written, not accumulated. dy, dh_last may be NULL (zero); dx, dh0 may be NULL (not
  * wanted). db has the layout of b. */

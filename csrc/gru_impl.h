@@ -21,6 +21,7 @@ typedef struct {
     REAL *hm;     /* h * hmask, the recurrent GEMM's input (with hmask only) */
     REAL *h;      /* the running state, ends as h_last */
     REAL *y, *cache;
+    const reduced_matrix *wq, *uq;  /* reduced-precision copies of w and u, or NULL */
 } FN(forward_call);
 
 /* The state the recurrent GEMMs read: h, or h * hmask under recurrent dropout. */
@@ -85,7 +86,8 @@ static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, in
 {
     const int H = c->s->H, G = 3 * H, S = 4 * H;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    FN(step_product)(hi - lo, G, H, hin + (size_t)lo * H, H, c->u, G, c->gs + (size_t)lo * S, S);
+    FN(step_product)(c->uq, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
+                     c->gs + (size_t)lo * S, S);
     FN(gates_after)(c, lo, hi, k, 0, H);
 }
 
@@ -98,7 +100,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
     const REAL *b = c->b;
     REAL *gsl = c->gs + (size_t)lo * S;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    FN(step_product)(hi - lo, 2 * H, H, hin + (size_t)lo * H, H, c->u, G, gsl, S);
+    FN(step_product)(c->uq, hi - lo, 0, 2 * H, H, hin + (size_t)lo * H, H, c->u, G, gsl, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
         REAL *gr = c->gs + (size_t)bi * S;
@@ -113,7 +115,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
             gr[3 * H + j] = r * hr[j];
         }
     }
-    FN(step_product)(hi - lo, H, H, gsl + 3 * H, S, c->u + 2 * H, G, gsl + 2 * H, S);
+    FN(step_product)(c->uq, hi - lo, 2 * H, H, H, gsl + 3 * H, S, c->u, G, gsl + 2 * H, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
@@ -140,8 +142,8 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
     const int T = s->T, F = s->F, H = s->H, G = 3 * H;
     const size_t bth = (size_t)s->B * T * H;
     if (hi <= lo) return;
-    FN(gemm_rows_polled)((size_t)(hi - lo) * T, G, F, x + (size_t)lo * T * F, F, w, G,
-                         c->gx + (size_t)lo * T * G, G);
+    FN(product_polled)(c->wq, (size_t)(hi - lo) * T, 0, G, F, x + (size_t)lo * T * F, F, w, G,
+                       c->gx + (size_t)lo * T * G, G);
     if (!h0)
         memset(c->h + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
     else if (h0 != c->h)  /* h0 may be h_last itself: a state carried from call to call */
@@ -170,20 +172,22 @@ static void FN(gates_into)(const void *call, REAL *h, int k, int j0, int j1)
     FN(gates_after)(&step, 0, step.s->B, k, j0, j1);
 }
 
-void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
-                     const REAL *u, const REAL *b, const REAL *h0, const int *lengths,
-                     const REAL *hmask, REAL *y, REAL *h_last, REAL *cache, REAL *work)
+/* gru_forward, its products from wq and uq when given (FN(product)). */
+static void FN(forward_with)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
+                             const REAL *u, const reduced_matrix *wq, const reduced_matrix *uq,
+                             const REAL *b, const REAL *h0, const int *lengths, const REAL *hmask,
+                             REAL *y, REAL *h_last, REAL *cache, REAL *work)
 {
     REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 3 * s->H;
     const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
-                                h_last, y, cache};
+                                h_last, y, cache, wq, uq};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
     const int units_nt = units_threads(s->B, s->H, max_threads);
     gru_blas_single_thread();
     if (units_nt > 1 && !cache && !hmask && s->reset_after) {
         const size_t bh = (size_t)s->B * s->H;
-        const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 3, u, gx, gs, step_stride(s), &c,
-                                     FN(gates_into)};
+        const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 3, u, wq, uq, gx, gs,
+                                     step_stride(s), &c, FN(gates_into)};
         FN(units_forward)(&cell, units_nt, x, w, h0, lengths,
                           gs + (size_t)s->B * step_stride(s) + (s->masked_state ? bh : 0),
                           h_last, y);
@@ -199,6 +203,14 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
         gru_split(s->B, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
         FN(forward_rows)(&c, x, w, h0, lo, hi);
     }
+}
+
+void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const REAL *w,
+                     const REAL *u, const REAL *b, const REAL *h0, const int *lengths,
+                     const REAL *hmask, REAL *y, REAL *h_last, REAL *cache, REAL *work)
+{
+    FN(forward_with)(s, max_threads, x, w, u, NULL, NULL, b, h0, lengths, hmask, y, h_last, cache,
+                     work);
 }
 
 /* The arrays of one backward call. carry holds dL/dh after the current step on entry to a

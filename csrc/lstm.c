@@ -9,6 +9,7 @@
 #include "interrupt.h"
 #include "lstm.h"
 #include "recurrent.h"
+#include "reduced.h"
 #include "threads.h"
 
 size_t lstm_cache_size(const lstm_shape *s)
@@ -35,6 +36,7 @@ size_t lstm_backward_work_size(const lstm_shape *s)
 }
 
 #define REAL float
+#define REDUCED_PRODUCTS 1
 #define FN(name) name##_f32
 #define GEMM gemm_f32
 #define SIGMOID sigmoid_f32
@@ -42,12 +44,23 @@ size_t lstm_backward_work_size(const lstm_shape *s)
 #include "recurrent_impl.h"
 #include "lstm_impl.h"
 #undef REAL
+#undef REDUCED_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID
 #undef TANH
 
+void lstm_forward_reduced_f32(const lstm_shape *s, int max_threads, const float *x,
+                              const reduced_matrix *wq, const reduced_matrix *uq, const float *b,
+                              const float *h0, const float *c0, const int *lengths, float *y,
+                              float *h_last, float *c_last, float *work)
+{
+    lstm_forward_with_f32(s, max_threads, x, NULL, NULL, wq, uq, b, h0, c0, lengths, NULL, y,
+                          h_last, c_last, NULL, work);
+}
+
 #define REAL double
+#define REDUCED_PRODUCTS 0
 #define FN(name) name##_f64
 #define GEMM gemm_f64
 #define SIGMOID sigmoid_f64
@@ -55,6 +68,7 @@ size_t lstm_backward_work_size(const lstm_shape *s)
 #include "recurrent_impl.h"
 #include "lstm_impl.h"
 #undef REAL
+#undef REDUCED_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID

@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "reduced.h"
+
 typedef struct {
     int T, B, F, H;  /* steps, sequences, input features, units */
     int reverse;     /* 1: run every sequence backwards in time */
@@ -37,6 +39,12 @@ void lstm_forward_f64(const lstm_shape *s, int max_threads, const double *x, con
                       const double *u, const double *b, const double *h0, const double *c0,
                       const int *lengths, const double *hmask, double *y, double *h_last,
                       double *c_last, double *cache, double *work);
+
+/* lstm_forward at inference in reduced precision, as gru_forward_reduced_f32. */
+void lstm_forward_reduced_f32(const lstm_shape *s, int max_threads, const float *x,
+                              const reduced_matrix *wq, const reduced_matrix *uq, const float *b,
+                              const float *h0, const float *c0, const int *lengths, float *y,
+                              float *h_last, float *c_last, float *work);
 
 /* Gradients are written, not accumulated. dy, dh_last, dc_last may be NULL (zero); dx, dh0, dc0
  * may be NULL (not wanted). */

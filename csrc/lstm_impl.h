@@ -17,6 +17,7 @@ typedef struct {
     REAL *hm;            /* h * hmask, the recurrent GEMM's input (with hmask only) */
     REAL *h, *c;         /* the running states, end as h_last and c_last */
     REAL *y, *cache;
+    const reduced_matrix *wq, *uq;  /* reduced-precision copies of w and u, or NULL */
 } FN(lstm_forward_call);
 
 /* The fused gate pass of step k for rows [lo, hi) and units [j0, j1), gs holding h U: the
@@ -69,7 +70,8 @@ static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo, int hi, int k)
         for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->hm[i] = c->h[i] * c->hmask[i];
         hin = c->hm;
     }
-    FN(step_product)(hi - lo, G, H, hin + (size_t)lo * H, H, c->u, G, c->gs + (size_t)lo * S, S);
+    FN(step_product)(c->uq, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
+                     c->gs + (size_t)lo * S, S);
     FN(lstm_gates)(c, lo, hi, k, 0, H);
 }
 
@@ -81,8 +83,8 @@ static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x,
     const int T = s->T, F = s->F, H = s->H, G = 4 * H;
     const size_t rows = (size_t)(hi - lo) * H * sizeof(REAL);
     if (hi <= lo) return;
-    FN(gemm_rows_polled)((size_t)(hi - lo) * T, G, F, x + (size_t)lo * T * F, F, w, G,
-                         c->gx + (size_t)lo * T * G, G);
+    FN(product_polled)(c->wq, (size_t)(hi - lo) * T, 0, G, F, x + (size_t)lo * T * F, F, w, G,
+                       c->gx + (size_t)lo * T * G, G);
     if (!h0) memset(c->h + (size_t)lo * H, 0, rows);
     else if (h0 != c->h) memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, rows);
     if (!c0) memset(c->c + (size_t)lo * H, 0, rows);
@@ -104,21 +106,23 @@ static void FN(lstm_gates_into)(const void *call, REAL *h, int k, int j0, int j1
     FN(lstm_gates)(&step, 0, step.s->B, k, j0, j1);
 }
 
-void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
-                      const REAL *u, const REAL *b, const REAL *h0, const REAL *c0,
-                      const int *lengths, const REAL *hmask, REAL *y, REAL *h_last,
-                      REAL *c_last, REAL *cache, REAL *work)
+/* lstm_forward, its products from wq and uq when given (FN(product)). */
+static void FN(lstm_forward_with)(const lstm_shape *s, int max_threads, const REAL *x,
+                                  const REAL *w, const REAL *u, const reduced_matrix *wq,
+                                  const reduced_matrix *uq, const REAL *b, const REAL *h0,
+                                  const REAL *c0, const int *lengths, const REAL *hmask, REAL *y,
+                                  REAL *h_last, REAL *c_last, REAL *cache, REAL *work)
 {
     REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 4 * s->H;
     REAL *hm = gs + (size_t)s->B * 5 * s->H;
     const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
-                                     cache};
+                                     cache, wq, uq};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
     const int units_nt = units_threads(s->B, s->H, max_threads);
     gru_blas_single_thread();
     if (units_nt > 1 && !cache && !hmask) {
         const size_t bh = (size_t)s->B * s->H;
-        const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 4, u, gx, gs, 5 * s->H, &c,
+        const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 4, u, wq, uq, gx, gs, 5 * s->H, &c,
                                      FN(lstm_gates_into)};
         if (!c0) memset(c_last, 0, bh * sizeof(REAL));
         else if (c0 != c_last) memcpy(c_last, c0, bh * sizeof(REAL));
@@ -136,6 +140,15 @@ void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const
         gru_split(s->B, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
         FN(lstm_forward_rows)(&c, x, w, h0, c0, lo, hi);
     }
+}
+
+void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
+                      const REAL *u, const REAL *b, const REAL *h0, const REAL *c0,
+                      const int *lengths, const REAL *hmask, REAL *y, REAL *h_last,
+                      REAL *c_last, REAL *cache, REAL *work)
+{
+    FN(lstm_forward_with)(s, max_threads, x, w, u, NULL, NULL, b, h0, c0, lengths, hmask, y,
+                          h_last, c_last, cache, work);
 }
 
 /* The arrays of one backward call. The carries hold dL/dh and dL/dc after the current step on

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "conv1d.h"
+#include "reduced.h"
 
 enum { PLAN_LINEAR = 0, PLAN_RELU = 1, PLAN_SIGMOID = 2, PLAN_TANH = 3, PLAN_SOFTMAX = 4 };
 enum { PLAN_ADD = 0, PLAN_SUBTRACT = 1, PLAN_MULTIPLY = 2, PLAN_AVERAGE = 3, PLAN_MAXIMUM = 4,
@@ -63,5 +64,11 @@ void plan_conv1d_f32(const conv1d_shape *s, int max_threads, int activation, con
                      const float *w, const float *b, float *y, float *work);
 void plan_conv1d_f64(const conv1d_shape *s, int max_threads, int activation, const double *x,
                      const double *w, const double *b, double *y, double *work);
+
+/* y = x q + b for `rows` rows of k features (q a reduced-precision (k, n) matrix, reduced.h;
+ * b NULL for none): a dense op of a plan run in reduced precision, rows split over up to
+ * max_threads threads. */
+void plan_dense_reduced_f32(const reduced_matrix *q, int max_threads, size_t rows, int k, int n,
+                            const float *x, const float *b, float *y);
 
 #endif

@@ -8,18 +8,35 @@ static void FN(zero_tail)(int T, int bi, int len, REAL *a, int width)
         memset(a + ((size_t)bi * T + len) * width, 0, (size_t)(T - len) * width * sizeof(REAL));
 }
 
-/* c = a w for `rows` rows of a (row strides lda, ldc), in blocks of rows with a check for a
- * pending interrupt between them: the input projection of a long sequence is one GEMM that can
- * hold the thread for seconds. A block is large enough (about 2^26 multiply-adds, at least 256
- * rows) that the GEMMs run at full speed. */
-static void FN(gemm_rows_polled)(size_t rows, int n, int k, const REAL *a, int lda, const REAL *w,
-                                 int ldw, REAL *c, int ldc)
+/* The product of `rows` rows of a (row stride lda) with columns [j, j + n) of w (row stride
+ * ldw) into c (row stride ldc), from w itself or, when q is given (float32 inference in
+ * reduced precision), from q, w's bfloat16 or int8 copy (reduced.h). */
+static void FN(product)(const reduced_matrix *q, size_t rows, int j, int n, int k, const REAL *a,
+                        int lda, const REAL *w, int ldw, REAL *c, int ldc)
+{
+#if REDUCED_PRODUCTS
+    if (q) {
+        reduced_matmul(q, rows, j, j + n, a, (size_t)lda, c, (size_t)ldc);
+        return;
+    }
+#else
+    (void)q;
+#endif
+    GEMM(0, 0, (int)rows, n, k, 1, a, lda, w + j, ldw, 0, c, ldc);
+}
+
+/* FN(product) for many rows (a sequence's input projection), in blocks of rows with a check
+ * for a pending interrupt between them: one call can hold the thread for seconds. A block is
+ * large enough (about 2^26 multiply-adds, at least 256 rows) that the GEMMs run at full
+ * speed. */
+static void FN(product_polled)(const reduced_matrix *q, size_t rows, int j, int n, int k,
+                               const REAL *a, int lda, const REAL *w, int ldw, REAL *c, int ldc)
 {
     const size_t per_block = ((size_t)1 << 26) / ((size_t)n * k + 1);
     const size_t block = per_block > 256 ? per_block : 256;
     for (size_t r = 0; r < rows && !gru_interrupt_pending(); r += block) {
         const size_t m = rows - r < block ? rows - r : block;
-        GEMM(0, 0, (int)m, n, k, 1, a + r * lda, lda, w, ldw, 0, c + r * ldc, ldc);
+        FN(product)(q, m, j, n, k, a + r * lda, lda, w, ldw, c + r * ldc, ldc);
     }
 }
 
@@ -70,25 +87,25 @@ GRU_SIMD_CLONES static void FN(row_times_matrix)(int k, int n, const REAL *x, co
     }
 }
 
-/* c = a b for m rows (row-major, strides lda, ldb, ldc): a step's recurrent product. Up to
- * STEP_ROWS_DIRECT rows (one-sequence prediction, streaming) row by row, more through the
- * BLAS. */
+/* A step's recurrent product, FN(product) of m rows: up to STEP_ROWS_DIRECT rows (one-sequence
+ * prediction, streaming) in float32/float64 row by row, more through the BLAS. */
 #define STEP_ROWS_DIRECT 2
-static void FN(step_product)(int m, int n, int k, const REAL *a, int lda, const REAL *b, int ldb,
-                             REAL *c, int ldc)
+static void FN(step_product)(const reduced_matrix *q, int m, int j, int n, int k, const REAL *a,
+                             int lda, const REAL *b, int ldb, REAL *c, int ldc)
 {
-    if (m > STEP_ROWS_DIRECT) {
-        GEMM(0, 0, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+    if (q || m > STEP_ROWS_DIRECT) {
+        FN(product)(q, (size_t)m, j, n, k, a, lda, b, ldb, c, ldc);
         return;
     }
     for (int r = 0; r < m; r++)
-        FN(row_times_matrix)(k, n, a + (size_t)r * lda, b, ldb, c + (size_t)r * ldc);
+        FN(row_times_matrix)(k, n, a + (size_t)r * lda, b + j, ldb, c + (size_t)r * ldc);
 }
 
 /* What a cell (GRU, LSTM) gives the units-split inference loop below. */
 typedef struct {
     int B, T, F, H, gates;  /* gates: blocks of H columns in W, U and a step's products */
     const REAL *u;
+    const reduced_matrix *wq, *uq;  /* w's and u's reduced copies, or NULL (FN(product)) */
     REAL *gx;               /* (B, T, gates * H) input projections */
     REAL *gs;               /* one step's products, gs_stride per row */
     int gs_stride;
@@ -111,13 +128,13 @@ static void FN(units_team)(const FN(units_cell) *cell, const REAL *x, const REAL
     gru_split(H, omp_get_num_threads(), omp_get_thread_num(), &j0, &j1);
     const size_t width = (size_t)(j1 - j0) * sizeof(REAL), bh = (size_t)B * H;
     for (int g = 0; g < cell->gates; g++)  /* this block's columns of every input projection */
-        FN(gemm_rows_polled)((size_t)B * T, j1 - j0, F, x, F, w + g * H + j0, G,
-                             cell->gx + g * H + j0, G);
+        FN(product_polled)(cell->wq, (size_t)B * T, g * H + j0, j1 - j0, F, x, F, w, G,
+                           cell->gx + g * H + j0, G);
     for (int k = 0; k < T; k++) {
         const REAL *hin = hbuf + (k % 2) * bh;
         REAL *hout = hbuf + ((k + 1) % 2) * bh;
         for (int g = 0; g < cell->gates; g++)
-            FN(step_product)(B, j1 - j0, H, hin, H, cell->u + g * H + j0, G,
+            FN(step_product)(cell->uq, B, g * H + j0, j1 - j0, H, hin, H, cell->u, G,
                              cell->gs + g * H + j0, cell->gs_stride);
         for (int bi = 0; bi < B; bi++)  /* a GRU's update reads h, and ended rows keep it */
             memcpy(hout + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);

@@ -17,9 +17,12 @@ def _order(length, reverse):
     return range(length - 1, -1, -1) if reverse else range(length)
 
 
-def forward(x, W, U, b, h0=None, lengths=None, reset_after=True, reverse=False, hmask=None):
+def forward(x, W, U, b, h0=None, lengths=None, reset_after=True, reverse=False, hmask=None,
+            product=np.matmul):
     """Returns y (B, T, H), h_last (B, H) and a tape of per-step values for `backward`.
-    hmask (B, H): recurrent dropout, multiplying h where it enters the recurrent products."""
+    hmask (B, H): recurrent dropout, multiplying h where it enters the recurrent products.
+    product(v, M): how a vector meets a weight matrix (a reduced-precision one in tests of
+    reduced-precision inference)."""
     x, W, U = (np.asarray(a, np.float64) for a in (x, W, U))
     B, T, _ = x.shape
     H = U.shape[0]
@@ -33,18 +36,18 @@ def forward(x, W, U, b, h0=None, lengths=None, reset_after=True, reverse=False, 
     for s in range(B):
         h = np.zeros(H) if h0 is None else np.asarray(h0[s], np.float64)
         for t in _order(lengths[s], reverse):
-            xz, xr, xn = _gates(x[s, t] @ W + bx, H)
+            xz, xr, xn = _gates(product(x[s, t], W) + bx, H)
             hm = h * hmask[s]
             if reset_after:
-                hz, hr, hn = _gates(hm @ U + bh, H)
+                hz, hr, hn = _gates(product(hm, U) + bh, H)
                 z, r = sigmoid(xz + hz), sigmoid(xr + hr)
                 n = np.tanh(xn + r * hn)
                 inner = hn
             else:
-                z = sigmoid(xz + hm @ U[:, :H])
-                r = sigmoid(xr + hm @ U[:, H:2 * H])
+                z = sigmoid(xz + product(hm, U[:, :H]))
+                r = sigmoid(xr + product(hm, U[:, H:2 * H]))
                 inner = r * hm
-                n = np.tanh(xn + inner @ U[:, 2 * H:])
+                n = np.tanh(xn + product(inner, U[:, 2 * H:]))
             tape[s, t] = (h, z, r, n, inner)
             h = z * h + (1 - z) * n
             y[s, t] = h

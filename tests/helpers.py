@@ -178,8 +178,9 @@ def regression_data(rng, n=7, T=6, F=3, out=2):
     return rng.normal(size=(n, T, F)), rng.normal(size=(n, out))
 
 
-def reference_predict(model, x):
-    """The model's prediction computed with NumPy alone, from its weights."""
+def reference_predict(model, x, product=np.matmul):
+    """The model's prediction computed with NumPy alone, from its weights; product(v, M): how
+    vectors meet a weight matrix (gru_reference.forward)."""
     y = x.astype(np.float64)
     for layer in model.layers:
         w = [a.astype(np.float64) for a in layer.weights]
@@ -187,14 +188,14 @@ def reference_predict(model, x):
             b = w[2] if layer.use_bias else np.zeros((2, 3 * layer.units) if layer.reset_after
                                                      else 3 * layer.units)
             seq, h, _ = gru_reference(y, w[0], w[1], b, reset_after=layer.reset_after,
-                                      reverse=layer.go_backwards)
+                                      reverse=layer.go_backwards, product=product)
             y = seq if layer.return_sequences else h
         elif isinstance(layer, layers.LSTM):
             seq, h, _, _ = lstm_reference(y, w[0], w[1], w[2] if layer.use_bias else None,
-                                          reverse=layer.go_backwards)
+                                          reverse=layer.go_backwards, product=product)
             y = seq if layer.return_sequences else h
         elif isinstance(layer, layers.Dense):
-            y = layer.activation.forward(y @ w[0] + (w[1] if layer.use_bias else 0))
+            y = layer.activation.forward(product(y, w[0]) + (w[1] if layer.use_bias else 0))
         elif isinstance(layer, layers.Activation):
             y = layer.activation.forward(y)
     return y

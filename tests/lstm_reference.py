@@ -18,9 +18,10 @@ def _order(length, reverse):
     return range(length - 1, -1, -1) if reverse else range(length)
 
 
-def forward(x, W, U, b, h0=None, c0=None, lengths=None, reverse=False, hmask=None):
+def forward(x, W, U, b, h0=None, c0=None, lengths=None, reverse=False, hmask=None,
+            product=np.matmul):
     """Returns y (B, T, H), h_last (B, H), c_last (B, H) and a tape of per-step values for
-    `backward`."""
+    `backward`. product(v, M): how a vector meets a weight matrix (as in gru_reference)."""
     x, W, U = (np.asarray(a, np.float64) for a in (x, W, U))
     B, T, _ = x.shape
     H = U.shape[0]
@@ -34,7 +35,7 @@ def forward(x, W, U, b, h0=None, c0=None, lengths=None, reverse=False, hmask=Non
         h = np.zeros(H) if h0 is None else np.asarray(h0[s], np.float64)
         c = np.zeros(H) if c0 is None else np.asarray(c0[s], np.float64)
         for t in _order(lengths[s], reverse):
-            a = x[s, t] @ W + (h * hmask[s]) @ U + b
+            a = product(x[s, t], W) + product(h * hmask[s], U) + b
             i, f, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), sigmoid(a[3 * H:])
             g = np.tanh(a[2 * H:3 * H])
             tape[s, t] = (h, c, i, f, g, o)

@@ -2,7 +2,8 @@
 # The gate passes are compiled as three SIMD clones (csrc/fastmath.h) and the loader runs the one
 # the CPU has, so a test run on one machine tests one clone. This builds the package with each
 # other clone alone (CMake's GRU_CLONE) that this CPU can run, below the one the normal test run
-# takes, and runs the kernel tests on it.
+# takes, and runs the kernel tests on it; on the baseline, the reduced-precision products take
+# their portable loops too (csrc/reduced.h), as on a CPU without AVX512_BF16 and VNNI.
 set -euo pipefail
 start=$SECONDS
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,10 @@ for clone in "${clones[@]}"; do
         --config-settings=cmake.define.GRU_CLONE="$clone" --config-settings=build-dir="$tmp/build-$clone" "$repo"
     echo "test_clones.sh: $clone built after $((SECONDS - start)) s"
     # -p no:cacheprovider: write no .pytest_cache into the shared work tree
-    (cd "$repo" && "$py" -m pytest -q -p no:cacheprovider tests/kernels) || { status=1; echo "test_clones.sh: $clone FAILED"; }
+    reduced=native
+    [[ $clone == x86-64 ]] && reduced=portable
+    (cd "$repo" && GRU_NATIVE_REDUCED=$reduced "$py" -m pytest -q -p no:cacheprovider tests/kernels) \
+        || { status=1; echo "test_clones.sh: $clone FAILED"; }
 done
 echo "test_clones.sh: clones ${clones[*]}, exit $status after $((SECONDS - start)) s"
 exit "$status"

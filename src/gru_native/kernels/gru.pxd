@@ -4,6 +4,8 @@
 cimport numpy as cnp
 from cython cimport floating
 
+from .reduced cimport reduced_matrix
+
 
 cdef class GRUWorkspace:
     cdef dict buffers
@@ -33,6 +35,10 @@ cdef extern from "gru.h" nogil:
     void gru_forward_f64(const gru_shape *s, int max_threads, const double *x, const double *w,
                          const double *u, const double *b, const double *h0, const int *lengths,
                          const double *hmask, double *y, double *h_last, double *cache, double *work)
+    void gru_forward_reduced_f32(const gru_shape *s, int max_threads, const float *x,
+                                 const reduced_matrix *wq, const reduced_matrix *uq,
+                                 const float *b, const float *h0, const int *lengths, float *y,
+                                 float *h_last, float *work)
     void gru_backward_f32(const gru_shape *s, int max_threads, const float *x, const float *w,
                           const float *u, const int *lengths, const float *hmask, const float *cache, const float *dy,
                           const float *dh_last, float *dx, float *dh0, float *dw, float *du,

@@ -22,8 +22,11 @@ from .conv1d cimport (CONV1D_CAUSAL, CONV1D_SAME, CONV1D_VALID, conv1d_forward_w
 from .dense cimport dense_shape, run_dense_forward
 from .interrupt cimport gru_interrupt_watch, raise_if_interrupted, start_interruptible
 from .gru import bias_shape
-from .gru cimport gru_forward_work_size, gru_shape, run_gru_forward
-from .lstm cimport lstm_forward_work_size, lstm_shape, run_lstm_forward
+from .gru cimport gru_forward_reduced_f32, gru_forward_work_size, gru_shape, run_gru_forward
+from .lstm cimport (lstm_forward_reduced_f32, lstm_forward_work_size, lstm_shape,
+                    run_lstm_forward)
+from .reduced cimport (REDUCED_BFLOAT16, REDUCED_INT8, reduced_free, reduced_matrix,
+                       reduced_new, reduced_sync)
 from .blas cimport bind_blas
 from .threads cimport resolve_threads
 from .plan_ops import (ACTIVATIONS, CONV_PADDINGS, MERGE_KINDS, NORM_KINDS, OP_TYPES, PADDINGS,
@@ -56,6 +59,8 @@ cdef extern from "plan.h" nogil:
     void plan_conv1d_f64(const conv1d_shape *s, int max_threads, int activation,
                          const double *x, const double *w, const double *b, double *y,
                          double *work)
+    void plan_dense_reduced_f32(const reduced_matrix *q, int max_threads, size_t rows, int k,
+                                int n, const float *x, const float *b, float *y)
 
 
 # One name per op over both precisions (see gru.pxd).
@@ -131,6 +136,10 @@ _ACTIVATION_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}  # the order 
 _MERGE_CODE = {"add": 0, "subtract": 1, "multiply": 2, "average": 3, "maximum": 4, "minimum": 5}
 _POOL_CODE = {"max": 0, "average": 1}  # plan.h's PLAN_POOL_*, for windowed and global kinds
 _CONV_PADDING_CODE = {"valid": CONV1D_VALID, "same": CONV1D_SAME, "causal": CONV1D_CAUSAL}
+# The precisions a plan runs in: its dtype's own, or (float32 plans) its recurrent and dense
+# products from bfloat16 or int8 copies of their weights (csrc/reduced.h).
+PRECISIONS = ("float32", "bfloat16", "int8")
+_REDUCED_KIND = {"bfloat16": REDUCED_BFLOAT16, "int8": REDUCED_INT8}
 _RECORDS = ("a RecurrentOp, DenseOp, MergeOp, RepeatOp, ActivationOp, PoolOp, NormOp or ConvOp "
             "record")
 
@@ -169,6 +178,8 @@ cdef struct Op:
     void *b  # bias (a normalisation: beta)
     void *mean  # a batch normalisation's moving statistics
     void *variance
+    reduced_matrix *wq  # w's and u's reduced-precision copies (NULL: products from w and u)
+    reduced_matrix *uq
 
 cdef struct Slot:
     int width  # features per row
@@ -500,7 +511,10 @@ cdef class InferencePlan:
     (kernels/plan_ops.py) in run order, `inputs` the slot of each plan input and
     `input_shapes` its shape without the batch axis ((timesteps or None, features) or
     (features,)), `outputs` the slots `run` returns. Every field of every record is checked
-    here (ValueError naming the op and the field); `run(inputs)` returns the list of outputs."""
+    here (ValueError naming the op and the field); `run(inputs)` returns the list of outputs.
+    `precision` (PRECISIONS): 'bfloat16' or 'int8' runs a float32 plan's recurrent and dense
+    products from reduced copies of their weights, packed again on any run that finds the
+    weights changed; a plan with a convolution has none (ValueError)."""
     cdef Op *c_ops
     cdef int n_ops
     cdef int *op_slots
@@ -522,11 +536,18 @@ cdef class InferencePlan:
     cdef cnp.ndarray scratch
     cdef bint busy
     cdef readonly str stream_error  # why step() cannot run this plan, or None
+    cdef readonly str precision
 
-    def __cinit__(self, ops, dtype, inputs, input_shapes, outputs):
+    def __cinit__(self, ops, dtype, inputs, input_shapes, outputs, precision="float32"):
         self.dtype = np.dtype(dtype)
         if self.dtype != np.float32 and self.dtype != np.float64:
             raise TypeError(f"an inference plan computes in float32 or float64, not {self.dtype}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision != "float32" and self.dtype != np.float32:
+            raise ValueError(f"precision={precision!r} runs float32 plans; this one computes in "
+                             f"{self.dtype}")
+        self.precision = precision
         self.typenum = self.dtype.num
         self.f32, self.itemsize = self.dtype == np.float32, self.dtype.itemsize
         if not isinstance(ops, (list, tuple)) or not ops:
@@ -636,6 +657,39 @@ cdef class InferencePlan:
         self.stream_error = self._stream_check(records)
         self.scratch = None
         self.busy = False
+        if precision != "float32":
+            self._make_reduced(_REDUCED_KIND[precision])
+            self._sync_reduced()
+
+    cdef void _make_reduced(self, int kind) except *:
+        """The reduced-precision copies of every recurrent and dense op's weights; ValueError
+        for an op with weights and no such kernel (nothing runs in a precision not asked for)."""
+        cdef int i, gates
+        cdef Op *c
+        for i in range(self.n_ops):
+            c = &self.c_ops[i]
+            if c.kind == OP_CONV:
+                raise ValueError(f"op {i} (ConvOp) has no {self.precision} kernel")
+            if c.kind not in (OP_GRU, OP_LSTM, OP_DENSE):
+                continue
+            gates = 3 if c.kind == OP_GRU else 4 if c.kind == OP_LSTM else 1
+            c.wq = reduced_new(kind, c.features, gates * c.units, 0)
+            if c.kind != OP_DENSE:
+                c.uq = reduced_new(kind, c.units, gates * c.units, 0)
+            if c.wq == NULL or (c.kind != OP_DENSE and c.uq == NULL):
+                raise MemoryError(f"could not allocate the {self.precision} weights of op {i}")
+
+    cdef void _sync_reduced(self) except *:
+        """Pack again the reduced copies of weights that changed since they were packed (an
+        optimizer step, set_weights, a load, a write into a weight array)."""
+        cdef int i
+        cdef Op *c
+        for i in range(self.n_ops):
+            c = &self.c_ops[i]
+            if (c.wq != NULL and reduced_sync(c.wq, <const float *>c.w) < 0) \
+                    or (c.uq != NULL and reduced_sync(c.uq, <const float *>c.u) < 0):
+                raise ValueError(f"op {i} ({type(self.ops[i]).__name__}): its weights hold NaN "
+                                 f"or infinite values, which {self.precision} cannot keep")
 
     cdef str _stream_check(self, list records):
         """Why step() cannot stream this plan (None: it can). A step carries every recurrent
@@ -688,6 +742,9 @@ cdef class InferencePlan:
 
     def __dealloc__(self):
         self._free_layout(&self.own)
+        for i in range(self.n_ops if self.c_ops != NULL else 0):
+            reduced_free(self.c_ops[i].wq)
+            reduced_free(self.c_ops[i].uq)
         free(self.c_ops)
         free(self.op_slots)
         free(self.slots)
@@ -754,6 +811,8 @@ cdef class InferencePlan:
         else:
             self.busy = True
         try:
+            if self.precision != "float32":
+                self._sync_reduced()
             return self._run_with(L, checked, B, states, one_step, own, nt)
         finally:
             if own:
@@ -962,7 +1021,15 @@ cdef void run_ops(floating *work, const Op *ops, int n_ops, const int *op_slots,
             else:
                 h0, c0 = NULL, NULL
             y = dst if op.return_sequences else NULL
-            if op.kind == OP_GRU:
+            if op.uq != NULL:  # in reduced precision (a float32 plan's only)
+                if floating is float:
+                    if op.kind == OP_GRU:
+                        gru_forward_reduced_f32(&g, nt, src, op.wq, op.uq, <float *>op.b, h0,
+                                                NULL, y, h_last, work)
+                    else:
+                        lstm_forward_reduced_f32(&l, nt, src, op.wq, op.uq, <float *>op.b, h0,
+                                                 c0, NULL, y, h_last, c_last, work)
+            elif op.kind == OP_GRU:
                 run_gru_forward(&g, nt, src, <floating *>op.w, <floating *>op.u,
                                 <floating *>op.b, h0, NULL, NULL, y, h_last, NULL, work)
             else:
@@ -977,7 +1044,12 @@ cdef void run_ops(floating *work, const Op *ops, int n_ops, const int *op_slots,
                     memcpy(L.ptr[outs[2]], c_last, width * sizeof(floating))
         elif op.kind == OP_DENSE:
             d.N, d.IN, d.OUT = rows, op.features, op.units
-            run_dense_forward(&d, nt, src, <floating *>op.w, <floating *>op.b, dst)
+            if op.wq != NULL:
+                if floating is float:
+                    plan_dense_reduced_f32(op.wq, nt, rows, op.features, op.units, src,
+                                           <float *>op.b, dst)
+            else:
+                run_dense_forward(&d, nt, src, <floating *>op.w, <floating *>op.b, dst)
             if op.code:
                 run_activation(op.code, rows, op.units, dst, dst)
         elif op.kind == OP_ACTIVATION:

@@ -2,6 +2,8 @@
 
 from cython cimport floating
 
+from .reduced cimport reduced_matrix
+
 cdef extern from "lstm.h" nogil:
     ctypedef struct lstm_shape:
         int T, B, F, H
@@ -16,6 +18,11 @@ cdef extern from "lstm.h" nogil:
                           const float *u, const float *b, const float *h0, const float *c0,
                           const int *lengths, const float *hmask, float *y, float *h_last, float *c_last,
                           float *cache, float *work)
+    void lstm_forward_reduced_f32(const lstm_shape *s, int max_threads, const float *x,
+                                  const reduced_matrix *wq, const reduced_matrix *uq,
+                                  const float *b, const float *h0, const float *c0,
+                                  const int *lengths, float *y, float *h_last, float *c_last,
+                                  float *work)
     void lstm_forward_f64(const lstm_shape *s, int max_threads, const double *x,
                           const double *w, const double *u, const double *b, const double *h0,
                           const double *c0, const int *lengths, const double *hmask, double *y, double *h_last,

@@ -30,6 +30,7 @@ from .. import optimizers as optimizers_module
 from .. import utils
 from ..validation import all_finite, c_array, check_bool, check_choice, check_int, check_real
 from ..callbacks import Callback, History
+from ..kernels.inference import PRECISIONS
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, allocations, unique_name
 from ..losses import Loss
@@ -40,7 +41,7 @@ from .sample_weights import check_sample_weight, class_sample_weights, loss_weig
 from .saving import PathLike
 from .graph import Graph, flatten_tensors, unique_names
 from .onnx_export import export_onnx
-from .plan import build_plan
+from .plan import build_plan, why_no_plan
 from .progbar import Progbar
 from .streaming import Stream
 
@@ -86,7 +87,7 @@ class Model:
         self.output_weighted_metrics: list[list[Any]] = []  # per output, given sample weights
         self.stop_training = False
         self.history = None
-        self._plan = None  # (parameter buffer, inference plan) for predict
+        self._plans = {}  # precision: (parameter buffer, inference plan), for predict and stream
         self._checked_targets: set = set()  # (loss id, y.shape[1:], y.dtype) checked
         self._last_params = None  # the weights before the current step, to undo a diverged one
         self._diverged = None
@@ -484,22 +485,29 @@ class Model:
                 values[id(t)], masks[id(t)] = y, m
         return [values[id(t)] for t in self.graph.outputs], [masks[id(t)] for t in self.graph.outputs]
 
-    def inference_plan(self):
+    def inference_plan(self, precision: str = "float32"):
         """The built model's InferencePlan for predict and stream (its graph as typed ops over
         one scratch arena, run by one nogil call into C: models/plan.py), or None when a node
         has no plan op (masks, stateful layers, Embedding...: predict then runs node by node).
-        Made once per parameter buffer: the plan points into it, so it sees every weight update."""
-        if self._plan is not None and self._plan[0] is self.parameters.params:
-            return self._plan[1]
-        plan = build_plan(self)
+        Made once per parameter buffer and precision: the plan points into the buffer, so it
+        sees every weight update (a reduced-precision plan packs its copies again when the
+        weights they were made from changed)."""
+        held = self._plans.get(check_choice(precision, "precision", PRECISIONS))
+        if held is not None and held[0] is self.parameters.params:
+            return held[1]
+        plan = build_plan(self, precision)
         if plan is not None:
-            self._plan = (self.parameters.params, plan)
+            self._plans[precision] = (self.parameters.params, plan)
         return plan
 
-    def _predict_batch(self, xs, mask):
+    def _predict_batch(self, xs, mask, precision="float32"):
         """The model's outputs for one batch at inference, through the inference plan when the
-        model has one and there is no mask."""
-        plan = self.inference_plan() if mask is None else None
+        model has one and there is no mask (in reduced precision: always, or ValueError)."""
+        plan = self.inference_plan(precision) if mask is None else None
+        if plan is None and precision != "float32":
+            why = "a mask was given" if mask is not None else why_no_plan(self, precision)
+            raise ValueError(f"precision={precision!r} runs through the inference plan, which "
+                             f"model {self.name!r} cannot use: {why}")
         if plan is None:
             for x in xs:
                 if x.dtype.kind == "f" and not np.isfinite(x).all():
@@ -855,11 +863,18 @@ class Model:
 
     def predict(self, x: Data, batch_size: Optional[int] = None, verbose: Verbose = "auto",
                 steps: Optional[int] = None, callbacks: Optional[Iterable[Callback]] = None,
-                mask: Optional[ArrayLike] = None) -> Outputs:
+                mask: Optional[ArrayLike] = None, precision: str = "float32") -> Outputs:
         """As keras.Model.predict: the outputs for x (arrays or a dataset) batch by batch,
         through the inference plan when the model has one; the callbacks' on_predict_* hooks
-        fire."""
+        fire.
+
+        precision: 'float32' (the model's dtype), or for a float32 model 'bfloat16' or 'int8':
+        the GRU, LSTM and Dense products read bfloat16 copies of the weights, or int8 ones
+        (per column) with each row of their input quantised to int8 as it comes; sums, gates,
+        states and every other op stay float32. ValueError for a model that cannot run so (no
+        inference plan, a layer with weights and no such kernel: Conv1D)."""
         verbose = self._verbose(verbose)
+        precision = check_choice(precision, "precision", PRECISIONS)
         batch_size = self._batch_size(batch_size)
         steps = _optional_steps(steps, "steps")
         if read_in_batches(x) or steps is not None:
@@ -871,7 +886,7 @@ class Model:
             xs = self._inputs(x, check_finite=False)
             mask = self._step_mask(mask, xs)
             if len(xs[0]) <= batch_size and callbacks is None:
-                return self._structured_outputs(self._predict_batch(xs, mask))
+                return self._structured_outputs(self._predict_batch(xs, mask, precision))
             batches = ArrayBatches(xs, [], [], mask, batch_size)
         cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose, epochs=1,
                                             steps=batches.num_batches)
@@ -880,7 +895,7 @@ class Model:
         with contextlib.closing(batches.epoch(utils.rng())) as epoch:
             for step, (xb, _, _, mb) in enumerate(epoch):
                 cbs.on_predict_batch_begin(step)
-                parts.append(self._predict_batch(xb, mb))
+                parts.append(self._predict_batch(xb, mb, precision))
                 cbs.on_predict_batch_end(step, {"outputs": self._structured_outputs(parts[-1])})
         batches.on_epoch_end()
         cbs.on_predict_end()
@@ -935,13 +950,15 @@ class Model:
         xs = self._inputs(x, check_finite=False)
         return self._structured_outputs(self._predict_batch(xs, self._step_mask(mask, xs)))
 
-    def stream(self, batch_size: int = 1) -> Stream:
+    def stream(self, batch_size: int = 1, precision: str = "float32") -> Stream:
         """A Stream over this model: `step(x_t)` takes one timestep (batch_size, features) and
         returns the model's output for it, keeping every GRU's and LSTM's state between calls;
-        `reset()` starts again from zeros. The stream sees later weight updates."""
+        `reset()` starts again from zeros. The stream sees later weight updates. precision: as
+        for predict."""
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before stream")
-        return Stream(self, check_int(batch_size, "batch_size", 1))
+        return Stream(self, check_int(batch_size, "batch_size", 1),
+                      check_choice(precision, "precision", PRECISIONS))
 
     def reset_states(self) -> None:
         for layer in self.layers:

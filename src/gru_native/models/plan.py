@@ -12,13 +12,15 @@ import itertools
 from typing import TYPE_CHECKING, Optional
 
 from ..kernels.inference import InferencePlan
+from ..kernels.plan_ops import ConvOp
 
 if TYPE_CHECKING:
     from .model import Model
 
 
-def _ops(model: Model):
-    """(ops, input slots, input shapes, output slots), or a str: why the model has no plan."""
+def _ops(model: Model, precision: str = "float32"):
+    """(ops, input slots, input shapes, output slots), or a str: why the model has no plan (in
+    `precision`: a layer with weights and no kernel in it has none)."""
     graph = model.graph
     new_slot = itertools.count().__next__
     slot_of: dict[int, int] = {}
@@ -44,6 +46,8 @@ def _ops(model: Model):
             return f"layer {layer.name!r} ({type(layer).__name__}) has no inference-plan op"
         if len(made.outputs) != len(node.outputs):
             return f"layer {layer.name!r} gives {len(node.outputs)} outputs, its ops {len(made.outputs)}"
+        if precision != "float32" and any(isinstance(op, ConvOp) for op in made.ops):
+            return f"layer {layer.name!r} ({type(layer).__name__}) has no {precision} kernel"
         ops += made.ops
         for t, s in zip(node.outputs, made.outputs):
             slot_of[id(t)] = s
@@ -52,16 +56,16 @@ def _ops(model: Model):
     return ops, inputs, shapes, [slot_of[id(t)] for t in graph.outputs]
 
 
-def build_plan(model: Model) -> Optional[InferencePlan]:
-    """The model's InferencePlan, pointing into its parameter buffer, or None."""
-    made = _ops(model)
+def build_plan(model: Model, precision: str = "float32") -> Optional[InferencePlan]:
+    """The model's InferencePlan in `precision`, pointing into its parameter buffer, or None."""
+    made = _ops(model, precision)
     if isinstance(made, str):
         return None
     ops, inputs, shapes, outputs = made
-    return InferencePlan(ops, model.dtype, inputs, shapes, outputs)
+    return InferencePlan(ops, model.dtype, inputs, shapes, outputs, precision)
 
 
-def why_no_plan(model: Model) -> Optional[str]:
-    """Why `build_plan` gives None for the model (None when it gives a plan)."""
-    made = _ops(model)
+def why_no_plan(model: Model, precision: str = "float32") -> Optional[str]:
+    """Why `build_plan` gives None for the model in `precision` (None when it gives a plan)."""
+    made = _ops(model, precision)
     return made if isinstance(made, str) else None

@@ -21,7 +21,7 @@ class Stream:
     the sequence so far. Chains and graphs with one sequence input whose recurrent layers all
     read it step by step (no RepeatVector, initial_state or go_backwards) can stream."""
 
-    def __init__(self, model: Model, batch_size: int):
+    def __init__(self, model: Model, batch_size: int, precision: str = "float32"):
         stateful = [layer.name for layer in model.layers if getattr(layer, "stateful", False)]
         if stateful:  # it carries its own states: the plan, which carries the stream's, has no op for it
             raise ValueError(
@@ -30,9 +30,10 @@ class Stream:
                 "states itself, from step to step). Stream the same layers built with "
                 "stateful=False (copy the weights with set_weights), or call predict_on_batch on "
                 "this model one step at a time")
-        plan = model.inference_plan()
+        plan = model.inference_plan(precision)
         if plan is None:
-            raise ValueError(f"model {model.name!r} cannot stream: {why_no_plan(model)}")
+            raise ValueError(f"model {model.name!r} cannot stream: "
+                             f"{why_no_plan(model, precision)}")
         if plan.stream_error is not None:
             raise ValueError(f"model {model.name!r} cannot stream: {plan.stream_error}")
         self.model, self.batch_size = model, batch_size

@@ -1,0 +1,46 @@
+/* Reduced-precision weight matrices for float32 inference: a (k, n) float32 matrix kept as
+ * bfloat16 or as int8, and the product y = x a that reads it, with float32 inputs, outputs
+ * and accumulation.
+ *
+ * bfloat16: every weight rounded to the nearest bfloat16 (ties to even); x rounded the same
+ *   way; products summed in float32 (AVX512_BF16's vdpbf16ps where the CPU has it).
+ * int8: symmetric per-column weights, q = round(a / scale), scale = max |a[:, j]| / 127; x
+ *   quantised per row when the product runs (dynamic, asymmetric: the row's range, widened
+ *   to hold 0, over the values of two u8 parts, 16 bits in all, so that the error is the
+ *   weights'); integer sums of each part (AVX512_VNNI's vpdpbusd where the CPU has it),
+ *   scaled by the row's step and the column's scale.
+ * Where the CPU lacks the instruction, a portable loop computes the same thing (the int8
+ * result bit for bit, the bfloat16 result to float32 rounding).
+ *
+ * A matrix keeps a copy of the float32 weights it was made from: reduced_sync compares and
+ * packs again when they changed, so a plan holding it sees every weight update. */
+#ifndef GRU_REDUCED_H
+#define GRU_REDUCED_H
+
+#include <stddef.h>
+
+enum { REDUCED_BFLOAT16 = 1, REDUCED_INT8 = 2 };
+
+typedef struct reduced_matrix reduced_matrix;
+
+/* 1 when this CPU has the instruction of kind's fast path (vdpbf16ps, vpdpbusd), else 0 (and
+ * 0 when the environment sets GRU_NATIVE_REDUCED=portable: tools/test_clones.sh). */
+int reduced_native(int kind);
+
+/* A matrix of kind for (k, n) weights, not yet packed (reduced_sync packs it); portable=1
+ * takes the portable loop even where the CPU has the fast path (for tests). NULL when an
+ * allocation fails, kind is unknown or k, n < 1. */
+reduced_matrix *reduced_new(int kind, int k, int n, int portable);
+void reduced_free(reduced_matrix *m);
+
+/* Packs a ((k, n) float32, row-major, contiguous) when it differs from what m was last packed
+ * from (always the first time). Returns 1 when it packed, 0 when a had not changed, -1 (m
+ * unchanged) when a holds a NaN or an infinity, which neither format keeps as float32 would. */
+int reduced_sync(reduced_matrix *m, const float *a);
+
+/* y[r, j0:j1] = x[r, :] a[:, j0:j1] for `rows` rows (row strides ldx, ldy): x has k columns.
+ * Single-threaded; allocates nothing. */
+void reduced_matmul(const reduced_matrix *m, size_t rows, int j0, int j1, const float *x,
+                    size_t ldx, float *y, size_t ldy);
+
+#endif

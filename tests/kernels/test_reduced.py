@@ -1,0 +1,165 @@
+"""Reduced-precision inference (csrc/reduced.h): the bfloat16 and int8 products against NumPy
+references that round and quantise the same way, the CPU's instructions against the portable
+loop, packing again after weight changes, and the plans that use them against the NumPy GRU
+and LSTM references run with the same products."""
+
+import os
+import platform
+
+import numpy as np
+import pytest
+
+import gru_native as gn
+from gru_native import layers
+from gru_native.kernels.reduced import PRECISIONS, ReducedMatrix, native
+
+from helpers import reference_predict
+
+REDUCED = ("bfloat16", "int8")
+
+
+def bfloat16(a):
+    """a rounded to the nearest bfloat16 (ties to even), as float64."""
+    u = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    return (((u + 0x7FFF + ((u >> 16) & 1)) >> 16) << 16).astype(np.uint32).view(
+        np.float32).astype(np.float64)
+
+
+def bfloat16_product(v, m):
+    return bfloat16(v) @ bfloat16(m)
+
+
+def int8_product(v, m):
+    """v @ m with m per-column symmetric int8 and each row of v quantised over its own range
+    (widened to hold 0) to two u8 parts, rounding half away from zero, in float32 as the
+    kernel computes the scales (csrc/reduced.c, int8_words)."""
+    def rounded(t):
+        return np.trunc(t + np.where(t >= 0, np.float32(0.5), np.float32(-0.5)))
+
+    m = np.asarray(m, np.float32)
+    scale = np.abs(m).max(0) / np.float32(127)
+    q = np.rint(m * np.where(scale > 0, np.float32(1) / np.where(scale > 0, scale, 1), 0))
+    v = np.asarray(v, np.float32)
+    lo = np.minimum(v.min(-1, keepdims=True), 0)
+    sx = (np.maximum(v.max(-1, keepdims=True), 0) - lo) / np.float32(255)
+    inv = np.where(sx > 0, np.float32(1) / np.where(sx > 0, sx, 1), np.float32(0))
+    zp = np.rint(-lo * inv)
+    t = v * inv + zp
+    hi = np.clip(rounded(t), 0, 255)
+    low = rounded(np.clip((t - hi) * np.float32(254), -127, 127))
+    parts = (hi - zp).astype(np.float64) + low.astype(np.float64) / 254
+    return (parts @ q.astype(np.float64)) * (sx.astype(np.float64) * scale)
+
+
+PRODUCTS = {"bfloat16": bfloat16_product, "int8": int8_product}
+
+
+@pytest.mark.parametrize("portable", [False, True])
+@pytest.mark.parametrize("precision", REDUCED)
+@pytest.mark.parametrize("k, n, rows", [(1, 1, 1), (3, 5, 2), (7, 16, 5), (50, 150, 1),
+                                        (33, 70, 9), (1030, 20, 3), (2049, 65, 4)])
+def test_product_matches_the_numpy_reference(rng, precision, portable, k, n, rows):
+    """Odd k (a group part-filled), k past one chunk (1024), n below, at and past a tile."""
+    a = rng.standard_normal((k, n)).astype(np.float32)
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    got = ReducedMatrix(a, precision, portable=portable).matmul(x)
+    want = PRODUCTS[precision](x, a)
+    # float32 sums (and conversions of integer sums) of k terms each larger than the result
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.sqrt(k) * np.abs(want).max())
+
+
+@pytest.mark.parametrize("precision", REDUCED)
+def test_column_ranges_and_both_paths_agree(rng, precision):
+    a = rng.standard_normal((40, 100)).astype(np.float32)
+    x = rng.standard_normal((6, 40)).astype(np.float32)
+    fast, portable = ReducedMatrix(a, precision), ReducedMatrix(a, precision, portable=True)
+    whole = fast.matmul(x)
+    for j0, j1 in [(0, 100), (3, 60), (50, 51), (17, 100)]:
+        np.testing.assert_array_equal(fast.matmul(x, (j0, j1)), whole[:, j0:j1])
+    # int8: the same integer sums, scaled in another order; bfloat16: float32 sums in another
+    np.testing.assert_allclose(portable.matmul(x), whole, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("precision", REDUCED)
+def test_sync_packs_again_only_after_a_change(rng, precision):
+    a = rng.standard_normal((20, 30)).astype(np.float32)
+    x = rng.standard_normal((2, 20)).astype(np.float32)
+    m = ReducedMatrix(a, precision)
+    assert not m.sync(a.copy())
+    a[3, 4] += 1
+    assert m.sync(a)
+    np.testing.assert_allclose(m.matmul(x), PRODUCTS[precision](x, a), atol=1e-5)
+    before = m.matmul(x)
+    bad = a.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        m.sync(bad)
+    np.testing.assert_array_equal(m.matmul(x), before)  # the packed weights kept
+
+
+def test_bad_arguments_are_clear_errors(rng):
+    a = np.ones((4, 5), np.float32)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        ReducedMatrix(a, "float16")
+    with pytest.raises(ValueError, match="2-D"):
+        ReducedMatrix(np.ones(4, np.float32), "int8")
+    m = ReducedMatrix(a, "int8")
+    with pytest.raises(ValueError, match="shape"):
+        m.matmul(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="columns"):
+        m.matmul(np.ones((2, 4), np.float32), (3, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        m.matmul(np.full((1, 4), np.inf, np.float32))
+    assert PRECISIONS == ("float32", "bfloat16", "int8")
+
+
+@pytest.mark.parametrize("precision", REDUCED)
+def test_native_says_which_path_runs(monkeypatch, precision):
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else None
+    if os.environ.get("GRU_NATIVE_REDUCED") == "portable":
+        assert not native(precision)
+    elif flags is not None and platform.machine() == "x86_64":
+        flag = {"bfloat16": "avx512_bf16", "int8": "avx512_vnni"}[precision]
+        assert native(precision) == (flag in flags.split())
+    monkeypatch.setenv("GRU_NATIVE_REDUCED", "portable")  # read when asked
+    assert not native(precision)
+
+
+MODELS = {
+    "gru": lambda: [layers.GRU(20, input_shape=(6, 3)), layers.Dense(2)],
+    "gru_reset_before_backwards": lambda: [
+        layers.GRU(17, reset_after=False, go_backwards=True, input_shape=(6, 3)),
+        layers.Dense(3, activation="softmax")],
+    "stacked_sequences": lambda: [layers.GRU(9, return_sequences=True, input_shape=(6, 3)),
+                                  layers.LSTM(11, return_sequences=True), layers.Dense(2)],
+    "lstm": lambda: [layers.LSTM(18, input_shape=(6, 3)), layers.Dense(1)],
+    "wide_gru": lambda: [layers.GRU(300, input_shape=(4, 5)), layers.Dense(1)],  # units split
+    "wide_lstm": lambda: [layers.LSTM(260, input_shape=(4, 5)), layers.Dense(1)],
+}
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("precision", REDUCED)
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_predict_matches_the_references_with_the_same_products(rng, name, precision, batch):
+    model = gn.Sequential(MODELS[name]())
+    x = rng.standard_normal((batch,) + model.input_shape[1:]).astype(np.float32)
+    got = model.predict(x, verbose=0, precision=precision)
+    want = reference_predict(model, x, PRODUCTS[precision])
+    exact = reference_predict(model, x)
+    scale = np.abs(exact).max()
+    # the reference rounds the states of a float64 recurrence, the kernel of a float32 one:
+    # a state within float32 rounding of a rounding boundary can round the other way
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-4 * scale)
+    assert np.abs(got - exact).max() > 1e-6 * scale  # the products were reduced
+
+
+@pytest.mark.parametrize("precision", REDUCED)
+def test_stream_steps_equal_predict_in_the_same_precision(rng, precision):
+    model = gn.Sequential([layers.GRU(12, return_sequences=True, input_shape=(None, 3)),
+                           layers.LSTM(8, return_sequences=True), layers.Dense(2)])
+    x = rng.standard_normal((2, 7, 3)).astype(np.float32)
+    want = model.predict(x, verbose=0, precision=precision)
+    stream = model.stream(2, precision=precision)
+    got = np.stack([stream.step(x[:, t]) for t in range(7)], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
