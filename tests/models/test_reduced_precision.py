@@ -54,6 +54,19 @@ def test_reduced_weights_follow_every_kind_of_weight_change(rng, tmp_path, preci
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("precision", REDUCED)
+def test_a_stream_packs_again_after_the_packages_writes_without_a_reset(rng, precision):
+    model = _model()
+    x = rng.standard_normal((3, 2, 3)).astype(np.float32)
+    stream = model.stream(3, precision=precision)
+    assert np.abs(stream.step(x[:, 0])).max() > 0
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    np.testing.assert_array_equal(stream.step(x[:, 1]), 0)  # zero weights: zero outputs
+    model.fit(rng.standard_normal((3, 5, 3)).astype(np.float32), np.ones((3, 2), np.float32),
+              epochs=1, verbose=0)
+    assert np.abs(stream.step(x[:, 0])).min() > 0  # the fitted weights, not the zero ones
+
+
 def test_bad_precisions_and_models_without_reduced_kernels_are_clear_errors(rng):
     x = rng.standard_normal((2, 5, 3)).astype(np.float32)
     model = _model()

@@ -759,13 +759,16 @@ cdef class InferencePlan:
         `states` (from new_states, for a plan that can stream) holds the states each recurrent
         op starts from and receives those it ends with. `n_threads`: the threads to use at most
         (None: the package's setting)."""
-        return self._call(inputs, states, False, resolve_threads(n_threads))
+        return self._call(inputs, states, False, resolve_threads(n_threads), True)
 
-    def step(self, inputs, PlanStates states not None, *, n_threads=None):
+    def step(self, inputs, PlanStates states not None, *, n_threads=None, check_weights=True):
         """One timestep of a stream: the sequence input as (batch, features), the outputs for it
         without time axis, the states updated in place. The shortest path through the plan: a
-        streamed step is a few microseconds of kernel work."""
-        return self._call(inputs, states, True, resolve_threads(n_threads))
+        streamed step is a few microseconds of kernel work. check_weights=False skips a
+        reduced-precision plan's comparison of the weights with those it packed (which reads
+        every weight: more than a step at large sizes), for a caller that knows they did not
+        change."""
+        return self._call(inputs, states, True, resolve_threads(n_threads), check_weights)
 
     @property
     def scratch_bytes(self):
@@ -776,7 +779,7 @@ cdef class InferencePlan:
         """Zero states for streaming batches of `batch_size` through this plan (PlanStates)."""
         return PlanStates(self, batch_size)
 
-    cdef list _call(self, inputs, PlanStates states, bint one_step, int nt):
+    cdef list _call(self, inputs, PlanStates states, bint one_step, int nt, bint check_weights):
         if type(inputs) is not list and type(inputs) is not tuple:
             raise TypeError(f"inputs must be a list of arrays, one per plan input, got "
                             f"{type(inputs).__name__}")
@@ -811,7 +814,7 @@ cdef class InferencePlan:
         else:
             self.busy = True
         try:
-            if self.precision != "float32":
+            if check_weights and self.precision != "float32":
                 self._sync_reduced()
             return self._run_with(L, checked, B, states, one_step, own, nt)
         finally:

@@ -295,6 +295,8 @@ class Layer:
                 raise ValueError(f"layer {self.name!r}: weight {spec.name!r} has NaN or infinite values")
         for w, value in zip(self.weights, weights):
             w[...] = value
+        if self.parameters is not None:
+            self.parameters.written()
 
     def count_params(self) -> int:
         return sum(int(np.prod(s.shape)) for s in self.weight_specs())
@@ -370,11 +372,17 @@ def allocations() -> int:
     return _allocation_count
 
 
-class Parameters(namedtuple("Parameters", "params grads segments")):
+class Parameters(namedtuple("Parameters", "params grads segments writes")):
     """A model's weights in one flat buffer (`params`), their gradients in another of the same
-    layout (`grads`), and the (offset, size) of each weight in both (`segments`)."""
+    layout (`grads`), the (offset, size) of each weight in both (`segments`), and a count of
+    the package's writes into `params` (`writes`, one int64: optimizer steps, set_weights,
+    loads), which a reduced-precision stream reads to know when to check its packed weights."""
 
     __slots__ = ()
+
+    def written(self) -> None:
+        """Count one write into params."""
+        self.writes[0] += 1
 
 
 def allocate(layers, dtype, rng=None, keep=False):
@@ -402,7 +410,7 @@ def allocate(layers, dtype, rng=None, keep=False):
         views[id(layer)][1].append(grads[offset:offset + size].reshape(spec.shape))
         segments.append((offset, size))
         offset += size
-    parameters = Parameters(params, grads, segments)
+    parameters = Parameters(params, grads, segments, np.zeros(1, np.int64))
     _allocation_count += 1
     for layer in layers:
         layer.bind(*views[id(layer)])

@@ -627,6 +627,7 @@ class Model:
                 w[...] = value
             if self._outside is not None:  # and so do the other models' layers in a shared buffer
                 np.copyto(params, self._last_params, where=self._outside)
+            self.parameters.written()
         weights_finite = all_finite(params)
         if not weights_finite or not self.optimizer.slots_are_finite():
             # undo the whole step, optimizer state included: saving then writes finite slots
@@ -953,7 +954,8 @@ class Model:
     def stream(self, batch_size: int = 1, precision: str = "float32") -> Stream:
         """A Stream over this model: `step(x_t)` takes one timestep (batch_size, features) and
         returns the model's output for it, keeping every GRU's and LSTM's state between calls;
-        `reset()` starts again from zeros. The stream sees later weight updates. precision: as
+        `reset()` starts again from zeros. The stream sees later weight updates (in reduced
+        precision, those the package makes, or all after reset(): see Stream). precision: as
         for predict."""
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before stream")
@@ -992,6 +994,7 @@ class Model:
         except BaseException:
             for w, value in zip(self.weights, before):
                 w[...] = value
+            self.parameters.written()
             raise
 
     def count_params(self) -> int:

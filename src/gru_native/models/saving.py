@@ -189,6 +189,7 @@ def _set_flat_weights(model, params):
     for w in model.weights:
         w[...] = params[start:start + w.size].reshape(w.shape)
         start += w.size
+    model.parameters.written()
 
 
 def save_model(model, filepath):

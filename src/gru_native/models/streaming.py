@@ -16,10 +16,16 @@ if TYPE_CHECKING:
 
 
 class Stream:
-    """Made by `model.stream(batch_size)`. Successive `step` outputs equal what `predict`
-    gives on the whole sequence: at every step when the last GRU returns sequences, else for
-    the sequence so far. Chains and graphs with one sequence input whose recurrent layers all
-    read it step by step (no RepeatVector, initial_state or go_backwards) can stream."""
+    """Made by `model.stream(batch_size, precision)`. Successive `step` outputs equal what
+    `predict` gives on the whole sequence: at every step when the last GRU returns sequences,
+    else for the sequence so far. Chains and graphs with one sequence input whose recurrent
+    layers all read it step by step (no RepeatVector, initial_state or go_backwards) can stream.
+
+    A float32 stream reads the weights themselves, so it sees every change at once. A bfloat16
+    or int8 stream reads packed copies: it packs them again at the first step after the
+    package changed the weights (fit and train_on_batch, set_weights, load_weights) or after
+    `reset()`; a write you make straight into a weight array reaches it at the next `reset()`
+    (comparing every weight at every step would cost more than the step)."""
 
     def __init__(self, model: Model, batch_size: int, precision: str = "float32"):
         stateful = [layer.name for layer in model.layers if getattr(layer, "stateful", False)]
@@ -38,6 +44,8 @@ class Stream:
             raise ValueError(f"model {model.name!r} cannot stream: {plan.stream_error}")
         self.model, self.batch_size = model, batch_size
         self._params = model.parameters.params  # the plan points into this buffer
+        self._writes = model.parameters.writes  # the package's writes into it, counted
+        self._checked = -1  # the count when the reduced weights were last checked
         self._plan = plan
         self._single = len(model.graph.outputs) == 1 and model._output_keys is None
         self._shape = (batch_size, model.graph.inputs[0].shape[-1])
@@ -53,7 +61,10 @@ class Stream:
         if type(x_t) is not np.ndarray or x_t.dtype != self._dtype \
                 or not x_t.flags.c_contiguous or not x_t.flags.aligned or x_t.shape != self._shape:
             x_t = self._converted(x_t)
-        ys = self._plan.step([x_t], self._states)  # checks x for NaN and infinity; updates the states
+        writes = int(self._writes[0])
+        # checks x for NaN and infinity; updates the states
+        ys = self._plan.step([x_t], self._states, check_weights=writes != self._checked)
+        self._checked = writes
         return ys[0] if self._single else self.model._structured_outputs(ys)
 
     def _converted(self, x_t) -> np.ndarray:
@@ -67,8 +78,10 @@ class Stream:
         return c_array(x, self._dtype)
 
     def reset(self) -> None:
-        """Start again from zero states."""
+        """Start again from zero states (and, in reduced precision, from the weights as they
+        are now, whatever wrote them)."""
         self._states.reset()
+        self._checked = -1
 
     @property
     def states(self) -> list[np.ndarray]:
