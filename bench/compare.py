@@ -1,4 +1,5 @@
-"""Compare gru_native with PyTorch, Keras 3 on JAX, onnxruntime and OpenVINO, float32.
+"""Compare gru_native with PyTorch, Keras 3 on JAX, onnxruntime and OpenVINO, float32 (and
+gru_native's bfloat16 and int8 inference against OpenVINO's default precision).
 
     python bench/compare.py [--threads 2] [--rounds 3] [--repeats 7] [--libs a,b,...]
                             [--shapes T,I,H,B ...] [--predict-shapes T,I,H ...]
@@ -15,7 +16,9 @@ Streaming: one timestep of a GRU(H) + Dense(1) with the state carried (`model.st
 onnxruntime and OpenVINO). onnxruntime and OpenVINO run gru_native's own model exported with
 `model.export(path, format='onnx')`; OpenVINO twice: with its default precision ("openvino":
 bfloat16 on CPUs with AVX512_BF16 or AMX) and forced to float32 ("openvino-f32"). Keras runs on
-the backend KERAS_BACKEND names (jax when unset).
+the backend KERAS_BACKEND names (jax when unset). gru_native's prediction and streaming also run
+with precision='bfloat16' ("gru_native-bf16") and 'int8' ("gru_native-int8"), each compared with
+OpenVINO's default ("openvino / bf16", "openvino / int8").
 
 How it is timed (alternation.py): each library runs each kind of work in a fresh process of its
 own (nothing one library loads, such as an OpenMP runtime and its wait policy, touches another),
@@ -49,26 +52,32 @@ KINDS = {  # kind: (title, unit, the libraries that run it)
     "train": ("Training, GRU(H) + Dense(1), Adam, MSE, time per step (one 4-batch epoch / 4)",
               "ms/step", ("gru_native", "torch", "keras")),
     "predict": ("Prediction of one sequence", "ms",
-                ("gru_native", "torch", "keras", "onnxruntime", "openvino", "openvino-f32")),
+                ("gru_native", *workloads.REDUCED, "torch", "keras", "onnxruntime", "openvino",
+                 "openvino-f32")),
     "batch_predict": ("Prediction of a batch of B sequences", "ms",
-                      ("gru_native", "torch", "keras", "onnxruntime", "openvino",
-                       "openvino-f32")),
+                      ("gru_native", *workloads.REDUCED, "torch", "keras", "onnxruntime",
+                       "openvino", "openvino-f32")),
     "stream": ("Streaming one timestep (batch 1, state carried)", "ms",
-               ("gru_native", "torch", "onnxruntime", "openvino", "openvino-f32")),
+               ("gru_native", *workloads.REDUCED, "torch", "onnxruntime", "openvino",
+                "openvino-f32")),
     "train_lstm": ("Training an LSTM(H) + Dense(1) instead, time per step", "ms/step",
                    ("gru_native", "torch", "keras")),
 }
-MODULES = {"gru_native": "gru_native", "torch": "torch", "keras": "keras",
-           "onnxruntime": "onnxruntime", "openvino": "openvino", "openvino-f32": "openvino"}
+MODULES = {"gru_native": "gru_native", **{lib: "gru_native" for lib in workloads.REDUCED},
+           "torch": "torch", "keras": "keras", "onnxruntime": "onnxruntime",
+           "openvino": "openvino", "openvino-f32": "openvino"}
 TRAIN_SHAPES = [(10, 1, 50, 32), (50, 8, 64, 64), (100, 32, 128, 64), (100, 64, 256, 128),
                 (50, 128, 512, 64)]
-# (kind, shape) -> {peer: the peer's time / gru_native's we aim at}
+# (kind, shape) -> {peer: the peer's time / gru_native's we aim at; "openvino / bf16": OpenVINO's
+# default precision over gru_native's bfloat16, and so for int8}
+REDUCED_TARGETS = {"openvino / bf16": 1.3, "openvino / int8": 1.3}
 TARGETS = {
     **{("train", s): {"torch": t, "keras": 1.3}
        for s, t in zip(TRAIN_SHAPES, (5.0, 3.0, 2.0, 1.5, 1.2))},
     ("predict", (10, 1, 50)): {"torch": 10.0, "onnxruntime": 1.3},
-    ("predict", (100, 8, 256)): {"torch": 2.5, "onnxruntime": 1.3, "openvino-f32": 1.0},
-    ("batch_predict", (100, 32, 128, 256)): {"openvino-f32": 1.0},
+    ("predict", (100, 8, 256)): {"torch": 2.5, "onnxruntime": 1.3, "openvino-f32": 1.0,
+                                 **REDUCED_TARGETS},
+    ("batch_predict", (100, 32, 128, 256)): {"openvino-f32": 1.0, **REDUCED_TARGETS},
     **{("stream", (8, h)): {"torch": 5.0} for h in (32, 64, 128)},
     ("stream", (8, 256)): {"torch": 5.0, "onnxruntime": 1.3},
     **{("train_lstm", s): {"torch": 1.3, "keras": 1.3} for s in TRAIN_SHAPES[:3]},
@@ -124,7 +133,7 @@ def import_library(lib, threads):
     if lib == "keras":
         os.environ.setdefault("KERAS_BACKEND", "jax")
     module = importlib.import_module(MODULES[lib])
-    if lib in ("gru_native", "torch"):  # the others take their threads in workloads.py
+    if MODULES[lib] in ("gru_native", "torch"):  # the others take their threads in workloads.py
         module.set_num_threads(threads)
     return getattr(module, "__version__", "?")
 
@@ -221,7 +230,11 @@ def rows_of(kind, shapes, times, sgemm):
         ours = rounds["gru_native"]
         seconds = {lib: statistics.median(t) for lib, t in rounds.items()}
         ratios = {peer: [p / o for p, o in zip(t, ours)] for peer, t in rounds.items()
-                  if peer != "gru_native"}
+                  if MODULES[peer] != "gru_native"}
+        for variant in workloads.REDUCED:  # against OpenVINO's default precision
+            if variant in rounds and "openvino" in rounds:
+                ratios[f"openvino / {variant.split('-')[1]}"] = [
+                    p / v for p, v in zip(rounds["openvino"], rounds[variant])]
         targets = {peer: t for peer, t in TARGETS.get((kind, tuple(shape)), {}).items()
                    if peer in ratios}
         ratio = {peer: statistics.median(r) for peer, r in ratios.items()}
@@ -307,9 +320,10 @@ def ratio_cell(row, peer):
 
 def timing_table(rows, unit):
     libs = list(rows[0]["seconds"])
-    peers = [lib for lib in libs if lib != "gru_native"]
+    peers = list(rows[0]["ratio"])
     dims = "IH" if rows[0]["bench"] == "stream" else "TIHB"[:len(rows[0]["shape"])]
-    head = (list(dims) + [f"{lib} {unit}" for lib in libs] + [f"{p} / ours" for p in peers]
+    head = (list(dims) + [f"{lib} {unit}" for lib in libs]
+            + [p if " / " in p else f"{p} / ours" for p in peers]
             + ["ours samples/s", "ours GFLOP/s (% sgemm)"])
     body = [r["shape"] + [f"{1e3 * r['seconds'][lib]:.3f}" for lib in libs]
             + [ratio_cell(r, p) for p in peers]

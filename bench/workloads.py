@@ -42,9 +42,9 @@ def native_train(x, y, H, B, cell="GRU"):
     return lambda: model.fit(x, y, batch_size=B, epochs=1, verbose=0, shuffle=True)
 
 
-def native_predict(x1, H):
+def native_predict(x1, H, precision="float32"):
     model = native_model(*x1.shape[1:], H)
-    return lambda: model.predict(x1)
+    return lambda: model.predict(x1, precision=precision)
 
 
 # ---- PyTorch: the idiomatic user code -------------------------------------------------------
@@ -111,8 +111,8 @@ def keras_predict(x1, H):
 
 
 # ---- streaming: one timestep in, one prediction out, the state carried ----------------------
-def native_stream(x_t, H):
-    stream = native_model(None, x_t.shape[1], H).stream(batch_size=1)
+def native_stream(x_t, H, precision="float32"):
+    stream = native_model(None, x_t.shape[1], H).stream(batch_size=1, precision=precision)
     return lambda: stream.step(x_t)
 
 
@@ -206,8 +206,13 @@ def openvino_stream(x_t, path, threads, precision=None):
 
 
 TRAIN = {"gru_native": native_train, "torch": torch_train, "keras": keras_train}
-PREDICT = {"gru_native": native_predict, "torch": torch_predict, "keras": keras_predict}
-STREAM = {"gru_native": native_stream, "torch": torch_stream}
+# gru_native also in reduced precision (its bfloat16 and int8 inference), against OpenVINO's
+# default precision (bfloat16 where the CPU has it)
+REDUCED = {"gru_native-bf16": "bfloat16", "gru_native-int8": "int8"}
+PREDICT = {"gru_native": native_predict, "torch": torch_predict, "keras": keras_predict,
+           **{lib: functools.partial(native_predict, precision=p) for lib, p in REDUCED.items()}}
+STREAM = {"gru_native": native_stream, "torch": torch_stream,
+          **{lib: functools.partial(native_stream, precision=p) for lib, p in REDUCED.items()}}
 # The same training with an LSTM in place of the GRU.
 TRAIN_LSTM = {lib: functools.partial(train, cell="LSTM") for lib, train in TRAIN.items()}
 # The exported models' runtimes: (x, onnx path, threads) -> callable.

@@ -2,10 +2,12 @@
  * ROWS rows by 64 columns, x taken CHUNK values of k at a time.
  *
  * Layout: k is cut in groups of two (bfloat16) or four (int8) values, the group count rounded
- * up with zeros; data holds, for every group g and column j, one 32-bit word with that
- * group's weights of column j (data[g * n + j]). One broadcast word of x then multiplies 16
- * columns' words per instruction (vdpbf16ps: two products a lane, vpdpbusd: four), and a
- * column range [j0, j1) is a plain offset, as in a row-major float matrix. */
+ * up with zeros, and the columns in panels of 16 (the last one padded with zeros); one 32-bit
+ * word holds a group's weights of one column, and a panel's words lie group after group
+ * (word_index). One broadcast word of x then multiplies 16 columns' words per instruction
+ * (vdpbf16ps: two products a lane, vpdpbusd: four), and a tile reads each of its panels from
+ * start to end: one row's product streams through memory instead of taking 64 bytes of
+ * every row of a row-major matrix (which one core reads more slowly). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,13 +19,14 @@
 #define ROWS 4       /* rows a tile computes together: each weight word loaded serves them all */
 #define CHUNK 1024   /* values of k converted per pass: ROWS rows of them fit on the stack */
 #define TILE 64      /* columns of a tile: four vectors of 16 */
+#define PANEL 16     /* columns of a panel: one vector */
 
 struct reduced_matrix {
     int kind, k, n;
     int group;        /* values of k per word: 2 (bfloat16) or 4 (int8) */
     int native;       /* 1: this CPU's instruction, 0: the portable loop */
     int packed;       /* 0 until the first reduced_sync */
-    uint32_t *data;   /* (groups, n) words */
+    uint32_t *data;   /* (panels, groups, PANEL) words */
     float *scale;     /* int8: per column */
     int32_t *offset;  /* int8: the sum of q over each chunk of k, (chunks, n) */
     float *source;    /* the float32 weights last packed, (k, n) */
@@ -31,6 +34,13 @@ struct reduced_matrix {
 
 static int groups_of(const reduced_matrix *m) { return (m->k + m->group - 1) / m->group; }
 static int chunks_of(const reduced_matrix *m) { return (m->k + CHUNK - 1) / CHUNK; }
+static int panels_of(const reduced_matrix *m) { return (m->n + PANEL - 1) / PANEL; }
+
+/* Where the word of group g and column j lies in data. */
+static size_t word_index(const reduced_matrix *m, int g, int j)
+{
+    return ((size_t)(j / PANEL) * groups_of(m) + g) * PANEL + j % PANEL;
+}
 
 typedef union { float f; uint32_t u; } float_bits;
 
@@ -80,7 +90,7 @@ reduced_matrix *reduced_new(int kind, int k, int n, int portable)
     m->kind = kind, m->k = k, m->n = n;
     m->group = kind == REDUCED_BFLOAT16 ? 2 : 4;
     m->native = !portable && reduced_native(kind);
-    m->data = malloc((size_t)groups_of(m) * n * sizeof *m->data);
+    m->data = calloc((size_t)panels_of(m) * groups_of(m) * PANEL, sizeof *m->data);
     m->source = malloc((size_t)k * n * sizeof *m->source);
     int ok = m->data && m->source;
     if (kind == REDUCED_INT8) {
@@ -112,7 +122,7 @@ static void pack_bfloat16(reduced_matrix *m, const float *a)
         for (int j = 0; j < n; j++) {
             const uint32_t lo = to_bfloat16(a[(size_t)2 * g * n + j]);
             const uint32_t hi = 2 * g + 1 < k ? to_bfloat16(a[(size_t)(2 * g + 1) * n + j]) : 0;
-            m->data[(size_t)g * n + j] = lo | hi << 16;
+            m->data[word_index(m, g, j)] = lo | hi << 16;
         }
 }
 
@@ -135,7 +145,7 @@ static void pack_int8(reduced_matrix *m, const float *a)
                 word |= (uint32_t)(uint8_t)(int8_t)q << (8 * e);
                 m->offset[(size_t)(i / CHUNK) * n + j] += q;
             }
-            m->data[(size_t)g * n + j] = word;
+            m->data[word_index(m, g, j)] = word;
         }
 }
 
@@ -222,38 +232,39 @@ static inline float int8_dequantized(int32_t hi, int32_t lo, int32_t sum_q, int 
     return ((float)(hi - zp * sum_q) + (float)(lo - 128 * sum_q) * (1.0f / 254)) * scale;
 }
 
-/* The portable tiles: rows r < R, columns [j, j + w), groups [0, ng) of one chunk. add: y
- * holds the earlier chunks' sums. */
-static void bfloat16_tile_portable(int R, int w, const uint32_t *xw, int ldw,
-                                   const uint32_t *b, int n, int ng, float *y, size_t ldy,
+/* The portable tiles: rows r < R, columns [j, j + w), groups [g0, g0 + ng) (one chunk). add:
+ * y holds the earlier chunks' sums. */
+static void bfloat16_tile_portable(const reduced_matrix *m, int R, int j, int w, int g0,
+                                   const uint32_t *xw, int ldw, int ng, float *y, size_t ldy,
                                    int add)
 {
     for (int r = 0; r < R; r++) {
         float acc[TILE] = {0};
         for (int g = 0; g < ng; g++) {
             const float x0 = from_bfloat16(xw[r * ldw + g]), x1 = from_bfloat16(xw[r * ldw + g] >> 16);
-            const uint32_t *bg = b + (size_t)g * n;
-#pragma omp simd
-            for (int c = 0; c < w; c++)
-                acc[c] += x0 * from_bfloat16(bg[c]) + x1 * from_bfloat16(bg[c] >> 16);
+            for (int c = 0; c < w; c++) {
+                const uint32_t b = m->data[word_index(m, g0 + g, j + c)];
+                acc[c] += x0 * from_bfloat16(b) + x1 * from_bfloat16(b >> 16);
+            }
         }
         for (int c = 0; c < w; c++) y[r * ldy + c] = (add ? y[r * ldy + c] : 0) + acc[c];
     }
 }
 
-static void int8_tile_portable(int R, int w, const uint32_t *xw, int ldw, const uint32_t *b,
-                               int n, int ng, const int32_t *offset, const float *scale,
-                               const float *sx, const int *zp, float *y, size_t ldy, int add)
+static void int8_tile_portable(const reduced_matrix *m, int R, int j, int w, int g0,
+                               const uint32_t *xw, int ldw, int ng, const int32_t *offset,
+                               const float *scale, const float *sx, const int *zp, float *y,
+                               size_t ldy, int add)
 {
     for (int r = 0; r < R; r++) {
         int32_t acc_hi[TILE] = {0}, acc_lo[TILE] = {0};
         for (int g = 0; g < ng; g++) {
             const uint8_t *hi = (const uint8_t *)(xw + r * ldw + g);
             const uint8_t *lo = (const uint8_t *)(xw + r * ldw + LOW + g);
-            const uint32_t *bg = b + (size_t)g * n;
             for (int c = 0; c < w; c++)
                 for (int e = 0; e < 4; e++) {
-                    const int32_t q = (int8_t)(uint8_t)(bg[c] >> (8 * e));
+                    const uint32_t b = m->data[word_index(m, g0 + g, j + c)];
+                    const int32_t q = (int8_t)(uint8_t)(b >> (8 * e));
                     acc_hi[c] += hi[e] * q;
                     acc_lo[c] += lo[e] * q;
                 }
@@ -266,70 +277,78 @@ static void int8_tile_portable(int R, int w, const uint32_t *xw, int ldw, const 
 }
 
 #if REDUCED_X86
-/* The masks of a tile's four vectors for w columns. */
-static inline void tile_masks(int w, __mmask16 mask[4])
+/* Where the four vectors of a tile (columns [j, j + w), groups from g0) find their words:
+ * group g's at lo[v] + 16 g for the lanes of lo_mask[v]; when j is not a panel's start, a
+ * vector's last lanes are the next panel's first columns, at hi[v] + 16 g (hi_mask[v]). */
+typedef struct {
+    const uint32_t *lo[4], *hi[4];
+    __mmask16 lo_mask[4], hi_mask[4], mask[4];  /* mask: all the vector's columns */
+    int split;  /* j is not a panel's start */
+} tile_source;
+
+static inline void tile_source_of(const reduced_matrix *m, int j, int w, int g0, tile_source *t)
 {
+    const size_t panel_words = (size_t)groups_of(m) * PANEL;
+    const int o = j % PANEL;
+    t->split = o != 0;
     for (int v = 0; v < 4; v++) {
-        const int left = w - 16 * v;
-        mask[v] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+        const int left = w - 16 * v, p = (j + 16 * v) / PANEL;
+        const __mmask16 mask = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+        const __mmask16 first = (__mmask16)((1u << (PANEL - o)) - 1);  /* o = 0: all 16 */
+        t->mask[v] = mask;
+        t->lo_mask[v] = mask & first;
+        t->hi_mask[v] = mask & (__mmask16)~first;
+        t->lo[v] = m->data + (size_t)p * panel_words + (size_t)g0 * PANEL + o;
+        /* the next panel's words, lane l at word l - (16 - o): only the lanes of hi_mask read */
+        t->hi[v] = t->hi_mask[v] ? m->data + (size_t)(p + 1) * panel_words + (size_t)g0 * PANEL
+                                       - (PANEL - o)
+                                 : t->lo[v];
     }
 }
 
+/* Vector v's words of group g. */
+#define TILE_LOAD(t, v, g)                                                                   \
+    ((t)->split ? _mm512_mask_loadu_epi32(                                                   \
+                      _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 16 * (size_t)(g)), \
+                      (t)->hi_mask[v], (t)->hi[v] + 16 * (size_t)(g))                        \
+                : _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 16 * (size_t)(g)))
+
 TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows(
-    int R, const __mmask16 mask[4], const uint32_t *xw, int ldw, const uint32_t *b, int n,
-    int ng, float *y, size_t ldy, int add)
+    int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, float *y, size_t ldy,
+    int add)
 {
     __m512 acc[ROWS][4];
     UNROLLED for (int r = 0; r < R; r++)
         UNROLLED for (int v = 0; v < 4; v++)
-            acc[r][v] = add ? _mm512_maskz_loadu_ps(mask[v], y + r * ldy + 16 * v)
+            acc[r][v] = add ? _mm512_maskz_loadu_ps(t->mask[v], y + r * ldy + 16 * v)
                             : _mm512_setzero_ps();
-    /* one row: a second set of sums for the odd groups, so that two groups' loads and
-     * products are in flight at once (one row has four sums only, each waiting on the last) */
-    __m512 odd[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                     _mm512_setzero_ps()};
-    int g = 0;
-    if (R == 1)
-        for (; g + 1 < ng; g += 2) {
-            const __m512bh x0 = (__m512bh)_mm512_set1_epi32((int)xw[g]);
-            const __m512bh x1 = (__m512bh)_mm512_set1_epi32((int)xw[g + 1]);
-            UNROLLED for (int v = 0; v < 4; v++) {
-                const __m512i b0 = _mm512_maskz_loadu_epi32(mask[v], b + (size_t)g * n + 16 * v);
-                const __m512i b1 = _mm512_maskz_loadu_epi32(mask[v], b + (size_t)(g + 1) * n + 16 * v);
-                acc[0][v] = _mm512_dpbf16_ps(acc[0][v], x0, (__m512bh)b0);
-                odd[v] = _mm512_dpbf16_ps(odd[v], x1, (__m512bh)b1);
-            }
-        }
-    for (; g < ng; g++) {
+    for (int g = 0; g < ng; g++) {
         __m512i bv[4];
-        UNROLLED for (int v = 0; v < 4; v++)
-            bv[v] = _mm512_maskz_loadu_epi32(mask[v], b + (size_t)g * n + 16 * v);
+        UNROLLED for (int v = 0; v < 4; v++) bv[v] = TILE_LOAD(t, v, g);
         UNROLLED for (int r = 0; r < R; r++) {
             const __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xw[r * ldw + g]);
             UNROLLED for (int v = 0; v < 4; v++)
                 acc[r][v] = _mm512_dpbf16_ps(acc[r][v], xv, (__m512bh)bv[v]);
         }
     }
-    if (R == 1)
-        UNROLLED for (int v = 0; v < 4; v++) acc[0][v] = _mm512_add_ps(acc[0][v], odd[v]);
     UNROLLED for (int r = 0; r < R; r++)
-        UNROLLED for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(y + r * ldy + 16 * v, mask[v], acc[r][v]);
+        UNROLLED for (int v = 0; v < 4; v++)
+            _mm512_mask_storeu_ps(y + r * ldy + 16 * v, t->mask[v], acc[r][v]);
 }
 
-TARGET_BF16 static void bfloat16_tile_native(int R, int w, const uint32_t *xw, int ldw,
-                                             const uint32_t *b, int n, int ng, float *y,
-                                             size_t ldy, int add)
+TARGET_BF16 static void bfloat16_tile_native(const reduced_matrix *m, int R, int j, int w,
+                                             int g0, const uint32_t *xw, int ldw, int ng,
+                                             float *y, size_t ldy, int add)
 {
-    __mmask16 mask[4];
-    tile_masks(w, mask);
+    tile_source t;
+    tile_source_of(m, j, w, g0, &t);
     switch (R) {  /* one copy per row count: the accumulators stay in registers */
-    case 4: bfloat16_tile_rows(4, mask, xw, ldw, b, n, ng, y, ldy, add); break;
-    case 3: bfloat16_tile_rows(3, mask, xw, ldw, b, n, ng, y, ldy, add); break;
-    case 2: bfloat16_tile_rows(2, mask, xw, ldw, b, n, ng, y, ldy, add); break;
-    default: bfloat16_tile_rows(1, mask, xw, ldw, b, n, ng, y, ldy, add);
+    case 4: bfloat16_tile_rows(4, &t, xw, ldw, ng, y, ldy, add); break;
+    case 3: bfloat16_tile_rows(3, &t, xw, ldw, ng, y, ldy, add); break;
+    case 2: bfloat16_tile_rows(2, &t, xw, ldw, ng, y, ldy, add); break;
+    default: bfloat16_tile_rows(1, &t, xw, ldw, ng, y, ldy, add);
     }
 }
-
 /* x's chunk as bfloat16 words with the CPU's conversion (the same rounding as to_bfloat16). */
 TARGET_BF16 static void bfloat16_words_native(int rows, const float *x, size_t ldx, int c0,
                                               int kc, int k, uint32_t *words, int ldw)
@@ -350,17 +369,15 @@ TARGET_BF16 static void bfloat16_words_native(int rows, const float *x, size_t l
 
 /* Two rows at most: the two parts' sums of four rows would not fit in the registers. */
 TARGET_VNNI static inline __attribute__((always_inline)) void int8_tile_rows(
-    int R, const __mmask16 mask[4], const uint32_t *xw, int ldw, const uint32_t *b, int n,
-    int ng, const int32_t *offset, const float *scale, const float *sx, const int *zp, float *y,
-    size_t ldy, int add)
+    int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, const int32_t *offset,
+    const float *scale, const float *sx, const int *zp, float *y, size_t ldy, int add)
 {
     __m512i hi[2][4], lo[2][4];
     UNROLLED for (int r = 0; r < R; r++)
         UNROLLED for (int v = 0; v < 4; v++) hi[r][v] = lo[r][v] = _mm512_setzero_si512();
     for (int g = 0; g < ng; g++) {
         __m512i bv[4];
-        UNROLLED for (int v = 0; v < 4; v++)
-            bv[v] = _mm512_maskz_loadu_epi32(mask[v], b + (size_t)g * n + 16 * v);
+        UNROLLED for (int v = 0; v < 4; v++) bv[v] = TILE_LOAD(t, v, g);
         UNROLLED for (int r = 0; r < R; r++) {
             const __m512i xh = _mm512_set1_epi32((int)xw[r * ldw + g]);
             const __m512i xl = _mm512_set1_epi32((int)xw[r * ldw + LOW + g]);
@@ -371,8 +388,8 @@ TARGET_VNNI static inline __attribute__((always_inline)) void int8_tile_rows(
         }
     }
     UNROLLED for (int v = 0; v < 4; v++) {
-        const __m512i sum_q = _mm512_maskz_loadu_epi32(mask[v], offset + 16 * v);
-        const __m512 sc = _mm512_maskz_loadu_ps(mask[v], scale + 16 * v);
+        const __m512i sum_q = _mm512_maskz_loadu_epi32(t->mask[v], offset + 16 * v);
+        const __m512 sc = _mm512_maskz_loadu_ps(t->mask[v], scale + 16 * v);
         const __m512i lo_shift = _mm512_slli_epi32(sum_q, 7);  /* 128 sum_q */
         UNROLLED for (int r = 0; r < R; r++) {
             float *yr = y + r * ldy + 16 * v;
@@ -381,26 +398,26 @@ TARGET_VNNI static inline __attribute__((always_inline)) void int8_tile_rows(
             const __m512 l = _mm512_cvtepi32_ps(_mm512_sub_epi32(lo[r][v], lo_shift));
             const __m512 sum = _mm512_add_ps(h, _mm512_mul_ps(l, _mm512_set1_ps(1.0f / 254)));
             __m512 out = _mm512_mul_ps(sum, _mm512_mul_ps(_mm512_set1_ps(sx[r]), sc));
-            if (add) out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask[v], yr), out);
-            _mm512_mask_storeu_ps(yr, mask[v], out);
+            if (add) out = _mm512_add_ps(_mm512_maskz_loadu_ps(t->mask[v], yr), out);
+            _mm512_mask_storeu_ps(yr, t->mask[v], out);
         }
     }
 }
 
-TARGET_VNNI static void int8_tile_native(int R, int w, const uint32_t *xw, int ldw,
-                                         const uint32_t *b, int n, int ng,
+TARGET_VNNI static void int8_tile_native(const reduced_matrix *m, int R, int j, int w, int g0,
+                                         const uint32_t *xw, int ldw, int ng,
                                          const int32_t *offset, const float *scale,
                                          const float *sx, const int *zp, float *y, size_t ldy,
                                          int add)
 {
-    __mmask16 mask[4];
-    tile_masks(w, mask);
+    tile_source t;
+    tile_source_of(m, j, w, g0, &t);
     for (int r = 0; r < R; r += 2) {
         if (R - r >= 2)
-            int8_tile_rows(2, mask, xw + r * ldw, ldw, b, n, ng, offset, scale, sx + r, zp + r,
+            int8_tile_rows(2, &t, xw + r * ldw, ldw, ng, offset, scale, sx + r, zp + r,
                            y + r * ldy, ldy, add);
         else
-            int8_tile_rows(1, mask, xw + r * ldw, ldw, b, n, ng, offset, scale, sx + r, zp + r,
+            int8_tile_rows(1, &t, xw + r * ldw, ldw, ng, offset, scale, sx + r, zp + r,
                            y + r * ldy, ldy, add);
     }
 }
@@ -418,8 +435,7 @@ static void block_product(const reduced_matrix *m, int R, int j0, int j1, const 
     if (int8) int8_row_ranges(R, x, ldx, m->k, sx, zp);
     for (int c0 = 0; c0 < m->k; c0 += CHUNK) {
         const int kc = m->k - c0 < CHUNK ? m->k - c0 : CHUNK;
-        const int ng = (kc + m->group - 1) / m->group, add = c0 > 0;
-        const uint32_t *b = m->data + (size_t)(c0 / m->group) * n;
+        const int ng = (kc + m->group - 1) / m->group, add = c0 > 0, g0 = c0 / m->group;
         if (int8) int8_words(R, x, ldx, c0, kc, m->k, sx, zp, words, WORDS);
 #if REDUCED_X86
         else if (m->native) bfloat16_words_native(R, x, ldx, c0, kc, m->k, words, WORDS);
@@ -432,22 +448,22 @@ static void block_product(const reduced_matrix *m, int R, int j0, int j1, const 
                 const int32_t *off = m->offset + (size_t)(c0 / CHUNK) * n + j;
 #if REDUCED_X86
                 if (m->native) {
-                    int8_tile_native(R, w, words, WORDS, b + j, n, ng, off, m->scale + j, sx,
-                                     zp, yt, ldy, add);
+                    int8_tile_native(m, R, j, w, g0, words, WORDS, ng, off, m->scale + j, sx, zp,
+                                     yt, ldy, add);
                     continue;
                 }
 #endif
-                int8_tile_portable(R, w, words, WORDS, b + j, n, ng, off, m->scale + j, sx, zp,
+                int8_tile_portable(m, R, j, w, g0, words, WORDS, ng, off, m->scale + j, sx, zp,
                                    yt, ldy, add);
                 continue;
             }
 #if REDUCED_X86
             if (m->native) {
-                bfloat16_tile_native(R, w, words, WORDS, b + j, n, ng, yt, ldy, add);
+                bfloat16_tile_native(m, R, j, w, g0, words, WORDS, ng, yt, ldy, add);
                 continue;
             }
 #endif
-            bfloat16_tile_portable(R, w, words, WORDS, b + j, n, ng, yt, ldy, add);
+            bfloat16_tile_portable(m, R, j, w, g0, words, WORDS, ng, yt, ldy, add);
         }
     }
 }
