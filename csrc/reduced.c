@@ -232,48 +232,63 @@ static inline float int8_dequantized(int32_t hi, int32_t lo, int32_t sum_q, int 
     return ((float)(hi - zp * sum_q) + (float)(lo - 128 * sum_q) * (1.0f / 254)) * scale;
 }
 
-/* The portable tiles: rows r < R, columns [j, j + w), groups [g0, g0 + ng) (one chunk). add:
- * y holds the earlier chunks' sums. */
-static void bfloat16_tile_portable(const reduced_matrix *m, int R, int j, int w, int g0,
-                                   const uint32_t *xw, int ldw, int ng, float *y, size_t ldy,
-                                   int add)
+/* The portable tiles: rows r < R, columns [j, j + w), groups [g0, g0 + ng) (one chunk), a
+ * panel's part at a time (its words contiguous: the loop over them vectorises). add: y holds
+ * the earlier chunks' sums. */
+GRU_SIMD_CLONES static void bfloat16_tile_portable(const reduced_matrix *m, int R, int j, int w,
+                                                   int g0, const uint32_t *xw, int ldw, int ng,
+                                                   float *y, size_t ldy, int add)
 {
-    for (int r = 0; r < R; r++) {
-        float acc[TILE] = {0};
-        for (int g = 0; g < ng; g++) {
-            const float x0 = from_bfloat16(xw[r * ldw + g]), x1 = from_bfloat16(xw[r * ldw + g] >> 16);
-            for (int c = 0; c < w; c++) {
-                const uint32_t b = m->data[word_index(m, g0 + g, j + c)];
-                acc[c] += x0 * from_bfloat16(b) + x1 * from_bfloat16(b >> 16);
+    for (int r = 0; r < R; r++)
+        for (int c = j; c < j + w;) {
+            const int o = c % PANEL, width = PANEL - o < j + w - c ? PANEL - o : j + w - c;
+            const uint32_t *base = m->data + word_index(m, g0, c);
+            float acc[PANEL] = {0};
+            for (int g = 0; g < ng; g++) {
+                const float x0 = from_bfloat16(xw[r * ldw + g]);
+                const float x1 = from_bfloat16(xw[r * ldw + g] >> 16);
+                const uint32_t *bg = base + (size_t)g * PANEL;
+#pragma omp simd
+                for (int i = 0; i < width; i++)
+                    acc[i] += x0 * from_bfloat16(bg[i]) + x1 * from_bfloat16(bg[i] >> 16);
             }
+            float *yr = y + r * ldy + (c - j);
+            for (int i = 0; i < width; i++) yr[i] = (add ? yr[i] : 0) + acc[i];
+            c += width;
         }
-        for (int c = 0; c < w; c++) y[r * ldy + c] = (add ? y[r * ldy + c] : 0) + acc[c];
-    }
 }
 
-static void int8_tile_portable(const reduced_matrix *m, int R, int j, int w, int g0,
-                               const uint32_t *xw, int ldw, int ng, const int32_t *offset,
-                               const float *scale, const float *sx, const int *zp, float *y,
-                               size_t ldy, int add)
+GRU_SIMD_CLONES static void int8_tile_portable(const reduced_matrix *m, int R, int j, int w,
+                                               int g0, const uint32_t *xw, int ldw, int ng,
+                                               const int32_t *offset, const float *scale,
+                                               const float *sx, const int *zp, float *y,
+                                               size_t ldy, int add)
 {
-    for (int r = 0; r < R; r++) {
-        int32_t acc_hi[TILE] = {0}, acc_lo[TILE] = {0};
-        for (int g = 0; g < ng; g++) {
-            const uint8_t *hi = (const uint8_t *)(xw + r * ldw + g);
-            const uint8_t *lo = (const uint8_t *)(xw + r * ldw + LOW + g);
-            for (int c = 0; c < w; c++)
-                for (int e = 0; e < 4; e++) {
-                    const uint32_t b = m->data[word_index(m, g0 + g, j + c)];
-                    const int32_t q = (int8_t)(uint8_t)(b >> (8 * e));
-                    acc_hi[c] += hi[e] * q;
-                    acc_lo[c] += lo[e] * q;
+    for (int r = 0; r < R; r++)
+        for (int c = j; c < j + w;) {
+            const int o = c % PANEL, width = PANEL - o < j + w - c ? PANEL - o : j + w - c;
+            const uint32_t *base = m->data + word_index(m, g0, c);
+            int32_t acc_hi[PANEL] = {0}, acc_lo[PANEL] = {0};
+            for (int g = 0; g < ng; g++) {
+                const uint8_t *hi = (const uint8_t *)(xw + r * ldw + g);
+                const uint8_t *lo = (const uint8_t *)(xw + r * ldw + LOW + g);
+                const uint32_t *bg = base + (size_t)g * PANEL;
+#pragma omp simd
+                for (int i = 0; i < width; i++) {
+                    const uint32_t b = bg[i];
+                    const int32_t q0 = (int8_t)(b & 0xff), q1 = (int8_t)((b >> 8) & 0xff);
+                    const int32_t q2 = (int8_t)((b >> 16) & 0xff), q3 = (int8_t)(b >> 24);
+                    acc_hi[i] += hi[0] * q0 + hi[1] * q1 + hi[2] * q2 + hi[3] * q3;
+                    acc_lo[i] += lo[0] * q0 + lo[1] * q1 + lo[2] * q2 + lo[3] * q3;
                 }
+            }
+            float *yr = y + r * ldy + (c - j);
+            for (int i = 0; i < width; i++)
+                yr[i] = (add ? yr[i] : 0)
+                        + int8_dequantized(acc_hi[i], acc_lo[i], offset[c - j + i], zp[r],
+                                           sx[r] * scale[c - j + i]);
+            c += width;
         }
-        for (int c = 0; c < w; c++)
-            y[r * ldy + c] = (add ? y[r * ldy + c] : 0)
-                             + int8_dequantized(acc_hi[c], acc_lo[c], offset[c], zp[r],
-                                                sx[r] * scale[c]);
-    }
 }
 
 #if REDUCED_X86

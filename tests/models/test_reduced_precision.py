@@ -67,6 +67,17 @@ def test_a_stream_packs_again_after_the_packages_writes_without_a_reset(rng, pre
     assert np.abs(stream.step(x[:, 0])).min() > 0  # the fitted weights, not the zero ones
 
 
+@pytest.mark.parametrize("precision", REDUCED)
+def test_a_cpu_without_the_instruction_is_told(rng, monkeypatch, precision):
+    monkeypatch.setenv("GRU_NATIVE_REDUCED", "portable")  # as on a CPU without it
+    model = _model()
+    x = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    with pytest.warns(RuntimeWarning, match="runs portable loops"):
+        got = model.predict(x, verbose=0, precision=precision)
+    _assert_reduced_predict_of_current_weights(model, x, precision)
+    np.testing.assert_allclose(model.predict(x, verbose=0, precision=precision), got)
+
+
 def test_bad_precisions_and_models_without_reduced_kernels_are_clear_errors(rng):
     x = rng.standard_normal((2, 5, 3)).astype(np.float32)
     model = _model()

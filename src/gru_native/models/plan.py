@@ -9,8 +9,10 @@ is a vector (batch, features) or a sequence (batch, timesteps, features) of floa
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import TYPE_CHECKING, Optional
 
+from ..kernels import reduced
 from ..kernels.inference import InferencePlan
 from ..kernels.plan_ops import ConvOp
 
@@ -56,13 +58,23 @@ def _ops(model: Model, precision: str = "float32"):
     return ops, inputs, shapes, [slot_of[id(t)] for t in graph.outputs]
 
 
+# The instruction each reduced precision's products need to be faster than float32's.
+INSTRUCTIONS = {"bfloat16": "AVX512_BF16", "int8": "AVX512_VNNI"}
+
+
 def build_plan(model: Model, precision: str = "float32") -> Optional[InferencePlan]:
-    """The model's InferencePlan in `precision`, pointing into its parameter buffer, or None."""
+    """The model's InferencePlan in `precision`, pointing into its parameter buffer, or None.
+    A RuntimeWarning when this CPU runs the reduced precision's portable loops."""
     made = _ops(model, precision)
     if isinstance(made, str):
         return None
     ops, inputs, shapes, outputs = made
-    return InferencePlan(ops, model.dtype, inputs, shapes, outputs, precision)
+    plan = InferencePlan(ops, model.dtype, inputs, shapes, outputs, precision)
+    if precision in INSTRUCTIONS and not reduced.native(precision):
+        warnings.warn(f"this CPU has no {INSTRUCTIONS[precision]}: precision={precision!r} "
+                      "runs portable loops, as exact but slower than float32", RuntimeWarning,
+                      stacklevel=5)
+    return plan
 
 
 def why_no_plan(model: Model, precision: str = "float32") -> Optional[str]:
