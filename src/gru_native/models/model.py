@@ -633,6 +633,7 @@ class Model:
             # undo the whole step, optimizer state included: saving then writes finite slots
             # that load_model takes, and a resumed fit starts from the last finite step
             np.copyto(params, self._last_params)
+            self.parameters.written()
             self.optimizer.undo_step()
             self._diverged = ("the update made a weight NaN or infinite" if not weights_finite
                               else "the update made an optimizer slot NaN or infinite")
