@@ -52,6 +52,15 @@ conv = gru_native.Sequential([
     gru_native.layers.MaxPooling1D(2), gru_native.GRU(4), gru_native.Dense(1)])
 conv.predict(x, verbose=0)
 conv.predict(x[:1], verbose=0)
+# Reduced precision (the portable loops: valgrind's CPU has no AVX-512), a wide LSTM for the
+# units split, k past one chunk of the products, and a stream.
+wide = gru_native.Sequential([gru_native.LSTM(260, input_shape=(3, 1100)), gru_native.Dense(3)])
+xw = rng.normal(size=(2, 3, 1100)).astype(np.float32)
+for precision in ("bfloat16", "int8"):
+    model.predict(x, verbose=0, precision=precision)
+    deep.predict(x[:1], verbose=0, precision=precision)
+    wide.predict(xw, verbose=0, precision=precision)
+    model.stream(2, precision=precision).step(x[:2, 0])
 
 # The kernels directly: both precisions and reset placements, lengths (0 included), h0,
 # recurrent dropout, reverse; (30, 7, 64, 33) is large enough to start the OpenMP team.
