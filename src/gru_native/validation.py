@@ -65,6 +65,9 @@ def check_real(value, name, low, high=None, low_open=False, high_open=False,
 def check_choice(value, name, choices):
     """value if it is one of choices; an integer choice takes integers only (True == 1 and
     1.0 == 1, but verbose=True or 1.0 is a mistake)."""
+    for c in choices:  # the choice itself (a default, a literal): predict checks three per call
+        if value is c:
+            return value
     if not any(_is_int(value) == _is_int(c) and value == c for c in choices):
         *rest, last = map(repr, choices)
         allowed = f"{', '.join(rest)} or {last}" if rest else last
