@@ -233,28 +233,31 @@ static inline float int8_dequantized(int32_t hi, int32_t lo, int32_t sum_q, int 
 }
 
 /* The portable tiles: rows r < R, columns [j, j + w), groups [g0, g0 + ng) (one chunk), a
- * panel's part at a time (its words contiguous: the loop over them vectorises). add: y holds
- * the earlier chunks' sums. */
+ * whole panel at a time (16 contiguous words: the loop over them vectorises with its sums in
+ * registers), keeping the panel's columns within the tile. add: y holds the earlier chunks'
+ * sums. */
 GRU_SIMD_CLONES static void bfloat16_tile_portable(const reduced_matrix *m, int R, int j, int w,
                                                    int g0, const uint32_t *xw, int ldw, int ng,
                                                    float *y, size_t ldy, int add)
 {
     for (int r = 0; r < R; r++)
-        for (int c = j; c < j + w;) {
-            const int o = c % PANEL, width = PANEL - o < j + w - c ? PANEL - o : j + w - c;
-            const uint32_t *base = m->data + word_index(m, g0, c);
+        for (int p = j / PANEL; p * PANEL < j + w; p++) {
+            const uint32_t *base = m->data + word_index(m, g0, p * PANEL);
             float acc[PANEL] = {0};
             for (int g = 0; g < ng; g++) {
                 const float x0 = from_bfloat16(xw[r * ldw + g]);
                 const float x1 = from_bfloat16(xw[r * ldw + g] >> 16);
                 const uint32_t *bg = base + (size_t)g * PANEL;
 #pragma omp simd
-                for (int i = 0; i < width; i++)
+                for (int i = 0; i < PANEL; i++)
                     acc[i] += x0 * from_bfloat16(bg[i]) + x1 * from_bfloat16(bg[i] >> 16);
             }
-            float *yr = y + r * ldy + (c - j);
-            for (int i = 0; i < width; i++) yr[i] = (add ? yr[i] : 0) + acc[i];
-            c += width;
+            const int c0 = p * PANEL > j ? p * PANEL : j;
+            const int c1 = p * PANEL + PANEL < j + w ? p * PANEL + PANEL : j + w;
+            for (int c = c0; c < c1; c++) {
+                float *yc = y + r * ldy + (c - j);
+                *yc = (add ? *yc : 0) + acc[c - p * PANEL];
+            }
         }
 }
 
@@ -265,16 +268,15 @@ GRU_SIMD_CLONES static void int8_tile_portable(const reduced_matrix *m, int R, i
                                                size_t ldy, int add)
 {
     for (int r = 0; r < R; r++)
-        for (int c = j; c < j + w;) {
-            const int o = c % PANEL, width = PANEL - o < j + w - c ? PANEL - o : j + w - c;
-            const uint32_t *base = m->data + word_index(m, g0, c);
+        for (int p = j / PANEL; p * PANEL < j + w; p++) {
+            const uint32_t *base = m->data + word_index(m, g0, p * PANEL);
             int32_t acc_hi[PANEL] = {0}, acc_lo[PANEL] = {0};
             for (int g = 0; g < ng; g++) {
                 const uint8_t *hi = (const uint8_t *)(xw + r * ldw + g);
                 const uint8_t *lo = (const uint8_t *)(xw + r * ldw + LOW + g);
                 const uint32_t *bg = base + (size_t)g * PANEL;
 #pragma omp simd
-                for (int i = 0; i < width; i++) {
+                for (int i = 0; i < PANEL; i++) {
                     const uint32_t b = bg[i];
                     const int32_t q0 = (int8_t)(b & 0xff), q1 = (int8_t)((b >> 8) & 0xff);
                     const int32_t q2 = (int8_t)((b >> 16) & 0xff), q3 = (int8_t)(b >> 24);
@@ -282,12 +284,14 @@ GRU_SIMD_CLONES static void int8_tile_portable(const reduced_matrix *m, int R, i
                     acc_lo[i] += lo[0] * q0 + lo[1] * q1 + lo[2] * q2 + lo[3] * q3;
                 }
             }
-            float *yr = y + r * ldy + (c - j);
-            for (int i = 0; i < width; i++)
-                yr[i] = (add ? yr[i] : 0)
-                        + int8_dequantized(acc_hi[i], acc_lo[i], offset[c - j + i], zp[r],
-                                           sx[r] * scale[c - j + i]);
-            c += width;
+            const int c0 = p * PANEL > j ? p * PANEL : j;
+            const int c1 = p * PANEL + PANEL < j + w ? p * PANEL + PANEL : j + w;
+            for (int c = c0; c < c1; c++) {
+                float *yc = y + r * ldy + (c - j);
+                *yc = (add ? *yc : 0)
+                      + int8_dequantized(acc_hi[c - p * PANEL], acc_lo[c - p * PANEL],
+                                         offset[c - j], zp[r], sx[r] * scale[c - j]);
+            }
         }
 }
 
