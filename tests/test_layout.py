@@ -17,9 +17,9 @@ ROOT = "gru_native"
 FOUNDATIONS = {"gru_native.activations", "gru_native.file_writing", "gru_native.initializers",
                "gru_native.registry", "gru_native.utils", "gru_native.validation"}
 # Keras namespaces of the models floor (losses, metrics, optimizers, callbacks), with their
-# submodules (optimizers.schedules).
+# submodules (optimizers.schedules), and training / prediction beyond one process (distributed).
 MODEL_SUPPORT = {"gru_native.losses", "gru_native.metrics", "gru_native.optimizers",
-                 "gru_native.callbacks"}
+                 "gru_native.callbacks", "gru_native.distributed"}
 TOP = ("gru_native.sklearn", "gru_native.interop", "gru_native.preprocessing")
 
 

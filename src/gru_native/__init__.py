@@ -20,7 +20,7 @@ from .layers import (  # noqa: E402
     Flatten, Layer, Masking, Maximum, Minimum, Multiply, Permute, RepeatVector, Reshape, Subtract,
     TimeDistributed)
 from .layers import Input  # noqa: E402
-from . import layers, models, validation  # noqa: E402
+from . import distributed, layers, models, validation  # noqa: E402
 from .models import Model, Sequential, load_model  # noqa: E402
 from .interop import from_keras, from_torch  # noqa: E402
 
@@ -49,7 +49,7 @@ __all__ = [
     "Masking", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "RepeatVector", "Flatten", "Reshape", "Permute", "TimeDistributed",
     "Input", "Model", "Sequential", "layers", "models", "preprocessing", "from_keras", "from_torch",
-    "activations", "callbacks", "get_num_threads", "gru_backward", "gru_forward", "initializers",
+    "activations", "callbacks", "distributed", "get_num_threads", "gru_backward", "gru_forward", "initializers",
     "limited_threads", "load_model", "losses", "metrics", "optimizers", "set_num_threads", "utils",
     "validation",
 ]

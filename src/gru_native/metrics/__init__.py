@@ -83,8 +83,22 @@ class MeanMetric:
     def result(self):
         return self._total / self._count if self._count else 0.0
 
+    def result_parts(self):
+        """(numerator, denominator) of result(): sums that add over the parts of the data
+        (DataParallel ranks)."""
+        return self._total, self._count
+
     def __repr__(self):
         return f"<metric {self.name} {self.result():g}>"
+
+
+def result_parts(metric, samples):
+    """A metric's (numerator, denominator): its own `result_parts()`, or else its result
+    weighted by the `samples` it has seen."""
+    own = getattr(metric, "result_parts", None)
+    if own is not None:
+        return tuple(float(v) for v in own())
+    return float(metric.result()) * samples, float(samples)
 
 
 def _is_metric(obj):

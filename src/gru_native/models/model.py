@@ -30,6 +30,7 @@ from .. import optimizers as optimizers_module
 from .. import utils
 from ..validation import all_finite, c_array, check_bool, check_choice, check_int, check_real
 from ..callbacks import Callback, History
+from ..distributed import DataParallel, is_dask_collection, predict_lazily
 from ..kernels.inference import PRECISIONS
 from ..layers import KerasTensor, Layer
 from ..layers.base import Parameters, allocate, allocations, unique_name
@@ -81,6 +82,7 @@ class Model:
         self._weighted: list[Layer] = []  # the layers with weights, once built
         self.parameters: Optional[Parameters] = None
         self.optimizer = None
+        self.distribute = None  # a DataParallel: fit trains together with the other ranks
         self.losses: list[Optional[Loss]] = []
         self.loss_weights: list[float] = []
         self.output_metrics: list[list[Any]] = []  # per output
@@ -238,11 +240,16 @@ class Model:
     # ---- compiling --------------------------------------------------------------------------
     def compile(self, optimizer: Union[str, dict[str, Any], Optimizer] = "rmsprop",
                 loss: Any = None, loss_weights: Any = None,
-                metrics: Optional[Any] = None, weighted_metrics: Optional[Any] = None) -> None:
+                metrics: Optional[Any] = None, weighted_metrics: Optional[Any] = None,
+                distribute: Optional[DataParallel] = None) -> None:
         """As keras.Model.compile: one loss for every output, or one per output (a list in
         output order or a dict by output name; None leaves an output out of the loss);
         `loss_weights` likewise; `metrics` a list (one output), or a list of lists / a dict;
-        `weighted_metrics` likewise, computed with the sample (or class) weights."""
+        `weighted_metrics` likewise, computed with the sample (or class) weights.
+        `distribute`: a `gru_native.distributed.DataParallel`, to train over MPI ranks."""
+        if distribute is not None and not isinstance(distribute, DataParallel):
+            raise TypeError("distribute must be a gru_native.distributed.DataParallel, got "
+                            f"{type(distribute).__name__}")
         # everything is looked up before anything changes: a bad name leaves the model as it was
         optimizer = optimizers_module.get(optimizer)
         n = len(self.graph.outputs) if self.built else 1
@@ -255,6 +262,7 @@ class Model:
         weighted = self._metric_lists(weighted_metrics, n, names, losses, "weighted_metrics")
         self.optimizer, self.losses, self.loss_weights = optimizer, losses, weights
         self.output_metrics, self.output_weighted_metrics = output_metrics, weighted
+        self.distribute = distribute
         self._checked_targets.clear()
         if self.built:
             self.optimizer.build(self.parameters.params, self.parameters.segments)
@@ -595,16 +603,27 @@ class Model:
             return self._locked_train_step(xs, ys, mask, sws)
 
     def _locked_train_step(self, xs, ys, mask, sws):
+        """A step on one batch; with DataParallel, xs None on a rank whose batches are used
+        up while another rank's are not (it adds nothing to the averaged gradients)."""
         self._diverged = None
         params, grads = self.parameters.params, self.parameters.grads
-        y_preds, masks = self._forward(xs, training=True, mask=mask)
-        loss, per_output, d_outputs, logits_flags = self._loss_and_grads(ys, y_preds, masks, sws)
-        if self._outside is not None:
+        loss, per_output, y_preds, masks = 0.0, [None] * len(self.losses), None, None
+        if xs is not None:
+            y_preds, masks = self._forward(xs, training=True, mask=mask)
+            loss, per_output, d_outputs, logits_flags = self._loss_and_grads(
+                ys, y_preds, masks, sws)
+        if self._outside is not None or xs is None:
             grads[...] = 0
-        if not np.isfinite(loss):
+        if xs is not None and np.isfinite(loss):
+            self._backward(d_outputs, logits_flags)
+        if self.distribute is not None:
+            samples = 0 if xs is None else len(xs[0])
+            if not self.distribute.average_gradients(grads, samples, bool(np.isfinite(loss))):
+                self._diverged = "the loss is not finite on a rank"
+                return loss, per_output, y_preds, masks
+        elif not np.isfinite(loss):
             self._diverged = f"the loss is {loss}"
             return loss, per_output, y_preds, masks
-        self._backward(d_outputs, logits_flags)
         if not all_finite(grads):
             self._diverged = "a gradient is NaN or infinite"
             return loss, per_output, y_preds, masks
@@ -658,9 +677,10 @@ class Model:
         for m in self.compiled_metrics:
             m.reset_state()
 
-    def _metric_logs(self, loss_sum, output_sums, count):
+    def _metric_logs(self, loss_sum, output_sums, count, results):
         """Keras' log names: 'loss' and the metric names for one output; for several, also
-        '<output>_loss' and '<output>_<metric>'."""
+        '<output>_loss' and '<output>_<metric>'. results: each compiled metric's, in order."""
+        results = iter(results)
         logs = {"loss": loss_sum / count}
         several = len(self.output_metrics) > 1
         if several:
@@ -669,13 +689,13 @@ class Model:
                     logs[f"{name}_loss"] = s / count
         for name, metrics in zip(self.output_names, self.output_metrics):
             for m in metrics:
-                logs[f"{name}_{m.name}" if several else m.name] = float(m.result())
+                logs[f"{name}_{m.name}" if several else m.name] = next(results)
         for name, metrics in zip(self.output_names, self.output_weighted_metrics):
             for m in metrics:  # Keras: 'weighted_' only where the name is already taken
                 key = f"{name}_{m.name}" if several else m.name
                 if key in logs:
                     key = f"{name}_weighted_{m.name}" if several else f"weighted_{m.name}"
-                logs[key] = float(m.result())
+                logs[key] = next(results)
         return logs
 
     # ---- public API -------------------------------------------------------------------------
@@ -696,64 +716,94 @@ class Model:
         {class: weight} for binary, sparse or one-hot targets, sequence targets included.
         `mask` (gru_native's addition, like the mask argument of a Keras call): a boolean
         (samples, timesteps) array, True where a step of the first input is valid."""
-        self._check_compiled()
-        epochs = check_int(epochs, "epochs", 1)
-        initial_epoch = check_int(initial_epoch, "initial_epoch", 0)
-        verbose = self._verbose(verbose)
-        validation_freq = _checked_validation_freq(validation_freq)
-        steps_per_epoch = _optional_steps(steps_per_epoch, "steps_per_epoch")
-        validation_steps = _optional_steps(validation_steps, "validation_steps")
-        batch_size = self._batch_size(batch_size)
-        validation_batch_size = (batch_size if validation_batch_size is None
-                                 else self._batch_size(validation_batch_size))
-        validation_split = check_real(validation_split, "validation_split", 0, 1, high_open=True)
-        train, validation = self._training_batches(
-            x, y, sample_weight, class_weight, mask, batch_size, steps_per_epoch, shuffle,
-            validation_split)
-        if validation_data is not None:
-            validation = self._validation_batches(validation_data, validation_batch_size,
-                                                  validation_steps)
-        steps = train.num_batches
+        dp = self.distribute
+        with dp.collective() if dp is not None else contextlib.nullcontext():
+            self._check_compiled()
+            epochs = check_int(epochs, "epochs", 1)
+            initial_epoch = check_int(initial_epoch, "initial_epoch", 0)
+            verbose = self._verbose(verbose) if dp is None or dp.is_chief else 0
+            validation_freq = _checked_validation_freq(validation_freq)
+            steps_per_epoch = _optional_steps(steps_per_epoch, "steps_per_epoch")
+            validation_steps = _optional_steps(validation_steps, "validation_steps")
+            batch_size = self._batch_size(batch_size)
+            validation_batch_size = (batch_size if validation_batch_size is None
+                                     else self._batch_size(validation_batch_size))
+            validation_split = check_real(validation_split, "validation_split", 0, 1,
+                                          high_open=True)
+            train, validation = self._training_batches(
+                x, y, sample_weight, class_weight, mask, batch_size, steps_per_epoch, shuffle,
+                validation_split)
+            if validation_data is not None:
+                validation = self._validation_batches(validation_data, validation_batch_size,
+                                                      validation_steps)
+            steps = train.num_batches
 
-        cbs = callbacks_module.CallbackList(callbacks, add_history=True, model=self,
-                                            verbose=verbose, epochs=epochs, steps=steps)
-        self.stop_training = False
-        cbs.on_train_begin()
-        initial_epoch = cbs.resumed_epoch(initial_epoch)  # BackupAndRestore's restored epoch
-        rng = utils.rng()
-        logs = {}
-        for epoch in range(initial_epoch, epochs):
-            cbs.on_epoch_begin(epoch)
-            if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
-            bar = Progbar(steps, verbose=verbose) if verbose else None
-            totals = self._totals()
-            step, logs = 0, {}
-            with contextlib.closing(train.epoch(rng)) as batches:
-                for step, (xb, yb, swb, mb) in enumerate(batches):
-                    cbs.on_train_batch_begin(step)
-                    loss, per_output, y_preds, out_masks = self._train_step(xb, yb, mb, swb)
-                    if self._diverged:
-                        self._stop_diverged(f"epoch {epoch + 1}, batch {step + 1}")
-                    logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
-                    cbs.on_train_batch_end(step, logs)
-                    if bar is not None:
-                        bar.update(step + 1, list(logs.items()), finalize=False)
-                    if self.stop_training:
-                        break
-            train.on_epoch_end()
-            if not logs:  # a generator used up in an earlier epoch: nothing left to train on
-                break
-            if validation is not None and _validates(epoch, validation_freq):
-                val_logs = self._evaluate_batches(validation, cbs)
-                logs.update({"val_" + k: v for k, v in val_logs.items()})
-            if bar is not None:
-                bar.update(step + 1, list(logs.items()), finalize=True)
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cbs.on_train_end(logs)
-        return self.history
+            cbs = callbacks_module.CallbackList(callbacks, add_history=True, model=self,
+                                                verbose=verbose, epochs=epochs, steps=steps)
+            self.stop_training = False
+            reduce = None
+            if dp is not None:
+                self._start_data_parallel(epochs, initial_epoch, steps_per_epoch,
+                                          validation is not None, validation_freq)
+                reduce = dp.sum
+            cbs.on_train_begin()
+            initial_epoch = cbs.resumed_epoch(initial_epoch)  # BackupAndRestore's restored epoch
+            rng = utils.rng()
+            logs = {}
+            for epoch in range(initial_epoch, epochs):
+                cbs.on_epoch_begin(epoch)
+                if verbose:
+                    print(f"Epoch {epoch + 1}/{epochs}")
+                bar = Progbar(steps, verbose=verbose) if verbose else None
+                totals = self._totals(reduce)
+                step, logs = 0, {}
+                with contextlib.closing(train.epoch(rng)) as batches:
+                    for step, batch in enumerate(batches if dp is None else dp.batches(batches)):
+                        # batch None: this rank's are used up, another rank's are not
+                        xb, yb, swb, mb = batch if batch is not None else (None,) * 4
+                        cbs.on_train_batch_begin(step)
+                        loss, per_output, y_preds, out_masks = self._train_step(xb, yb, mb, swb)
+                        if self._diverged:
+                            self._stop_diverged(f"epoch {epoch + 1}, batch {step + 1}")
+                        size = 0 if xb is None else len(xb[0])
+                        logs = totals.add(loss, per_output, size, yb, y_preds, out_masks, swb)
+                        cbs.on_train_batch_end(step, logs)
+                        if bar is not None:
+                            bar.update(step + 1, list(logs.items()), finalize=False)
+                        if dp is not None:  # a callback on one rank stops every rank
+                            self.stop_training = dp.any(self.stop_training)
+                        if self.stop_training:
+                            break
+                train.on_epoch_end()
+                if not logs:  # a generator used up in an earlier epoch: nothing left to train on
+                    break
+                if validation is not None and _validates(epoch, validation_freq):
+                    val_logs = self._evaluate_batches(validation, cbs, reduce)
+                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                if bar is not None:
+                    bar.update(step + 1, list(logs.items()), finalize=True)
+                cbs.on_epoch_end(epoch, logs)
+                if dp is not None:
+                    self.stop_training = dp.any(self.stop_training)
+                if self.stop_training:
+                    break
+            cbs.on_train_end(logs)
+            return self.history
+
+    def _start_data_parallel(self, *fit_arguments) -> None:
+        """Before a DataParallel fit: every rank trains the same layers with the same fit
+        arguments (else ValueError on every rank), from rank 0's weights and optimizer state."""
+        signature = {
+            "layers": [(type(layer).__name__, [w.shape for w in layer.weights])
+                       for layer in self._weighted],
+            "dtype": str(self.dtype),
+            "optimizer": type(self.optimizer).__name__,
+            "fit arguments (epochs, initial_epoch, steps_per_epoch, validation, "
+            "validation_freq)": fit_arguments}
+        state = self.distribute.start(signature, self.parameters.params,
+                                      self.optimizer.get_state())
+        self.parameters.written()
+        self.optimizer.set_state(state)
 
     def _training_batches(self, x, y, sample_weight, class_weight, mask, batch_size, steps,
                           shuffle, validation_split):
@@ -810,13 +860,15 @@ class Model:
         ys = self._targets(y, len(xs[0]))
         return xs, ys, self._sample_weights(sample_weight, class_weight, ys), None
 
-    def _totals(self) -> _Totals:
-        """The running loss and metrics of an epoch (or an evaluate), from zero."""
+    def _totals(self, reduce=None) -> _Totals:
+        """The running loss and metrics of an epoch (or an evaluate), from zero; reduce: how
+        the logs are summed over DataParallel ranks (None: this process's own)."""
         self._reset_metrics()
-        return _Totals(self)
+        return _Totals(self, reduce)
 
-    def _evaluate_batches(self, batches, cbs):
-        """The loss and metrics over the batches, with the test hooks."""
+    def _evaluate_batches(self, batches, cbs, reduce=None):
+        """The loss and metrics over the batches, with the test hooks; the batches' logs are
+        this rank's, the returned ones summed by `reduce` over the ranks when given."""
         cbs.on_test_begin()
         totals = self._totals()
         logs = {}
@@ -831,6 +883,9 @@ class Model:
                 logs = totals.add(loss, per_output, len(xb[0]), yb, y_preds, out_masks, swb)
                 cbs.on_test_batch_end(step, logs)
         batches.on_epoch_end()
+        if reduce is not None:
+            totals.reduce = reduce
+            logs = totals.logs()
         cbs.on_test_end(logs)
         return logs
 
@@ -874,11 +929,19 @@ class Model:
         the GRU, LSTM and Dense products read bfloat16 copies of the weights, or int8 ones
         (per column) with each row of their input quantised to int8 as it comes; sums, gates,
         states and every other op stay float32. ValueError for a model that cannot run so (no
-        inference plan, a layer with weights and no such kernel: Conv1D)."""
+        inference plan, a layer with weights and no such kernel: Conv1D).
+
+        x a dask array (or a list / dict of them): a lazy dask array of the outputs, one task
+        per chunk of rows, the model one key of the graph (sent to each worker once)."""
         verbose = self._verbose(verbose)
         precision = check_choice(precision, "precision", PRECISIONS)
         batch_size = self._batch_size(batch_size)
         steps = _optional_steps(steps, "steps")
+        if is_dask_collection(x):
+            if steps is not None or callbacks is not None or mask is not None:
+                raise ValueError("steps, callbacks and mask are not supported with dask input")
+            return predict_lazily(self, "predict", x, batch_size=batch_size, verbose=0,
+                                  precision=precision)
         if read_in_batches(x) or steps is not None:
             if mask is not None:
                 raise ValueError("mask is only supported for arrays without steps")
@@ -1016,10 +1079,15 @@ class Model:
         return cls(inputs, outputs, name=config["name"], dtype=config["dtype"])
 
     def save(self, filepath: PathLike) -> None:
-        saving.save_model(self, filepath)
+        """Write the model (architecture, weights, optimizer) to a .keras-style archive; with
+        DataParallel, rank 0 writes and the other ranks, which hold the same weights, do not."""
+        if self.distribute is None or self.distribute.is_chief:
+            saving.save_model(self, filepath)
 
     def save_weights(self, filepath: PathLike) -> None:
-        saving.save_weights(self, filepath)
+        """Write the weights alone (rank 0 only with DataParallel, as `save`)."""
+        if self.distribute is None or self.distribute.is_chief:
+            saving.save_weights(self, filepath)
 
     def load_weights(self, filepath: PathLike) -> None:
         saving.load_weights(self, filepath)
@@ -1063,21 +1131,45 @@ def _check_addressable(layers, dtype) -> None:
 
 class _Totals:
     """The running logs of an epoch or an evaluate: the loss as the mean of the batch losses
-    weighted by batch size (Keras' loss tracker) and the metrics' running states."""
+    weighted by batch size (Keras' loss tracker) and the metrics' running states. With
+    `reduce` (DataParallel's sum over the ranks), the logs are those of every rank's batches."""
 
-    def __init__(self, model: Model) -> None:
-        self.model = model
+    def __init__(self, model: Model, reduce: Optional[Callable[[np.ndarray], np.ndarray]]) -> None:
+        self.model, self.reduce = model, reduce
         self.loss_sum = 0.0
         self.count = 0
         self.output_sums = [0.0] * len(model.losses)
 
     def add(self, loss, per_output, size, ys, y_preds, masks, sws) -> dict[str, float]:
-        """Count one batch of `size` samples; the logs so far."""
-        self.model._update_metrics(ys, y_preds, masks, sws)
-        self.loss_sum += loss * size
-        self.output_sums = [s + (v or 0.0) * size for s, v in zip(self.output_sums, per_output)]
-        self.count += size
-        return self.model._metric_logs(self.loss_sum, self.output_sums, self.count)
+        """Count one batch of `size` samples (none: a rank with no batch left); the logs
+        so far."""
+        if size:
+            self.model._update_metrics(ys, y_preds, masks, sws)
+            self.loss_sum += loss * size
+            self.output_sums = [s + (v or 0.0) * size
+                                for s, v in zip(self.output_sums, per_output)]
+            self.count += size
+        return self.logs()
+
+    def logs(self) -> dict[str, float]:
+        """The logs of the batches counted so far ({} before any)."""
+        metrics = self.model.compiled_metrics
+        if self.reduce is None:
+            if not self.count:
+                return {}
+            return self.model._metric_logs(self.loss_sum, self.output_sums, self.count,
+                                           [float(m.result()) for m in metrics])
+        # A metric's result is a ratio of sums (Mean's total / count); a metric that does not
+        # say which counts with this rank's result weighted by its samples.
+        parts = [metrics_module.result_parts(m, self.count) for m in metrics]
+        k = len(self.output_sums)
+        total = self.reduce(np.array([self.loss_sum, self.count, *self.output_sums,
+                                      *(x for pair in parts for x in pair)], np.float64))
+        if not total[1]:
+            return {}
+        pairs = total[2 + k:].reshape(-1, 2)
+        return self.model._metric_logs(total[0], list(total[2:2 + k]), total[1],
+                                       [n / d if d else 0.0 for n, d in pairs])
 
 
 def _checked_validation_freq(freq):

@@ -31,6 +31,7 @@ from .. import limited_threads
 from ..layers import (GRU, LSTM, Activation, Add, Attention, BatchNormalization, Bidirectional,
                       Concatenate, Conv1D, Dense, GlobalAveragePooling1D, GlobalMaxPooling1D,
                       Input, LayerNormalization, MaxPooling1D)
+from ..distributed import lazy_over_dask
 from ..layers.padding_mask import PaddingMask
 from ..models import Model
 from ..validation import check_bool, check_choice, check_int, check_real
@@ -688,6 +689,7 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     def _score_outputs(self, outputs, targets, sample_weight=None):
         return r2_score(targets, outputs, sample_weight=sample_weight)
 
+    @lazy_over_dask
     def predict(self, X: SequenceData) -> np.ndarray:
         """Predictions in y's units: (samples,) for a 1-D y, (samples, outputs) for a 2-D y."""
         y = self._outputs(X) * self._y_scale + self._y_mean
@@ -810,6 +812,7 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
             predicted = outputs.argmax(axis=1)
         return accuracy_score(targets, predicted, sample_weight=sample_weight)
 
+    @lazy_over_dask
     def predict_proba(self, X: SequenceData) -> np.ndarray:
         """Class probabilities, (samples, classes) in the order of classes_; for a multilabel y,
         each label's probability, (samples, labels)."""
@@ -818,10 +821,12 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
             return p
         return np.column_stack([1 - p[:, 0], p[:, 0]])
 
+    @lazy_over_dask
     def predict_log_proba(self, X: SequenceData) -> np.ndarray:
         with np.errstate(divide="ignore"):  # log(0) = -inf is the answer there
             return np.log(self.predict_proba(X))
 
+    @lazy_over_dask
     def predict(self, X: SequenceData) -> np.ndarray:
         """Labels from classes_ (for a multilabel y, the 0/1 indicator matrix)."""
         p = self.predict_proba(X)
