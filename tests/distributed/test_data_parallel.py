@@ -65,6 +65,7 @@ def test_two_ranks_train_as_one_process_with_twice_the_batch(tmp_path):
     for key, values in history.items():  # losses, metrics and validation reduced over the ranks
         np.testing.assert_allclose(r0[f"history_{key}"], values, rtol=1e-9)
         np.testing.assert_array_equal(r0[f"history_{key}"], r1[f"history_{key}"])
+    assert "use fit" in str(r0["train_on_batch"])  # a step alone would not be averaged
     # each rank's kernels take the cores of the node shared by its ranks
     assert int(r0["threads"]) == max(1, os.cpu_count() // 2)
     # rank 0 alone writes files; what it wrote loads with the trained weights
@@ -101,6 +102,10 @@ def test_a_sharded_dataset_trains_as_its_batches_in_pairs(tmp_path):
     loss = one.fit(x, y, batch_size=2 * worker.BATCH, epochs=2, shuffle=False,
                    verbose=0).history["loss"]
     np.testing.assert_allclose(r0["loss"], loss, rtol=1e-9)
+    firsts = x[::worker.BATCH, 0, 0]  # batch i's first value
+    for rank, npz in enumerate((r0, r1)):  # a list of batches, an iterator of them
+        np.testing.assert_array_equal(npz["list_shard"], firsts[rank::2])
+        np.testing.assert_array_equal(npz["iterator_shard"], firsts[rank::2])
     for ours, theirs, other in zip(weights(r0), one.get_weights(), weights(r1)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
         np.testing.assert_array_equal(ours, other)
@@ -138,3 +143,10 @@ def test_ctrl_c_on_the_launcher_stops_every_rank(tmp_path):
     left = subprocess.run(["pgrep", "-f", f"{worker.__file__} forever {tmp_path}"],
                           capture_output=True, text=True).stdout.split()
     assert not left, f"ranks still running after Ctrl-C: {left}"
+
+
+def test_compile_takes_only_a_data_parallel():
+    m = gn.Sequential([gn.Input((3, 1)), gn.Dense(1)])
+    with pytest.raises(TypeError, match="DataParallel"):
+        m.compile("adam", "mse", distribute="mpi")
+    assert m.distribute is None

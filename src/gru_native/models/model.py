@@ -982,6 +982,9 @@ class Model:
                        return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
         """As keras.Model.train_on_batch: one optimizer step on x as one batch."""
         self._check_compiled()
+        if self.distribute is not None:
+            raise ValueError("train_on_batch does not train over DataParallel ranks: use fit "
+                             "(or compile without distribute)")
         xs = self._inputs(x)
         mask = self._step_mask(mask, xs)
         ys = self._targets(y, len(xs[0]))
