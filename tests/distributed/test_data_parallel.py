@@ -49,18 +49,24 @@ def weights(npz):
     return [npz[f"arr_{i}"] for i in range(sum(k.startswith("arr_") for k in npz.files))]
 
 
-def test_two_ranks_train_as_one_process_with_twice_the_batch(tmp_path):
-    code, output = run("equivalence", tmp_path)
+def ranks_trained(tmp_path, scenario, one_process):
+    """Both ranks' outputs of `scenario`, after checking that they hold the same weights, bit
+    for bit, and those of the one-process model (float64: to rounding)."""
+    code, output = run(scenario, tmp_path)
     assert code == 0, output
     r0, r1 = ranks_npz(tmp_path)
-    for a, b in zip(weights(r0), weights(r1)):
-        np.testing.assert_array_equal(a, b)  # every rank holds the same weights, bit for bit
+    for ours, other, theirs in zip(weights(r0), weights(r1), one_process.get_weights()):
+        np.testing.assert_array_equal(ours, other)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    return r0, r1
+
+
+def test_two_ranks_train_as_one_process_with_twice_the_batch(tmp_path):
     x, y = worker.data()
     one = worker.compiled()
     history = one.fit(x, y, batch_size=2 * worker.BATCH, epochs=3, shuffle=False,
                       validation_data=(x[:11], y[:11]), verbose=0).history
-    for ours, theirs in zip(weights(r0), one.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    r0, r1 = ranks_trained(tmp_path, "equivalence", one)
     assert sorted(history) == sorted(k[len("history_"):] for k in r0.files if "history_" in k)
     for key, values in history.items():  # losses, metrics and validation reduced over the ranks
         np.testing.assert_allclose(r0[f"history_{key}"], values, rtol=1e-9)
@@ -75,9 +81,6 @@ def test_two_ranks_train_as_one_process_with_twice_the_batch(tmp_path):
 
 
 def test_early_stopping_decides_on_the_reduced_logs(tmp_path):
-    code, output = run("early_stopping", tmp_path)
-    assert code == 0, output
-    r0, r1 = ranks_npz(tmp_path)
     x, y = worker.data()
     y_val = y.copy()
     y_val[1::2] *= 10  # rank 1's validation rows, as the worker scales them
@@ -86,29 +89,22 @@ def test_early_stopping_decides_on_the_reduced_logs(tmp_path):
     history = one.fit(x, y, batch_size=2 * worker.BATCH, epochs=30, shuffle=False,
                       validation_data=(x, y_val), callbacks=[stop], verbose=0).history
     assert len(history["val_loss"]) < 30  # it stopped early
+    r0, r1 = ranks_trained(tmp_path, "early_stopping", one)
     np.testing.assert_allclose(r0["val_loss"], history["val_loss"], rtol=1e-9)
     np.testing.assert_array_equal(r0["val_loss"], r1["val_loss"])
-    for ours, theirs, other in zip(weights(r0), one.get_weights(), weights(r1)):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
-        np.testing.assert_array_equal(ours, other)
 
 
 def test_a_sharded_dataset_trains_as_its_batches_in_pairs(tmp_path):
-    code, output = run("dataset", tmp_path)
-    assert code == 0, output
-    r0, r1 = ranks_npz(tmp_path)
     x, y = worker.data()
     one = worker.compiled()
     loss = one.fit(x, y, batch_size=2 * worker.BATCH, epochs=2, shuffle=False,
                    verbose=0).history["loss"]
+    r0, r1 = ranks_trained(tmp_path, "dataset", one)
     np.testing.assert_allclose(r0["loss"], loss, rtol=1e-9)
     firsts = x[::worker.BATCH, 0, 0]  # batch i's first value
     for rank, npz in enumerate((r0, r1)):  # a list of batches, an iterator of them
         np.testing.assert_array_equal(npz["list_shard"], firsts[rank::2])
         np.testing.assert_array_equal(npz["iterator_shard"], firsts[rank::2])
-    for ours, theirs, other in zip(weights(r0), one.get_weights(), weights(r1)):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
-        np.testing.assert_array_equal(ours, other)
 
 
 @pytest.mark.parametrize("scenario, rank0, rank1", [
