@@ -59,6 +59,15 @@ def main(scenario, out):
         history = m.fit(dp.shard(x), dp.shard(y), batch_size=BATCH, epochs=30, shuffle=False,
                         validation_data=val, callbacks=[stop], verbose=0)
         write(*m.get_weights(), val_loss=history.history["val_loss"])
+    elif scenario == "batch_normalization":
+        gn.utils.set_random_seed(0)
+        m = gn.Sequential([gn.Input((6, 3)), gn.GRU(5), gn.layers.BatchNormalization(),
+                           gn.Dense(2)], dtype="float64")
+        m.compile(optimizer="adam", loss="mse", distribute=dp)
+        initial = m.layers[1].get_weights()
+        m.fit(dp.shard(x), dp.shard(y), batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+        write(*m.get_weights(), initial_statistics=initial[2:],
+              statistics=m.layers[1].get_weights()[2:])
     elif scenario == "dataset":
         class Batches(gn.data.PyDataset):
             def __len__(self):

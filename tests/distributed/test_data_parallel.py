@@ -107,6 +107,15 @@ def test_a_sharded_dataset_trains_as_its_batches_in_pairs(tmp_path):
         np.testing.assert_array_equal(npz["iterator_shard"], firsts[rank::2])
 
 
+def test_moving_statistics_are_averaged_over_the_ranks(tmp_path):
+    code, output = run("batch_normalization", tmp_path)
+    assert code == 0, output
+    r0, r1 = ranks_npz(tmp_path)
+    for ours, other in zip(weights(r0), weights(r1)):  # moving mean and variance included
+        np.testing.assert_array_equal(ours, other)
+    assert not np.allclose(r0["statistics"], r0["initial_statistics"])  # they moved
+
+
 @pytest.mark.parametrize("scenario, rank0, rank1", [
     # a callback raising on rank 1: rank 0 learns why instead of waiting for it forever
     ("raises", "RankFailed: rank 1 raised ValueError: rank 1 fails at epoch 2",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -175,14 +175,25 @@ class DataParallel:
                 return
             yield batch
 
-    def average_gradients(self, grads: np.ndarray, samples: int, loss_finite: bool) -> bool:
+    def average_gradients(self, grads: np.ndarray, samples: int, loss_finite: bool,
+                          moving: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> bool:
         """Replace `grads` (this rank's mean over its `samples`) by the mean over every rank's
         samples, in place; False, with the gradients left alone, when a rank's loss is not
-        finite."""
+        finite. `moving`: (array, its value before this step) pairs, moving statistics that
+        the step's forward updated from this rank's batch: their changes are averaged the same
+        way (unchanged on every rank, an array stays bit for bit what it was)."""
         total, nonfinite, _ = self._control(samples, not loss_finite)
+        weight = samples / total if total else 0.0
+        if moving:
+            changes = np.concatenate([(now - before).ravel() for now, before in moving]) * weight
+            self.comm.Allreduce(self.MPI.IN_PLACE, changes, op=self.MPI.SUM)
+            offset = 0
+            for now, before in moving:
+                now[...] = before + changes[offset:offset + now.size].reshape(now.shape)
+                offset += now.size
         if nonfinite:
             return False
-        grads *= samples / total if total else 0.0
+        grads *= weight
         self.comm.Allreduce(self.MPI.IN_PLACE, grads, op=self.MPI.SUM)
         return True
 

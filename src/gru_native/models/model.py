@@ -608,6 +608,9 @@ class Model:
         self._diverged = None
         params, grads = self.parameters.params, self.parameters.grads
         loss, per_output, y_preds, masks = 0.0, [None] * len(self.losses), None, None
+        # what a training forward moves besides the gradients (BatchNormalization's moving
+        # statistics), with its values before: DataParallel averages its changes too
+        moving = [(w, w.copy()) for w in self._moving_statistics()] if self.distribute else []
         if xs is not None:
             y_preds, masks = self._forward(xs, training=True, mask=mask)
             loss, per_output, d_outputs, logits_flags = self._loss_and_grads(
@@ -618,7 +621,8 @@ class Model:
             self._backward(d_outputs, logits_flags)
         if self.distribute is not None:
             samples = 0 if xs is None else len(xs[0])
-            if not self.distribute.average_gradients(grads, samples, bool(np.isfinite(loss))):
+            if not self.distribute.average_gradients(grads, samples, bool(np.isfinite(loss)),
+                                                     moving):
                 self._diverged = "the loss is not finite on a rank"
                 return loss, per_output, y_preds, masks
         elif not np.isfinite(loss):
@@ -657,6 +661,11 @@ class Model:
             self._diverged = ("the update made a weight NaN or infinite" if not weights_finite
                               else "the update made an optimizer slot NaN or infinite")
         return loss, per_output, y_preds, masks
+
+    def _moving_statistics(self) -> list[np.ndarray]:
+        """The weights of trainable layers that no optimizer moves (moving statistics)."""
+        return [w for layer in self._weighted if layer.trainable
+                for spec, w in zip(layer.weight_specs(), layer.weights) if not spec.trainable]
 
     def _stop_diverged(self, where):
         warnings.warn(f"training diverged at {where}: {self._diverged}; training stops, and the "
