@@ -36,9 +36,9 @@ size_t gru_backward_work_size(const gru_shape *s)
     size_t bh = (size_t)s->B * s->H;
     /* gate gradients (input side, and the hidden side's n block when it differs), a step's
      * scratch, the carry; under recurrent dropout the gradient reaching h * hmask and h * hmask
-     * at every step */
+     * at every step; U^T */
     return btg + (s->reset_after ? btg / 3 : 0) + (size_t)s->B * step_stride(s) + bh
-           + (s->masked_state ? bh + (size_t)s->T * bh : 0);
+           + (s->masked_state ? bh + (size_t)s->T * bh : 0) + (size_t)3 * s->H * s->H;
 }
 
 /* The float32 activations on arrays, for the tests of their error bounds (cloned as the gate

@@ -218,7 +218,7 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
 typedef struct {
     const gru_shape *s;
     const int *lengths;
-    const REAL *cache, *dy, *u, *hmask;
+    const REAL *cache, *dy, *ut, *hmask;  /* ut: U^T, (3H, H) */
     REAL *dgx;        /* (B, T, 3H) gradient of x W + b_x, by position */
     REAL *dghn;       /* (B, T, H) gradient of h U_n + b_hn (reset_after; its z, r blocks are dgx's) */
     REAL *ds;         /* one step's gate gradients, step_stride(s) per row */
@@ -227,17 +227,18 @@ typedef struct {
     REAL *hsm;        /* (B, T, H) h * hmask by position, for dU (with hmask only) */
 } FN(backward_call);
 
-/* carry += d U_part^T for rows [lo, hi), d having k columns and row stride ld: straight into
- * carry, or through hmask under recurrent dropout. */
+/* carry += d U_part^T for rows [lo, hi), d having k columns and row stride ld, U_part the k
+ * columns of U from `first`: straight into carry, or through hmask under recurrent dropout. */
 static void FN(add_recurrent_grad)(const FN(backward_call) *c, int lo, int hi, const REAL *d,
-                                   int ld, int k, const REAL *u_part)
+                                   int ld, int k, int first)
 {
-    const int H = c->s->H, G = 3 * H;
+    const int H = c->s->H;
+    const REAL *ut_part = c->ut + (size_t)first * H;
     if (!c->hmask) {
-        GEMM(0, 1, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, u_part, G, 1, c->carry + (size_t)lo * H, H);
+        GEMM(0, 0, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, ut_part, H, 1, c->carry + (size_t)lo * H, H);
         return;
     }
-    GEMM(0, 1, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, u_part, G, 0, c->dhm + (size_t)lo * H, H);
+    GEMM(0, 0, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, ut_part, H, 0, c->dhm + (size_t)lo * H, H);
     for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry[i] += c->hmask[i] * c->dhm[i];
 }
 
@@ -281,7 +282,7 @@ GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, 
             for (int j = 0; j < H; j++) c->hsm[o * H + j] = hp[j] * c->hmask[(size_t)bi * H + j];
     }
     /* dh_{t-1} = dh * z + dGH U^T */
-    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, G, c->u);
+    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, G, 0);
 }
 
 /* The same, reset gate before U: d(r*h) = a_n U_n^T needs its own GEMM in the middle. */
@@ -309,7 +310,7 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
         }
     }
     /* d(r*h) = a_n U_n^T */
-    GEMM(0, 1, hi - lo, H, H, 1, dsl + 2 * H, S, c->u + 2 * H, G, 0, dsl + 3 * H, S);
+    GEMM(0, 0, hi - lo, H, H, 1, dsl + 2 * H, S, c->ut + (size_t)2 * H * H, H, 0, dsl + 3 * H, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
@@ -329,7 +330,7 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
         }
     }
     /* dh_{t-1} += [a_z a_r] U_zr^T */
-    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, 2 * H, c->u);
+    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, 2 * H, 0);
 }
 
 /* Backward through time of sequences [lo, hi): every step, then their dX. */
@@ -401,10 +402,13 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
     REAL *dghn = dgx + btg;
     REAL *ds = dghn + (s->reset_after ? btg / 3 : 0);
     REAL *carry = ds + (size_t)s->B * step_stride(s);
-    REAL *dhm = carry + (size_t)s->B * s->H, *hsm = dhm + (size_t)s->B * s->H;
-    const FN(backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, dghn, ds, carry, dhm, hsm};
+    const size_t bh = (size_t)s->B * s->H;
+    REAL *dhm = carry + bh, *hsm = dhm + bh;
+    REAL *ut = carry + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
+    const FN(backward_call) c = {s, lengths, cache, dy, ut, hmask, dgx, dghn, ds, carry, dhm, hsm};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
     gru_blas_single_thread();
+    FN(transpose)(s->H, 3 * s->H, u, ut);
     if (nt == 1) {
         FN(backward_rows)(&c, w, dh_last, dx, dh0, 0, s->B);
         FN(weight_grads)(&c, x, dw, du, db, 0, 3 * s->H);

@@ -29,10 +29,10 @@ size_t lstm_forward_work_size(const lstm_shape *s)
 size_t lstm_backward_work_size(const lstm_shape *s)
 {
     /* gate gradients of every step, one step's, and the two carries; under recurrent dropout the
-     * gradient reaching h * hmask and h * hmask at every step */
+     * gradient reaching h * hmask and h * hmask at every step; U^T */
     const size_t bh = (size_t)s->B * s->H;
     return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 4 * s->H + 2 * bh
-           + (s->masked_state ? bh + (size_t)s->T * bh : 0);
+           + (s->masked_state ? bh + (size_t)s->T * bh : 0) + (size_t)4 * s->H * s->H;
 }
 
 #define REAL float

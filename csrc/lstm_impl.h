@@ -156,7 +156,7 @@ void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const
 typedef struct {
     const lstm_shape *s;
     const int *lengths;
-    const REAL *cache, *dy, *u, *hmask;
+    const REAL *cache, *dy, *ut, *hmask;  /* ut: U^T, (4H, H) */
     REAL *dgx;             /* (B, T, 4H) gradient of the gate pre-activations, by position */
     REAL *ds;              /* one step's, 4H per row */
     REAL *carry_h, *carry_c;
@@ -198,10 +198,10 @@ GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, 
      * carry: their dA is zero) */
     const REAL *dsl = c->ds + (size_t)lo * G;
     if (!c->hmask) {
-        GEMM(0, 1, hi - lo, H, G, 1, dsl, G, c->u, G, 1, c->carry_h + (size_t)lo * H, H);
+        GEMM(0, 0, hi - lo, H, G, 1, dsl, G, c->ut, H, 1, c->carry_h + (size_t)lo * H, H);
         return;
     }
-    GEMM(0, 1, hi - lo, H, G, 1, dsl, G, c->u, G, 0, c->dhm + (size_t)lo * H, H);
+    GEMM(0, 0, hi - lo, H, G, 1, dsl, G, c->ut, H, 0, c->dhm + (size_t)lo * H, H);
     for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry_h[i] += c->hmask[i] * c->dhm[i];
 }
 
@@ -250,11 +250,14 @@ void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, cons
 {
     REAL *dgx = work, *ds = dgx + (size_t)s->B * s->T * 4 * s->H;
     REAL *carry_h = ds + (size_t)s->B * 4 * s->H, *carry_c = carry_h + (size_t)s->B * s->H;
-    REAL *dhm = carry_c + (size_t)s->B * s->H, *hsm = dhm + (size_t)s->B * s->H;
-    const FN(lstm_backward_call) c = {s, lengths, cache, dy, u, hmask, dgx, ds, carry_h, carry_c,
+    const size_t bh = (size_t)s->B * s->H;
+    REAL *dhm = carry_c + bh, *hsm = dhm + bh;
+    REAL *ut = carry_c + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
+    const FN(lstm_backward_call) c = {s, lengths, cache, dy, ut, hmask, dgx, ds, carry_h, carry_c,
                                       dhm, hsm};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
     gru_blas_single_thread();
+    FN(transpose)(s->H, 4 * s->H, u, ut);
     if (nt == 1) {
         FN(lstm_backward_rows)(&c, w, dh_last, dc_last, dx, dh0, dc0, 0, s->B);
         FN(lstm_weight_grads)(&c, x, dw, du, db, 0, 4 * s->H);

@@ -164,6 +164,21 @@ static void FN(units_forward)(const FN(units_cell) *cell, int nt, const REAL *x,
         FN(zero_tail)(cell->T, bi, lengths[bi], y, cell->H);
 }
 
+/* ut = u^T, u (rows, cols) row-major, ut (cols, rows): the backward's recurrent products read
+ * U^T as a plain (not transposed) operand, which the BLAS multiplies without packing it at
+ * every step. In square blocks, so that reads and writes stay in cache. */
+static void FN(transpose)(int rows, int cols, const REAL *u, REAL *ut)
+{
+    enum { BLOCK = 32 };
+    for (int i0 = 0; i0 < rows; i0 += BLOCK)
+        for (int j0 = 0; j0 < cols; j0 += BLOCK) {
+            const int i1 = i0 + BLOCK < rows ? i0 + BLOCK : rows;
+            const int j1 = j0 + BLOCK < cols ? j0 + BLOCK : cols;
+            for (int j = j0; j < j1; j++)
+                for (int i = i0; i < i1; i++) ut[(size_t)j * rows + i] = u[(size_t)i * cols + j];
+        }
+}
+
 /* db[c] = sum over all rows of g[:, c], for columns [c0, c1). */
 static void FN(column_sums)(size_t rows, int G, int c0, int c1, const REAL *g, REAL *db)
 {
