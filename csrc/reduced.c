@@ -1,13 +1,15 @@
 /* Reduced-precision weight matrices (reduced.h): packing, and the product in tiles of up to
  * ROWS rows by 64 columns, x taken CHUNK values of k at a time.
  *
- * Layout: k is cut in groups of two (bfloat16) or four (int8) values, the group count rounded
- * up with zeros, and the columns in panels of 16 (the last one padded with zeros); one 32-bit
- * word holds a group's weights of one column, and a panel's words lie group after group
- * (word_index). One broadcast word of x then multiplies 16 columns' words per instruction
- * (vdpbf16ps: two products a lane, vpdpbusd: four), and a tile reads each of its panels from
- * start to end: one row's product streams through memory instead of taking 64 bytes of
- * every row of a row-major matrix (which one core reads more slowly). */
+ * Layout: k is cut in groups of two values, the group count rounded up with zeros, and the
+ * columns in panels of 16 (the last one padded with zeros); one entry holds a group's two
+ * weights of one column (a 32-bit word of two bfloat16, or 16 bits of two int8), and a
+ * panel's entries lie group after group (entry_index). One broadcast 32-bit word of x (two
+ * bfloat16 or two int16) then multiplies 16 columns' entries per instruction (vdpbf16ps,
+ * vpdpwssd: two products a lane; int8 entries are widened to int16 in the register), and a
+ * tile reads each of its panels from start to end: one row's product streams through memory
+ * instead of taking 64 bytes of every row of a row-major matrix (which one core reads more
+ * slowly). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,28 +18,28 @@
 #include "fastmath.h"
 #include "reduced.h"
 
-#define ROWS 4       /* rows a tile computes together: each weight word loaded serves them all */
-#define CHUNK 1024   /* values of k converted per pass: ROWS rows of them fit on the stack */
+#define ROWS 4       /* rows a tile computes together: each weight entry loaded serves them all */
+/* Values of k converted per pass: an int8 chunk's integer sums stay below 2^31
+ * (512 * 127 * 32767 = 2130641408). */
+#define CHUNK 512
 #define TILE 64      /* columns of a tile: four vectors of 16 */
 #define PANEL 16     /* columns of a panel: one vector */
 
 struct reduced_matrix {
     int kind, k, n;
-    int group;        /* values of k per word: 2 (bfloat16) or 4 (int8) */
     int native;       /* 1: this CPU's instruction, 0: the portable loop */
     int packed;       /* 0 until the first reduced_sync */
-    uint32_t *data;   /* (panels, groups, PANEL) words */
+    uint32_t *words;  /* bfloat16: (panels, groups, PANEL) words of two bfloat16 */
+    uint16_t *pairs;  /* int8: (panels, groups, PANEL) pairs of int8, the first in the low byte */
     float *scale;     /* int8: per column */
-    int32_t *offset;  /* int8: the sum of q over each chunk of k, (chunks, n) */
     float *source;    /* the float32 weights last packed, (k, n) */
 };
 
-static int groups_of(const reduced_matrix *m) { return (m->k + m->group - 1) / m->group; }
-static int chunks_of(const reduced_matrix *m) { return (m->k + CHUNK - 1) / CHUNK; }
+static int groups_of(const reduced_matrix *m) { return (m->k + 1) / 2; }
 static int panels_of(const reduced_matrix *m) { return (m->n + PANEL - 1) / PANEL; }
 
-/* Where the word of group g and column j lies in data. */
-static size_t word_index(const reduced_matrix *m, int g, int j)
+/* Where the entry of group g and column j lies in words or pairs. */
+static size_t entry_index(const reduced_matrix *m, int g, int j)
 {
     return ((size_t)(j / PANEL) * groups_of(m) + g) * PANEL + j % PANEL;
 }
@@ -88,15 +90,17 @@ reduced_matrix *reduced_new(int kind, int k, int n, int portable)
     reduced_matrix *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->kind = kind, m->k = k, m->n = n;
-    m->group = kind == REDUCED_BFLOAT16 ? 2 : 4;
     m->native = !portable && reduced_native(kind);
-    m->data = calloc((size_t)panels_of(m) * groups_of(m) * PANEL, sizeof *m->data);
+    const size_t entries = (size_t)panels_of(m) * groups_of(m) * PANEL;
     m->source = malloc((size_t)k * n * sizeof *m->source);
-    int ok = m->data && m->source;
-    if (kind == REDUCED_INT8) {
+    int ok = m->source != NULL;
+    if (kind == REDUCED_BFLOAT16) {
+        m->words = calloc(entries, sizeof *m->words);
+        ok = ok && m->words;
+    } else {
+        m->pairs = calloc(entries, sizeof *m->pairs);
         m->scale = malloc((size_t)n * sizeof *m->scale);
-        m->offset = malloc((size_t)chunks_of(m) * n * sizeof *m->offset);
-        ok = ok && m->scale && m->offset;
+        ok = ok && m->pairs && m->scale;
     }
     if (!ok) {
         reduced_free(m);
@@ -108,9 +112,9 @@ reduced_matrix *reduced_new(int kind, int k, int n, int portable)
 void reduced_free(reduced_matrix *m)
 {
     if (!m) return;
-    free(m->data);
+    free(m->words);
+    free(m->pairs);
     free(m->scale);
-    free(m->offset);
     free(m->source);
     free(m);
 }
@@ -122,7 +126,7 @@ static void pack_bfloat16(reduced_matrix *m, const float *a)
         for (int j = 0; j < n; j++) {
             const uint32_t lo = to_bfloat16(a[(size_t)2 * g * n + j]);
             const uint32_t hi = 2 * g + 1 < k ? to_bfloat16(a[(size_t)(2 * g + 1) * n + j]) : 0;
-            m->data[word_index(m, g, j)] = lo | hi << 16;
+            m->words[entry_index(m, g, j)] = lo | hi << 16;
         }
 }
 
@@ -134,18 +138,16 @@ static void pack_int8(reduced_matrix *m, const float *a)
         for (int i = 0; i < k; i++) top = fmaxf(top, fabsf(a[(size_t)i * n + j]));
         m->scale[j] = top / 127;
     }
-    memset(m->offset, 0, (size_t)chunks_of(m) * n * sizeof *m->offset);
     for (int g = 0; g < groups_of(m); g++)
         for (int j = 0; j < n; j++) {
             const float inv = m->scale[j] > 0 ? 1 / m->scale[j] : 0;
-            uint32_t word = 0;
-            for (int e = 0; e < 4; e++) {
-                const int i = 4 * g + e;
+            uint16_t pair = 0;
+            for (int e = 0; e < 2; e++) {
+                const int i = 2 * g + e;
                 const int q = i < k ? (int)lrintf(a[(size_t)i * n + j] * inv) : 0;
-                word |= (uint32_t)(uint8_t)(int8_t)q << (8 * e);
-                m->offset[(size_t)(i / CHUNK) * n + j] += q;
+                pair |= (uint16_t)((uint8_t)(int8_t)q << (8 * e));
             }
-            m->data[word_index(m, g, j)] = word;
+            m->pairs[entry_index(m, g, j)] = pair;
         }
 }
 
@@ -162,8 +164,8 @@ int reduced_sync(reduced_matrix *m, const float *a)
     return 1;
 }
 
-/* x's rows as the tiles read them, one chunk of k (columns c0 .. c0 + kc of x, kc a multiple
- * of the group except at the end of k) into words[r * ldw + ...], zeros past k. */
+/* x's rows as the tiles read them, one chunk of k (columns c0 .. c0 + kc of x, kc even except
+ * at the end of k) into words[r * ldw + ...], zeros past k. */
 static void bfloat16_words(int rows, const float *x, size_t ldx, int c0, int kc, int k,
                            uint32_t *words, int ldw)
 {
@@ -176,64 +178,43 @@ static void bfloat16_words(int rows, const float *x, size_t ldx, int c0, int kc,
         }
 }
 
-/* Each row's step sx and zero point zp: its range [lo, hi] widened to hold 0 (so that 0 is
- * exact) spread over the 256 values of a u8, sx = (hi - lo) / 255, zp = round(-lo / sx). */
-GRU_SIMD_CLONES static void int8_row_ranges(int rows, const float *x, size_t ldx, int k,
-                                            float *sx, int *zp)
+/* Each row's step sx = max |x| / 32767: x quantised to int16, symmetric (so that the error is
+ * the int8 weights', not x's). */
+GRU_SIMD_CLONES static void int16_row_steps(int rows, const float *x, size_t ldx, int k,
+                                            float *sx)
 {
     for (int r = 0; r < rows; r++) {
-        float lo = 0, hi = 0;
-#pragma omp simd reduction(min : lo) reduction(max : hi)
-        for (int i = 0; i < k; i++) {  /* comparisons, not fminf: libm calls do not vectorise */
-            const float v = x[r * ldx + i];
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
+        float top = 0;
+#pragma omp simd reduction(max : top)
+        for (int i = 0; i < k; i++) {  /* comparisons, not fmaxf: libm calls do not vectorise */
+            const float v = x[r * ldx + i] < 0 ? -x[r * ldx + i] : x[r * ldx + i];
+            top = v > top ? v : top;
         }
-        sx[r] = (hi - lo) / 255;
-        zp[r] = sx[r] > 0 ? (int)lrintf(-lo * (1 / sx[r])) : 0;
+        sx[r] = top / 32767;
     }
 }
 
-/* A chunk of each row as two u8 parts (16 bits of x, where one u8 would add as much error as
- * the int8 weights): t = x / sx + zp, hi = round(t) (half away from zero, within [0, 255]),
- * lo = round((t - hi) * 254) + 128, so that x = sx (hi - zp + (lo - 128) / 254) to within
- * sx / 508. Words of hi at words[r * ldw + g], of lo LOW words after; zp and 128 past k
- * (their weights are zero). */
-#define LOW (CHUNK / 4)
-GRU_SIMD_CLONES static void int8_words(int rows, const float *x, size_t ldx, int c0, int kc,
-                                       int k, const float *sx, const int *zp, uint32_t *words,
-                                       int ldw)
+/* A chunk of each row as int16 pairs, q = round(x / sx) (half away from zero, within
+ * +-32767), two to a word at words[r * ldw + g], zeros past k. */
+GRU_SIMD_CLONES static void int16_words(int rows, const float *x, size_t ldx, int c0, int kc,
+                                        int k, const float *sx, uint32_t *words, int ldw)
 {
     for (int r = 0; r < rows; r++) {
-        const float inv = sx[r] > 0 ? 1 / sx[r] : 0, z = (float)zp[r];
-        uint8_t *hi = (uint8_t *)(words + r * ldw), *lo = (uint8_t *)(words + r * ldw + LOW);
+        const float inv = sx[r] > 0 ? 1 / sx[r] : 0;
+        int16_t *q = (int16_t *)(words + r * ldw);
         const int real = k - c0 < kc ? k - c0 : kc;
 #pragma omp simd
         for (int i = 0; i < real; i++) {
-            const float t = x[r * ldx + c0 + i] * inv + z;
-            int q = (int)(t + (t >= 0 ? 0.5f : -0.5f));
-            q = q < 0 ? 0 : q > 255 ? 255 : q;
-            float rest = (t - (float)q) * 254;
-            rest = rest > 127 ? 127 : rest < -127 ? -127 : rest;
-            hi[i] = (uint8_t)q;
-            lo[i] = (uint8_t)((int)(rest + (rest >= 0 ? 0.5f : -0.5f)) + 128);
+            float t = x[r * ldx + c0 + i] * inv;
+            t = t > 32767 ? 32767 : t < -32767 ? -32767 : t;
+            q[i] = (int16_t)(int)(t + (t >= 0 ? 0.5f : -0.5f));
         }
-        for (int i = real; i < (kc + 3) / 4 * 4; i++) {
-            hi[i] = (uint8_t)zp[r];
-            lo[i] = 128;
-        }
+        if (real % 2) q[real] = 0;
     }
 }
 
-/* The product of a row and a column from the integer sums of its two parts, the column's sum
- * of q and the row's zero point (int8_words). */
-static inline float int8_dequantized(int32_t hi, int32_t lo, int32_t sum_q, int zp, float scale)
-{
-    return ((float)(hi - zp * sum_q) + (float)(lo - 128 * sum_q) * (1.0f / 254)) * scale;
-}
-
 /* The portable tiles: rows r < R, columns [j, j + w), groups [g0, g0 + ng) (one chunk), a
- * whole panel at a time (16 contiguous words: the loop over them vectorises with its sums in
+ * whole panel at a time (16 contiguous entries: the loop over them vectorises with its sums in
  * registers), keeping the panel's columns within the tile. add: y holds the earlier chunks'
  * sums. */
 GRU_SIMD_CLONES static void bfloat16_tile_portable(const reduced_matrix *m, int R, int j, int w,
@@ -242,7 +223,7 @@ GRU_SIMD_CLONES static void bfloat16_tile_portable(const reduced_matrix *m, int 
 {
     for (int r = 0; r < R; r++)
         for (int p = j / PANEL; p * PANEL < j + w; p++) {
-            const uint32_t *base = m->data + word_index(m, g0, p * PANEL);
+            const uint32_t *base = m->words + entry_index(m, g0, p * PANEL);
             float acc[PANEL] = {0};
             for (int g = 0; g < ng; g++) {
                 const float x0 = from_bfloat16(xw[r * ldw + g]);
@@ -263,51 +244,45 @@ GRU_SIMD_CLONES static void bfloat16_tile_portable(const reduced_matrix *m, int 
 
 GRU_SIMD_CLONES static void int8_tile_portable(const reduced_matrix *m, int R, int j, int w,
                                                int g0, const uint32_t *xw, int ldw, int ng,
-                                               const int32_t *offset, const float *scale,
-                                               const float *sx, const int *zp, float *y,
+                                               const float *scale, const float *sx, float *y,
                                                size_t ldy, int add)
 {
     for (int r = 0; r < R; r++)
         for (int p = j / PANEL; p * PANEL < j + w; p++) {
-            const uint32_t *base = m->data + word_index(m, g0, p * PANEL);
-            int32_t acc_hi[PANEL] = {0}, acc_lo[PANEL] = {0};
+            const uint16_t *base = m->pairs + entry_index(m, g0, p * PANEL);
+            int32_t acc[PANEL] = {0};
             for (int g = 0; g < ng; g++) {
-                const uint8_t *hi = (const uint8_t *)(xw + r * ldw + g);
-                const uint8_t *lo = (const uint8_t *)(xw + r * ldw + LOW + g);
-                const uint32_t *bg = base + (size_t)g * PANEL;
+                const int16_t *xq = (const int16_t *)(xw + r * ldw + g);
+                const uint16_t *bg = base + (size_t)g * PANEL;
 #pragma omp simd
-                for (int i = 0; i < PANEL; i++) {
-                    const uint32_t b = bg[i];
-                    const int32_t q0 = (int8_t)(b & 0xff), q1 = (int8_t)((b >> 8) & 0xff);
-                    const int32_t q2 = (int8_t)((b >> 16) & 0xff), q3 = (int8_t)(b >> 24);
-                    acc_hi[i] += hi[0] * q0 + hi[1] * q1 + hi[2] * q2 + hi[3] * q3;
-                    acc_lo[i] += lo[0] * q0 + lo[1] * q1 + lo[2] * q2 + lo[3] * q3;
-                }
+                for (int i = 0; i < PANEL; i++)
+                    acc[i] += xq[0] * (int8_t)(bg[i] & 0xff) + xq[1] * (int8_t)(bg[i] >> 8);
             }
             const int c0 = p * PANEL > j ? p * PANEL : j;
             const int c1 = p * PANEL + PANEL < j + w ? p * PANEL + PANEL : j + w;
             for (int c = c0; c < c1; c++) {
                 float *yc = y + r * ldy + (c - j);
-                *yc = (add ? *yc : 0)
-                      + int8_dequantized(acc_hi[c - p * PANEL], acc_lo[c - p * PANEL],
-                                         offset[c - j], zp[r], sx[r] * scale[c - j]);
+                *yc = (add ? *yc : 0) + (float)acc[c - p * PANEL] * (sx[r] * scale[c - j]);
             }
         }
 }
 
 #if REDUCED_X86
-/* Where the four vectors of a tile (columns [j, j + w), groups from g0) find their words:
- * group g's at lo[v] + 16 g for the lanes of lo_mask[v]; when j is not a panel's start, a
- * vector's last lanes are the next panel's first columns, at hi[v] + 16 g (hi_mask[v]). */
+/* Where the four vectors of a tile (columns [j, j + w), groups from g0) find their entries
+ * (of `size` bytes): group g's at lo[v] + 16 g entries for the lanes of lo_mask[v]; when j is
+ * not a panel's start, a vector's last lanes are the next panel's first columns, at
+ * hi[v] + 16 g (hi_mask[v]). */
 typedef struct {
-    const uint32_t *lo[4], *hi[4];
+    const char *lo[4], *hi[4];
     __mmask16 lo_mask[4], hi_mask[4], mask[4];  /* mask: all the vector's columns */
     int split;  /* j is not a panel's start */
 } tile_source;
 
-static inline void tile_source_of(const reduced_matrix *m, int j, int w, int g0, tile_source *t)
+static inline void tile_source_of(const reduced_matrix *m, const void *entries, size_t size,
+                                  int j, int w, int g0, tile_source *t)
 {
-    const size_t panel_words = (size_t)groups_of(m) * PANEL;
+    const size_t panel_entries = (size_t)groups_of(m) * PANEL;
+    const char *base = entries;
     const int o = j % PANEL;
     t->split = o != 0;
     for (int v = 0; v < 4; v++) {
@@ -317,20 +292,28 @@ static inline void tile_source_of(const reduced_matrix *m, int j, int w, int g0,
         t->mask[v] = mask;
         t->lo_mask[v] = mask & first;
         t->hi_mask[v] = mask & (__mmask16)~first;
-        t->lo[v] = m->data + (size_t)p * panel_words + (size_t)g0 * PANEL + o;
-        /* the next panel's words, lane l at word l - (16 - o): only the lanes of hi_mask read */
-        t->hi[v] = t->hi_mask[v] ? m->data + (size_t)(p + 1) * panel_words + (size_t)g0 * PANEL
-                                       - (PANEL - o)
+        t->lo[v] = base + ((size_t)p * panel_entries + (size_t)g0 * PANEL + o) * size;
+        /* the next panel's entries, lane l at entry l - (16 - o): only the lanes of hi_mask read */
+        t->hi[v] = t->hi_mask[v] ? base + ((size_t)(p + 1) * panel_entries
+                                           + (size_t)g0 * PANEL - (PANEL - o)) * size
                                  : t->lo[v];
     }
 }
 
-/* Vector v's words of group g. */
-#define TILE_LOAD(t, v, g)                                                                   \
+/* Vector v's bfloat16 words of group g. */
+#define WORDS_LOAD(t, v, g)                                                                  \
     ((t)->split ? _mm512_mask_loadu_epi32(                                                   \
-                      _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 16 * (size_t)(g)), \
-                      (t)->hi_mask[v], (t)->hi[v] + 16 * (size_t)(g))                        \
-                : _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 16 * (size_t)(g)))
+                      _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 64 * (size_t)(g)), \
+                      (t)->hi_mask[v], (t)->hi[v] + 64 * (size_t)(g))                        \
+                : _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 64 * (size_t)(g)))
+
+/* Vector v's int8 pairs of group g, each widened to two int16 in its 32-bit lane. */
+#define PAIRS_LOAD(t, v, g)                                                                  \
+    _mm512_cvtepi8_epi16(                                                                    \
+        (t)->split ? _mm256_mask_loadu_epi16(                                                \
+                         _mm256_maskz_loadu_epi16((t)->lo_mask[v], (t)->lo[v] + 32 * (size_t)(g)), \
+                         (t)->hi_mask[v], (t)->hi[v] + 32 * (size_t)(g))                     \
+                   : _mm256_maskz_loadu_epi16((t)->lo_mask[v], (t)->lo[v] + 32 * (size_t)(g)))
 
 TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows(
     int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, float *y, size_t ldy,
@@ -343,7 +326,7 @@ TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows
                             : _mm512_setzero_ps();
     for (int g = 0; g < ng; g++) {
         __m512i bv[4];
-        UNROLLED for (int v = 0; v < 4; v++) bv[v] = TILE_LOAD(t, v, g);
+        UNROLLED for (int v = 0; v < 4; v++) bv[v] = WORDS_LOAD(t, v, g);
         UNROLLED for (int r = 0; r < R; r++) {
             const __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xw[r * ldw + g]);
             UNROLLED for (int v = 0; v < 4; v++)
@@ -360,7 +343,7 @@ TARGET_BF16 static void bfloat16_tile_native(const reduced_matrix *m, int R, int
                                              float *y, size_t ldy, int add)
 {
     tile_source t;
-    tile_source_of(m, j, w, g0, &t);
+    tile_source_of(m, m->words, sizeof *m->words, j, w, g0, &t);
     switch (R) {  /* one copy per row count: the accumulators stay in registers */
     case 4: bfloat16_tile_rows(4, &t, xw, ldw, ng, y, ldy, add); break;
     case 3: bfloat16_tile_rows(3, &t, xw, ldw, ng, y, ldy, add); break;
@@ -386,37 +369,28 @@ TARGET_BF16 static void bfloat16_words_native(int rows, const float *x, size_t l
         }
 }
 
-/* Two rows at most: the two parts' sums of four rows would not fit in the registers. */
 TARGET_VNNI static inline __attribute__((always_inline)) void int8_tile_rows(
-    int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, const int32_t *offset,
-    const float *scale, const float *sx, const int *zp, float *y, size_t ldy, int add)
+    int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, const float *scale,
+    const float *sx, float *y, size_t ldy, int add)
 {
-    __m512i hi[2][4], lo[2][4];
+    __m512i acc[ROWS][4];
     UNROLLED for (int r = 0; r < R; r++)
-        UNROLLED for (int v = 0; v < 4; v++) hi[r][v] = lo[r][v] = _mm512_setzero_si512();
+        UNROLLED for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_si512();
     for (int g = 0; g < ng; g++) {
         __m512i bv[4];
-        UNROLLED for (int v = 0; v < 4; v++) bv[v] = TILE_LOAD(t, v, g);
+        UNROLLED for (int v = 0; v < 4; v++) bv[v] = PAIRS_LOAD(t, v, g);
         UNROLLED for (int r = 0; r < R; r++) {
-            const __m512i xh = _mm512_set1_epi32((int)xw[r * ldw + g]);
-            const __m512i xl = _mm512_set1_epi32((int)xw[r * ldw + LOW + g]);
-            UNROLLED for (int v = 0; v < 4; v++) {
-                hi[r][v] = _mm512_dpbusd_epi32(hi[r][v], xh, bv[v]);
-                lo[r][v] = _mm512_dpbusd_epi32(lo[r][v], xl, bv[v]);
-            }
+            const __m512i xv = _mm512_set1_epi32((int)xw[r * ldw + g]);
+            UNROLLED for (int v = 0; v < 4; v++)
+                acc[r][v] = _mm512_dpwssd_epi32(acc[r][v], xv, bv[v]);
         }
     }
     UNROLLED for (int v = 0; v < 4; v++) {
-        const __m512i sum_q = _mm512_maskz_loadu_epi32(t->mask[v], offset + 16 * v);
         const __m512 sc = _mm512_maskz_loadu_ps(t->mask[v], scale + 16 * v);
-        const __m512i lo_shift = _mm512_slli_epi32(sum_q, 7);  /* 128 sum_q */
         UNROLLED for (int r = 0; r < R; r++) {
             float *yr = y + r * ldy + 16 * v;
-            const __m512i hi_shift = _mm512_mullo_epi32(sum_q, _mm512_set1_epi32(zp[r]));
-            const __m512 h = _mm512_cvtepi32_ps(_mm512_sub_epi32(hi[r][v], hi_shift));
-            const __m512 l = _mm512_cvtepi32_ps(_mm512_sub_epi32(lo[r][v], lo_shift));
-            const __m512 sum = _mm512_add_ps(h, _mm512_mul_ps(l, _mm512_set1_ps(1.0f / 254)));
-            __m512 out = _mm512_mul_ps(sum, _mm512_mul_ps(_mm512_set1_ps(sx[r]), sc));
+            const __m512 step = _mm512_mul_ps(_mm512_set1_ps(sx[r]), sc);
+            __m512 out = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][v]), step);
             if (add) out = _mm512_add_ps(_mm512_maskz_loadu_ps(t->mask[v], yr), out);
             _mm512_mask_storeu_ps(yr, t->mask[v], out);
         }
@@ -424,20 +398,16 @@ TARGET_VNNI static inline __attribute__((always_inline)) void int8_tile_rows(
 }
 
 TARGET_VNNI static void int8_tile_native(const reduced_matrix *m, int R, int j, int w, int g0,
-                                         const uint32_t *xw, int ldw, int ng,
-                                         const int32_t *offset, const float *scale,
-                                         const float *sx, const int *zp, float *y, size_t ldy,
-                                         int add)
+                                         const uint32_t *xw, int ldw, int ng, const float *scale,
+                                         const float *sx, float *y, size_t ldy, int add)
 {
     tile_source t;
-    tile_source_of(m, j, w, g0, &t);
-    for (int r = 0; r < R; r += 2) {
-        if (R - r >= 2)
-            int8_tile_rows(2, &t, xw + r * ldw, ldw, ng, offset, scale, sx + r, zp + r,
-                           y + r * ldy, ldy, add);
-        else
-            int8_tile_rows(1, &t, xw + r * ldw, ldw, ng, offset, scale, sx + r, zp + r,
-                           y + r * ldy, ldy, add);
+    tile_source_of(m, m->pairs, sizeof *m->pairs, j, w, g0, &t);
+    switch (R) {  /* one copy per row count: the accumulators stay in registers */
+    case 4: int8_tile_rows(4, &t, xw, ldw, ng, scale, sx, y, ldy, add); break;
+    case 3: int8_tile_rows(3, &t, xw, ldw, ng, scale, sx, y, ldy, add); break;
+    case 2: int8_tile_rows(2, &t, xw, ldw, ng, scale, sx, y, ldy, add); break;
+    default: int8_tile_rows(1, &t, xw, ldw, ng, scale, sx, y, ldy, add);
     }
 }
 #endif
@@ -446,16 +416,15 @@ TARGET_VNNI static void int8_tile_native(const reduced_matrix *m, int R, int j, 
 static void block_product(const reduced_matrix *m, int R, int j0, int j1, const float *x,
                           size_t ldx, float *y, size_t ldy)
 {
-    enum { WORDS = CHUNK / 2 };  /* a chunk's words per row, at most (bfloat16) */
+    enum { WORDS = CHUNK / 2 };  /* a chunk's words per row */
     uint32_t words[ROWS * WORDS];
     float sx[ROWS];
-    int zp[ROWS];
-    const int n = m->n, int8 = m->kind == REDUCED_INT8;
-    if (int8) int8_row_ranges(R, x, ldx, m->k, sx, zp);
+    const int int8 = m->kind == REDUCED_INT8;
+    if (int8) int16_row_steps(R, x, ldx, m->k, sx);
     for (int c0 = 0; c0 < m->k; c0 += CHUNK) {
         const int kc = m->k - c0 < CHUNK ? m->k - c0 : CHUNK;
-        const int ng = (kc + m->group - 1) / m->group, add = c0 > 0, g0 = c0 / m->group;
-        if (int8) int8_words(R, x, ldx, c0, kc, m->k, sx, zp, words, WORDS);
+        const int ng = (kc + 1) / 2, add = c0 > 0, g0 = c0 / 2;
+        if (int8) int16_words(R, x, ldx, c0, kc, m->k, sx, words, WORDS);
 #if REDUCED_X86
         else if (m->native) bfloat16_words_native(R, x, ldx, c0, kc, m->k, words, WORDS);
 #endif
@@ -464,16 +433,15 @@ static void block_product(const reduced_matrix *m, int R, int j0, int j1, const 
             const int w = j1 - j < TILE ? j1 - j : TILE;
             float *yt = y + (j - j0);
             if (int8) {
-                const int32_t *off = m->offset + (size_t)(c0 / CHUNK) * n + j;
 #if REDUCED_X86
                 if (m->native) {
-                    int8_tile_native(m, R, j, w, g0, words, WORDS, ng, off, m->scale + j, sx, zp,
-                                     yt, ldy, add);
+                    int8_tile_native(m, R, j, w, g0, words, WORDS, ng, m->scale + j, sx, yt, ldy,
+                                     add);
                     continue;
                 }
 #endif
-                int8_tile_portable(m, R, j, w, g0, words, WORDS, ng, off, m->scale + j, sx, zp,
-                                   yt, ldy, add);
+                int8_tile_portable(m, R, j, w, g0, words, WORDS, ng, m->scale + j, sx, yt, ldy,
+                                   add);
                 continue;
             }
 #if REDUCED_X86

@@ -5,10 +5,10 @@
  * bfloat16: every weight rounded to the nearest bfloat16 (ties to even); x rounded the same
  *   way; products summed in float32 (AVX512_BF16's vdpbf16ps where the CPU has it).
  * int8: symmetric per-column weights, q = round(a / scale), scale = max |a[:, j]| / 127; x
- *   quantised per row when the product runs (dynamic, asymmetric: the row's range, widened
- *   to hold 0, over the values of two u8 parts, 16 bits in all, so that the error is the
- *   weights'); integer sums of each part (AVX512_VNNI's vpdpbusd where the CPU has it),
- *   scaled by the row's step and the column's scale.
+ *   quantised per row to int16 when the product runs (dynamic, symmetric: max |x| over
+ *   32767, so that the error is the weights'); integer sums (AVX512_VNNI's vpdpwssd where the
+ *   CPU has it, the int8 weights widened in the register), scaled by the row's step and the
+ *   column's scale.
  * Where the CPU lacks the instruction, a portable loop computes the same thing (the int8
  * result bit for bit, the bfloat16 result to float32 rounding).
  *
@@ -23,7 +23,7 @@ enum { REDUCED_BFLOAT16 = 1, REDUCED_INT8 = 2 };
 
 typedef struct reduced_matrix reduced_matrix;
 
-/* 1 when this CPU has the instruction of kind's fast path (vdpbf16ps, vpdpbusd), else 0 (and
+/* 1 when this CPU has the instruction of kind's fast path (vdpbf16ps, vpdpwssd), else 0 (and
  * 0 when the environment sets GRU_NATIVE_REDUCED=portable: tools/test_clones.sh). */
 int reduced_native(int kind);
 

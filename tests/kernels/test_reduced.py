@@ -30,25 +30,18 @@ def bfloat16_product(v, m):
 
 
 def int8_product(v, m):
-    """v @ m with m per-column symmetric int8 and each row of v quantised over its own range
-    (widened to hold 0) to two u8 parts, rounding half away from zero, in float32 as the
-    kernel computes the scales (csrc/reduced.c, int8_words)."""
-    def rounded(t):
-        return np.trunc(t + np.where(t >= 0, np.float32(0.5), np.float32(-0.5)))
-
+    """v @ m with m per-column symmetric int8 and each row of v quantised to int16 over its own
+    max |v| (symmetric, rounding half away from zero), in float32 as the kernel computes the
+    scales (csrc/reduced.c, int16_words)."""
     m = np.asarray(m, np.float32)
     scale = np.abs(m).max(0) / np.float32(127)
     q = np.rint(m * np.where(scale > 0, np.float32(1) / np.where(scale > 0, scale, 1), 0))
     v = np.asarray(v, np.float32)
-    lo = np.minimum(v.min(-1, keepdims=True), 0)
-    sx = (np.maximum(v.max(-1, keepdims=True), 0) - lo) / np.float32(255)
+    sx = np.abs(v).max(-1, keepdims=True) / np.float32(32767)
     inv = np.where(sx > 0, np.float32(1) / np.where(sx > 0, sx, 1), np.float32(0))
-    zp = np.rint(-lo * inv)
-    t = v * inv + zp
-    hi = np.clip(rounded(t), 0, 255)
-    low = rounded(np.clip((t - hi) * np.float32(254), -127, 127))
-    parts = (hi - zp).astype(np.float64) + low.astype(np.float64) / 254
-    return (parts @ q.astype(np.float64)) * (sx.astype(np.float64) * scale)
+    t = np.clip(v * inv, -32767, 32767)
+    qx = np.trunc(t + np.where(t >= 0, np.float32(0.5), np.float32(-0.5)))
+    return (qx.astype(np.float64) @ q.astype(np.float64)) * (sx.astype(np.float64) * scale)
 
 
 PRODUCTS = {"bfloat16": bfloat16_product, "int8": int8_product}
@@ -57,15 +50,27 @@ PRODUCTS = {"bfloat16": bfloat16_product, "int8": int8_product}
 @pytest.mark.parametrize("portable", [False, True])
 @pytest.mark.parametrize("precision", REDUCED)
 @pytest.mark.parametrize("k, n, rows", [(1, 1, 1), (3, 5, 2), (7, 16, 5), (50, 150, 1),
-                                        (33, 70, 9), (1030, 20, 3), (2049, 65, 4)])
+                                        (33, 70, 9), (513, 20, 3), (2049, 65, 4)])
 def test_product_matches_the_numpy_reference(rng, precision, portable, k, n, rows):
-    """Odd k (a group part-filled), k past one chunk (1024), n below, at and past a tile."""
+    """Odd k (a group part-filled), k past one chunk (512), n below, at and past a tile."""
     a = rng.standard_normal((k, n)).astype(np.float32)
     x = rng.standard_normal((rows, k)).astype(np.float32)
     got = ReducedMatrix(a, precision, portable=portable).matmul(x)
     want = PRODUCTS[precision](x, a)
     # float32 sums (and conversions of integer sums) of k terms each larger than the result
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.sqrt(k) * np.abs(want).max())
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_int8_sums_at_their_largest_stay_exact(portable):
+    """Every weight and input at its largest quantised value (127, 32767) of one sign: a
+    chunk's integer sums come as close to 2^31 as they can and must not wrap."""
+    k = 1537  # three chunks, the last one value long
+    for sign in (1, -1):
+        a = np.full((k, 3), sign, np.float32)
+        x = np.ones((2, k), np.float32)
+        got = ReducedMatrix(a, "int8", portable=portable).matmul(x)
+        np.testing.assert_allclose(got, sign * k, rtol=1e-6)
 
 
 @pytest.mark.parametrize("precision", REDUCED)

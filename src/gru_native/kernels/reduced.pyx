@@ -25,7 +25,7 @@ cdef int reduced_kind(str precision) except -1:
 
 def native(str precision):
     """Whether this CPU runs `precision`'s products with its own instruction (AVX512_BF16's
-    vdpbf16ps, AVX512_VNNI's vpdpbusd) rather than the portable loop."""
+    vdpbf16ps, AVX512_VNNI's vpdpwssd) rather than the portable loop."""
     return bool(reduced_native(reduced_kind(precision)))
 
 
