@@ -1,4 +1,8 @@
-"""Human activity recognition from accelerometer windows with GRUClassifier, tuned by a grid
+"""
+Activity recognition: GRUClassifier under a grid search
+=======================================================
+
+Human activity recognition from accelerometer windows with GRUClassifier, tuned by a grid
 search over a scikit-learn Pipeline. Needs scikit-learn.
 
 Each sample is 2 s of a phone's 3-axis accelerometer at 25 Hz (50 steps, m/s^2), recorded while

@@ -1,4 +1,8 @@
-"""Sentiment of short reviews with a GRU over word embeddings.
+"""
+Sentiment of short reviews: Embedding and GRU
+=============================================
+
+Sentiment of short reviews with a GRU over word embeddings.
 
 Reviews are written from word lists: an aspect ("the staff"), a verb, an optional negation and
 intensifier, an opinion word, sometimes a second clause after "but", and sometimes a closing

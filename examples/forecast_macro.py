@@ -1,4 +1,8 @@
-"""Forecast eight quarterly US macroeconomic series two years ahead with one global GRUForecaster,
+"""
+US macroeconomic series: one global GRUForecaster with intervals
+================================================================
+
+Forecast eight quarterly US macroeconomic series two years ahead with one global GRUForecaster,
 with 80 % prediction intervals.
 
 The data (examples/data/us_macro_quarterly.csv, public domain: statsmodels' macrodata, from FRED)
@@ -14,6 +18,7 @@ Run: python examples/forecast_macro.py    (GRU_NATIVE_EXAMPLE_QUICK=1 trains bri
 """
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -22,7 +27,10 @@ from gru_native import GRUForecaster, metrics
 
 QUICK = os.environ.get("GRU_NATIVE_EXAMPLE_QUICK") == "1"
 HORIZON = 8  # quarters
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "us_macro_quarterly.csv")
+# beside this script: sys.argv[0] names it both when run and in the docs' gallery, which runs
+# it without __file__
+DATA = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "data",
+                    "us_macro_quarterly.csv")
 
 table = np.genfromtxt(DATA, delimiter=",", names=True)
 names = table.dtype.names[2:]  # after year and quarter

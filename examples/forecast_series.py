@@ -1,4 +1,8 @@
-"""Forecast two days of hourly electricity demand with GRUForecaster, using the temperature
+"""
+Electricity demand: GRUForecaster with future covariates
+========================================================
+
+Forecast two days of hourly electricity demand with GRUForecaster, using the temperature
 forecast and the calendar as known covariates.
 
 The demand follows the working day (a morning ramp, an evening peak, quieter weekends) and air

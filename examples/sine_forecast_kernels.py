@@ -1,4 +1,8 @@
-"""Train a one-layer GRU to forecast a noisy sine wave, straight on the C kernels.
+"""
+A sine wave forecast trained on the raw kernels
+===============================================
+
+Train a one-layer GRU to forecast a noisy sine wave, straight on the C kernels.
 
 The GRU reads 20 past values and a linear readout predicts the next one; gradients come from
 gru_native.gru_backward (backpropagation through time), updates are plain Adam in NumPy.

@@ -1,4 +1,8 @@
-"""Train one GRU over MPI ranks with DataParallel, then predict over a dask array.
+"""
+Training over MPI ranks, predicting over dask
+=============================================
+
+Train one GRU over MPI ranks with DataParallel, then predict over a dask array.
 
 The data (examples/data/us_macro_quarterly.csv, public domain: statsmodels' macrodata, from FRED)
 holds eight quarterly US macroeconomic series, 1959Q1-2009Q3. Each becomes its quarterly growth

@@ -8,6 +8,8 @@ from .registry import Registry
 
 
 class Activation:
+    """The base of the activations: `forward(z) -> a` and `backward(da, a, z) -> dz`."""
+
     name = None
 
     def __call__(self, z):
@@ -18,6 +20,8 @@ class Activation:
 
 
 class Linear(Activation):
+    """The identity: a = z."""
+
     name = "linear"
 
     def forward(self, z):
@@ -28,6 +32,8 @@ class Linear(Activation):
 
 
 class ReLU(Activation):
+    """max(z, 0); its derivative at 0 is 0, as in Keras and PyTorch."""
+
     name = "relu"
 
     def forward(self, z):
@@ -38,6 +44,8 @@ class ReLU(Activation):
 
 
 class Sigmoid(Activation):
+    """1 / (1 + exp(-z)), computed without overflow."""
+
     name = "sigmoid"
 
     def forward(self, z):
@@ -50,6 +58,8 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
+    """The hyperbolic tangent."""
+
     name = "tanh"
 
     def forward(self, z):
@@ -60,6 +70,8 @@ class Tanh(Activation):
 
 
 class Softmax(Activation):
+    """exp(z) normalised to sum to 1 over the last axis."""
+
     name = "softmax"
 
     def forward(self, z):

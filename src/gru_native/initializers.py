@@ -16,6 +16,9 @@ def _fans(shape):
 
 
 class Initializer:
+    """The base of the initialisers: `initializer(shape, rng)` returns an array of `shape`
+    drawn with the NumPy generator `rng`."""
+
     name = None
 
     def __call__(self, shape, rng):
@@ -30,6 +33,8 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    """All zeros."""
+
     name = "zeros"
 
     def __call__(self, shape, rng):
@@ -37,6 +42,8 @@ class Zeros(Initializer):
 
 
 class Ones(Initializer):
+    """All ones."""
+
     name = "ones"
 
     def __call__(self, shape, rng):
@@ -44,6 +51,8 @@ class Ones(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Uniform in [minval, maxval)."""
+
     name = "random_uniform"
 
     def __init__(self, minval=-0.05, maxval=0.05):
@@ -57,6 +66,8 @@ class RandomUniform(Initializer):
 
 
 class RandomNormal(Initializer):
+    """Normal with `mean` and `stddev`."""
+
     name = "random_normal"
 
     def __init__(self, mean=0.0, stddev=0.05):
@@ -96,6 +107,8 @@ class VarianceScaling(Initializer):
 
 
 class GlorotUniform(VarianceScaling):
+    """Glorot (Xavier) uniform: variance 1 / the mean of fan-in and fan-out."""
+
     name = "glorot_uniform"
 
     def __init__(self):
@@ -106,6 +119,8 @@ class GlorotUniform(VarianceScaling):
 
 
 class GlorotNormal(VarianceScaling):
+    """Glorot (Xavier) truncated normal: variance 1 / the mean of fan-in and fan-out."""
+
     name = "glorot_normal"
 
     def __init__(self):
@@ -116,6 +131,8 @@ class GlorotNormal(VarianceScaling):
 
 
 class HeUniform(VarianceScaling):
+    """He uniform: variance 2 / fan-in."""
+
     name = "he_uniform"
 
     def __init__(self):
@@ -126,6 +143,8 @@ class HeUniform(VarianceScaling):
 
 
 class HeNormal(VarianceScaling):
+    """He truncated normal: variance 2 / fan-in."""
+
     name = "he_normal"
 
     def __init__(self):

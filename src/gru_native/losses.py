@@ -102,6 +102,9 @@ def _reduce(entries, entry_grads, sample_weight):
 
 
 class Loss:
+    """The base of the losses: `loss(y_true, y_pred, sample_weight=None)` is the reduced loss
+    (Keras' 'sum_over_batch_size'), `value_and_grad` also its gradient w.r.t. y_pred."""
+
     name = None
     fused_activation = None
     # whether check_targets reads the targets' values (sparse labels' range), not only their
@@ -145,6 +148,8 @@ class Loss:
 
 
 class MeanSquaredError(Loss):
+    """The mean squared error over the last axis."""
+
     name = "mean_squared_error"
 
     def _entries(self, y_true, y_pred):
@@ -153,6 +158,8 @@ class MeanSquaredError(Loss):
 
 
 class MeanAbsoluteError(Loss):
+    """The mean absolute error over the last axis."""
+
     name = "mean_absolute_error"
 
     def _entries(self, y_true, y_pred):

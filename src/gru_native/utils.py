@@ -74,7 +74,7 @@ def pad_sequences(sequences: Sequence[Union[Sequence[Any], np.ndarray]], maxlen:
     """Pad sequences to one length, as keras.utils.pad_sequences.
 
     `sequences` is a list of sequences of scalars, giving an array of shape (n, maxlen), or of
-    feature vectors of one shape, giving (n, maxlen, *feature_shape). maxlen defaults to the
+    feature vectors of one shape, giving ``(n, maxlen, *feature_shape)``. maxlen defaults to the
     longest length. Shorter sequences get `value` before them ('pre') or after ('post');
     longer ones lose their first steps ('pre') or their last ('post').
     """

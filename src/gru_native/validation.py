@@ -50,7 +50,7 @@ def _reals(low, high, low_open, high_open):
 def check_real(value, name, low, high=None, low_open=False, high_open=False,
                wrong_type=ValueError):
     """value as a float: a finite real number from low to high (high None: no upper bound),
-    each bound excluded if its *_open flag is set."""
+    each bound excluded if its ``*_open`` flag is set."""
     allowed = _reals(low, high, low_open, high_open)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise wrong_type(f"{name} must be {allowed}, got {value!r}")
@@ -91,6 +91,8 @@ def c_array(a, dtype):
 
 
 def check_finite(array, name):
+    """Raise a TypeError for a non-numeric array and a ValueError for NaN or infinite values,
+    naming the array `name`."""
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):

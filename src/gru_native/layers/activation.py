@@ -10,6 +10,9 @@ from .base import ActivationLike, Layer, plan_activation
 
 
 class Activation(Layer):
+    """Apply an activation function ("relu", "sigmoid", "tanh", "softmax", ...) elementwise,
+    as keras.layers.Activation; the mask passes on."""
+
     def __init__(self, activation: ActivationLike, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

@@ -24,6 +24,11 @@ SCORE_MODES = ("dot", "concat")
 
 
 class Attention(Layer):
+    """Dot-product (Luong) or additive ('concat', Bahdanau) attention of a query sequence over a
+    value sequence, as keras.layers.Attention, called on [query, value] or [query, value, key]
+    (each (batch, steps, features)); `use_causal_mask` and `return_attention_scores` are call
+    arguments. 'dot' scores run in C, 'concat' in NumPy."""
+
     multi_input = True
     call_option_names = ("use_causal_mask", "return_attention_scores")
 

@@ -44,7 +44,7 @@ ActivationLike = Union[str, activations.Activation, None]
 _L = TypeVar("_L", bound="Layer")
 
 _name_counts: dict[str, int] = {}
-# Every Layer subclass by class name, for deserialize (filled as the classes are defined).
+#: Every Layer subclass by class name, for deserialize (filled as the classes are defined).
 LAYER_CLASSES: dict[str, type] = {}
 
 
@@ -79,6 +79,11 @@ def as_shape(shape: Iterable[Optional[int]], what: str) -> Shape:
 
 
 class Layer:
+    """The base of every layer: its name, input shape, weights and their gradients (views into
+    the model's parameter buffers once bound), and the calls on symbolic tensors that make a
+    graph. A subclass declares its weights in `build` and computes in `forward` and
+    `backward`."""
+
     multi_input = False  # True for layers called on a list of inputs (the merge layers)
     integer_inputs = False  # True for layers that take integer ids (Embedding)
     call_options: dict[str, Any] = {}  # the arguments of the call this layer runs (see with_options)
@@ -419,6 +424,7 @@ def allocate(layers, dtype, rng=None, keep=False):
 
 
 def serialize(layer: Layer) -> dict[str, Any]:
+    """{'class_name': ..., 'config': ...} of a layer, which `deserialize` turns back into it."""
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 

@@ -16,6 +16,10 @@ MergeMode = Literal["concat", "sum", "ave", "mul"]
 
 
 class Bidirectional(Layer):
+    """Run a recurrent layer forwards and a copy of it backwards, and merge their outputs, as
+    keras.layers.Bidirectional; `merge_mode` is 'concat', 'sum', 'ave' or 'mul', and
+    `backward_layer` replaces the copy."""
+
     def __init__(self, layer: Recurrent, merge_mode: MergeMode = "concat",
                  backward_layer: Optional[Recurrent] = None, **kwargs: Any) -> None:
         check_choice(merge_mode, "merge_mode", MERGE_MODES)

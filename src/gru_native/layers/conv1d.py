@@ -16,6 +16,10 @@ from .base import ActivationLike, InitializerLike, Layer, plan_activation
 
 
 class Conv1D(Layer):
+    """A 1-D convolution over the steps of (batch, steps, channels), as keras.layers.Conv1D
+    (its weight layout, 'valid' / 'same' / 'causal' padding, strides, dilation, groups): a GEMM
+    in C. It drops a mask."""
+
     def __init__(self, filters: int, kernel_size: int, strides: int = 1, padding: str = "valid",
                  data_format: Optional[str] = None, dilation_rate: int = 1, groups: int = 1,
                  activation: ActivationLike = None, use_bias: bool = True,

@@ -12,6 +12,29 @@ from .base import ActivationLike, InitializerLike, Layer, plan_activation
 
 
 class Dense(Layer):
+    """A fully connected layer, as keras.layers.Dense: ``activation(x @ kernel + bias)``.
+
+    It works on the last axis: per timestep on 3-D inputs (batch, timesteps, features), and the
+    mask passes on. The weights: kernel (features, units), bias (units,).
+
+    Parameters
+    ----------
+    units : int
+        Dimension of the output.
+    activation : str, Activation or None, default=None
+        The activation ('relu', 'sigmoid', 'tanh', 'softmax', ...; None: linear). A final
+        sigmoid or softmax is fused with a crossentropy loss into its stable logits form.
+    use_bias : bool, default=True
+        Whether the layer has a bias.
+    kernel_initializer : str, dict or Initializer, default='glorot_uniform'
+        Initialiser of the kernel.
+    bias_initializer : str, dict or Initializer, default='zeros'
+        Initialiser of the bias.
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+    """
+
     def __init__(self, units: int, activation: ActivationLike = None, use_bias: bool = True,
                  kernel_initializer: InitializerLike = "glorot_uniform",
                  bias_initializer: InitializerLike = "zeros", **kwargs: Any) -> None:

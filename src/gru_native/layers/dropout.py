@@ -17,6 +17,10 @@ def dropout_mask(shape, rate, dtype):
 
 
 class Dropout(Layer):
+    """In training, zero a fraction `rate` of the inputs and scale the rest by 1 / (1 - rate), as
+    keras.layers.Dropout (`noise_shape` shares a draw along its axes of size 1); at prediction
+    the inputs pass unchanged."""
+
     def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)

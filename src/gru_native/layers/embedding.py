@@ -13,6 +13,10 @@ from .base import InitializerLike, Layer
 
 
 class Embedding(Layer):
+    """Turn integer token ids (batch, steps) into vectors (batch, steps, output_dim), as
+    keras.layers.Embedding; ids must lie in [0, input_dim). With `mask_zero`, id 0 is padding:
+    its mask reaches the recurrent layers as sequence lengths."""
+
     integer_inputs = True  # the model passes token ids through unconverted
 
     def __init__(self, input_dim: int, output_dim: int,

@@ -28,7 +28,62 @@ class _UnitForgetBias(initializers.Initializer):
 
 
 class LSTM(Recurrent):
-    """Long short-term memory, as keras.layers.LSTM; return_state gives [output, h, c]."""
+    """Long short-term memory, as keras.layers.LSTM, on the C kernels.
+
+    The weights use Keras' layout and gate order (i, f, c, o): kernel (features, 4 units),
+    recurrent_kernel (units, 4 units), bias (4 units,). `return_state` gives [output, h, c].
+
+    Masked steps (Masking, Embedding(mask_zero=True), or ``mask=``) cost nothing and change
+    nothing: they reach the kernels as sequence lengths, and the state passes through them; as in
+    Keras 3 the sequence output at a masked step repeats the output of the last step run before
+    it (the initial state before the first valid step), or is zero with `zero_output_for_mask`.
+    Called as ``layer(x, initial_state=...)`` with `initial_state` the initial states as tensors
+    or arrays (batch, units), whose gradients flow back when training.
+    `initial_state` is [h, c].
+
+    Parameters
+    ----------
+    units : int
+        Dimension of the output and state.
+    activation : {'tanh'}, default='tanh'
+        The candidate's activation: the kernels compute tanh (any other raises ValueError).
+    recurrent_activation : {'sigmoid'}, default='sigmoid'
+        The gates' activation: the kernels compute sigmoid (any other raises ValueError).
+    use_bias : bool, default=True
+        Whether the layer has a bias.
+    kernel_initializer : str, dict or Initializer, default='glorot_uniform'
+        Initialiser of the input kernel.
+    recurrent_initializer : str, dict or Initializer, default='orthogonal'
+        Initialiser of the recurrent kernel.
+    bias_initializer : str, dict or Initializer, default='zeros'
+        Initialiser of the bias.
+    unit_forget_bias : bool, default=True
+        Start the forget gate's bias at 1 (the rest as `bias_initializer`), as Keras.
+    dropout : float, default=0.0
+        Fraction of the inputs dropped in training (one mask per sequence, for all steps).
+    recurrent_dropout : float, default=0.0
+        Fraction of the state dropped where it enters the recurrent products, in training.
+    return_sequences : bool, default=False
+        Return the output of every step (batch, timesteps, units), not only the last.
+    return_state : bool, default=False
+        Also return the final states, after the output.
+    go_backwards : bool, default=False
+        Read the sequences backwards (and return the reversed output sequence, as Keras).
+    stateful : bool, default=False
+        Keep the final states of a batch as the initial states of the next (sample i of each
+        batch continues sample i of the one before) until ``reset_states()``.
+    zero_output_for_mask : bool, default=False
+        Zeros, not repeats, as the sequence output at masked steps (Bidirectional sets it).
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For an activation other than tanh or a recurrent activation other than sigmoid, or an
+        argument out of range.
+    """
 
     n_states = 2
 

@@ -10,6 +10,9 @@ from .base import Layer
 
 
 class Masking(Layer):
+    """Mask the timesteps whose features all equal `mask_value`, as keras.layers.Masking: the
+    layers after it skip them (their values become zeros)."""
+
     def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mask_value = mask_value

@@ -189,6 +189,8 @@ def _sum(xs):
 
 
 class Add(Merge):
+    """The elementwise sum of the inputs."""
+
     plan_kind = "add"
 
     def _merge(self, xs, masks, shape):
@@ -213,6 +215,8 @@ class Subtract(Merge):
 
 
 class Average(Merge):
+    """The elementwise mean of the inputs."""
+
     plan_kind = "average"
 
     def _merge(self, xs, masks, shape):
@@ -287,11 +291,15 @@ class _Extremum(Merge):
 
 
 class Maximum(_Extremum):
+    """The elementwise maximum of the inputs (masked steps drop out, as Keras 3)."""
+
     plan_kind = "maximum"
     _better = staticmethod(np.greater)
 
 
 class Minimum(_Extremum):
+    """The elementwise minimum of the inputs (masked steps drop out, as Keras 3)."""
+
     plan_kind = "minimum"
     _better = staticmethod(np.less)
 

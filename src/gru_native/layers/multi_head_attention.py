@@ -75,6 +75,11 @@ def _project_backward(x, kernel, d_heads, d_kernel, d_bias, need_dx):
 
 
 class MultiHeadAttention(Layer):
+    """Multi-head scaled dot-product attention (Vaswani et al. 2017) of a query sequence over a
+    value sequence, as keras.layers.MultiHeadAttention (its EinsumDense weight layouts), over
+    the steps axis; called as layer(query, value, key=None, attention_mask=None,
+    use_causal_mask=..., return_attention_scores=...)."""
+
     multi_input = True
     call_option_names = ("use_causal_mask", "return_attention_scores")
 

@@ -112,6 +112,12 @@ class LayerNormalization(_Normalization):
 
 
 class BatchNormalization(_Normalization):
+    """Normalise the features by the batch's statistics in training (padded steps do not count)
+    and by the moving statistics at prediction or when frozen (trainable=False), as
+    keras.layers.BatchNormalization. The moving statistics move towards each training batch's
+    by `momentum`; they are non-trainable weights, saved with the model, that no optimizer
+    moves."""
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True,
                  beta_initializer: InitializerLike = "zeros",

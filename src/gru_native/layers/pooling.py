@@ -113,10 +113,17 @@ class _Pooling1D(Layer):
 
 
 class MaxPooling1D(_Pooling1D):
+    """The maximum over windows of `pool_size` steps moved by `strides`, as
+    keras.layers.MaxPooling1D ('same' padding split as TensorFlow splits it); drops a mask."""
+
     mode = "max"
 
 
 class AveragePooling1D(_Pooling1D):
+    """The mean over windows of `pool_size` steps moved by `strides`, as
+    keras.layers.AveragePooling1D; with 'same' padding the mean counts only real steps; drops
+    a mask."""
+
     mode = "average"
 
 
@@ -163,6 +170,9 @@ class _GlobalPooling1D(Layer):
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
+    """The mean over the steps: (batch, steps, channels) -> (batch, channels); padded steps
+    (mask False) never count."""
+
     mode = "average"
 
     def forward(self, x, mask=None, training=False):
@@ -182,6 +192,9 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
+    """The maximum over the steps: (batch, steps, channels) -> (batch, channels); padded steps
+    (mask False) never count (Keras 3 ignores the mask there)."""
+
     mode = "max"
 
     def forward(self, x, mask=None, training=False):

@@ -13,6 +13,9 @@ from .base import Layer
 
 
 class RepeatVector(Layer):
+    """Repeat each input (batch, features) `n` times: (batch, n, features), as
+    keras.layers.RepeatVector (e.g. an encoder's last state fed to every step of a decoder)."""
+
     def __init__(self, n: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n = check_int(n, "n", 1, wrong_type=TypeError)  # Keras' TypeError

@@ -15,7 +15,7 @@ from .base import Layer
 
 
 class Flatten(Layer):
-    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...); (batch,) -> (batch, 1)."""
+    """``(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)``; ``(batch,) -> (batch, 1)``."""
 
     def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -53,7 +53,7 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """(batch, ...) -> (batch, *target_shape); one entry of target_shape may be -1, inferred
+    """``(batch, ...) -> (batch, *target_shape)``; one entry of target_shape may be -1, inferred
     from the input's size."""
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:

@@ -9,6 +9,9 @@ from .base import Layer, deserialize, serialize
 
 
 class TimeDistributed(Layer):
+    """Apply one inner layer (Dense, Activation, Dropout, ...) to every timestep of (batch,
+    timesteps, ...) inputs, with the same weights at each step, as keras.layers.TimeDistributed."""
+
     def __init__(self, layer: Layer, **kwargs: Any) -> None:
         if not isinstance(layer, Layer):
             raise ValueError("Please initialize `TimeDistributed` layer with a layer instance. "

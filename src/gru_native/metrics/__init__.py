@@ -15,11 +15,13 @@ from .forecasting import coverage, mae, mape, mase, pinball_loss, rmse, smape  #
 
 
 def mean_absolute_error(y_true, y_pred):
+    """The mean absolute error of each entry over the last axis."""
     y_true, y_pred = losses.as_arrays(y_true, y_pred)
     return np.mean(np.abs(y_pred - losses.match_shapes(y_true, y_pred)), axis=-1)
 
 
 def mean_squared_error(y_true, y_pred):
+    """The mean squared error of each entry over the last axis."""
     y_true, y_pred = losses.as_arrays(y_true, y_pred)
     return np.mean(np.square(y_pred - losses.match_shapes(y_true, y_pred)), axis=-1)
 

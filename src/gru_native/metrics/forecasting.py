@@ -64,13 +64,13 @@ def _per_target(values: np.ndarray) -> np.ndarray:
 
 
 def mae(y_true: Any, y_pred: Any) -> float:
-    """Mean absolute error: mean(|y_true - y_pred|), in the data's units."""
+    """Mean absolute error: ``mean(|y_true - y_pred|)``, in the data's units."""
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
     return float(np.mean(np.abs(y_true - y_pred)))
 
 
 def rmse(y_true: Any, y_pred: Any) -> float:
-    """Root mean squared error: sqrt(mean((y_true - y_pred)^2)) of each target, averaged over
+    """Root mean squared error: ``sqrt(mean((y_true - y_pred)^2))`` of each target, averaged over
     the targets (the last axis of a multi-dimensional forecast), as scikit-learn's
     root_mean_squared_error."""
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
@@ -79,7 +79,7 @@ def rmse(y_true: Any, y_pred: Any) -> float:
 
 
 def mape(y_true: Any, y_pred: Any) -> float:
-    """Mean absolute percentage error as a fraction: mean(|y_true - y_pred| / |y_true|); 0.1 is
+    """Mean absolute percentage error as a fraction: ``mean(|y_true - y_pred| / |y_true|)``; 0.1 is
     10%. That is sktime's, scikit-learn's and utilsforecast's convention (neither multiplies by
     100). A zero in y_true raises: its percentage error is undefined (scikit-learn divides by
     machine epsilon there instead, utilsforecast counts it as 0); smape or mase handle zeros."""
@@ -93,15 +93,16 @@ def mape(y_true: Any, y_pred: Any) -> float:
 
 def smape(y_true: Any, y_pred: Any) -> float:
     """Symmetric mean absolute percentage error in percent, the M4 competition's definition:
-    200 * mean(|y_true - y_pred| / (|y_true| + |y_pred|)), in [0, 200].
+    ``200 * mean(|y_true - y_pred| / (|y_true| + |y_pred|))``, in [0, 200].
 
     An entry where y_true and y_pred are both 0 (a perfect forecast of 0, 0/0 in the formula)
     counts as 0, as sktime and utilsforecast count it.
 
     sktime's mean_absolute_percentage_error(symmetric=True) is the same formula as a fraction:
-    mean(2 |y - f| / (|y| + |f|)), in [0, 2], so smape = 100 times it (sktime also floors the
+    ``mean(2 |y - f| / (|y| + |f|))``, in [0, 2], so smape = 100 times it (sktime also floors the
     denominator at machine epsilon, which changes nothing but the 0/0 entries). utilsforecast's
-    smape leaves out the factor 2: mean(|y - f| / (|y| + |f|)), in [0, 1], half of ours / 100."""
+    smape leaves out the factor 2: ``mean(|y - f| / (|y| + |f|))``, in [0, 1], half of ours /
+    100."""
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
     denominator = np.abs(y_true) + np.abs(y_pred)
     error = np.abs(y_true - y_pred)
@@ -112,7 +113,7 @@ def smape(y_true: Any, y_pred: Any) -> float:
 def mase(y_true: Any, y_pred: Any, y_train: Any, seasonality: int = 1) -> float:
     """Mean absolute scaled error, the M4 competition's definition: the forecast's MAE divided
     by the in-sample MAE of the seasonal naive forecast of y_train, i.e.
-    mean(|y_train[t] - y_train[t - seasonality]|) over t = seasonality .. len(y_train) - 1.
+    ``mean(|y_train[t] - y_train[t - seasonality]|)`` over t = seasonality .. len(y_train) - 1.
 
     y_train is the series the forecast continues: 1-D for a 1-D forecast; (train_steps,
     targets) for a forecast whose last axis holds the targets (1-D also passes for a single

@@ -62,10 +62,28 @@ Outputs = Union[np.ndarray, list[np.ndarray], dict[str, np.ndarray]]
 
 
 class Model:
-    """`Model(inputs, outputs, name=None)`: the graph of layer calls from `inputs` (Input
-    tensors: one, a list or a dict) to `outputs` (tensors: one, a list or a dict), with Keras'
-    compile, fit, evaluate, predict, summary, save. `dtype` is the computing precision of every
-    layer ('float32', or 'float64')."""
+    """The graph of layer calls from `inputs` to `outputs`, as keras.Model's functional API.
+
+    ``Model(inputs, outputs, name=None)``, with Keras' compile, fit, evaluate, predict, summary
+    and save. All weights live in one contiguous buffer and all gradients in another
+    (`parameters`); a layer called twice keeps one copy of its weights.
+
+    Parameters
+    ----------
+    inputs : KerasTensor, list or dict of KerasTensor, optional
+        The Input tensors (`gru_native.Input`): one, a list or a dict.
+    outputs : KerasTensor, list or dict of KerasTensor, optional
+        The output tensors, computed from `inputs` by layer calls: one, a list or a dict.
+    name : str, optional
+        The model's name; by default a unique one ('functional', 'functional_1', ...).
+    dtype : {'float32', 'float64'}, default='float32'
+        The computing precision of every layer.
+
+    Raises
+    ------
+    ValueError
+        For a dtype other than float32 or float64, or only one of `inputs` and `outputs`.
+    """
 
     optimizer: Optional[Optimizer]
     history: Optional[History]
@@ -242,11 +260,36 @@ class Model:
                 loss: Any = None, loss_weights: Any = None,
                 metrics: Optional[Any] = None, weighted_metrics: Optional[Any] = None,
                 distribute: Optional[DataParallel] = None) -> None:
-        """As keras.Model.compile: one loss for every output, or one per output (a list in
-        output order or a dict by output name; None leaves an output out of the loss);
-        `loss_weights` likewise; `metrics` a list (one output), or a list of lists / a dict;
-        `weighted_metrics` likewise, computed with the sample (or class) weights.
-        `distribute`: a `gru_native.distributed.DataParallel`, to train over MPI ranks."""
+        """Set the optimizer, losses and metrics for training, as keras.Model.compile.
+
+        Everything is looked up before anything changes: a bad name leaves the model as it was.
+
+        Parameters
+        ----------
+        optimizer : str, dict or Optimizer, default='rmsprop'
+            An optimizer name ('sgd', 'adam', 'adamw', 'rmsprop'), a config dict or an
+            `Optimizer` (`gru_native.optimizers`).
+        loss : str, Loss, list or dict, optional
+            One loss for every output, or one per output (a list in output order or a dict by
+            output name; None leaves an output out of the loss).
+        loss_weights : list or dict of float, optional
+            A weight per output's loss (a list or a dict, as `loss`); by default 1 each.
+        metrics : list, list of lists or dict, optional
+            Metric names or objects: a list (one output), or a list of lists / a dict per
+            output.
+        weighted_metrics : list, list of lists or dict, optional
+            As `metrics`, computed with the sample (or class) weights.
+        distribute : DataParallel, optional
+            A `gru_native.distributed.DataParallel`, to train over MPI ranks.
+
+        Raises
+        ------
+        TypeError
+            If `distribute` is not a DataParallel.
+        ValueError
+            For an unknown optimizer, loss or metric name, or losses, weights or metrics that do
+            not match the outputs.
+        """
         if distribute is not None and not isinstance(distribute, DataParallel):
             raise TypeError("distribute must be a gru_native.distributed.DataParallel, got "
                             f"{type(distribute).__name__}")
@@ -718,13 +761,65 @@ class Model:
             validation_batch_size: Optional[int] = None,
             validation_freq: Union[int, Sequence[int]] = 1,
             mask: Optional[ArrayLike] = None) -> History:
-        """As keras.Model.fit. x: arrays, a PyDataset, a generator or another iterable of
-        (x, y) / (x, y, sample_weight) batches (read in a background thread while the kernels
-        run). `sample_weight`: (samples,) or, for a sequence output, (samples, timesteps)
-        weights (one array for every output, or a list / dict by output name); `class_weight`
-        {class: weight} for binary, sparse or one-hot targets, sequence targets included.
-        `mask` (gru_native's addition, like the mask argument of a Keras call): a boolean
-        (samples, timesteps) array, True where a step of the first input is valid."""
+        """Train the model for a number of epochs, as keras.Model.fit.
+
+        Parameters
+        ----------
+        x : array-like, list or dict of array-like, PyDataset, generator or iterable
+            The inputs: an array (a list in input order or a dict by input name for several
+            inputs), or a PyDataset, a generator or another iterable of (x, y) /
+            (x, y, sample_weight) batches (read in a background thread while the kernels run).
+        y : array-like, list or dict of array-like, optional
+            The targets, as `x` for several outputs; None when `x` yields batches.
+        batch_size : int, optional
+            Samples per gradient step (default 32) for arrays.
+        epochs : int, default=1
+            Train until the epoch of index `epochs` (with `initial_epoch` above 0, for
+            epochs - initial_epoch epochs), as Keras.
+        verbose : {'auto', 0, 1, 2}, default='auto'
+            0 silent, 1 (and 'auto') a progress bar, 2 one line per epoch.
+        callbacks : list of Callback, optional
+            Callbacks (`gru_native.callbacks`) whose hooks fire during training.
+        validation_split : float, default=0.0
+            The fraction of the array data (its last samples, as Keras) held out to validate on
+            after each epoch.
+        validation_data : tuple or dataset, optional
+            Data to validate on after each epoch: (x_val, y_val), (x_val, y_val,
+            sample_weight_val), (x_val, y_val, sample_weight_val, mask_val) or a dataset.
+        shuffle : bool, default=True
+            Shuffle the array samples before each epoch.
+        class_weight : dict, optional
+            {class: weight} for binary, sparse or one-hot targets, sequence targets included.
+        sample_weight : array-like, list or dict of array-like, optional
+            (samples,) or, for a sequence output, (samples, timesteps) weights (one array for
+            every output, or a list / dict by output name).
+        initial_epoch : int, default=0
+            The epoch to start at (to resume a training).
+        steps_per_epoch : int, optional
+            Batches per epoch from a dataset or generator (default: until it ends).
+        validation_steps : int, optional
+            Batches of `validation_data` per validation (default: until it ends).
+        validation_batch_size : int, optional
+            Samples per validation batch (default: `batch_size`).
+        validation_freq : int or sequence of int, default=1
+            Validate every `validation_freq` epochs, or after the listed (1-based) epochs.
+        mask : array-like of bool, optional
+            A boolean (samples, timesteps) array, True where a step of the first input is valid
+            (gru_native's addition, like the mask argument of a Keras call).
+
+        Returns
+        -------
+        History
+            The losses and metrics of each epoch (``history.history``), also kept as
+            ``model.history``.
+
+        Raises
+        ------
+        ValueError
+            For arguments, data or weights that do not fit the model, checked before anything
+            changes, or a batch that raises or changes shape (fit stops, the model as its last
+            complete step left it).
+        """
         dp = self.distribute
         with dp.collective() if dp is not None else contextlib.nullcontext():
             self._check_compiled()
@@ -903,8 +998,42 @@ class Model:
                  sample_weight: Optional[Data] = None, steps: Optional[int] = None,
                  callbacks: Optional[Iterable[Callback]] = None, return_dict: bool = False,
                  mask: Optional[ArrayLike] = None) -> Logs:
-        """As keras.Model.evaluate: the loss and metrics over x (arrays or a dataset), weighted
-        by sample_weight; the callbacks' on_test_* hooks fire."""
+        """Compute the loss and metrics over x, as keras.Model.evaluate.
+
+        The callbacks' ``on_test_*`` hooks fire.
+
+        Parameters
+        ----------
+        x : array-like, list or dict of array-like, or dataset
+            The inputs, as `fit` takes them.
+        y : array-like, list or dict of array-like, optional
+            The targets; None when `x` yields batches.
+        batch_size : int, optional
+            Samples per batch (default 32).
+        verbose : {'auto', 0, 1, 2}, default='auto'
+            0 silent, 1 (and 'auto') a progress bar; with 1 or 2 the results are printed.
+        sample_weight : array-like, list or dict of array-like, optional
+            Weights of the samples (or timesteps), as `fit` takes them.
+        steps : int, optional
+            Batches to read from a dataset or generator (default: until it ends).
+        callbacks : list of Callback, optional
+            Callbacks whose ``on_test_*`` hooks fire.
+        return_dict : bool, default=False
+            Return {name: value} instead of the loss (a list: the loss, then the metrics).
+        mask : array-like of bool, optional
+            A (samples, timesteps) array, True where a step of the first input is valid.
+
+        Returns
+        -------
+        float, list of float or dict
+            The loss alone, a list (the loss, then the metrics) or, with `return_dict`,
+            {name: value}.
+
+        Raises
+        ------
+        ValueError
+            For data that does not fit the model, or no batch in it.
+        """
         self._check_compiled()
         verbose_level = self._verbose(verbose)
         batch_size = self._batch_size(batch_size)
@@ -930,18 +1059,44 @@ class Model:
     def predict(self, x: Data, batch_size: Optional[int] = None, verbose: Verbose = "auto",
                 steps: Optional[int] = None, callbacks: Optional[Iterable[Callback]] = None,
                 mask: Optional[ArrayLike] = None, precision: str = "float32") -> Outputs:
-        """As keras.Model.predict: the outputs for x (arrays or a dataset) batch by batch,
-        through the inference plan when the model has one; the callbacks' on_predict_* hooks
-        fire.
+        """Compute the outputs for x batch by batch, as keras.Model.predict.
 
-        precision: 'float32' (the model's dtype), or for a float32 model 'bfloat16' or 'int8':
-        the GRU, LSTM and Dense products read bfloat16 copies of the weights, or int8 ones
-        (per column) with each row of their input quantised to int8 as it comes; sums, gates,
-        states and every other op stay float32. ValueError for a model that cannot run so (no
-        inference plan, a layer with weights and no such kernel: Conv1D).
+        Through the inference plan when the model has one; the callbacks' ``on_predict_*``
+        hooks fire.
 
-        x a dask array (or a list / dict of them): a lazy dask array of the outputs, one task
-        per chunk of rows, the model one key of the graph (sent to each worker once)."""
+        Parameters
+        ----------
+        x : array-like, list or dict of array-like, dataset or dask array
+            The inputs, as `fit` takes them. A dask array (or a list / dict of them) gives a
+            lazy dask array of the outputs, one task per chunk of rows, the model one key of
+            the graph (sent to each worker once).
+        batch_size : int, optional
+            Samples per batch (default 32).
+        verbose : {'auto', 0, 1, 2}, default='auto'
+            0 silent, 1 (and 'auto') a progress bar.
+        steps : int, optional
+            Batches to read from a dataset or generator (default: until it ends).
+        callbacks : list of Callback, optional
+            Callbacks whose ``on_predict_*`` hooks fire.
+        mask : array-like of bool, optional
+            A (samples, timesteps) array, True where a step of the first input is valid.
+        precision : {'float32', 'bfloat16', 'int8'}, default='float32'
+            'float32' (the model's dtype), or for a float32 model 'bfloat16' or 'int8': the
+            GRU, LSTM and Dense products read bfloat16 copies of the weights, or int8 ones (per
+            column) with each row of their input quantised to int16 as it comes; sums, gates,
+            states and every other op stay float32.
+
+        Returns
+        -------
+        ndarray, list or dict of ndarray, or dask array
+            The outputs: one array, or a list / dict as the model's outputs were given.
+
+        Raises
+        ------
+        ValueError
+            For a precision the model cannot run in (no inference plan, a layer with weights
+            and no such kernel: Conv1D), or data that does not fit the model.
+        """
         verbose = self._verbose(verbose)
         precision = check_choice(precision, "precision", PRECISIONS)
         batch_size = self._batch_size(batch_size)
@@ -1028,11 +1183,30 @@ class Model:
         return self._structured_outputs(self._predict_batch(xs, self._step_mask(mask, xs)))
 
     def stream(self, batch_size: int = 1, precision: str = "float32") -> Stream:
-        """A Stream over this model: `step(x_t)` takes one timestep (batch_size, features) and
-        returns the model's output for it, keeping every GRU's and LSTM's state between calls;
-        `reset()` starts again from zeros. The stream sees later weight updates (in reduced
-        precision, those the package makes, or all after reset(): see Stream). precision: as
-        for predict."""
+        """Return a Stream that predicts one timestep at a time, keeping the states.
+
+        The stream's ``step(x_t)`` takes one timestep (batch_size, features) and returns the
+        model's output for it, keeping every GRU's and LSTM's state between calls; ``reset()``
+        starts again from zeros. The stream sees later weight updates (in reduced precision,
+        those the package makes, or all after ``reset()``: see Stream).
+
+        Parameters
+        ----------
+        batch_size : int, default=1
+            Sequences streamed side by side.
+        precision : {'float32', 'bfloat16', 'int8'}, default='float32'
+            As for `predict`.
+
+        Returns
+        -------
+        Stream
+            The stream over this model.
+
+        Raises
+        ------
+        ValueError
+            If the model is not built yet (give input_shape, or fit / predict once).
+        """
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before stream")
         return Stream(self, check_int(batch_size, "batch_size", 1),
@@ -1091,8 +1265,16 @@ class Model:
         return cls(inputs, outputs, name=config["name"], dtype=config["dtype"])
 
     def save(self, filepath: PathLike) -> None:
-        """Write the model (architecture, weights, optimizer) to a .keras-style archive; with
-        DataParallel, rank 0 writes and the other ranks, which hold the same weights, do not."""
+        """Write the model (architecture, weights, optimizer) to a .keras-style archive.
+
+        With DataParallel, rank 0 writes and the other ranks, which hold the same weights, do
+        not. `gru_native.load_model` reads it back.
+
+        Parameters
+        ----------
+        filepath : str or os.PathLike
+            Where to write.
+        """
         if self.distribute is None or self.distribute.is_chief:
             saving.save_model(self, filepath)
 

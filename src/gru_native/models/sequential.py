@@ -15,8 +15,29 @@ from .model import Model
 
 
 class Sequential(Model):
-    """`Sequential(layers)`: the first layer's `input_shape=`, a leading `Input(...)`, or the
-    first data (fit / predict) gives the input shape; until then the model is unbuilt."""
+    """A linear stack of layers, as keras.Sequential: a Model whose graph is a chain.
+
+    ``Sequential(layers)``: the first layer's ``input_shape=``, a leading ``Input(...)``, or the
+    first data (fit / predict) gives the input shape; until then the model is unbuilt. Training,
+    prediction and saving are `Model`'s.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        The layers in order, optionally after an ``Input(...)``; more can be added with `add`.
+    name : str, optional
+        The model's name; by default a unique one ('sequential', 'sequential_1', ...).
+    dtype : {'float32', 'float64'}, default='float32'
+        The computing precision of every layer.
+
+    Raises
+    ------
+    TypeError
+        For an entry that is not a gru_native layer.
+    ValueError
+        For an Input after the first entry, or a layer with return_state=True (a Sequential
+        model has a single output).
+    """
 
     def __init__(self, layers: Optional[Iterable[Union[Layer, KerasTensor]]] = None,
                  name: Optional[str] = None, dtype: DTypeLike = "float32") -> None:

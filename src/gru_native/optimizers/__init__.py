@@ -378,6 +378,7 @@ class RMSprop(Optimizer):
                 "epsilon": self.epsilon, "centered": self.centered}
 
 
+#: The optimizers by name ('sgd', 'adam', 'adamw', 'rmsprop'), for `get` and `deserialize`.
 REGISTRY = Registry("optimizer", lambda obj: isinstance(obj, Optimizer),
                     hint="a name, a config dict or an Optimizer")
 for _cls in (SGD, Adam, AdamW, RMSprop):
@@ -390,6 +391,7 @@ def serialize(optimizer):
 
 
 def deserialize(config):
+    """The optimizer of {"class_name": ..., "config": ...}, as `serialize` writes it."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"an optimizer config must be a dict with 'class_name' and 'config', "
                          f"got {config!r}")

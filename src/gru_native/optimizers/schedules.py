@@ -243,6 +243,7 @@ class CosineDecayRestarts(LearningRateSchedule):
                 "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
 
 
+#: The schedules by class name, for `get` and `deserialize`.
 REGISTRY = Registry("learning rate schedule", lambda obj: isinstance(obj, LearningRateSchedule),
                     hint="a config dict or a LearningRateSchedule")
 for _cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,

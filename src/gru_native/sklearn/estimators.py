@@ -445,8 +445,30 @@ class _GRUEstimator(BaseEstimator):
     def fit(self: _Estimator, X: SequenceData, y: ArrayLike,
             sample_weight: Optional[ArrayLike] = None) -> _Estimator:
         """Train for up to max_iter epochs (from the current weights with warm_start=True).
-        `sample_weight` (samples,) weighs each sample's loss as Keras does; samples of weight 0
-        are left out."""
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            (samples, timesteps, features), (samples, timesteps) for one feature per step, or a
+            list of sequences (timesteps_i, features) or (timesteps_i,) of any lengths.
+        y : array-like
+            The targets: (samples,) or (samples, outputs) for the regressor; class labels, or a
+            0/1 indicator matrix, for the classifier.
+        sample_weight : array-like of shape (samples,), optional
+            Weighs each sample's loss as Keras does; samples of weight 0 are left out.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For parameters out of range, or X, y and sample_weight that do not fit together.
+        TypeError
+            For a parameter of the wrong type.
+        """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     def _fit(self, X, y, incremental, classes=None, sample_weight=None):
@@ -602,38 +624,14 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     of (timesteps_i, features) or (timesteps_i,) sequences of any lengths. y: (samples,) or
     (samples, outputs).
 
-    `scaling`: 'global' standardises each feature with its mean and deviation over the training
-    set; 'znorm' standardises each sequence by its own mean and deviation per feature (the
-    UCR/UEA archive's convention: shapes compared at one scale); 'series' does too and gives
-    the network those two statistics as two more features per step, so that a class told by a
-    series' level or size is kept (statistics that are the same for every training sequence are
-    left out). What is measured across sequences (the standardisation, the unit of the
-    statistics) is the first fit's.
+    The network: the convolutional front end of `conv_filters` (if any), then GRU (or LSTM)
+    layers of `units`, their sequence (or the front end's) summarised by `pooling`, ReLU Dense
+    layers of `dense_units` and a linear Dense output. It computes in `dtype` and minimises the
+    mean squared error of the standardised targets with `optimizer` at `learning_rate`, for up
+    to `max_iter` epochs and at least `min_steps` optimizer steps; fit ends on the weights of
+    its best epoch (the lowest training loss, or the best validation score), as
+    InceptionTime's checkpoint.
 
-    The network: a convolutional front end of one block per entry of `conv_filters` (an int
-    or a tuple; () for none), each followed by MaxPooling1D(`conv_pool_size`) when it is above
-    1. With one `conv_kernel_size` a block is Conv1D(filters, kernel, padding 'same'),
-    `normalization` ('batch', 'layer' or None) and ReLU; with a tuple of them it is
-    InceptionTime's module (Ismail Fawaz et al. 2020): a 1x1 bottleneck of `filters` (when its
-    input has more than one channel), a Conv1D of `filters` per kernel size and a max-pooling
-    branch side by side, normalised, ReLU, with a residual shortcut around each three modules
-    when there is no pooling. Then GRU (or, with cell='lstm', LSTM) layers of `units` (an int,
-    a tuple for stacked layers, () for none), Bidirectional if `bidirectional`; their sequence
-    (or the front end's) summarised by `pooling`: 'last' (the last state), 'mean' or 'max' over
-    the steps (padded steps never count), both side by side ('max_mean'), or 'attention'
-    (self-attention, then the mean); ReLU Dense layers of `dense_units`; a linear Dense
-    output. It computes in `dtype` and minimises the mean squared error of the standardised
-    targets with `optimizer` at `learning_rate`, gradients clipped to a global norm of
-    `global_clipnorm` (None: no clipping), in batches of `batch_size`, for up to `max_iter`
-    epochs, and at least as many as `min_steps` optimizer steps take (a small data set makes
-    an epoch one or two steps). `lr_schedule='plateau'` halves the learning rate (down to 1/64
-    of it) each time the monitored score has not improved for n_iter_no_change // 2 epochs, as
-    Keras' ReduceLROnPlateau. `dropout` / `recurrent_dropout`: the recurrent layers' input and
-    recurrent dropout. Training stops, as MLPRegressor's, once the training loss (the
-    validation R², on a `validation_fraction` of the samples, with `early_stopping`) has not
-    improved by `tol` for more than `n_iter_no_change` epochs (and min_steps are done); fit
-    ends on the weights of its best epoch (the lowest training loss, or the best validation
-    score), as InceptionTime's checkpoint.
     'auto' (the default of units, scaling, conv_filters, conv_kernel_size, conv_pool_size,
     pooling, learning_rate, batch_size, min_steps, lr_schedule and dtype) chooses by the
     training set's median length. From 100 steps, InceptionTime's network and training: three
@@ -644,18 +642,116 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
     last state, 1e-2, batches of 32, no minimum, a constant rate, float64 (a sample's
     prediction then does not depend on the batch it is predicted in). A front end given
     explicitly for short sequences is of plain blocks (kernel 11, pooling 2) before 64 units
-    and the maximum over the steps, trained as the long sequences' network. settings_ holds
-    what was chosen.
-    `warm_start`: fit continues from the current weights. `shuffle`: reshuffle every epoch.
-    `random_state`: None, an int, a RandomState or a Generator; an int gives bit-identical fits
-    for the same n_jobs. `n_jobs`: the kernels' threads during fit and predict (None: as set by
-    gru_native.set_num_threads or OMP_NUM_THREADS; -1: all cores). `verbose`: print each epoch.
+    and the maximum over the steps, trained as the long sequences' network. ``settings_``
+    holds what was chosen.
 
-    Fitted attributes, as MLPRegressor's: model_ (the gru_native Model), loss_,
-    loss_curve_, best_loss_ (None with early_stopping), validation_scores_ and
-    best_validation_score_ (None without), n_iter_, n_outputs_, n_features_in_ (the features per
-    timestep; for a 2-D X its columns, as scikit-learn counts them, which predict then requires),
-    settings_ (the 'auto' parameters resolved).
+    Parameters
+    ----------
+    units : 'auto', int or tuple of int, default='auto'
+        The recurrent layers' units: an int, a tuple for stacked layers, () for none. 'auto':
+        64 below 100 steps, () for InceptionTime's network from 100 steps.
+    cell : {'gru', 'lstm'}, default='gru'
+        GRU layers, or with 'lstm' LSTM layers.
+    bidirectional : bool, default=False
+        Wrap each recurrent layer in Bidirectional.
+    reset_after : bool, default=True
+        The GRU variant (see `gru_native.layers.GRU`).
+    dropout : float, default=0.0
+        The recurrent layers' input dropout.
+    recurrent_dropout : float, default=0.0
+        The recurrent layers' recurrent dropout.
+    dense_units : int or tuple of int, default=()
+        ReLU Dense layers between the pooling and the output.
+    scaling : {'auto', 'global', 'znorm', 'series'}, default='auto'
+        'global' standardises each feature with its mean and deviation over the training set;
+        'znorm' standardises each sequence by its own mean and deviation per feature (the
+        UCR/UEA archive's convention: shapes compared at one scale); 'series' does too and
+        gives the network those two statistics as two more features per step, so that a class
+        told by a series' level or size is kept (statistics that are the same for every
+        training sequence are left out). What is measured across sequences (the
+        standardisation, the unit of the statistics) is the first fit's.
+    conv_filters : 'auto', int or tuple of int, default='auto'
+        A convolutional front end of one block per entry (() for none), each followed by
+        MaxPooling1D(`conv_pool_size`) when that is above 1.
+    conv_kernel_size : 'auto', int or tuple of int, default='auto'
+        With one kernel size a block is Conv1D(filters, kernel, padding 'same'),
+        `normalization` and ReLU; with a tuple of them it is InceptionTime's module (Ismail
+        Fawaz et al. 2020): a 1x1 bottleneck of `filters` (when its input has more than one
+        channel), a Conv1D of `filters` per kernel size and a max-pooling branch side by side,
+        normalised, ReLU, with a residual shortcut around each three modules when there is no
+        pooling.
+    conv_pool_size : 'auto' or int, default='auto'
+        The max pooling after each block (1: none).
+    normalization : {'batch', 'layer', None}, default='batch'
+        The front end's normalisation.
+    pooling : {'auto', 'last', 'mean', 'max', 'max_mean', 'attention'}, default='auto'
+        How the recurrent layers' sequence (or the front end's) is summarised: 'last' (the last
+        state), 'mean' or 'max' over the steps (padded steps never count), both side by side
+        ('max_mean'), or 'attention' (self-attention, then the mean).
+    learning_rate : 'auto' or float, default='auto'
+        The optimizer's learning rate.
+    optimizer : {'adam', 'adamw', 'rmsprop', 'sgd'}, default='adam'
+        The optimizer.
+    global_clipnorm : float or None, default=1.0
+        Gradients are clipped to this global norm (None: no clipping).
+    batch_size : 'auto' or int, default='auto'
+        Samples per gradient step.
+    max_iter : int, default=200
+        The most epochs.
+    min_steps : 'auto' or int, default='auto'
+        Train for at least as many epochs as this many optimizer steps take (a small data set
+        makes an epoch one or two steps).
+    lr_schedule : {'auto', 'constant', 'plateau'}, default='auto'
+        'plateau' halves the learning rate (down to 1/64 of it) each time the monitored score
+        has not improved for n_iter_no_change // 2 epochs, as Keras' ReduceLROnPlateau.
+    early_stopping : bool, default=False
+        Hold out `validation_fraction` of the samples and stop on the validation score (R² for
+        the regressor, accuracy for the classifier) instead of the training loss.
+    validation_fraction : float, default=0.1
+        The share of the samples held out with `early_stopping`.
+    n_iter_no_change : int, default=10
+        Training stops, as MLPRegressor's, once the training loss (the validation score, with
+        `early_stopping`) has not improved by `tol` for more than `n_iter_no_change` epochs
+        (and `min_steps` are done).
+    tol : float, default=1e-4
+        The improvement that counts.
+    warm_start : bool, default=False
+        `fit` continues from the current weights.
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch.
+    random_state : None, int, RandomState or Generator, default=None
+        An int gives bit-identical fits for the same `n_jobs`.
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
+        The network's computing precision.
+    n_jobs : int or None, default=None
+        The kernels' threads during fit and predict (None: as set by
+        gru_native.set_num_threads or OMP_NUM_THREADS; -1: all cores).
+    verbose : bool or int, default=False
+        Print each epoch.
+
+    Attributes
+    ----------
+    model_ : Model
+        The gru_native Model.
+    loss_ : float
+        The training loss of the last epoch.
+    loss_curve_ : list of float
+        The training loss of each epoch.
+    best_loss_ : float or None
+        The lowest training loss (None with `early_stopping`).
+    validation_scores_ : list of float or None
+        The validation score of each epoch (None without `early_stopping`).
+    best_validation_score_ : float or None
+        The best validation score (None without `early_stopping`).
+    n_iter_ : int
+        Epochs run.
+    n_outputs_ : int
+        Outputs of the network.
+    n_features_in_ : int
+        The features per timestep; for a 2-D X its columns, as scikit-learn counts them, which
+        predict then requires.
+    settings_ : dict
+        The 'auto' parameters resolved.
     """
 
     # 'auto' keeps the global scaling: 'znorm' was measured on classification only
@@ -691,7 +787,19 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
 
     @lazy_over_dask
     def predict(self, X: SequenceData) -> np.ndarray:
-        """Predictions in y's units: (samples,) for a 1-D y, (samples, outputs) for a 2-D y."""
+        """Predict in y's units.
+
+        Parameters
+        ----------
+        X : array-like, list of array-like or dask collection
+            Sequences as `fit` takes them; a dask array or DataFrame of windows gives a lazy
+            dask collection of the predictions.
+
+        Returns
+        -------
+        ndarray
+            (samples,) for a 1-D y, (samples, outputs) for a 2-D y.
+        """
         y = self._outputs(X) * self._y_scale + self._y_mean
         return y[:, 0] if self._y_ndim == 1 else y
 
@@ -705,11 +813,119 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
     """A GRU network classifier with scikit-learn's API.
 
     X as GRURegressor's. y: (samples,) class labels of any type (two or more classes), or a
-    (samples, labels) 0/1 indicator matrix for multilabel classification, as MLPClassifier.
-    Parameters as GRURegressor's; the output is a softmax (a sigmoid for two classes and per
-    label for multilabel y) trained on the cross-entropy, and early stopping watches the
-    validation accuracy. Fitted attributes: classes_ and GRURegressor's (n_outputs_: 1, or the
-    number of labels).
+    (samples, labels) 0/1 indicator matrix for multilabel classification, as MLPClassifier. The
+    network is GRURegressor's with a softmax output (a sigmoid for two classes and per label
+    for multilabel y) trained on the cross-entropy, and early stopping watches the validation
+    accuracy. For long sequences 'auto' scaling is 'znorm'.
+
+    Parameters
+    ----------
+    units : 'auto', int or tuple of int, default='auto'
+        The recurrent layers' units: an int, a tuple for stacked layers, () for none. 'auto':
+        64 below 100 steps, () for InceptionTime's network from 100 steps.
+    cell : {'gru', 'lstm'}, default='gru'
+        GRU layers, or with 'lstm' LSTM layers.
+    bidirectional : bool, default=False
+        Wrap each recurrent layer in Bidirectional.
+    reset_after : bool, default=True
+        The GRU variant (see `gru_native.layers.GRU`).
+    dropout : float, default=0.0
+        The recurrent layers' input dropout.
+    recurrent_dropout : float, default=0.0
+        The recurrent layers' recurrent dropout.
+    dense_units : int or tuple of int, default=()
+        ReLU Dense layers between the pooling and the output.
+    scaling : {'auto', 'global', 'znorm', 'series'}, default='auto'
+        'global' standardises each feature with its mean and deviation over the training set;
+        'znorm' standardises each sequence by its own mean and deviation per feature (the
+        UCR/UEA archive's convention: shapes compared at one scale); 'series' does too and
+        gives the network those two statistics as two more features per step, so that a class
+        told by a series' level or size is kept (statistics that are the same for every
+        training sequence are left out). What is measured across sequences (the
+        standardisation, the unit of the statistics) is the first fit's.
+    conv_filters : 'auto', int or tuple of int, default='auto'
+        A convolutional front end of one block per entry (() for none), each followed by
+        MaxPooling1D(`conv_pool_size`) when that is above 1.
+    conv_kernel_size : 'auto', int or tuple of int, default='auto'
+        With one kernel size a block is Conv1D(filters, kernel, padding 'same'),
+        `normalization` and ReLU; with a tuple of them it is InceptionTime's module (Ismail
+        Fawaz et al. 2020): a 1x1 bottleneck of `filters` (when its input has more than one
+        channel), a Conv1D of `filters` per kernel size and a max-pooling branch side by side,
+        normalised, ReLU, with a residual shortcut around each three modules when there is no
+        pooling.
+    conv_pool_size : 'auto' or int, default='auto'
+        The max pooling after each block (1: none).
+    normalization : {'batch', 'layer', None}, default='batch'
+        The front end's normalisation.
+    pooling : {'auto', 'last', 'mean', 'max', 'max_mean', 'attention'}, default='auto'
+        How the recurrent layers' sequence (or the front end's) is summarised: 'last' (the last
+        state), 'mean' or 'max' over the steps (padded steps never count), both side by side
+        ('max_mean'), or 'attention' (self-attention, then the mean).
+    learning_rate : 'auto' or float, default='auto'
+        The optimizer's learning rate.
+    optimizer : {'adam', 'adamw', 'rmsprop', 'sgd'}, default='adam'
+        The optimizer.
+    global_clipnorm : float or None, default=1.0
+        Gradients are clipped to this global norm (None: no clipping).
+    batch_size : 'auto' or int, default='auto'
+        Samples per gradient step.
+    max_iter : int, default=200
+        The most epochs.
+    min_steps : 'auto' or int, default='auto'
+        Train for at least as many epochs as this many optimizer steps take (a small data set
+        makes an epoch one or two steps).
+    lr_schedule : {'auto', 'constant', 'plateau'}, default='auto'
+        'plateau' halves the learning rate (down to 1/64 of it) each time the monitored score
+        has not improved for n_iter_no_change // 2 epochs, as Keras' ReduceLROnPlateau.
+    early_stopping : bool, default=False
+        Hold out `validation_fraction` of the samples and stop on the validation score (R² for
+        the regressor, accuracy for the classifier) instead of the training loss.
+    validation_fraction : float, default=0.1
+        The share of the samples held out with `early_stopping`.
+    n_iter_no_change : int, default=10
+        Training stops, as MLPRegressor's, once the training loss (the validation score, with
+        `early_stopping`) has not improved by `tol` for more than `n_iter_no_change` epochs
+        (and `min_steps` are done).
+    tol : float, default=1e-4
+        The improvement that counts.
+    warm_start : bool, default=False
+        `fit` continues from the current weights.
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch.
+    random_state : None, int, RandomState or Generator, default=None
+        An int gives bit-identical fits for the same `n_jobs`.
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
+        The network's computing precision.
+    n_jobs : int or None, default=None
+        The kernels' threads during fit and predict (None: as set by
+        gru_native.set_num_threads or OMP_NUM_THREADS; -1: all cores).
+    verbose : bool or int, default=False
+        Print each epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels (for a multilabel y, the label indices).
+    model_ : Model
+        The gru_native Model.
+    loss_ : float
+        The training loss of the last epoch.
+    loss_curve_ : list of float
+        The training loss of each epoch.
+    best_loss_ : float or None
+        The lowest training loss (None with `early_stopping`).
+    validation_scores_ : list of float or None
+        The validation accuracy of each epoch (None without `early_stopping`).
+    best_validation_score_ : float or None
+        The best validation accuracy (None without `early_stopping`).
+    n_iter_ : int
+        Epochs run.
+    n_outputs_ : int
+        1, or the number of labels.
+    n_features_in_ : int
+        The features per timestep (for a 2-D X its columns).
+    settings_ : dict
+        The 'auto' parameters resolved.
     """
 
     # 'auto' for long sequences: shapes at one scale (measured on the archives,
@@ -814,8 +1030,8 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
 
     @lazy_over_dask
     def predict_proba(self, X: SequenceData) -> np.ndarray:
-        """Class probabilities, (samples, classes) in the order of classes_; for a multilabel y,
-        each label's probability, (samples, labels)."""
+        """Class probabilities, (samples, classes) in the order of ``classes_``; for a multilabel
+        y, each label's probability, (samples, labels)."""
         p = self._outputs(X)
         if self._multilabel or len(self.classes_) > 2:
             return p
@@ -828,7 +1044,19 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
 
     @lazy_over_dask
     def predict(self, X: SequenceData) -> np.ndarray:
-        """Labels from classes_ (for a multilabel y, the 0/1 indicator matrix)."""
+        """Predict the class labels.
+
+        Parameters
+        ----------
+        X : array-like, list of array-like or dask collection
+            Sequences as `fit` takes them; a dask array or DataFrame of windows gives a lazy
+            dask collection of the predictions.
+
+        Returns
+        -------
+        ndarray
+            Labels from ``classes_`` (for a multilabel y, the 0/1 indicator matrix).
+        """
         p = self.predict_proba(X)
         if self._multilabel:
             return (p > 0.5).astype(np.int64)

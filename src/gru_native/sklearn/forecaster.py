@@ -84,8 +84,11 @@ class GRUForecaster(BaseEstimator):
         their loss has not improved by `tol` for `n_iter_no_change` epochs, keeping the
         weights of the best epoch.
     validation_fraction : float, default=0.1
+        The most recent share of each series' windows held out with `early_stopping`.
     n_iter_no_change : int, default=10
+        Epochs without an improvement of `tol` after which training stops.
     tol : float, default=1e-4
+        The improvement of the validation loss that counts.
     random_state : int, numpy Generator or None, default=None
         Seeds the initial weights and the shuffling: the same seed gives the same forecasts.
     verbose : int, default=0
@@ -105,13 +108,15 @@ class GRUForecaster(BaseEstimator):
         [* quantiles]).
     ids_ : list
         The fitted series' ids (their positions for arrays, `unique_id` for a DataFrame).
-    series_mean_, series_scale_ : ndarray of shape (n_series, n_features_)
-        Each series' standardisation.
+    series_mean_, series_scale_ : ndarray of shape (n_series, n_targets)
+        Each series' standardisation (``n_targets`` is ``n_features_``).
     n_features_ : int
         Targets per series.
     n_past_covariates_, n_future_covariates_, n_static_covariates_ : int
+        Columns of each kind of covariates (0 without).
     quantiles_ : ndarray or None
-    interval_adjustments_ : list of ndarray of shape (horizon, n_features_, n_quantiles) or None
+        The quantile levels (None without `quantiles`).
+    interval_adjustments_ : list of ndarray of shape (horizon, n_targets, n_quantiles) or None
         Per network, the conformal widening of each quantile, in standardised window units (0
         for the median).
     loss_curves_, validation_curves_ : list of list of float
@@ -148,15 +153,41 @@ class GRUForecaster(BaseEstimator):
     def fit(self: _Forecaster, series: Series, past_covariates: Any = None,
             future_covariates: Any = None, static_covariates: Any = None, *,
             id_col: str = "unique_id", time_col: str = "ds", target_col: Any = "y") -> _Forecaster:
-        """Train one model on `series`: an array (steps,) or (steps, targets), a list of such
-        arrays of any lengths, or a long DataFrame with columns id_col, time_col and
-        target_col (sorted by time within each series).
+        """Train one model on `series`.
 
-        Covariates: `past_covariates` (observed up to the forecast origin only) and
-        `future_covariates` (known for the forecast steps too: calendar, weather forecasts,
-        prices), for arrays an array per series aligned row by row with it, for a DataFrame
-        the names of its columns; `static_covariates` one row per series (an array in the
-        series' order, or a DataFrame with the id column). Returns self."""
+        Parameters
+        ----------
+        series : array-like, list of array-like or DataFrame
+            An array (steps,) or (steps, targets), a list of such arrays of any lengths, or a
+            long DataFrame with columns id_col, time_col and target_col (sorted by time within
+            each series).
+        past_covariates : array-like, list of array-like or list of str, optional
+            Covariates observed up to the forecast origin only: for arrays an array per series
+            aligned row by row with it, for a DataFrame the names of its columns.
+        future_covariates : array-like, list of array-like or list of str, optional
+            Covariates known for the forecast steps too (calendar, weather forecasts, prices),
+            given as `past_covariates`.
+        static_covariates : array-like or DataFrame, optional
+            One row per series: an array in the series' order, or a DataFrame with the id
+            column.
+        id_col : str, default='unique_id'
+            The DataFrame's series id column.
+        time_col : str, default='ds'
+            The DataFrame's time column.
+        target_col : str or list of str, default='y'
+            The DataFrame's target column(s).
+
+        Returns
+        -------
+        self
+            The fitted forecaster.
+
+        Raises
+        ------
+        ValueError
+            For a series shorter than horizon + 1 steps, missing or short covariates, unsorted
+            or duplicated time stamps or NaN in the targets (naming the series and the step).
+        """
         self._check_params()
         panel = read_panel(series, id_col, time_col, target_col)
         past = panel.covariates(past_covariates, "past_covariates")
@@ -348,16 +379,35 @@ class GRUForecaster(BaseEstimator):
     def predict(self, steps: int, future_covariates: Any = None, *, ids: Optional[Sequence] = None,
                 series: Series = None, past_covariates: Any = None,
                 static_covariates: Any = None) -> Forecasts:
-        """The `steps` steps after the end of each series, in the kind fit was given: an array
-        (steps,) or (steps, targets) for one series, a list of them for a list, a long
-        DataFrame (id, ds, a column per target) for a DataFrame. With quantiles: the 0.5
-        quantile.
+        """Forecast the `steps` steps after the end of each series.
 
-        `ids` selects fitted series; `series` (with its covariates) forecasts other series
-        with the fitted model, without refitting (each standardised by its own history). A
-        model fitted with future covariates needs them for the forecast steps
-        (`future_covariates`: an array per series forecast, or a DataFrame with the id, ds and
-        covariate columns); a block of `horizon` steps past its last row repeats that row."""
+        Parameters
+        ----------
+        steps : int
+            Steps to forecast; beyond `horizon`, forecasts are fed back in blocks of `horizon`
+            (not with past covariates, unknown beyond the forecast origin).
+        future_covariates : array-like, list of array-like or DataFrame, optional
+            A model fitted with future covariates needs them for the forecast steps: an array
+            per series forecast, or a DataFrame with the id, ds and covariate columns; a block
+            of `horizon` steps past its last row repeats that row.
+        ids : sequence, optional
+            The ids of the series to forecast, among the fitted ones (or among `series`); by
+            default all.
+        series : array-like, list of array-like or DataFrame, optional
+            Other series (as fit takes them, with their covariates) to forecast with the fitted
+            model, without refitting (each standardised by its own history).
+        past_covariates : array-like, list of array-like or list of str, optional
+            The past covariates of `series`.
+        static_covariates : array-like or DataFrame, optional
+            The static covariates of `series`.
+
+        Returns
+        -------
+        ndarray, list of ndarray or DataFrame
+            In the kind fit was given: an array (steps,) or (steps, targets) for one series, a
+            list of them for a list, a long DataFrame (id, ds, a column per target) for a
+            DataFrame. With quantiles: the 0.5 quantile.
+        """
         forecasts, panel, positions = self._forecast(steps, future_covariates, ids, series,
                                                      past_covariates, static_covariates)
         points = [f if self.quantiles_ is None else f[..., self._median] for f in forecasts]

@@ -60,8 +60,8 @@ def _stacked_steps(X):
 
 
 class SequenceScaler(TransformerMixin, BaseEstimator):
-    """Standardise each feature of sequences: (x - mean_) / scale_, with the statistics taken over
-    all samples and timesteps, as sklearn's StandardScaler over the stacked timesteps.
+    """Standardise each feature of sequences: ``(x - mean_) / scale_``, with the statistics taken
+    over all samples and timesteps, as sklearn's StandardScaler over the stacked timesteps.
 
     Takes arrays (n, T, F), arrays (n, T) as one feature, or lists of arrays (T_i, F) of
     different lengths (not padded, so padding does not bias the statistics), and returns the

@@ -1,0 +1,132 @@
+"""The API reference covers the public API: every public name is listed in docs/api.rst and has
+a docstring, and the docstrings converted to numpydoc's format (CONVERTED) pass numpydoc's
+validation, their Parameters matching their signatures. The site's build (tools/build_docs.sh)
+checks that they render."""
+
+import importlib
+import inspect
+import pkgutil
+import re
+import types
+from pathlib import Path
+
+import pytest
+
+validate = pytest.importorskip("numpydoc.validate").validate
+
+import gru_native  # noqa: E402
+
+API_RST = Path(__file__).resolve().parent.parent / "docs" / "api.rst"
+
+# Docstrings in numpydoc's format, held to all of its rules but IGNORED. The others are still
+# prose, converted step by step: until then they need only exist.
+CONVERTED = {
+    "gru_native.models.Model",
+    "gru_native.models.Model.compile",
+    "gru_native.models.Model.fit",
+    "gru_native.models.Model.evaluate",
+    "gru_native.models.Model.predict",
+    "gru_native.models.Model.stream",
+    "gru_native.models.Model.save",
+    "gru_native.models.Sequential",
+    "gru_native.layers.GRU",
+    "gru_native.layers.LSTM",
+    "gru_native.layers.Dense",
+    "gru_native.GRURegressor",
+    "gru_native.GRURegressor.fit",
+    "gru_native.GRURegressor.predict",
+    "gru_native.GRUClassifier",
+    "gru_native.GRUClassifier.fit",
+    "gru_native.GRUClassifier.predict",
+    "gru_native.GRUForecaster",
+    "gru_native.GRUForecaster.fit",
+    "gru_native.GRUForecaster.predict",
+}
+# GL01: the summary starts on the line of the opening quotes (PEP 257, this package's style).
+# ES01, SA01, EX01: an extended summary, See Also and Examples are optional. RT02: a return
+# value may be named.
+IGNORED = {"GL01", "ES01", "SA01", "EX01", "RT02"}
+
+
+def public_modules():
+    """gru_native, the modules its __all__ exports, its subpackages, and the modules their
+    __all__ export."""
+    names = ["gru_native"]
+    names += [f"gru_native.{name}" for name in gru_native.__all__
+              if isinstance(getattr(gru_native, name), types.ModuleType)]
+    names += [f"gru_native.{m.name}" for m in pkgutil.iter_modules(gru_native.__path__) if m.ispkg]
+    for name in names:  # grows while it runs: the modules' own exported modules
+        module = importlib.import_module(name)
+        names += [f"{name}.{n}" for n in getattr(module, "__all__", ())
+                  if isinstance(getattr(module, n), types.ModuleType)
+                  and f"{name}.{n}" not in names]
+    return list(dict.fromkeys(names))
+
+
+def public_names():
+    """{dotted name: object} of every public name, each object once: a module's __all__, or
+    for a module without one, the names it (or a submodule of it) defines."""
+    found, seen = {}, set()
+    for module_name in public_modules():
+        module = importlib.import_module(module_name)
+        names = getattr(module, "__all__", None)
+        if names is None:
+            names = [n for n, obj in vars(module).items() if not n.startswith("_")
+                     and not isinstance(obj, types.ModuleType)
+                     and (getattr(obj, "__module__", None) or "").startswith(module_name)]
+        for name in names:
+            obj = getattr(module, name)
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                found[f"{module_name}.{name}"] = obj
+    return found
+
+
+def documented():
+    """{dotted name: object} of what docs/api.rst documents: its automodule directives, the
+    entries of its autosummary tables and its data directives, each under its currentmodule."""
+    found, module, in_table = {}, None, False
+    for line in API_RST.read_text().splitlines():
+        directive = re.match(r"\.\. (\w+)::\s*(\S*)", line)
+        if directive:
+            kind, argument = directive.groups()
+            in_table = kind == "autosummary"
+            if kind in ("currentmodule", "automodule"):
+                module = argument
+            if kind == "automodule":
+                found[argument] = importlib.import_module(argument)
+            elif kind == "data":
+                found[f"{module}.{argument}"] = getattr(importlib.import_module(module), argument)
+        elif in_table and line.startswith("   ") and not line.strip().startswith(":"):
+            name = line.strip()
+            found[f"{module}.{name}"] = getattr(importlib.import_module(module), name)
+        elif line and not line.startswith(" "):
+            in_table = False
+    return found
+
+
+def test_every_public_name_is_in_the_api_reference():
+    listed = {id(obj) for obj in documented().values()}
+    missing = [name for name, obj in public_names().items() if id(obj) not in listed]
+    assert not missing, f"public names missing from docs/api.rst: {missing}"
+
+
+def test_every_public_name_has_a_docstring():
+    """numpydoc's GL08 for classes and routines. A module's docstring is checked directly:
+    numpydoc fails to find the source line of a module that defines no class or function."""
+    missing = []
+    for name, obj in public_names().items():
+        if isinstance(obj, types.ModuleType):
+            if not obj.__doc__:
+                missing.append(name)
+        elif inspect.isclass(obj) or callable(obj):
+            if any(code == "GL08" for code, _ in validate(name)["errors"]):
+                missing.append(name)
+    assert not missing, f"public names without a docstring: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTED))
+def test_converted_docstrings_follow_numpydoc(name):
+    errors = [f"{code}: {message}" for code, message in validate(name)["errors"]
+              if code not in IGNORED]
+    assert not errors, "\n".join(errors)
