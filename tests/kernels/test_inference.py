@@ -107,16 +107,23 @@ def test_models_without_a_plan_predict_through_their_layers(rng):
         np.testing.assert_array_equal(y, layer_path_forward(model, x.astype(np.float32))[0])
 
 
-def test_predict_rejects_non_finite_inputs_with_and_without_a_plan(rng):
-    x = rng.normal(size=(2, 4, 2))
-    x[1, 2, 0] = np.nan
-    for stack in ([layers.GRU(3, input_shape=(4, 2))],
-                  [layers.GRU(3, stateful=True, input_shape=(4, 2))]):
-        model = gn.Sequential(stack)
-        for bad in (np.nan, np.inf, -np.inf):
-            x[1, 2, 0] = bad
-            with pytest.raises(ValueError, match="NaN or infinite"):
-                model.predict(x, verbose=0)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_rejects_non_finite_inputs_with_and_without_a_plan(rng, dtype):
+    x = rng.normal(size=(3, 7, 5)).astype(dtype)  # 105 values: a vector loop's tail too
+    x[0, 0, 0] = np.finfo(dtype).max  # the largest finite values pass
+    x[0, 0, 1] = -np.finfo(dtype).max
+    x[0, 0, 2] = np.finfo(dtype).smallest_subnormal
+    for stack in ([layers.GRU(3, input_shape=(7, 5))],
+                  [layers.GRU(3, stateful=True, input_shape=(7, 5))]):
+        model = gn.Sequential(stack, dtype=dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            model.predict(x, verbose=0)
+        for where in ((1, 2, 0), (2, 6, 4)):
+            for bad in (np.nan, np.inf, -np.inf):
+                xb = x.copy()
+                xb[where] = bad
+                with pytest.raises(ValueError, match="NaN or infinite"):
+                    model.predict(xb, verbose=0)
 
 
 def test_plan_checks_what_crosses_into_c(rng):
