@@ -6,6 +6,7 @@ Build it with tools/build_docs.sh (a fresh venv, warnings as errors)."""
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import gru_native  # noqa: E402  (after the environment above)
 # The performance page shows bench/compare.py's latest chart. Sphinx reads images only from
 # inside docs/, so the build copies it into generated/ (written by the build, not committed).
 _DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(_DOCS / "_ext"))
 (_DOCS / "generated").mkdir(exist_ok=True)
 shutil.copy(_DOCS.parent / "bench" / "results.png", _DOCS / "generated" / "results.png")
 
@@ -34,6 +36,7 @@ extensions = [
     "sphinx.ext.doctest",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "compare_table",  # _ext/: the performance page's table from bench/results.json
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build"]

@@ -16,8 +16,12 @@ def _fans(shape):
 
 
 class Initializer:
-    """The base of the initialisers: `initializer(shape, rng)` returns an array of `shape`
-    drawn with the NumPy generator `rng`."""
+    """The base of the initialisers, which make the initial values of a weight.
+
+    ``initializer(shape, rng)`` returns an array of `shape` drawn with the NumPy generator
+    `rng` (a ``numpy.random.Generator``). A subclass registered under a ``name`` can be given
+    to a layer by that name (see :func:`~gru_native.initializers.get`).
+    """
 
     name = None
 
@@ -25,10 +29,30 @@ class Initializer:
         raise NotImplementedError
 
     def get_config(self):
+        """Return the initializer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            The arguments of its constructor by name (empty for an initializer without
+            arguments).
+        """
         return {}
 
     @classmethod
     def from_config(cls, config):
+        """Make an initializer from its configuration.
+
+        Parameters
+        ----------
+        config : dict
+            The arguments of the constructor by name, as ``get_config`` returns them.
+
+        Returns
+        -------
+        Initializer
+            ``cls(**config)``.
+        """
         return cls(**config)
 
 
@@ -51,7 +75,17 @@ class Ones(Initializer):
 
 
 class RandomUniform(Initializer):
-    """Uniform in [minval, maxval)."""
+    """Draw the values uniformly in [minval, maxval), as ``keras.initializers.RandomUniform``.
+
+    Registered as 'random_uniform' and, as in Keras, 'uniform'.
+
+    Parameters
+    ----------
+    minval : float, default=-0.05
+        The lower bound (included).
+    maxval : float, default=0.05
+        The upper bound (excluded).
+    """
 
     name = "random_uniform"
 
@@ -62,11 +96,28 @@ class RandomUniform(Initializer):
         return rng.uniform(self.minval, self.maxval, shape)
 
     def get_config(self):
+        """Return the initializer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            ``{'minval': ..., 'maxval': ...}``.
+        """
         return {"minval": self.minval, "maxval": self.maxval}
 
 
 class RandomNormal(Initializer):
-    """Normal with `mean` and `stddev`."""
+    """Draw the values from a normal distribution, as ``keras.initializers.RandomNormal``.
+
+    Registered as 'random_normal' and, as in Keras, 'normal'.
+
+    Parameters
+    ----------
+    mean : float, default=0.0
+        The mean of the distribution.
+    stddev : float, default=0.05
+        The standard deviation of the distribution.
+    """
 
     name = "random_normal"
 
@@ -77,11 +128,34 @@ class RandomNormal(Initializer):
         return rng.normal(self.mean, self.stddev, shape)
 
     def get_config(self):
+        """Return the initializer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            ``{'mean': ..., 'stddev': ...}``.
+        """
         return {"mean": self.mean, "stddev": self.stddev}
 
 
 class VarianceScaling(Initializer):
-    """Uniform or truncated-normal with variance scale / fan, as keras.initializers."""
+    """Draw values of variance ``scale / fan``, as ``keras.initializers.VarianceScaling``.
+
+    The fans are Keras': the last axis of the shape is the output, the rest the input (for a
+    shape of more than 2 axes, the leading ones are a receptive field that multiplies both
+    fans); a fan below 1 counts as 1. The values are uniform in ``[-limit, limit)`` with
+    ``limit = sqrt(3 * scale / fan)``, or normal truncated at two standard deviations and
+    rescaled to that variance.
+
+    Parameters
+    ----------
+    scale : float, default=1.0
+        The variance times the fan.
+    mode : {'fan_in', 'fan_out', 'fan_avg'}, default='fan_in'
+        The fan: the input's, the output's, or their mean.
+    distribution : {'truncated_normal', 'uniform'}, default='truncated_normal'
+        'uniform', or (any other value) the truncated normal.
+    """
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal"):
         self.scale, self.mode, self.distribution = scale, mode, distribution
@@ -103,6 +177,13 @@ class VarianceScaling(Initializer):
         return values * stddev
 
     def get_config(self):
+        """Return the initializer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            ``{'scale': ..., 'mode': ..., 'distribution': ...}``.
+        """
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
 
 
@@ -115,6 +196,14 @@ class GlorotUniform(VarianceScaling):
         super().__init__(1.0, "fan_avg", "uniform")
 
     def get_config(self):
+        """Return the initializer's configuration: empty, as it takes no arguments.
+
+        Returns
+        -------
+        dict
+            An empty dict: the scale, the mode and the distribution of Glorot uniform are
+            fixed.
+        """
         return {}
 
 
@@ -127,6 +216,14 @@ class GlorotNormal(VarianceScaling):
         super().__init__(1.0, "fan_avg", "truncated_normal")
 
     def get_config(self):
+        """Return the initializer's configuration: empty, as it takes no arguments.
+
+        Returns
+        -------
+        dict
+            An empty dict: the scale, the mode and the distribution of Glorot normal are
+            fixed.
+        """
         return {}
 
 
@@ -139,6 +236,14 @@ class HeUniform(VarianceScaling):
         super().__init__(2.0, "fan_in", "uniform")
 
     def get_config(self):
+        """Return the initializer's configuration: empty, as it takes no arguments.
+
+        Returns
+        -------
+        dict
+            An empty dict: the scale, the mode and the distribution of He uniform are
+            fixed.
+        """
         return {}
 
 
@@ -151,12 +256,30 @@ class HeNormal(VarianceScaling):
         super().__init__(2.0, "fan_in", "truncated_normal")
 
     def get_config(self):
+        """Return the initializer's configuration: empty, as it takes no arguments.
+
+        Returns
+        -------
+        dict
+            An empty dict: the scale, the mode and the distribution of He normal are
+            fixed.
+        """
         return {}
 
 
 class Orthogonal(Initializer):
-    """An orthogonal matrix (Keras' QR recipe): orthonormal rows for a wide shape such as a
-    recurrent kernel's (H, 3H), orthonormal columns for a tall one."""
+    """Draw an orthogonal matrix, as ``keras.initializers.Orthogonal``.
+
+    Keras' QR recipe: the QR decomposition of a normal random matrix gives orthonormal rows
+    for a wide shape such as a recurrent kernel's (H, 3H), orthonormal columns for a tall one.
+    A shape of more than 2 axes is drawn as a matrix of (the product of the leading axes,
+    the last axis).
+
+    Parameters
+    ----------
+    gain : float, default=1.0
+        The factor the orthogonal matrix is multiplied by.
+    """
 
     name = "orthogonal"
 
@@ -176,6 +299,13 @@ class Orthogonal(Initializer):
         return self.gain * q.reshape(shape)
 
     def get_config(self):
+        """Return the initializer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            ``{'gain': ...}``.
+        """
         return {"gain": self.gain}
 
 
@@ -189,12 +319,56 @@ REGISTRY.register("normal", RandomNormal)
 
 
 def get(identifier):
-    """An Initializer from a name ('glorot_uniform', ...), a config dict or an instance."""
+    """Return an Initializer from a name, a config dict or an instance.
+
+    Parameters
+    ----------
+    identifier : str, dict or Initializer
+        A name, in any case ('zeros', 'ones', 'random_uniform' or 'uniform', 'random_normal'
+        or 'normal', 'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal',
+        'orthogonal', or another one registered in ``REGISTRY``): a new instance with the
+        default settings; a config dict ``{"class_name": name, "config": {...}}``: that
+        class's ``from_config(config)``; an :class:`~gru_native.initializers.Initializer`,
+        returned as it is.
+
+    Returns
+    -------
+    Initializer
+        The initializer.
+
+    Raises
+    ------
+    ValueError
+        If a name (or a config's ``class_name``) is not registered (the message lists the
+        known names).
+    TypeError
+        If `identifier` is neither a name, a config dict nor an Initializer.
+    """
     return REGISTRY.get(identifier)
 
 
 def to_config(identifier):
-    """What a layer's config stores for an initializer argument: its name, or a config dict."""
+    """Return what a layer's config stores for an initializer argument.
+
+    Parameters
+    ----------
+    identifier : str, dict or Initializer
+        The initializer argument, as :func:`~gru_native.initializers.get` takes it.
+
+    Returns
+    -------
+    str or dict
+        A name as it is; otherwise a config dict ``{"class_name": name, "config": {...}}``
+        (the initializer's registered name and its ``get_config()``), which
+        :func:`~gru_native.initializers.get` turns back into it.
+
+    Raises
+    ------
+    ValueError
+        If a config's ``class_name`` is not registered.
+    TypeError
+        If `identifier` is neither a name, a config dict nor an Initializer.
+    """
     if isinstance(identifier, str):
         return identifier
     initializer = get(identifier)

@@ -1,17 +1,20 @@
-"""Keras' losses with their gradients. A loss maps (y_true, y_pred, sample_weight) to a float and
-`value_and_grad` also returns d loss / d y_pred.
+"""Keras' losses with their gradients.
+
+A loss maps ``(y_true, y_pred, sample_weight)`` to a float and
+:meth:`~gru_native.losses.Loss.value_and_grad` also returns d loss / d y_pred.
 
 Reduction is Keras' 'sum_over_batch_size': each entry (a sample, or a sample's timestep on 3-D
 outputs) gets the mean over the last axis (crossentropies: the sum over classes); entries are
-multiplied by sample_weight, summed, and divided by the number of entries, as Keras does (not by
-the sum of the weights).
+multiplied by ``sample_weight``, summed, and divided by the number of entries, as Keras does
+(not by the sum of the weights).
 
 Crossentropies also compute the loss of activation(logits) from the logits
-(`value_and_grad_from_logits`, with `fused_activation` naming the activation): log-sum-exp and
-softplus stay finite where the probabilities round to 0 or 1, and the gradient is just (p - y)/n.
+(``value_and_grad_from_logits``, with ``fused_activation`` naming the activation): log-sum-exp
+and softplus stay finite where the probabilities round to 0 or 1, and the gradient is just
+``(p - y) / n``.
 
-Pinball (the quantile loss) trains Q quantiles of each target at once: its predictions have Q
-values per target, the quantile axis fastest.
+:class:`~gru_native.losses.Pinball` (the quantile loss) trains Q quantiles of each target at
+once: its predictions have Q values per target, the quantile axis fastest.
 """
 
 from __future__ import annotations
@@ -28,7 +31,24 @@ _EPSILON = 1e-7  # Keras' backend.epsilon(): probabilities are clipped to [eps, 
 
 
 def as_arrays(y_true, y_pred):
-    """y_true and y_pred as float arrays of y_pred's float dtype (float64 for other dtypes)."""
+    """Convert targets and predictions to float arrays of one dtype.
+
+    The dtype is ``y_pred``'s float dtype (float32 or float64), float64 for other dtypes.
+
+    Parameters
+    ----------
+    y_true : array-like
+        The targets.
+    y_pred : array-like
+        The predictions.
+
+    Returns
+    -------
+    y_true : ndarray
+        ``y_true`` as an array of ``y_pred``'s float dtype.
+    y_pred : ndarray
+        ``y_pred`` as a float32 or float64 array.
+    """
     y_pred = np.asarray(y_pred)
     if y_pred.dtype not in (np.float32, np.float64):
         y_pred = y_pred.astype(np.float64)
@@ -36,8 +56,28 @@ def as_arrays(y_true, y_pred):
 
 
 def match_shapes(y_true, y_pred):
-    """Targets with one axis fewer than the predictions, whose last axis has size 1, get that
-    axis back: (batch,) targets against (batch, 1) predictions. Any other mismatch raises."""
+    """Give targets the predictions' last axis of size 1 that they lack.
+
+    Targets with one axis fewer than the predictions, whose last axis has size 1, get that axis
+    back: ``(batch,)`` targets against ``(batch, 1)`` predictions. Any other mismatch raises.
+
+    Parameters
+    ----------
+    y_true : ndarray
+        The targets.
+    y_pred : ndarray
+        The predictions.
+
+    Returns
+    -------
+    ndarray
+        ``y_true``, of ``y_pred``'s shape.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ otherwise.
+    """
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
     if y_true.shape != y_pred.shape:
@@ -46,8 +86,28 @@ def match_shapes(y_true, y_pred):
 
 
 def match_label_shape(labels, y_pred):
-    """Integer class labels with y_pred's shape without its class axis; a class axis of size 1 is
-    dropped. Any other shape raises."""
+    """Check the shape of integer class labels against the predictions.
+
+    The labels must have ``y_pred``'s shape without its class axis (the last one); a class axis of
+    size 1 is dropped. Any other shape raises.
+
+    Parameters
+    ----------
+    labels : ndarray
+        The class labels.
+    y_pred : ndarray
+        The predictions, classes on the last axis.
+
+    Returns
+    -------
+    ndarray of shape ``y_pred.shape[:-1]``
+        The labels.
+
+    Raises
+    ------
+    ValueError
+        If the labels have another shape.
+    """
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.shape != y_pred.shape[:-1]:
@@ -57,8 +117,30 @@ def match_label_shape(labels, y_pred):
 
 
 def batch_weights(sample_weight, shape, dtype=np.float64):
-    """sample_weight broadcast to the per-entry shape: it may have that shape, or a leading part
-    of it (one weight per sample for per-timestep entries), or a trailing axis of size 1."""
+    """Broadcast ``sample_weight`` to the per-entry shape.
+
+    ``sample_weight`` may have that shape, or a leading part of it (one weight per sample for
+    per-timestep entries), or a trailing axis of size 1.
+
+    Parameters
+    ----------
+    sample_weight : array-like
+        The weights.
+    shape : tuple of int
+        The shape of the entries: ``(batch,)``, or ``(batch, timesteps)`` on 3-D outputs.
+    dtype : numpy dtype, default=np.float64
+        The dtype of the weights returned.
+
+    Returns
+    -------
+    ndarray of shape ``shape``
+        The weights, broadcast (a read-only view).
+
+    Raises
+    ------
+    ValueError
+        If ``sample_weight`` has another shape or contains NaN.
+    """
     weights = np.asarray(sample_weight, dtype=dtype)
     if weights.ndim == len(shape) + 1 and weights.shape[-1] == 1:
         weights = weights[..., 0]
@@ -72,8 +154,27 @@ def batch_weights(sample_weight, shape, dtype=np.float64):
 
 
 def check_quantiles(quantiles, name="quantiles"):
-    """quantiles as a tuple of floats: a non-empty sequence of numbers in (0, 1), strictly
-    increasing."""
+    """Check quantiles and return them as a tuple of floats.
+
+    The quantiles must be a non-empty sequence of numbers in (0, 1), strictly increasing.
+
+    Parameters
+    ----------
+    quantiles : sequence of float
+        The quantiles.
+    name : str, default='quantiles'
+        The name the error messages give them.
+
+    Returns
+    -------
+    tuple of float
+        The quantiles.
+
+    Raises
+    ------
+    ValueError
+        If ``quantiles`` is not such a sequence.
+    """
     if isinstance(quantiles, (str, bytes, dict)) or not np.iterable(quantiles) \
             or np.ndim(quantiles) != 1 and len(quantiles):
         raise ValueError(f"{name} must be a non-empty sequence of numbers in (0, 1), strictly "
@@ -102,8 +203,19 @@ def _reduce(entries, entry_grads, sample_weight):
 
 
 class Loss:
-    """The base of the losses: `loss(y_true, y_pred, sample_weight=None)` is the reduced loss
-    (Keras' 'sum_over_batch_size'), `value_and_grad` also its gradient w.r.t. y_pred."""
+    """Base class of the losses.
+
+    ``loss(y_true, y_pred, sample_weight=None)`` is the reduced loss (Keras'
+    'sum_over_batch_size'), :meth:`value_and_grad` also its gradient w.r.t. ``y_pred``.
+
+    Attributes
+    ----------
+    name : str
+        The loss's name, as :func:`~gru_native.losses.get` and the History know it.
+    fused_activation : str or None
+        For a crossentropy, the activation whose logits it can take directly
+        (``value_and_grad_from_logits``).
+    """
 
     name = None
     fused_activation = None
@@ -115,13 +227,56 @@ class Loss:
         return self.value_and_grad(y_true, y_pred, sample_weight)[0]
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None):
+        """Compute the loss and its gradient with respect to ``y_pred``.
+
+        Parameters
+        ----------
+        y_true : array-like
+            The targets, of ``y_pred``'s shape or without its last axis when that has size 1
+            (sparse crossentropy: integer class labels without the class axis).
+        y_pred : array-like
+            The predictions, ``(batch, outputs)`` or ``(batch, timesteps, outputs)``.
+        sample_weight : array-like, optional
+            The weights of the entries: of the per-entry shape (``y_pred``'s without its last axis)
+            or a leading part of it, as :func:`~gru_native.losses.batch_weights` takes them.
+
+        Returns
+        -------
+        loss : float
+            The reduced loss (Keras' 'sum_over_batch_size').
+        grad : ndarray
+            The gradient d loss / d y_pred, of ``y_pred``'s shape and float dtype.
+
+        Raises
+        ------
+        ValueError
+            For targets or weights whose shape does not fit ``y_pred``, or targets holding NaN or
+            infinite values.
+        """
         y_true, y_pred = self._targets(y_true, y_pred)
         return _reduce(*self._entries(y_true, y_pred), sample_weight)
 
     def check_targets(self, y_true, y_pred_shape, dtype=np.float64):
-        """Raise the error value_and_grad would raise for y_true against predictions of
-        `y_pred_shape`, without any predictions: a model checks its targets before a step
-        changes anything (its weights, a stateful layer's states)."""
+        """Check targets against predictions of a shape, without any predictions.
+
+        Raise the error :meth:`value_and_grad` would raise for ``y_true`` against predictions of
+        ``y_pred_shape``: a model checks its targets before a step changes anything (its weights, a
+        stateful layer's states).
+
+        Parameters
+        ----------
+        y_true : array-like
+            The targets.
+        y_pred_shape : tuple of int
+            The shape of the predictions.
+        dtype : numpy dtype, default=np.float64
+            The float dtype of the predictions.
+
+        Raises
+        ------
+        ValueError
+            For targets :meth:`value_and_grad` would refuse.
+        """
         self._targets(y_true, _stand_in(y_pred_shape, dtype))
 
     def _targets(self, y_true, y_pred):
@@ -137,10 +292,29 @@ class Loss:
         raise NotImplementedError
 
     def get_config(self):
+        """Return the loss's constructor arguments.
+
+        Returns
+        -------
+        dict
+            The arguments, ``{}`` for a loss without any.
+        """
         return {}
 
     @classmethod
     def from_config(cls, config):
+        """Create a loss from its config.
+
+        Parameters
+        ----------
+        config : dict
+            The constructor arguments, as :meth:`get_config` returns them.
+
+        Returns
+        -------
+        Loss
+            The new loss.
+        """
         return cls(**config)
 
     def __repr__(self):
@@ -168,7 +342,21 @@ class MeanAbsoluteError(Loss):
 
 
 class Huber(Loss):
-    """Quadratic for errors up to delta, linear beyond."""
+    """The Huber loss: quadratic for errors up to ``delta``, linear beyond.
+
+    Each entry's loss is the mean over the last axis of ``0.5 * e**2`` where ``|e| <= delta``,
+    ``delta * |e| - 0.5 * delta**2`` beyond, ``e = y_pred - y_true``.
+
+    Parameters
+    ----------
+    delta : float, default=1.0
+        The error size where the loss turns from quadratic to linear, a positive number.
+
+    Raises
+    ------
+    ValueError
+        If ``delta`` is not a positive number.
+    """
     name = "huber_loss"
 
     def __init__(self, delta=1.0):
@@ -182,6 +370,13 @@ class Huber(Loss):
         return np.mean(losses, axis=-1), np.clip(error, -d, d) / error.shape[-1]
 
     def get_config(self):
+        """Return the loss's constructor arguments.
+
+        Returns
+        -------
+        dict
+            ``{'delta': delta}``.
+        """
         return {"delta": self.delta}
 
 
@@ -190,7 +385,31 @@ class _Crossentropy(Loss):
         self.from_logits = bool(from_logits)
 
     def value_and_grad_from_logits(self, y_true, logits, sample_weight=None):
-        """The loss of fused_activation(logits), and its gradient w.r.t. the logits."""
+        """Compute the loss from the logits, and its gradient w.r.t. them.
+
+        The loss of ``fused_activation(logits)``, computed stably from the logits.
+
+        Parameters
+        ----------
+        y_true : array-like
+            The targets, as :meth:`value_and_grad` takes them.
+        logits : array-like
+            The logits, of the predictions' shape.
+        sample_weight : array-like, optional
+            The weights of the entries, as :meth:`value_and_grad` takes them.
+
+        Returns
+        -------
+        loss : float
+            The reduced loss.
+        grad : ndarray
+            The gradient d loss / d logits, of the logits' shape.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`value_and_grad`.
+        """
         y_true, logits = self._targets(y_true, logits)
         return _reduce(*self._entries_from_logits(y_true, logits), sample_weight)
 
@@ -204,7 +423,17 @@ class _Crossentropy(Loss):
 
 
 class BinaryCrossentropy(_Crossentropy):
-    """Mean over the last axis of -(y log p + (1 - y) log(1 - p)): independent 0/1 labels."""
+    """The binary crossentropy, for independent 0/1 labels.
+
+    Each entry's loss is the mean over the last axis of ``-(y log p + (1 - y) log(1 - p))``, the
+    probabilities clipped to ``[1e-7, 1 - 1e-7]`` as in Keras.
+
+    Parameters
+    ----------
+    from_logits : bool, default=False
+        Whether ``y_pred`` holds logits (the sigmoid is applied inside the loss) rather than
+        probabilities.
+    """
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
@@ -225,7 +454,17 @@ class BinaryCrossentropy(_Crossentropy):
 
 
 class CategoricalCrossentropy(_Crossentropy):
-    """-sum over the last axis of y log p: one-hot (or soft) labels over exclusive classes."""
+    """The categorical crossentropy, for one-hot (or soft) labels over exclusive classes.
+
+    Each entry's loss is ``-sum(y log p)`` over the last axis, the predictions first rescaled to
+    sum to 1, then clipped to ``[1e-7, 1 - 1e-7]``, as in Keras.
+
+    Parameters
+    ----------
+    from_logits : bool, default=False
+        Whether ``y_pred`` holds logits (the softmax is applied inside the loss) rather than
+        probabilities.
+    """
     name = "categorical_crossentropy"
     fused_activation = "softmax"
 
@@ -250,12 +489,41 @@ class CategoricalCrossentropy(_Crossentropy):
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
-    """Categorical crossentropy with integer class labels: y_true has y_pred's shape without the
-    class axis, or with a class axis of size 1."""
+    """Categorical crossentropy with integer class labels.
+
+    ``y_true`` has ``y_pred``'s shape without the class axis, or with a class axis of size 1; the
+    labels must be integers in ``[0, classes - 1]``.
+
+    Parameters
+    ----------
+    from_logits : bool, default=False
+        Whether ``y_pred`` holds logits (the softmax is applied inside the loss) rather than
+        probabilities.
+    """
     name = "sparse_categorical_crossentropy"
     checks_target_values = True
 
     def check_targets(self, y_true, y_pred_shape, dtype=np.float64):
+        """Check targets against predictions of a shape, without any predictions.
+
+        Raise the error :meth:`value_and_grad` would raise for ``y_true`` against predictions of
+        ``y_pred_shape``: a model checks its targets before a step changes anything (its weights, a
+        stateful layer's states).
+
+        Parameters
+        ----------
+        y_true : array-like
+            The integer class labels.
+        y_pred_shape : tuple of int
+            The shape of the predictions.
+        dtype : numpy dtype, default=np.float64
+            The float dtype of the predictions.
+
+        Raises
+        ------
+        ValueError
+            For labels of the wrong shape, holding NaN, or not integers in ``[0, classes - 1]``.
+        """
         self._labels(y_true, _stand_in(y_pred_shape, dtype))  # no one-hot array
 
     def _targets(self, y_true, y_pred):
@@ -280,22 +548,33 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 class Pinball(Loss):
     """The pinball (quantile) loss of Q quantiles per target, as neuralforecast's MQLoss.
 
-    For targets of shape (batch, n) (or (batch, steps, n) on sequence outputs) the predictions
-    have shape (batch, n * Q), Q = len(quantiles), the quantile axis fastest: target j goes with
-    predictions j*Q .. j*Q + Q - 1, the quantiles in the given (increasing) order; reshaped to
-    (batch, n, Q) they are the quantile forecasts of each target. With n == 1, targets of
-    shape (batch,) (or (batch, steps) against (batch, steps, Q)) get their target axis back,
-    as match_shapes does for the other losses.
+    For targets of shape ``(batch, n)`` (or ``(batch, steps, n)`` on sequence outputs) the
+    predictions have shape ``(batch, n * Q)``, ``Q = len(quantiles)``, the quantile axis fastest:
+    target ``j`` goes with predictions ``j*Q .. j*Q + Q - 1``, the quantiles in the given
+    (increasing) order; reshaped to ``(batch, n, Q)`` they are the quantile forecasts of each
+    target. With ``n == 1``, targets of shape ``(batch,)`` (or ``(batch, steps)`` against
+    ``(batch, steps, Q)``) get their target axis back, as :func:`~gru_native.losses.match_shapes`
+    does for the other losses.
 
-    An entry's loss is the mean over its n * Q predictions of max(q e, (q - 1) e), e = y - p
-    (scikit-learn's mean_pinball_loss at alpha = q, averaged over the quantiles). Its gradient
-    w.r.t. p is -q where e > 0 and 1 - q where e < 0; at e == 0 (a kink) it is 1/2 - q, the
-    middle of the subgradients, which is what torch's autograd gives for neuralforecast's
-    QuantileLoss and MQLoss formulas (torch.max / torch.maximum split a tie's gradient in
-    halves). Sample weights and masks weight the entries as for every loss.
+    An entry's loss is the mean over its ``n * Q`` predictions of ``max(q e, (q - 1) e)``,
+    ``e = y - p`` (scikit-learn's ``mean_pinball_loss`` at ``alpha = q``, averaged over the
+    quantiles). Its gradient w.r.t. ``p`` is ``-q`` where ``e > 0`` and ``1 - q`` where ``e < 0``;
+    at ``e == 0`` (a kink) it is ``1/2 - q``, the middle of the subgradients, which is what torch's
+    autograd gives for neuralforecast's QuantileLoss and MQLoss formulas (``torch.max`` /
+    ``torch.maximum`` split a tie's gradient in halves). Sample weights and masks weight the
+    entries as for every loss.
 
-    quantiles: numbers in (0, 1), strictly increasing; the default (0.5,) (the median, half
-    the mean absolute error) makes Pinball() and losses.get("pinball_loss") a valid loss."""
+    Parameters
+    ----------
+    quantiles : sequence of float, default=(0.5,)
+        Numbers in (0, 1), strictly increasing. The default (the median, half the mean absolute
+        error) makes ``Pinball()`` and ``losses.get("pinball_loss")`` a valid loss.
+
+    Raises
+    ------
+    ValueError
+        If ``quantiles`` is not a non-empty, strictly increasing sequence of numbers in (0, 1).
+    """
     name = "pinball_loss"
 
     def __init__(self, quantiles=(0.5,)):
@@ -328,6 +607,13 @@ class Pinball(Loss):
         return np.mean(losses, axis=-1), grads.reshape(y_pred.shape) / width
 
     def get_config(self):
+        """Return the loss's constructor arguments.
+
+        Returns
+        -------
+        dict
+            ``{'quantiles': [...]}``, the quantiles as a list.
+        """
         return {"quantiles": list(self.quantiles)}
 
 
@@ -342,6 +628,25 @@ for _alias, _cls in (("mse", MeanSquaredError), ("mae", MeanAbsoluteError), ("hu
 
 
 def get(identifier: Union[str, dict[str, Any], Loss]) -> Loss:
-    """A Loss from a name ('mse', 'binary_crossentropy', 'Huber', ...; any case), a config dict
-    {"class_name": <a name>, "config": loss.get_config()}, or a Loss (returned as is)."""
+    """Return a loss from a name, a config dict or a Loss.
+
+    Parameters
+    ----------
+    identifier : str, dict or Loss
+        A name ('mse', 'binary_crossentropy', 'Huber', ...; any case), a config dict
+        ``{"class_name": <a name>, "config": loss.get_config()}``, or a
+        :class:`~gru_native.losses.Loss` (returned as is).
+
+    Returns
+    -------
+    Loss
+        The loss: a new one, with its default arguments, for a name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    TypeError
+        For an identifier of another type.
+    """
     return REGISTRY.get(identifier)

@@ -22,7 +22,18 @@ _local_rng = contextvars.ContextVar("gru_native_local_rng", default=None)
 
 
 def set_random_seed(seed: int) -> None:
-    """Seed gru_native (weights, shuffling, dropout), NumPy's global RNG and Python's `random`."""
+    """Seed gru_native (weights, shuffling, dropout), NumPy's global RNG and Python's ``random``.
+
+    Parameters
+    ----------
+    seed : int
+        The seed, >= 0.
+
+    Raises
+    ------
+    ValueError
+        For a seed that is not a non-negative integer.
+    """
     global _rng
     seed = check_int(seed, "seed", 0)
     _rng = np.random.default_rng(seed)
@@ -31,15 +42,39 @@ def set_random_seed(seed: int) -> None:
 
 
 def rng():
-    """The generator every random draw of gru_native comes from."""
+    """Return the generator every random draw of gru_native comes from.
+
+    Returns
+    -------
+    numpy.random.Generator
+        The generator of `local_rng` inside its block in this thread, else the one seeded by
+        `set_random_seed`.
+    """
     local = _local_rng.get()
     return _rng if local is None else local
 
 
 @contextlib.contextmanager
 def local_rng(generator):
-    """Draw gru_native's random numbers from `generator` inside the block, in this thread only;
-    the seeded stream of set_random_seed resumes unchanged after it."""
+    """Draw gru_native's random numbers from `generator` inside the block, in this thread only.
+
+    The seeded stream of `set_random_seed` resumes unchanged after it.
+
+    Parameters
+    ----------
+    generator : numpy.random.Generator
+        The generator to draw from.
+
+    Yields
+    ------
+    numpy.random.Generator
+        The `generator` given, for ``with local_rng(g) as g:``.
+
+    Raises
+    ------
+    TypeError
+        If `generator` is not a ``numpy.random.Generator``.
+    """
     if not isinstance(generator, np.random.Generator):
         raise TypeError(f"generator must be a numpy.random.Generator, got {type(generator).__name__}")
     token = _local_rng.set(generator)
@@ -50,8 +85,26 @@ def local_rng(generator):
 
 
 def to_categorical(x: ArrayLike, num_classes: Optional[int] = None) -> np.ndarray:
-    """Class labels as one-hot float32 rows, as keras.utils.to_categorical: shape x.shape +
-    (num_classes,), a trailing axis of size 1 dropped first; num_classes defaults to max + 1."""
+    """Turn class labels into one-hot float32 rows, as keras.utils.to_categorical.
+
+    Parameters
+    ----------
+    x : array-like of int
+        Class labels: non-negative integers (or floats with integer values).
+    num_classes : int, optional
+        The number of classes, above every label; by default the largest label + 1.
+
+    Returns
+    -------
+    ndarray of float32
+        Shape ``x.shape + (num_classes,)``, a trailing axis of size 1 of x dropped first.
+
+    Raises
+    ------
+    ValueError
+        For labels that are not integers or are negative, or a num_classes not above every
+        label.
+    """
     labels = np.asarray(x)
     if labels.dtype.kind not in "iu" and not (labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels))):
         raise ValueError(f"to_categorical takes integer class labels, got dtype {labels.dtype}")
@@ -73,10 +126,36 @@ def pad_sequences(sequences: Sequence[Union[Sequence[Any], np.ndarray]], maxlen:
                   truncating: Literal["pre", "post"] = "pre", value: Any = 0.0) -> np.ndarray:
     """Pad sequences to one length, as keras.utils.pad_sequences.
 
-    `sequences` is a list of sequences of scalars, giving an array of shape (n, maxlen), or of
-    feature vectors of one shape, giving ``(n, maxlen, *feature_shape)``. maxlen defaults to the
-    longest length. Shorter sequences get `value` before them ('pre') or after ('post');
-    longer ones lose their first steps ('pre') or their last ('post').
+    Shorter sequences get `value` before them ('pre') or after ('post'); longer ones lose
+    their first steps ('pre') or their last ('post').
+
+    Parameters
+    ----------
+    sequences : list of sequences
+        Sequences of scalars, or of feature vectors of one shape.
+    maxlen : int, optional
+        The length to pad or truncate to; by default the longest length.
+    dtype : str or dtype, default='int32'
+        The dtype of the result (object or a string dtype for a string `value`).
+    padding : {'pre', 'post'}, default='pre'
+        Pad before or after each sequence.
+    truncating : {'pre', 'post'}, default='pre'
+        Drop the first or the last steps of longer sequences.
+    value : scalar, default=0.0
+        The padding value.
+
+    Returns
+    -------
+    ndarray
+        Shape (n, maxlen) for sequences of scalars, ``(n, maxlen, *feature_shape)`` for
+        sequences of feature vectors.
+
+    Raises
+    ------
+    ValueError
+        For something that is not a list of sequences, an empty list without `maxlen`, steps
+        of different shapes, a string value with a numeric dtype, or a bad padding,
+        truncating or maxlen.
     """
     if not hasattr(sequences, "__len__"):
         raise ValueError(f"sequences must be a list of sequences, got {type(sequences).__name__}")

@@ -28,8 +28,32 @@ def _integers(minimum, maximum):
 
 
 def check_int(value, name, minimum=None, maximum=None, wrong_type=ValueError):
-    """value as an int: a Python or NumPy integer from minimum to maximum (both included; None:
-    no bound; a maximum needs a minimum)."""
+    """Check that `value` is a Python or NumPy integer from minimum to maximum.
+
+    Parameters
+    ----------
+    value : object
+        The value to check (bool is not an integer here).
+    name : str
+        The argument's name, for the error message.
+    minimum : int, optional
+        The lowest allowed value (included); None: no bound.
+    maximum : int, optional
+        The highest allowed value (included); None: no bound. A maximum needs a minimum.
+    wrong_type : type, default=ValueError
+        The exception raised for a value that is not an integer (scikit-learn's estimators
+        pass TypeError).
+
+    Returns
+    -------
+    int
+        The value as an int.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range (and by default for one that is not an integer).
+    """
     allowed = _integers(minimum, maximum)
     if not _is_int(value):
         raise wrong_type(f"{name} must be {allowed}, got {value!r}")
@@ -49,8 +73,37 @@ def _reals(low, high, low_open, high_open):
 
 def check_real(value, name, low, high=None, low_open=False, high_open=False,
                wrong_type=ValueError):
-    """value as a float: a finite real number from low to high (high None: no upper bound),
-    each bound excluded if its ``*_open`` flag is set."""
+    """Check that `value` is a finite real number from low to high.
+
+    Parameters
+    ----------
+    value : object
+        The value to check (bool is not a number here).
+    name : str
+        The argument's name, for the error message.
+    low : float
+        The lower bound.
+    high : float, optional
+        The upper bound; None: no upper bound.
+    low_open : bool, default=False
+        Exclude `low`.
+    high_open : bool, default=False
+        Exclude `high`.
+    wrong_type : type, default=ValueError
+        The exception raised for a value that is not a real number (scikit-learn's
+        estimators pass TypeError).
+
+    Returns
+    -------
+    float
+        The value as a float.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range, NaN or infinite (and by default for one that is not a
+        real number).
+    """
     allowed = _reals(low, high, low_open, high_open)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise wrong_type(f"{name} must be {allowed}, got {value!r}")
@@ -63,8 +116,30 @@ def check_real(value, name, low, high=None, low_open=False, high_open=False,
 
 
 def check_choice(value, name, choices):
-    """value if it is one of choices; an integer choice takes integers only (True == 1 and
-    1.0 == 1, but verbose=True or 1.0 is a mistake)."""
+    """Check that `value` is one of `choices`.
+
+    An integer choice takes integers only (True == 1 and 1.0 == 1, but verbose=True or 1.0
+    is a mistake).
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        The argument's name, for the error message.
+    choices : sequence
+        The allowed values.
+
+    Returns
+    -------
+    object
+        The value.
+
+    Raises
+    ------
+    ValueError
+        If `value` is not one of `choices` (the message lists them).
+    """
     for c in choices:  # the choice itself (a default, a literal): predict checks three per call
         if value is c:
             return value
@@ -76,23 +151,69 @@ def check_choice(value, name, choices):
 
 
 def check_bool(value, name):
-    """value as a bool: True or False (NumPy's too), not 1 or 'yes'."""
+    """Check that `value` is True or False (NumPy's too), not 1 or 'yes'.
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    bool
+        The value as a bool.
+
+    Raises
+    ------
+    TypeError
+        If `value` is not a bool.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
 def c_array(a, dtype):
-    """`a` as an aligned C-contiguous array of `dtype`: itself when it is one, else a copy.
-    np.ascontiguousarray alone keeps a misaligned array (a view at an odd byte offset) as it
-    is, and the kernels cannot read that."""
+    """Return `a` as an aligned C-contiguous array of `dtype`: itself when it is one, else a copy.
+
+    ``np.ascontiguousarray`` alone keeps a misaligned array (a view at an odd byte offset) as
+    it is, and the kernels cannot read that.
+
+    Parameters
+    ----------
+    a : array-like
+        The array.
+    dtype : dtype
+        The dtype of the result.
+
+    Returns
+    -------
+    ndarray
+        `a` itself, or an aligned C-contiguous copy.
+    """
     a = np.ascontiguousarray(a, dtype=dtype)
     return a if a.flags.aligned else a.copy()
 
 
 def check_finite(array, name):
-    """Raise a TypeError for a non-numeric array and a ValueError for NaN or infinite values,
-    naming the array `name`."""
+    """Check that an array is numeric and holds no NaN or infinite values.
+
+    Parameters
+    ----------
+    array : ndarray
+        The array to check.
+    name : str
+        The array's name, for the error message.
+
+    Raises
+    ------
+    TypeError
+        For a non-numeric array.
+    ValueError
+        For NaN or infinite values.
+    """
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
@@ -100,7 +221,19 @@ def check_finite(array, name):
 
 
 def all_finite(a):
-    """Whether the float array `a` holds no NaN or infinity: one sum (they propagate into it),
-    and an exact check only when the sum itself overflowed."""
+    """Tell whether the float array `a` holds no NaN or infinity.
+
+    One sum (they propagate into it), and an exact check only when the sum itself overflowed.
+
+    Parameters
+    ----------
+    a : ndarray
+        A float array.
+
+    Returns
+    -------
+    bool
+        True when every value is finite.
+    """
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())

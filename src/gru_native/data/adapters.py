@@ -82,12 +82,21 @@ class DataAdapter:
 
     Batches are read by `workers` background threads (one for a generator), at most
     `max_queue_size` ahead of the caller, and come out in the data's order; batches that read
-    in under _INLINE_READ_SECONDS (slices of arrays in memory: the first reads are timed in
+    in under ``_INLINE_READ_SECONDS`` (slices of arrays in memory: the first reads are timed in
     the caller's thread) are read by the caller, just before it takes them. An exception
     raised reading a batch is raised again, with its traceback, where the caller takes that
     batch. A caller that stops early (break, an exception, KeyboardInterrupt) stops the
     threads as the iterator closes (use contextlib.closing(...) to close it at once);
     batches read ahead stay for the next epoch.
+
+    Parameters
+    ----------
+    steps_per_epoch : int, optional
+        Batches per epoch; None for one pass over the data.
+    workers : int, default=1
+        Background threads that read batches (at least 1).
+    max_queue_size : int, default=10
+        The most batches read ahead of the caller (at least 1).
     """
 
     def __init__(self, steps_per_epoch: Optional[int] = None, workers: int = 1,
@@ -110,8 +119,26 @@ class DataAdapter:
         return self.steps_per_epoch or self._pass_size()
 
     def epoch_batches(self, rng: Optional[np.random.Generator] = None) -> Iterator[Batch]:
-        """The (x, y, sample_weight) batches of one epoch; `rng` shuffles a new pass (default:
-        a fresh np.random.default_rng()). Call on_epoch_end() after the epoch."""
+        """Yield the (x, y, sample_weight) batches of one epoch.
+
+        Call `on_epoch_end` after the epoch.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator, optional
+            Shuffles a new pass; by default a fresh ``np.random.default_rng()``.
+
+        Yields
+        ------
+        tuple
+            (x, y, sample_weight), y and sample_weight None when absent.
+
+        Raises
+        ------
+        ValueError
+            If the previous epoch was not ended with `on_epoch_end`, for a batch that does
+            not fit the earlier ones, or for an empty generator.
+        """
         if self._within_epoch:
             raise ValueError("`on_epoch_begin` was called twice without `on_epoch_end` "
                              "having been called.")
@@ -174,7 +201,7 @@ class DataAdapter:
                 _interrupted_warning()
 
     def on_epoch_end(self) -> None:
-        """Ends the epoch begun by epoch_batches (a PyDataset's on_epoch_end is called)."""
+        """End the epoch begun by `epoch_batches` (a PyDataset's on_epoch_end is called)."""
         self._within_epoch = False
 
     def _timed_read(self, read: Callable[[], Any]) -> Any:
@@ -247,11 +274,34 @@ class DataAdapter:
 
 
 class ArrayDataAdapter(DataAdapter):
-    """Arrays (an array, or a list / tuple / dict of arrays for several inputs or outputs),
-    as Keras' ArrayDataAdapter: batches of batch_size samples (default ceil(samples /
-    steps_per_epoch), else 32), the last one smaller. shuffle=True takes a new permutation of
-    the samples every pass; 'batch' shuffles within each batch only (cheap for an
-    np.memmap, read a batch at a time: an array is indexed per batch, never loaded whole)."""
+    """The batches of arrays, as Keras' ArrayDataAdapter.
+
+    Arrays: an array, or a list / tuple / dict of arrays for several inputs or outputs, cut
+    into batches of `batch_size` samples, the last one smaller.
+
+    Parameters
+    ----------
+    x : array-like, or list, tuple or dict of array-like
+        The inputs.
+    y : array-like, or list, tuple or dict of array-like, optional
+        The targets.
+    sample_weight : array-like, or list, tuple or dict of array-like, optional
+        The sample weights.
+    batch_size : int, optional
+        Samples per batch; by default ceil(samples / steps_per_epoch) with
+        `steps_per_epoch`, else 32.
+    steps_per_epoch : int, optional
+        Batches per epoch; None for one pass over the data.
+    shuffle : bool or 'batch', default=False
+        True takes a new permutation of the samples every pass; 'batch' shuffles within
+        each batch only (cheap for an np.memmap, read a batch at a time: an array is indexed
+        per batch, never loaded whole).
+
+    Raises
+    ------
+    ValueError
+        For another `shuffle`, no array in x, or arrays with different numbers of samples.
+    """
 
     def __init__(self, x: Any, y: Any = None, sample_weight: Any = None,
                  batch_size: Optional[int] = None, steps_per_epoch: Optional[int] = None,
@@ -299,10 +349,27 @@ class ArrayDataAdapter(DataAdapter):
 
 
 class PyDatasetAdapter(DataAdapter):
-    """A PyDataset, as Keras' PyDatasetAdapter: its `workers` threads read batches (threads
-    also for use_multiprocessing=True), at most its `max_queue_size` ahead; shuffle=True
-    reorders a finite dataset's batches every pass, as Keras (an endless one: ignored, with
-    Keras' warning). on_epoch_begin / on_epoch_end of the dataset are called every epoch."""
+    """The batches of a PyDataset, as Keras' PyDatasetAdapter.
+
+    The dataset's `workers` threads read batches (threads also for
+    use_multiprocessing=True), at most its `max_queue_size` ahead. on_epoch_begin /
+    on_epoch_end of the dataset are called every epoch.
+
+    Parameters
+    ----------
+    dataset : PyDataset
+        The dataset.
+    steps_per_epoch : int, optional
+        Batches per epoch; None for one pass over the dataset.
+    shuffle : bool, default=False
+        Reorder a finite dataset's batches every pass, as Keras (an endless one: ignored,
+        with Keras' warning).
+
+    Raises
+    ------
+    ValueError
+        For a dataset of length 0.
+    """
 
     def __init__(self, dataset: PyDataset, steps_per_epoch: Optional[int] = None,
                  shuffle: bool = False) -> None:
@@ -320,6 +387,7 @@ class PyDatasetAdapter(DataAdapter):
         self.dataset.on_epoch_begin()
 
     def on_epoch_end(self) -> None:
+        """End the epoch begun by `epoch_batches`, calling the dataset's on_epoch_end."""
         self.dataset.on_epoch_end()
         super().on_epoch_end()
 
@@ -351,9 +419,19 @@ class PyDatasetAdapter(DataAdapter):
 
 
 class GeneratorDataAdapter(DataAdapter):
-    """A Python generator or iterator (consumed across epochs, as Keras), or an iterable that
-    is not an iterator, e.g. a list of batches (read anew every epoch), of (x,), (x, y) or
-    (x, y, sample_weight) tuples. One background thread reads it, batch after batch."""
+    """The batches of a generator or another iterable, as Keras' GeneratorDataAdapter.
+
+    One background thread reads it, batch after batch.
+
+    Parameters
+    ----------
+    source : iterable
+        A Python generator or iterator (consumed across epochs, as Keras), or an iterable
+        that is not an iterator, e.g. a list of batches (read anew every epoch), of (x,),
+        (x, y) or (x, y, sample_weight) tuples.
+    steps_per_epoch : int, optional
+        Batches per epoch; None for one pass (until the iterator ends).
+    """
 
     def __init__(self, source: Iterable[Any], steps_per_epoch: Optional[int] = None) -> None:
         super().__init__(steps_per_epoch)
@@ -402,12 +480,39 @@ def _is_batch_list(x: Any) -> bool:
 def get_data_adapter(x: Any, y: Any = None, sample_weight: Any = None,
                      batch_size: Optional[int] = None, steps_per_epoch: Optional[int] = None,
                      shuffle: Shuffle = False) -> DataAdapter:
-    """The adapter for fit / evaluate / predict's data, chosen and checked as Keras does:
-    arrays (an array, a list / tuple / dict of them) -> ArrayDataAdapter; a PyDataset ->
-    PyDatasetAdapter; a generator or any other iterable of batches, a list of batch tuples
-    included -> GeneratorDataAdapter; a DataAdapter is returned as it is. y and sample_weight go with
-    arrays only (a PyDataset or generator yields them in its batches); shuffle does nothing
-    for a generator (Keras' warning)."""
+    """Return the adapter for fit / evaluate / predict's data, chosen and checked as Keras does.
+
+    Arrays (an array, a list / tuple / dict of them) give an `ArrayDataAdapter`; a PyDataset
+    a `PyDatasetAdapter`; a generator or any other iterable of batches, a list of batch
+    tuples included, a `GeneratorDataAdapter`; a DataAdapter is returned as it is.
+
+    Parameters
+    ----------
+    x : array-like, list, tuple or dict of array-like, PyDataset, iterable or DataAdapter
+        The data.
+    y : array-like, or list, tuple or dict of array-like, optional
+        The targets: with arrays only (a PyDataset or generator yields them in its batches).
+    sample_weight : array-like, or list, tuple or dict of array-like, optional
+        The sample weights: with arrays only, as `y`.
+    batch_size : int, optional
+        Samples per batch of arrays (see `ArrayDataAdapter`).
+    steps_per_epoch : int, optional
+        Batches per epoch; None for one pass over the data.
+    shuffle : bool or 'batch', default=False
+        As `ArrayDataAdapter` and `PyDatasetAdapter` take it; it does nothing for a
+        generator (Keras' warning).
+
+    Returns
+    -------
+    DataAdapter
+        The adapter.
+
+    Raises
+    ------
+    ValueError
+        For x of an unrecognized type (None, a string), `y` or `sample_weight` with a
+        PyDataset or generator, or arrays the adapter refuses.
+    """
     if isinstance(x, DataAdapter):
         return x
     if x is None or isinstance(x, (str, bytes)):

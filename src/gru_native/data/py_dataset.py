@@ -19,6 +19,15 @@ class PyDataset:
     `use_multiprocessing=True` is accepted and uses threads too). A subclass that skips the
     call gets Keras' defaults and Keras' warning when these attributes are first read.
     Iterating a PyDataset by hand reads its batches in order, in the calling thread.
+
+    Parameters
+    ----------
+    workers : int, default=1
+        Threads that call ``__getitem__`` during fit / evaluate / predict.
+    use_multiprocessing : bool, default=False
+        Accepted for Keras' sake; threads are used too.
+    max_queue_size : int, default=10
+        The most batches read ahead of training.
     """
 
     def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
@@ -43,6 +52,7 @@ class PyDataset:
 
     @property
     def workers(self) -> int:
+        """Threads that read batches (settable)."""
         self._warn_if_super_not_called()
         return self._workers
 
@@ -52,6 +62,7 @@ class PyDataset:
 
     @property
     def use_multiprocessing(self) -> bool:
+        """Keras' flag, accepted; threads are used either way (settable)."""
         self._warn_if_super_not_called()
         return self._use_multiprocessing
 
@@ -61,6 +72,7 @@ class PyDataset:
 
     @property
     def max_queue_size(self) -> int:
+        """The most batches read ahead of training (settable)."""
         self._warn_if_super_not_called()
         return self._max_queue_size
 

@@ -51,20 +51,52 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
                                   batch_size: Optional[int] = 128, shuffle: bool = False,
                                   seed: Optional[int] = None, start_index: Optional[int] = None,
                                   end_index: Optional[int] = None) -> TimeseriesDataset:
-    """Sliding windows over a series (time on axis 0), as keras.utils.timeseries_dataset_from_array.
+    """Make sliding windows over a series, as keras.utils.timeseries_dataset_from_array.
 
-    Window j starts at step start_index + p_j, p_j = j * sequence_stride, and takes
-    `sequence_length` steps `sampling_rate` apart; its target is targets[start_index + p_j].
-    Windows stop before end_index (exclusive) and, with targets, at len(targets) windows, as in
-    Keras. Batches are (windows, targets), or windows alone when `targets` is None; with
-    batch_size=None each item is one window. The same argument checks and messages as Keras.
+    Window j starts at step ``start_index + p_j``, ``p_j = j * sequence_stride``, and takes
+    `sequence_length` steps `sampling_rate` apart; its target is
+    ``targets[start_index + p_j]``. Windows stop before end_index (exclusive) and, with
+    targets, at len(targets) windows, as in Keras. The same argument checks and messages as
+    Keras.
 
-    Returns a PyDataset that gathers a batch's windows from `data` (an np.memmap is read only
-    where a batch falls) when the batch is read: memory is the series plus one batch, never
-    every window. shuffle=True shuffles the window start positions once, with
-    np.random.default_rng(seed), as Keras does with its own generator (a seeded order differs
-    from Keras'); Keras' tf.data also reshuffles within a buffer of 8 batches each epoch,
-    which this dataset does not (fit's shuffle reorders its batches each epoch instead).
+    Parameters
+    ----------
+    data : array-like
+        The series, time on axis 0 (an np.memmap is read only where a batch falls).
+    targets : array-like or None
+        The target of each step, or None for windows alone.
+    sequence_length : int
+        Steps per window, > 0.
+    sequence_stride : int, default=1
+        Steps between the starts of two windows, > 0.
+    sampling_rate : int, default=1
+        Steps between two steps of a window, > 0.
+    batch_size : int or None, default=128
+        Windows per batch; None for one window per item.
+    shuffle : bool, default=False
+        Shuffle the window start positions once, with ``np.random.default_rng(seed)``, as
+        Keras does with its own generator (a seeded order differs from Keras'); Keras'
+        tf.data also reshuffles within a buffer of 8 batches each epoch, which this dataset
+        does not (fit's shuffle reorders its batches each epoch instead).
+    seed : int, optional
+        The seed of the shuffle.
+    start_index : int, optional
+        The first step windows start at (default 0).
+    end_index : int, optional
+        The step windows stop before (exclusive); by default the end of `data`.
+
+    Returns
+    -------
+    PyDataset
+        A dataset whose batches are (windows, targets), or windows alone when `targets` is
+        None. It gathers a batch's windows from `data` when the batch is read: memory is the
+        series plus one batch, never every window.
+
+    Raises
+    ------
+    ValueError
+        For arguments out of range (Keras' checks and messages), or targets too short for
+        the last window.
     """
     data = _as_array(data)
     if sequence_length <= 0:  # Keras does not check: its windows come out empty

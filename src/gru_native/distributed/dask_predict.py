@@ -14,7 +14,18 @@ import numpy as np
 
 
 def is_dask_collection(x: Any) -> bool:
-    """Whether x is a dask collection, or a non-empty list / tuple / dict of them."""
+    """Tell whether x is a dask collection, or a non-empty list / tuple / dict of them.
+
+    Parameters
+    ----------
+    x : object
+        The object to test.
+
+    Returns
+    -------
+    bool
+        True for a dask collection, or a non-empty list / tuple / dict of them.
+    """
     if isinstance(x, dict):
         return bool(x) and all(is_dask_collection(v) for v in x.values())
     if isinstance(x, (list, tuple)):
@@ -46,9 +57,37 @@ def _rebuilt(parts: list, structure: Any) -> Any:
 
 
 def predict_lazily(obj: Any, method: str, x: Any, **kwargs: Any) -> Any:
-    """`obj.method(x, **kwargs)` as a lazy dask collection: for dask arrays, arrays of the
-    outputs' structure (one, a list or a dict) chunked along the rows as x; for a dask
-    DataFrame, a dask Series (one output column) or DataFrame over the same partitions."""
+    """Compute ``obj.method(x, **kwargs)`` as a lazy dask collection.
+
+    A dask array (or a list / dict of them, one per input) maps to one task per chunk of
+    rows; a dask DataFrame of windows (one row each) maps over its partitions. `obj` is one
+    key of the graph, so a distributed scheduler sends it to each worker once, not with every
+    task.
+
+    Parameters
+    ----------
+    obj : object
+        The predicting object: a model or an estimator.
+    method : str
+        The name of its method to call, e.g. 'predict'.
+    x : dask array, list or dict of dask arrays, or dask DataFrame
+        The inputs.
+    **kwargs
+        Passed on to the method.
+
+    Returns
+    -------
+    dask array, list or dict of dask arrays, dask Series or dask DataFrame
+        For dask arrays, arrays of the outputs' structure (one, a list or a dict) chunked
+        along the rows as x; for a dask DataFrame, a dask Series (one output column) or
+        DataFrame over the same partitions.
+
+    Raises
+    ------
+    ValueError
+        For a dask array whose chunk sizes are unknown (call ``x.compute_chunk_sizes()``
+        first), or inputs with different numbers of rows.
+    """
     import dask
 
     obj_key = dask.delayed(obj, name=f"{type(obj).__name__}-{uuid.uuid4().hex}", traverse=False)
@@ -103,8 +142,19 @@ def _frame_call(part: Any, obj: Any, method: str, kwargs: dict) -> Any:
 
 
 def lazy_over_dask(method: Callable) -> Callable:
-    """A prediction method that, given a dask collection, returns the lazy collection of its
-    results (`predict_lazily`) instead of computing them."""
+    """Make a prediction method return a lazy collection when given a dask collection.
+
+    Parameters
+    ----------
+    method : callable
+        A method ``method(self, X, **kwargs)``.
+
+    Returns
+    -------
+    callable
+        The method that, given a dask collection, returns the lazy collection of its results
+        (`predict_lazily`) instead of computing them.
+    """
     @functools.wraps(method)
     def wrapper(self: Any, X: Any, **kwargs: Any) -> Any:
         if is_dask_collection(X):

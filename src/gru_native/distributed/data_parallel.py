@@ -84,6 +84,7 @@ class DataParallel:
 
     @property
     def is_chief(self) -> bool:
+        """Whether this is rank 0, the one that writes files."""
         return self.rank == 0
 
     def __repr__(self) -> str:
@@ -91,9 +92,26 @@ class DataParallel:
 
     # ---- data ----------------------------------------------------------------------------
     def shard(self, data: Any) -> Any:
-        """This rank's part of `data`: rows rank::size of an array (each array of a list, tuple
-        or dict), batches rank::size of a PyDataset, or of a generator / another iterable of
-        batches."""
+        """Return this rank's part of `data`.
+
+        Parameters
+        ----------
+        data : array-like, list, tuple or dict of array-like, PyDataset or iterable
+            Arrays, a PyDataset, or a generator / another iterable of batches (a list of
+            batch tuples included).
+
+        Returns
+        -------
+        object
+            Rows ``rank::size`` of an array (each array of a list, tuple or dict), batches
+            ``rank::size`` of a PyDataset, or of a generator / another iterable of batches;
+            None for None.
+
+        Raises
+        ------
+        TypeError
+            For data of another kind.
+        """
         if data is None:
             return None
         if isinstance(data, PyDataset):
@@ -131,16 +149,33 @@ class DataParallel:
             raise RankFailed(f"{failed}; every rank stops")
 
     def failed(self, error: BaseException) -> None:
-        """Called by a rank whose part of a collective call raised: tells the others (at their
-        next control point) before the exception propagates here."""
+        """Tell the other ranks that this rank's part of a collective call raised.
+
+        Called by that rank: the others learn it at their next control point, before the
+        exception propagates here.
+
+        Parameters
+        ----------
+        error : BaseException
+            The exception this rank raised.
+        """
         self._control_buffer[:] = (1.0, 0.0, 0.0, 0.0)
         self.comm.Allreduce(self.MPI.IN_PLACE, self._control_buffer, op=self.MPI.SUM)
         self._raise_failure(error)
 
     @contextlib.contextmanager
     def collective(self) -> Iterator[None]:
-        """A block every rank runs together (a fit): an exception raised in it on one rank is
-        raised on every rank."""
+        """Run a block every rank runs together (a fit).
+
+        An exception raised in it on one rank is raised on every rank (as `RankFailed` on
+        the others); KeyboardInterrupt propagates as it is (the launcher stops every rank on
+        Ctrl-C).
+
+        Yields
+        ------
+        None
+            Control passes to the block.
+        """
         try:
             yield
         except RankFailed:
@@ -152,9 +187,28 @@ class DataParallel:
             raise
 
     def start(self, signature: Any, params: np.ndarray, optimizer_state: Optional[dict]) -> Any:
-        """Check that every rank trains the same model the same way (`signature`, compared
-        with rank 0's), then broadcast rank 0's weights into `params` and return its optimizer
-        state."""
+        """Check that every rank trains the same model the same way, then share rank 0's state.
+
+        Parameters
+        ----------
+        signature : dict
+            What this rank trains, compared with rank 0's.
+        params : ndarray
+            The weight buffer, into which rank 0's weights are broadcast.
+        optimizer_state : dict or None
+            This rank's optimizer state (rank 0's is the one kept).
+
+        Returns
+        -------
+        dict or None
+            Rank 0's optimizer state.
+
+        Raises
+        ------
+        ValueError
+            On every rank, if a rank does not train what rank 0 trains (the message names
+            the first difference).
+        """
         self._control()
         signatures = self.comm.allgather(signature)
         for rank, theirs in enumerate(signatures):
@@ -165,8 +219,19 @@ class DataParallel:
         return self.comm.bcast(optimizer_state, root=0)
 
     def batches(self, batches: Iterator[Any]) -> Iterator[Any]:
-        """This rank's batches for as long as any rank has one: None once this rank's are
-        used up while another's are not (so every rank runs the same number of steps)."""
+        """Yield this rank's batches for as long as any rank has one.
+
+        Parameters
+        ----------
+        batches : iterator
+            This rank's batches.
+
+        Yields
+        ------
+        object
+            This rank's next batch, or None once this rank's are used up while another's are
+            not (so every rank runs the same number of steps).
+        """
         exhausted = False
         while True:
             batch = None if exhausted else next(batches, None)
@@ -177,11 +242,26 @@ class DataParallel:
 
     def average_gradients(self, grads: np.ndarray, samples: int, loss_finite: bool,
                           moving: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> bool:
-        """Replace `grads` (this rank's mean over its `samples`) by the mean over every rank's
-        samples, in place; False, with the gradients left alone, when a rank's loss is not
-        finite. `moving`: (array, its value before this step) pairs, moving statistics that
-        the step's forward updated from this rank's batch: their changes are averaged the same
-        way (unchanged on every rank, an array stays bit for bit what it was)."""
+        """Replace `grads` by the mean over every rank's samples, in place.
+
+        Parameters
+        ----------
+        grads : ndarray
+            This rank's gradients: its mean over its `samples`.
+        samples : int
+            This rank's samples in the step.
+        loss_finite : bool
+            Whether this rank's loss is finite.
+        moving : sequence of (ndarray, ndarray), default=()
+            (array, its value before this step) pairs: moving statistics that the step's
+            forward updated from this rank's batch. Their changes are averaged the same way
+            (unchanged on every rank, an array stays bit for bit what it was).
+
+        Returns
+        -------
+        bool
+            True, or False, with the gradients left alone, when a rank's loss is not finite.
+        """
         total, nonfinite, _ = self._control(samples, not loss_finite)
         weight = samples / total if total else 0.0
         if moving:
@@ -198,14 +278,36 @@ class DataParallel:
         return True
 
     def sum(self, values: np.ndarray) -> np.ndarray:
-        """`values` summed over the ranks (every rank gives the same length)."""
+        """Sum `values` over the ranks.
+
+        Parameters
+        ----------
+        values : ndarray
+            This rank's values (every rank gives the same length).
+
+        Returns
+        -------
+        ndarray of float64
+            The sums.
+        """
         self._control(len(values))
         out = np.ascontiguousarray(values, dtype=np.float64).copy()
         self.comm.Allreduce(self.MPI.IN_PLACE, out, op=self.MPI.SUM)
         return out
 
     def any(self, flag: bool) -> bool:
-        """Whether `flag` holds on any rank."""
+        """Tell whether `flag` holds on any rank.
+
+        Parameters
+        ----------
+        flag : bool
+            This rank's flag.
+
+        Returns
+        -------
+        bool
+            True when it holds on any rank.
+        """
         return bool(self._control(bool(flag))[0])
 
 

@@ -58,13 +58,39 @@ _SEQUENTIAL_LAYERS = tuple(k for k in _LAYERS if k not in _MERGES) + _WRAPPERS
 
 
 def from_keras(model: Any) -> Model:
-    """An equivalent model for a built Keras 3 model: a Sequential for a keras.Sequential, a
-    functional Model for a functional one (several inputs and outputs, shared layers, recurrent
-    layers with initial_state and return_state). Layers: GRU, LSTM, Bidirectional, Dense,
-    Embedding, Masking, Dropout, Activation, and in functional models also Concatenate, Add,
-    Subtract, Multiply, Average, Maximum, Minimum, RepeatVector, Flatten, Reshape, Permute and
-    TimeDistributed. Same weights, same predictions (in float32 or float64, the Keras model's
-    dtype). A layer or model with no equivalent raises ValueError or TypeError naming it."""
+    """Convert a built Keras 3 model to an equivalent gru_native model.
+
+    A :class:`~gru_native.models.Sequential` for a ``keras.Sequential``, a functional
+    :class:`~gru_native.models.Model` for a functional one (several inputs and outputs, shared
+    layers, recurrent layers with ``initial_state`` and ``return_state``), with the same
+    layers, names and weights: same predictions (in float32 or float64, the Keras model's
+    dtype). Keras is not imported: the model is read through its attributes, configs and
+    weights.
+
+    Layers: GRU, LSTM, Bidirectional, Dense, Embedding, Masking, Dropout, Activation, and in
+    functional models also Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum,
+    RepeatVector, Flatten, Reshape, Permute and TimeDistributed.
+
+    Parameters
+    ----------
+    model : keras.Sequential or keras.Model
+        A built Keras 3 Sequential or functional model (not a subclassed one).
+
+    Returns
+    -------
+    Model
+        The equivalent model: a Sequential for a ``keras.Sequential``, else a functional
+        Model.
+
+    Raises
+    ------
+    ValueError
+        For a layer, a layer call or a configuration with no equivalent (the message names
+        it), e.g. a layer we do not convert, or return_state=True in a Sequential model.
+    TypeError
+        For a model with no equivalent (the message names it): a subclassed model, an
+        unbuilt one, or weights that are not float32 or float64.
+    """
     kind = _model_kind(model)
     dtype = _dtype(model)
     if kind == "Sequential":

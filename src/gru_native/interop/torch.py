@@ -44,16 +44,39 @@ def _torch_weights(module: Any, layer: int, suffix: str) -> list[np.ndarray]:
 
 
 def from_torch(module: Any, head: Optional[Any] = None) -> Sequential:
-    """An equivalent Sequential for a torch.nn.GRU or torch.nn.LSTM (any num_layers,
-    bidirectional, batch_first either way, with or without bias), followed by `head`, an
-    optional torch.nn.Linear.
+    """Convert a torch.nn.GRU or torch.nn.LSTM (and an optional Linear head) to a Sequential.
 
-    The model returns what the module returns as its output sequence (every GRU layer has
-    return_sequences=True; a bidirectional layer concatenates forward and backward as torch
-    does), with `head` applied at every step. Its arrays are batch-first whatever the module's
-    batch_first: for a batch_first=False module, model.predict(x.transpose(1, 0, 2)) equals
-    module(x)[0].transpose(1, 0, 2). torch's dropout between layers becomes Dropout layers
-    (training only); the computing dtype is the module's (float32 or float64)."""
+    The module may have any ``num_layers``, be bidirectional, batch_first either way, with or
+    without bias; torch is not imported: the module is read through its attributes and
+    weights. The model returns what the module returns as its output sequence (every GRU
+    layer has ``return_sequences=True``; a bidirectional layer concatenates forward and
+    backward as torch does), with `head` applied at every step. Its arrays are batch-first
+    whatever the module's ``batch_first``: for a ``batch_first=False`` module,
+    ``model.predict(x.transpose(1, 0, 2))`` equals ``module(x)[0].transpose(1, 0, 2)``.
+    torch's dropout between layers becomes Dropout layers (training only); the computing
+    dtype is the module's (float32 or float64).
+
+    Parameters
+    ----------
+    module : torch.nn.GRU or torch.nn.LSTM
+        The recurrent module to convert.
+    head : torch.nn.Linear, optional
+        A Linear layer applied at every step after the module, converted to a Dense layer.
+
+    Returns
+    -------
+    Sequential
+        The equivalent model, built for inputs of shape (batch, timesteps, input_size).
+
+    Raises
+    ------
+    TypeError
+        For a module that is not a torch.nn.GRU or torch.nn.LSTM, a head that is not a
+        torch.nn.Linear, or weights that are not float32 or float64.
+    ValueError
+        For an LSTM with ``proj_size`` (no gru_native equivalent), or a head whose
+        ``in_features`` do not match the module's output width.
+    """
     kind = type(module).__name__
     if kind not in ("GRU", "LSTM") or not hasattr(module, "weight_ih_l0"):
         raise TypeError(f"from_torch takes a torch.nn.GRU or torch.nn.LSTM, got {kind}")

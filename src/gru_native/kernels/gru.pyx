@@ -56,10 +56,12 @@ def bias_shape(units, reset_after):
 
 
 cdef class GRUWorkspace:
-    """Scratch memory one recurrent layer (GRU or LSTM) reuses from call to call, so that
-    steady-state training allocates nothing large: the work arrays of forward and backward and
-    the saved activations. A training forward through a workspace invalidates the cache of the
-    one before it. (Its attributes are declared in _gru.pxd, for _lstm.pyx.)"""
+    """Scratch memory one recurrent layer (GRU or LSTM) reuses from call to call.
+
+    With it, steady-state training allocates nothing large: it holds the work arrays of forward
+    and backward and the saved activations. A training forward through a workspace invalidates
+    the cache of the one before it. (Its attributes are declared in _gru.pxd, for _lstm.pyx.)
+    """
 
     def __cinit__(self):
         self.buffers = {}
@@ -96,16 +98,55 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, lengths=None, *
                 n_threads=None):
     """Run a GRU layer over a batch of sequences.
 
-    x (B, T, I); kernel (I, 3H) and recurrent_kernel (H, 3H) in Keras layout (gates z, r, n);
-    bias (2, 3H) if reset_after else (3H,), or None for no bias; h0 (B, H) or None for zeros;
-    lengths (B,) valid steps per sequence, or None for all T; recurrent_mask (B, H) multiplies
-    the state where it enters the recurrent products (recurrent dropout), or None. The computing
-    dtype is the kernel's (float32 or float64). `workspace` (a GRUWorkspace) lends the scratch
-    memory, to reuse it across calls. `n_threads`: the threads to use at most (None: the package's
-    setting, gru_native.set_num_threads).
+    The computing dtype is the kernel's (float32 or float64); the other arrays are converted to
+    it once.
 
-    Returns (y, h_last, cache): y (B, T, H) (None unless return_sequences), the final states
-    (B, H), and what gru_backward needs (None unless training).
+    Parameters
+    ----------
+    x : array_like of shape (batch, timesteps, features)
+        The input sequences.
+    kernel : array_like of shape (features, 3 * units)
+        The input weights, in Keras' layout and gate order (z, r, n).
+    recurrent_kernel : array_like of shape (units, 3 * units)
+        The recurrent weights, same layout.
+    bias : array_like of shape (2, 3 * units) if reset_after else (3 * units,), default=None
+        The biases; None for no bias.
+    h0 : array_like of shape (batch, units), default=None
+        The initial states; None for zeros.
+    lengths : array_like of shape (batch,), default=None
+        The valid steps of each sequence; None for all timesteps.
+    reset_after : bool, default=True
+        Keras' ``reset_after=True`` (the PyTorch/cuDNN formula) or ``False`` (Cho et al. 2014).
+    reverse : bool, default=False
+        Run the sequences from their last valid step to their first.
+    return_sequences : bool, default=True
+        Return the output of every step, not only the final states.
+    training : bool, default=False
+        Keep what :func:`gru_backward` needs.
+    recurrent_mask : array_like of shape (batch, units), default=None
+        Multiplies the state where it enters the recurrent products (recurrent dropout); None
+        for none.
+    workspace : GRUWorkspace, default=None
+        Lends the scratch memory, to reuse it across calls.
+    n_threads : int, default=None
+        The threads to use at most; None: the package's setting
+        (:func:`~gru_native.set_num_threads`).
+
+    Returns
+    -------
+    y : ndarray of shape (batch, timesteps, units) or None
+        Every step's output; None unless ``return_sequences``.
+    h_last : ndarray of shape (batch, units)
+        The final states.
+    cache : GRUCache or None
+        What :func:`gru_backward` needs; None unless ``training``.
+
+    Raises
+    ------
+    ValueError
+        An array of the wrong shape, or holding NaN or infinite values.
+    TypeError
+        An array of a dtype that does not convert.
     """
     dtype, xa, kernel_a = recurrent_operands(x, kernel, 3, "GRU")
     cdef int B = xa.shape[0], T = xa.shape[1], I = xa.shape[2], H = kernel_a.shape[1] // 3
@@ -156,12 +197,43 @@ cdef cnp.ndarray output_array(out, dtype, str name, tuple shape):
 
 def gru_backward(GRUCache cache not None, dy=None, dh_last=None, *, bint need_dx=True,
                  bint need_dh0=False, GRUWorkspace workspace=None, out=None, n_threads=None):
-    """Backward through time of the gru_forward call that made `cache`.
+    """Backward through time of the :func:`gru_forward` call that made `cache`.
 
-    dy (B, T, H) gradient of the loss w.r.t. y, dh_last (B, H) w.r.t. the final states; either may
-    be None (zero). Returns (dx, dh0, dkernel, drecurrent_kernel, dbias); dx and dh0 are None
-    unless asked for. dbias has the bias layout of the forward. `out`, a tuple (dkernel,
-    drecurrent_kernel, dbias) of arrays (any may be None), receives the weight gradients in place.
+    Parameters
+    ----------
+    cache : GRUCache
+        What the training forward kept.
+    dy : array_like of shape (batch, timesteps, units), default=None
+        The gradient of the loss with respect to the outputs; None for zero.
+    dh_last : array_like of shape (batch, units), default=None
+        The gradient with respect to the final states; None for zero.
+    need_dx : bool, default=True
+        Compute the gradient with respect to the inputs.
+    need_dh0 : bool, default=False
+        Compute the gradient with respect to the initial states.
+    workspace : GRUWorkspace, default=None
+        Lends the scratch memory, to reuse it across calls.
+    out : tuple of 3 ndarrays or None, default=None
+        ``(dkernel, drecurrent_kernel, dbias)`` arrays (any may be None) that receive the weight
+        gradients in place.
+    n_threads : int, default=None
+        The threads to use at most; None: the package's setting.
+
+    Returns
+    -------
+    dx : ndarray of shape (batch, timesteps, features) or None
+        None unless ``need_dx``.
+    dh0 : ndarray of shape (batch, units) or None
+        None unless ``need_dh0``.
+    dkernel : ndarray of shape (features, 3 * units)
+    drecurrent_kernel : ndarray of shape (units, 3 * units)
+    dbias : ndarray
+        In the bias layout of the forward.
+
+    Raises
+    ------
+    RuntimeError
+        The cache was overwritten by a later training forward through the same workspace.
     """
     if cache.workspace is not None and cache.workspace.generation != cache.generation:
         raise RuntimeError("this GRU cache was overwritten by a later training forward through "

@@ -55,8 +55,16 @@ cdef int resolve_threads(n_threads) except -1:
 
 
 def get_num_threads():
-    """Threads a kernel call made from this thread uses at most (OpenMP; the BLAS runs inside
-    them single-threaded): the package's setting, or what `limited_threads` or a fork limit here."""
+    """Return the threads a kernel call made from this thread uses at most.
+
+    That is the package's setting, or what :func:`limited_threads` or a fork limits it to here
+    (OpenMP threads; the BLAS runs inside them single-threaded).
+
+    Returns
+    -------
+    int
+        The number of threads.
+    """
     return resolve_threads(None)
 
 
@@ -68,7 +76,18 @@ def get_setting():
 
 
 def set_num_threads(int n):
-    """Set the threads the kernels use at most (n >= 1), for calls from every thread."""
+    """Set the threads the kernels use at most, for calls from every thread.
+
+    Parameters
+    ----------
+    n : int
+        The number of threads, at least 1.
+
+    Raises
+    ------
+    ValueError
+        n is below 1.
+    """
     if n < 1:
         raise ValueError(f"the number of threads must be at least 1, got {n}")
     if n > 1 and is_forking_thread():
@@ -81,8 +100,25 @@ def set_num_threads(int n):
 
 @contextlib.contextmanager
 def limited_threads(n):
-    """Inside the block, kernel calls from this thread use n threads (other threads keep the
-    package's setting)."""
+    """Limit the kernel calls from this thread to n threads inside a ``with`` block.
+
+    Other threads keep the package's setting.
+
+    Parameters
+    ----------
+    n : int
+        The number of threads, a positive integer.
+
+    Yields
+    ------
+    None
+        The block runs with the limit; it is lifted on leaving it.
+
+    Raises
+    ------
+    ValueError
+        n is not a positive integer.
+    """
     if isinstance(n, bool) or not hasattr(type(n), "__index__") or n < 1:
         raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
     before = getattr(_limit, "n", 0)

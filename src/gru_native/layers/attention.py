@@ -24,10 +24,47 @@ SCORE_MODES = ("dot", "concat")
 
 
 class Attention(Layer):
-    """Dot-product (Luong) or additive ('concat', Bahdanau) attention of a query sequence over a
-    value sequence, as keras.layers.Attention, called on [query, value] or [query, value, key]
-    (each (batch, steps, features)); `use_causal_mask` and `return_attention_scores` are call
-    arguments. 'dot' scores run in C, 'concat' in NumPy."""
+    """Dot-product or additive attention of a query sequence over a value sequence.
+
+    As ``keras.layers.Attention``: dot-product (Luong) or additive ('concat', Bahdanau)
+    attention, called on ``[query, value]`` or ``[query, value, key]``, each
+    (batch, steps, features); without a key, the value is the key. The scores
+    (batch, Tq, Tv) are ``query @ key.T`` (times a learnt ``scale`` with `use_scale`), or
+    with 'concat' ``concat_score_weight`` times the sum over the features of
+    ``tanh(scale * (q_i + k_j))``. The pairs the value's mask or the causal mask exclude have
+    1e9 subtracted from their scores before the softmax over the value steps. The output
+    (batch, Tq, value features) is the softmax's weights times the value, zero at the query's
+    padded steps; it carries the query's mask on. 'dot' scores run in C, 'concat' in NumPy.
+
+    Beyond ``inputs``, ``training`` and ``mask`` (a list: the query's and the value's masks,
+    for a call on arrays), the call takes ``use_causal_mask`` (query step i attends to the
+    key steps up to i) and ``return_attention_scores`` (the call also returns the attention
+    weights, (batch, Tq, Tv), times the dropout's mask in training), both False by default.
+
+    Parameters
+    ----------
+    use_scale : bool, default=False
+        Learn a scalar weight ``scale`` (starting at 1) that multiplies the scores ('dot') or
+        the argument of the tanh ('concat').
+    score_mode : {'dot', 'concat'}, default='dot'
+        The scores: dot products, or Keras' additive 'concat' form (with a learnt scalar
+        ``concat_score_weight``, starting at 1).
+    dropout : float, default=0.0
+        Fraction of the attention weights dropped in training.
+    seed : int, optional
+        Kept in the config, as Keras' argument: the dropout draws from
+        :func:`~gru_native.utils.rng` (see :func:`~gru_native.utils.set_random_seed`).
+    **kwargs
+        The arguments of :class:`~gru_native.layers.Layer`: ``name``, ``input_shape``,
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For another `score_mode`, a `dropout` outside [0, 1) or a negative `seed`.
+    TypeError
+        For a `use_scale` that is not a bool.
+    """
 
     multi_input = True
     call_option_names = ("use_causal_mask", "return_attention_scores")
@@ -71,10 +108,50 @@ class Attention(Layer):
         return shapes
 
     def compute_output_shape(self, input_shapes):
+        """Return the output shape: the query's steps, the value's features.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple
+            The shapes of the query, the value and (optionally) the key, each
+            ``(steps, features)`` without the batch axis.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(Tq, value features)``, without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            For other than two or three inputs of shape (batch, steps, features), a key whose
+            features differ from the query's, or a key whose steps differ from the value's.
+        """
         shapes = self._check_shapes(input_shapes)
         return (shapes[0][0], shapes[1][1])
 
     def node_output_shapes(self, input_shapes, state_shapes):
+        """Return the shapes of what a call returns: the output, then the scores if asked.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple
+            The shapes of the query, the value and (optionally) the key, without the batch
+            axis.
+        state_shapes : list of tuple
+            Empty: the layer takes no initial states.
+
+        Returns
+        -------
+        list of tuple
+            The output's shape, followed with ``return_attention_scores`` by the scores'
+            ``(Tq, Tv)``, without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            For shapes `compute_output_shape` refuses, or initial states.
+        """
         out = super().node_output_shapes(input_shapes, state_shapes)
         if self.call_options.get("return_attention_scores"):
             shapes = self._check_shapes(input_shapes)
@@ -82,6 +159,27 @@ class Attention(Layer):
         return out
 
     def build(self, input_shapes):
+        """Declare the weights for inputs of `input_shapes`; return the output shape.
+
+        The weights are scalars: ``scale`` with `use_scale`, ``concat_score_weight`` with
+        score_mode='concat' (both starting at 1); none otherwise.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple
+            The shapes of the query, the value and (optionally) the key, without the batch
+            axis.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(Tq, value features)``, without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            For shapes `compute_output_shape` refuses.
+        """
         out = super().build(self._check_shapes(input_shapes))
         if self.use_scale:
             self.add_weight("scale", (), "ones")
@@ -90,6 +188,21 @@ class Attention(Layer):
         return out
 
     def check_input_shape(self, shapes):
+        """Raise ValueError for the shapes of a call the layer cannot take.
+
+        The weights are scalars: a built layer takes any shapes `compute_output_shape` takes.
+
+        Parameters
+        ----------
+        shapes : list of tuple
+            The shapes of the query, the value and (optionally) the key, without the batch
+            axis.
+
+        Raises
+        ------
+        ValueError
+            For shapes `compute_output_shape` refuses.
+        """
         self._check_shapes(shapes)
 
     # ---- running ------------------------------------------------------------------------
@@ -97,6 +210,27 @@ class Attention(Layer):
         return self.weights[0] if self.use_scale else None
 
     def call_node(self, inputs, masks, training):
+        """Run the forward of one node: the query, value and key in, the output out.
+
+        Parameters
+        ----------
+        inputs : list of ndarray
+            The query (batch, Tq, features), the value (batch, Tv, value features) and
+            optionally the key (batch, Tv, features).
+        masks : list of ndarray or None
+            The mask of each input: the query's (batch, Tq) zeroes the output at its padded
+            steps, the value's (batch, Tv) excludes value steps; None for none.
+        training : bool
+            Whether the call is a training step (dropout applies).
+
+        Returns
+        -------
+        outputs : list of ndarray
+            The output (batch, Tq, value features), followed with
+            ``return_attention_scores`` by the attention weights (batch, Tq, Tv).
+        masks : list of ndarray or None
+            The query's mask for the output, None for the scores.
+        """
         q, v = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) > 2 else None  # None: the value is the key
         q_mask, v_mask = masks[0], masks[1] if len(masks) > 1 else None
@@ -117,6 +251,24 @@ class Attention(Layer):
         return outputs, [q_mask] + [None] * (len(outputs) - 1)
 
     def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
+        """Run the backward of the node just run: the outputs' gradients in, the inputs' out.
+
+        Parameters
+        ----------
+        d_outputs : list of ndarray or None
+            The gradient of the output, followed with ``return_attention_scores`` by that of
+            the scores (None for none).
+        need_dx : bool
+            Whether the inputs' gradients are needed (they are computed either way).
+        dy_is_logits : bool, default=False
+            Unused: the layer has no final activation to fuse with a loss.
+
+        Returns
+        -------
+        list of ndarray
+            The gradients of the query and the value, and of the key when the call had one
+            (without one, the value's includes its part as the key).
+        """
         q, v, key = self._inputs
         d_out = d_outputs[0]
         d_used = d_outputs[1] if len(d_outputs) > 1 else None
@@ -168,6 +320,14 @@ class Attention(Layer):
         return d_pre.sum(2), dv, d_pre.sum(1)
 
     def get_config(self):
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's configuration with ``use_scale``, ``score_mode``, ``dropout`` and
+            ``seed``.
+        """
         return dict(super().get_config(), use_scale=self.use_scale, score_mode=self.score_mode,
                     dropout=self.dropout, seed=self.seed)
 

@@ -79,10 +79,39 @@ def as_shape(shape: Iterable[Optional[int]], what: str) -> Shape:
 
 
 class Layer:
-    """The base of every layer: its name, input shape, weights and their gradients (views into
-    the model's parameter buffers once bound), and the calls on symbolic tensors that make a
-    graph. A subclass declares its weights in `build` and computes in `forward` and
-    `backward`."""
+    """The base of every layer, and the contract a model's engine calls.
+
+    A layer holds its name, input shape, weights and their gradients (views into the model's
+    parameter buffers once bound), and makes the calls on symbolic tensors that make a graph.
+    A subclass declares its weights in `build` (with `add_weight`) and computes in `forward`
+    and `backward`.
+
+    Called on symbolic tensors (from :func:`~gru_native.layers.Input`), a layer records a
+    node of a graph and returns its symbolic outputs; called on arrays, it runs on its own
+    (building itself, with weights of its own, if needed).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'gru', then 'gru_1', 'gru_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, such as ``(timesteps, features)``
+        (None for an unknown length); it gives a Sequential model's first layer its input.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights; False freezes them all.
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs and of the weights it allocates when it
+        builds itself on arrays (default float32).
+
+    Raises
+    ------
+    TypeError
+        For an `input_shape` that is not a tuple of integers or None, or a `trainable` that
+        is not a bool.
+    ValueError
+        For an `input_shape` with a dimension below 1.
+    """
 
     multi_input = False  # True for layers called on a list of inputs (the merge layers)
     integer_inputs = False  # True for layers that take integer ids (Embedding)
@@ -114,7 +143,22 @@ class Layer:
 
     # ---- building -------------------------------------------------------------------------
     def build(self, input_shape: Shape) -> Shape:
-        """Declare the weights for inputs of `input_shape` (no batch axis); return the output shape."""
+        """Declare the weights for inputs of `input_shape`; return the output shape.
+
+        The base method forgets earlier declarations and sets the input and output shapes: a
+        subclass calls it, then declares its weights with `add_weight`.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis (None for an unknown length); a
+            list of such shapes for a layer called on several inputs.
+
+        Returns
+        -------
+        tuple of int or None
+            The shape of the output, without the batch axis.
+        """
         self._specs = []
         self.input_shape = input_shape
         self.output_shape = self.compute_output_shape(input_shape)
@@ -122,34 +166,146 @@ class Layer:
         return self.output_shape
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """Return the shape of the output for inputs of `input_shape`.
+
+        The base layer's output has the shape of its input.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis (None for an unknown length); a
+            list of such shapes for a layer called on several inputs.
+
+        Returns
+        -------
+        tuple of int or None
+            The shape of the output, without the batch axis.
+        """
         return input_shape
 
     def add_weight(self, name: str, shape: Sequence[int], initializer: InitializerLike,
                    trainable: bool = True) -> None:
+        """Declare a weight of the layer, in `build`.
+
+        The weight's array exists once a model (or the layer's first call on arrays) allocates
+        the buffers and `bind` gives the layer its views.
+
+        Parameters
+        ----------
+        name : str
+            The weight's name (Keras' names: 'kernel', 'recurrent_kernel', 'bias', ...).
+        shape : sequence of int
+            The weight's shape.
+        initializer : str, dict or Initializer
+            Its initialiser: a name ('glorot_uniform', ...), a config dict
+            ``{"class_name": ..., "config": ...}`` or an
+            :class:`~gru_native.initializers.Initializer`.
+        trainable : bool, default=True
+            False for a weight the layer updates itself and no optimizer moves (moving
+            statistics).
+        """
         self._specs.append(WeightSpec(name, tuple(shape), initializers.get(initializer),
                                       trainable))
 
     def weight_specs(self) -> list[WeightSpec]:
+        """Return the declarations of the layer's weights, in order.
+
+        Returns
+        -------
+        list of WeightSpec
+            A ``WeightSpec(name, shape, initializer, trainable)`` per weight, in the order of
+            the layer's weights in the model's buffers.
+        """
         return list(self._specs)
 
     def bind(self, params: Iterable[np.ndarray], grads: Iterable[np.ndarray]) -> None:
-        """Take views into the model's buffers, one per weight spec, in order."""
+        """Take views into the model's buffers, one per weight spec, in order.
+
+        Parameters
+        ----------
+        params : iterable of ndarray
+            The views holding the weights, one per entry of `weight_specs`, in its order.
+        grads : iterable of ndarray
+            The views holding their gradients, in the same order.
+        """
         self.weights, self.grads = list(params), list(grads)
 
     # ---- running --------------------------------------------------------------------------
     def forward(self, x: np.ndarray, mask: Optional[np.ndarray] = None,
                 training: bool = False) -> tuple[Any, Optional[np.ndarray]]:
+        """Compute the output of a batch, keeping what `backward` needs.
+
+        Parameters
+        ----------
+        x : ndarray
+            The input batch, such as ``(batch, timesteps, features)``; a list of arrays for a
+            layer called on several inputs.
+        mask : ndarray of bool, optional
+            True where a step of `x` is valid, of shape ``(batch, timesteps)``; a list (None
+            for an input without one) for several inputs.
+        training : bool, default=False
+            Whether the call is a training step (dropout and batch statistics apply).
+
+        Returns
+        -------
+        y : ndarray
+            The output batch.
+        mask : ndarray of bool or None
+            The output's mask, None when it has none.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: a subclass computes.
+        """
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray, need_dx: bool = True) -> Optional[np.ndarray]:
+        """Write the weights' gradients from the output's; return the input's gradient.
+
+        It runs after `forward`, from what that call kept.
+
+        Parameters
+        ----------
+        dy : ndarray
+            The gradient of the loss w.r.t. the output of the last `forward`.
+        need_dx : bool, default=True
+            Whether the input's gradient is needed (not for a layer called on the model's
+            inputs).
+
+        Returns
+        -------
+        ndarray or None
+            The gradient w.r.t. the input (a list for several inputs), None when `need_dx` is
+            False.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: a subclass computes.
+        """
         raise NotImplementedError
 
     def inference_ops(self, inputs: Sequence[int], new_slot: Callable[[], int]) -> Optional[LayerOps]:
-        """What one call of this layer computes at prediction, as inference-plan op records
-        (kernels/plan_ops.py) over slots: `inputs` holds the slot of each of the call's input
-        tensors (a recurrent layer's x, then its initial states), `new_slot()` numbers a new
-        slot. Returns LayerOps(ops, the slot of each output), or None when the layer has no
-        such form (the model then predicts through `forward`)."""
+        """Return what one call of this layer computes at prediction, as inference-plan ops.
+
+        The ops are records (``gru_native.kernels.plan_ops``) over slots, the arrays of a
+        model's inference plan. The base layer has no such form.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of each of the call's input tensors (a recurrent layer's x, then its
+            initial states).
+        new_slot : callable
+            ``new_slot()`` numbers a new slot.
+
+        Returns
+        -------
+        LayerOps or None
+            ``LayerOps(ops, the slot of each output)``, or None when the layer has no such
+            form (the model then predicts through `forward`).
+        """
         return None
 
     def __call__(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
@@ -179,9 +335,28 @@ class Layer:
         return outputs[0] if len(outputs) == 1 else outputs
 
     def with_options(self: _L, options: dict[str, Any]) -> _L:
-        """This layer (a twin: the same weights) running calls with the arguments `options`,
-        those a layer's __call__ takes beyond its inputs (Attention's use_causal_mask): booleans
-        named in `call_option_names` (none for most layers)."""
+        """Return this layer running its calls with the call arguments `options`.
+
+        The call arguments are those a layer's ``__call__`` takes beyond its inputs
+        (Attention's ``use_causal_mask``): booleans named in ``call_option_names`` (none for
+        most layers).
+
+        Parameters
+        ----------
+        options : dict
+            ``{name: bool}``: the call arguments.
+
+        Returns
+        -------
+        Layer
+            A twin of this layer (the same weights) running calls with `options`; the layer
+            itself when `options` is empty.
+
+        Raises
+        ------
+        ValueError
+            For an argument the layer does not take, or a value that is not a bool.
+        """
         if not options:
             return self
         names = self.call_option_names
@@ -221,8 +396,21 @@ class Layer:
         return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
     def check_input_shape(self, shape: Any) -> None:
-        """Raise ValueError when a built layer is called on inputs of another shape: the rank
-        and the feature (last) axis must agree, as Keras' input specs ask."""
+        """Raise ValueError when a built layer is called on inputs of another shape.
+
+        The rank and the feature (last) axis must agree, as Keras' input specs ask.
+
+        Parameters
+        ----------
+        shape : tuple of int or None
+            The shape of the new inputs without the batch axis; a list of such shapes for a
+            layer called on several inputs.
+
+        Raises
+        ------
+        ValueError
+            When the rank or the features differ from those the layer was built for.
+        """
         want = self.input_shape
         pairs = list(zip(shape, want)) if self.multi_input else [(shape, want)]
         for got, expected in pairs:
@@ -232,7 +420,27 @@ class Layer:
                                  f"got {(None,) + tuple(shape) if not self.multi_input else shape}")
 
     def node_output_shapes(self, input_shape: Any, state_shapes: list) -> list[Shape]:
-        """The shapes (no batch axis) of what a call returns: one, unless it returns states."""
+        """Return the shapes of what a call returns: one, unless it returns states.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the call's input without the batch axis; a list of such shapes for a
+            layer called on several inputs.
+        state_shapes : list of tuple
+            The shapes of the initial states the call is given (a recurrent layer's), without
+            the batch axis.
+
+        Returns
+        -------
+        list of tuple
+            The shape of each output, without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            When the call is given initial states: the base layer takes none.
+        """
         if state_shapes:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes no initial_state")
         return [self.compute_output_shape(input_shape)]
@@ -257,15 +465,47 @@ class Layer:
 
     # ---- the engine's calls -------------------------------------------------------------
     def call_node(self, inputs: list, masks: list, training: bool) -> tuple[list, list]:
-        """The forward of one node: lists of input arrays and masks in, lists out."""
+        """Run the forward of one node: lists of input arrays and masks in, lists out.
+
+        Parameters
+        ----------
+        inputs : list of ndarray
+            The node's input arrays in call order (a merge layer's inputs, or a recurrent
+            layer's x followed by its initial states).
+        masks : list of ndarray or None
+            The mask of each input, None for an input without one.
+        training : bool
+            Whether the call is a training step.
+
+        Returns
+        -------
+        outputs : list of ndarray
+            The node's outputs.
+        masks : list of ndarray or None
+            The mask of each output.
+        """
         x = inputs if self.multi_input else inputs[0]
         y, mask = self.forward(x, masks if self.multi_input else masks[0], training)
         return [y], [mask]
 
     def backward_node(self, d_outputs: list, need_dx: bool, dy_is_logits: bool = False) -> list:
-        """The backward of the node just run: a gradient per output (None for none: then
-        zeros), the gradients of its inputs. dy_is_logits: d_outputs[0] is the gradient
-        w.r.t. `fused_logits` (a loss fused with this layer's final activation)."""
+        """Run the backward of the node just run: the outputs' gradients in, the inputs' out.
+
+        Parameters
+        ----------
+        d_outputs : list of ndarray or None
+            A gradient per output (None for none: then zeros).
+        need_dx : bool
+            Whether the inputs' gradients are needed.
+        dy_is_logits : bool, default=False
+            Whether ``d_outputs[0]`` is the gradient w.r.t. `fused_logits` (a loss fused with
+            this layer's final activation).
+
+        Returns
+        -------
+        list of ndarray or None
+            The gradient of each of the node's inputs, in call order.
+        """
         dy = d_outputs[0]
         if dy_is_logits:
             dx = self.backward(dy, need_dx=need_dx, dy_is_logits=True)
@@ -274,20 +514,60 @@ class Layer:
         return dx if self.multi_input else [dx]
 
     def fused_logits(self, activation: str) -> Optional[np.ndarray]:
-        """When this layer ends in the activation named `activation`, the pre-activation output
-        of its last forward (a loss fused with that activation takes these logits); else None."""
+        """Return the last forward's pre-activation output if the layer ends in `activation`.
+
+        A loss fused with that activation takes these logits.
+
+        Parameters
+        ----------
+        activation : str
+            The name of the activation the loss is fused with ('sigmoid', 'softmax').
+
+        Returns
+        -------
+        ndarray or None
+            The pre-activation output of the last `forward` when this layer ends in the
+            activation named `activation`, else None (always None for the base layer).
+        """
         return None
 
     def twin(self: _L) -> _L:
-        """This layer for another node of a graph (a layer called twice): the same weight and
-        gradient views, its own per-call state (caches, scratch)."""
+        """Return this layer for another node of a graph (a layer called twice).
+
+        Returns
+        -------
+        Layer
+            A copy with the same weight and gradient views and its own per-call state
+            (caches, scratch).
+        """
         return copy.copy(self)
 
     # ---- weights --------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
+        """Return copies of the layer's weights, as Keras' ``get_weights``.
+
+        Returns
+        -------
+        list of ndarray
+            A copy of each weight, in the order of `weight_specs` (Keras' layouts).
+        """
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights: Iterable[ArrayLike]) -> None:
+        """Set the layer's weights from arrays, as Keras' ``set_weights``.
+
+        Parameters
+        ----------
+        weights : iterable of array-like
+            A value per weight, in the order of `get_weights`, each of its weight's shape.
+
+        Raises
+        ------
+        ValueError
+            For another number of arrays than the layer has weights, an array of another
+            shape than its weight, or NaN or infinite values; every array is checked before
+            any weight changes.
+        """
         weights = list(weights)
         if len(weights) != len(self.weights):
             raise ValueError(f"layer {self.name!r} has {len(self.weights)} weights, got {len(weights)}")
@@ -304,21 +584,49 @@ class Layer:
             self.parameters.written()
 
     def count_params(self) -> int:
+        """Return the number of values in the layer's weights, trainable or not.
+
+        Returns
+        -------
+        int
+            The number of weight values.
+        """
         return sum(int(np.prod(s.shape)) for s in self.weight_specs())
 
     def count_non_trainable_params(self) -> int:
+        """Return the number of values in the weights no optimizer moves.
+
+        Those are all of a frozen layer's (trainable=False), else those declared so
+        (BatchNormalization's moving statistics).
+
+        Returns
+        -------
+        int
+            The number of non-trainable weight values.
+        """
         return sum(int(np.prod(s.shape)) for s in self.weight_specs()
                    if not (self.trainable and s.trainable))
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        """The weight views no optimizer moves: all of a frozen layer's (trainable=False),
-        else those declared so (BatchNormalization's moving statistics)."""
+        """The weight views no optimizer moves.
+
+        All of a frozen layer's (trainable=False), else those declared so
+        (BatchNormalization's moving statistics).
+        """
         return [w for spec, w in zip(self.weight_specs(), self.weights)
                 if not (self.trainable and spec.trainable)]
 
     # ---- saving ---------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The constructor's arguments: ``name``, ``trainable``, ``input_shape`` when it was
+            given, and those of the subclass.
+        """
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
@@ -326,6 +634,18 @@ class Layer:
 
     @classmethod
     def from_config(cls: type[_L], config: dict[str, Any]) -> _L:
+        """Make a layer from the configuration `get_config` returns.
+
+        Parameters
+        ----------
+        config : dict
+            The constructor's arguments, as `get_config` returns them.
+
+        Returns
+        -------
+        Layer
+            A new layer of this class (unbuilt: its weights are not part of the config).
+        """
         return cls(**config)
 
 
@@ -424,7 +744,21 @@ def allocate(layers, dtype, rng=None, keep=False):
 
 
 def serialize(layer: Layer) -> dict[str, Any]:
-    """{'class_name': ..., 'config': ...} of a layer, which `deserialize` turns back into it."""
+    """Describe a layer as ``{'class_name': ..., 'config': ...}``.
+
+    :func:`~gru_native.layers.deserialize` turns the description back into the layer (its
+    configuration, not its weights).
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer to describe.
+
+    Returns
+    -------
+    dict
+        ``{'class_name': the layer's class name, 'config': layer.get_config()}``.
+    """
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
@@ -452,7 +786,28 @@ def layer_limits(max_layers: int, max_nesting: int):
 
 
 def deserialize(config: dict[str, Any]) -> Layer:
-    """A layer from {'class_name': ..., 'config': ...} as `serialize` writes it."""
+    """Make a layer from ``{'class_name': ..., 'config': ...}`` as `serialize` writes it.
+
+    The class is looked up by name among every Layer subclass defined
+    (:data:`~gru_native.layers.LAYER_CLASSES`).
+
+    Parameters
+    ----------
+    config : dict
+        ``{'class_name': ..., 'config': ...}``, as :func:`~gru_native.layers.serialize`
+        writes it.
+
+    Returns
+    -------
+    Layer
+        A new layer of that class, made by its ``from_config``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown class name; under a limit on what a file may describe (while a model
+        is loaded), for more layers than the limit or layers nested deeper than it.
+    """
     try:
         cls = LAYER_CLASSES[config["class_name"]]
     except KeyError:

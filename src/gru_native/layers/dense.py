@@ -45,9 +45,37 @@ class Dense(Layer):
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
     def compute_output_shape(self, input_shape):
+        """Return the output shape for inputs of `input_shape` (without the batch axis).
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The inputs' shape without the batch axis, ``(..., features)``; None for an unknown
+            length.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(..., units)``: the last axis becomes ``units``.
+        """
         return tuple(input_shape[:-1]) + (self.units,)
 
     def build(self, input_shape):
+        """Declare the weights for inputs of `input_shape` (without the batch axis).
+
+        The kernel has the shape ``(features, units)``, the bias (if ``use_bias``) the shape
+        ``(units,)``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The inputs' shape without the batch axis, ``(..., features)``.
+
+        Returns
+        -------
+        tuple of int or None
+            The output shape without the batch axis, ``(..., units)``.
+        """
         out = super().build(input_shape)
         self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
         if self.use_bias:
@@ -55,6 +83,31 @@ class Dense(Layer):
         return out
 
     def forward(self, x, mask=None, training=False):
+        """Compute ``activation(x @ kernel + bias)`` on a batch, keeping what ``backward`` needs.
+
+        Parameters
+        ----------
+        x : ndarray of shape (batch, ..., features)
+            The inputs, of the shape the layer was built for: ``(batch, features)``, or
+            ``(batch, timesteps, features)`` for the layer per timestep.
+        mask : ndarray of bool of shape (batch, timesteps), default=None
+            The inputs' mask (True at the steps to use), or None.
+        training : bool, default=False
+            Whether the call is a training step (the layer computes the same either way).
+
+        Returns
+        -------
+        y : ndarray of shape (batch, ..., units)
+            The outputs.
+        mask : ndarray of bool of shape (batch, timesteps) or None
+            The inputs' mask, passed on.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` has another rank or another number of features than the layer was built
+            for.
+        """
         if x.shape[-1] != self.input_shape[-1] or x.ndim != len(self.input_shape) + 1:
             raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, "
                              f"{', '.join(map(str, self.input_shape))}), got {x.shape}")
@@ -66,8 +119,24 @@ class Dense(Layer):
         return self._a, mask
 
     def backward(self, dy, need_dx=True, dy_is_logits=False):
-        """dy is the gradient w.r.t. the output, or w.r.t. the logits when a loss fused with our
-        activation computed it directly."""
+        """Backpropagate a gradient through the last ``forward``, writing the weights' gradients.
+
+        Parameters
+        ----------
+        dy : ndarray of shape (batch, ..., units)
+            The gradient with respect to the outputs, or with respect to the logits
+            (``x @ kernel + bias``) when ``dy_is_logits`` is True.
+        need_dx : bool, default=True
+            Whether to compute the gradient with respect to the inputs.
+        dy_is_logits : bool, default=False
+            Whether ``dy`` is already the gradient with respect to the logits, as a loss fused
+            with this layer's activation computes it directly (see ``fused_logits``).
+
+        Returns
+        -------
+        ndarray of shape (batch, ..., features) or None
+            The gradient with respect to the inputs, or None when ``need_dx`` is False.
+        """
         dz = dy if dy_is_logits else self.activation.backward(dy, self._a, self._z)
         dx, dkernel, dbias = dense_backward(self._x, self.weights[0], dz.reshape(-1, self.units),
                                             need_dx=need_dx)
@@ -77,9 +146,38 @@ class Dense(Layer):
         return None if dx is None else dx.reshape(self._a.shape[:-1] + (self._x.shape[-1],))
 
     def fused_logits(self, activation):
+        """Return the logits of the last ``forward`` if this layer ends in `activation`.
+
+        Parameters
+        ----------
+        activation : str
+            The name of the activation a loss is fused with ('sigmoid', 'softmax').
+
+        Returns
+        -------
+        ndarray of shape (batch, ..., units) or None
+            The pre-activation outputs ``x @ kernel + bias`` of the last ``forward`` (which a
+            loss fused with that activation takes) when this layer's activation is named
+            ``activation``, else None.
+        """
         return self._z if self.activation.name == activation else None
 
     def inference_ops(self, inputs, new_slot):
+        """Describe what one call computes at prediction, as inference-plan ops over slots.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of the call's input.
+        new_slot : callable
+            Called without arguments, it numbers a new slot (for the output).
+
+        Returns
+        -------
+        LayerOps or None
+            One ``DenseOp`` (the activation included) and the slot of its output; None for a
+            custom activation, which the model then runs through ``forward``.
+        """
         activation = plan_activation(self.activation)
         if activation is None:
             return None  # a custom activation: through forward
@@ -88,6 +186,15 @@ class Dense(Layer):
                                  activation, inputs[0], out)], [out])
 
     def get_config(self):
+        """Return the layer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's entries (``name``, ``trainable``, ``input_shape`` if it was given) and
+            the arguments ``units``, ``activation`` (its name), ``use_bias``,
+            ``kernel_initializer`` and ``bias_initializer`` (each a name or a config dict).
+        """
         return dict(super().get_config(), units=self.units, activation=self.activation.name,
                     use_bias=self.use_bias,
                     kernel_initializer=initializers.to_config(self.kernel_initializer),

@@ -88,6 +88,27 @@ class GRU(Recurrent):
         self.reset_after = check_bool(reset_after, "reset_after")
 
     def build(self, input_shape):
+        """Declare the weights for inputs of `input_shape`; return the output shape.
+
+        The weights, in Keras' layout and gate order (z, r, n): kernel (features, 3 units),
+        recurrent_kernel (units, 3 units) and, with `use_bias`, bias (2, 3 units) with
+        `reset_after`, else (3 units,).
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis, ``(timesteps, features)``.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(timesteps, units)`` with return_sequences, else ``(units,)``.
+
+        Raises
+        ------
+        ValueError
+            For inputs of another rank.
+        """
         out = super().build(input_shape)
         H = self.units
         self.add_weight("kernel", (input_shape[1], 3 * H), self.kernel_initializer)
@@ -117,4 +138,11 @@ class GRU(Recurrent):
         return "gru", self.weights[0], self.weights[1], bias, self.reset_after
 
     def get_config(self):
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The constructor's arguments (``name``, ``units``, ..., ``reset_after``).
+        """
         return dict(super().get_config(), reset_after=self.reset_after)

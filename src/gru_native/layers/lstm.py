@@ -102,6 +102,27 @@ class LSTM(Recurrent):
         self.unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias")
 
     def build(self, input_shape):
+        """Declare the weights for inputs of `input_shape`; return the output shape.
+
+        The weights, in Keras' layout and gate order (i, f, c, o): kernel (features,
+        4 units), recurrent_kernel (units, 4 units) and, with `use_bias`, bias (4 units,),
+        its forget gate's part starting at 1 with `unit_forget_bias`.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis, ``(timesteps, features)``.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(timesteps, units)`` with return_sequences, else ``(units,)``.
+
+        Raises
+        ------
+        ValueError
+            For inputs of another rank.
+        """
         out = super().build(input_shape)
         H = self.units
         self.add_weight("kernel", (input_shape[1], 4 * H), self.kernel_initializer)
@@ -133,4 +154,11 @@ class LSTM(Recurrent):
         return "lstm", self.weights[0], self.weights[1], bias, False
 
     def get_config(self):
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The constructor's arguments (``name``, ``units``, ..., ``unit_forget_bias``).
+        """
         return dict(super().get_config(), unit_forget_bias=self.unit_forget_bias)

@@ -45,9 +45,36 @@ def _own(grads, dy):
 
 
 class Merge(Layer):
-    """The elementwise merge of 2 or more inputs whose shapes broadcast (Keras' rule: same
-    dimensions, or 1, aligned from the last axis; a lower-rank input gains axes after the batch
-    axis). Subclasses give `_merge` and `_merge_backward`."""
+    """The base of the elementwise merge layers, on 2 or more inputs whose shapes broadcast.
+
+    The shapes broadcast by Keras' rule: the same dimensions, or 1, aligned from the last axis;
+    a lower-rank input gains axes after the batch axis. A merge layer is called on a list of
+    inputs: ``forward(xs, masks, training)`` returns ``(y, mask)`` and ``backward(dy)`` returns
+    one gradient per input. Keras 3 accepts a single input (the identity); a merge layer here
+    asks for 2 or more, a merge of one input being a wiring mistake in a graph.
+
+    Masks follow Keras 3 (``keras/src/layers/merging/``): the output mask is the OR of the
+    input masks, or None as soon as one input has none; :class:`~gru_native.layers.Multiply`,
+    :class:`~gru_native.layers.Maximum` and :class:`~gru_native.layers.Minimum` also let a
+    masked timestep of one input drop out of the value (:class:`~gru_native.layers.Add`,
+    :class:`~gru_native.layers.Subtract` and :class:`~gru_native.layers.Average` do not look at
+    the masks). :class:`~gru_native.layers.Concatenate` builds its own mask.
+
+    Subclasses give ``_merge`` and ``_merge_backward``.
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'merge', then 'merge_1', 'merge_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, as every layer takes it; a merge layer
+        takes its inputs' shapes from the tensors it is called on.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights (a merge layer has none).
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs (default float32).
+    """
 
     multi_input = True
     _exactly: Optional[int] = None  # the one number of inputs a subclass takes (Subtract: 2)
@@ -87,6 +114,24 @@ class Merge(Layer):
         return tuple(out)
 
     def compute_output_shape(self, input_shapes: Sequence[Shape]) -> Shape:  # type: ignore[override]
+        """Return the output shape for inputs of `input_shapes`: their broadcast shape.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple of int or None
+            The shape of each input without the batch axis (None for an unknown length).
+
+        Returns
+        -------
+        tuple of int or None
+            The inputs' shapes broadcast by Keras' rule, without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            If `input_shapes` is not a list of shapes, holds fewer than 2 (Subtract: other than
+            exactly 2), or holds shapes that do not broadcast.
+        """
         shapes = self._check_shapes(input_shapes)
         out = shapes[0]
         for s in shapes[1:]:
@@ -94,6 +139,24 @@ class Merge(Layer):
         return out
 
     def build(self, input_shapes: Sequence[Shape]) -> Shape:  # type: ignore[override]
+        """Check the inputs' shapes and set the layer's input and output shapes (no weights).
+
+        Parameters
+        ----------
+        input_shapes : list of tuple of int or None
+            The shape of each input without the batch axis (None for an unknown length).
+
+        Returns
+        -------
+        tuple of int or None
+            The output shape without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            If `input_shapes` is not a list of shapes, holds fewer than 2 (Subtract: other than
+            exactly 2), or holds shapes that do not merge.
+        """
         return super().build(self._check_shapes(input_shapes))
 
     # ---- running ------------------------------------------------------------------------
@@ -124,6 +187,35 @@ class Merge(Layer):
     def forward(self, xs: Sequence[np.ndarray],  # type: ignore[override]
                 masks: Optional[Sequence[Optional[np.ndarray]]] = None,
                 training: bool = False) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """Merge a list of inputs elementwise, keeping what ``backward`` needs.
+
+        Parameters
+        ----------
+        xs : list of ndarray
+            The inputs, each of shape (batch, ...) as the layer was built for; a lower-rank
+            input gains axes after the batch axis, then the shapes broadcast.
+        masks : list of ndarray of bool or None, default=None
+            A mask per input, of shape (batch, timesteps) (True at the steps to use), or None
+            for an input without one; None: no masks.
+        training : bool, default=False
+            Whether the call is a training step (the merge is the same either way).
+
+        Returns
+        -------
+        y : ndarray of shape (batch, ...)
+            The merged inputs, of their broadcast shape.
+        mask : ndarray of bool of shape (batch, timesteps) or None
+            The output mask (see ``compute_mask``).
+
+        Raises
+        ------
+        RuntimeError
+            If the layer is not built.
+        ValueError
+            If `xs` is not a list, or has another number of inputs or other shapes than the
+            layer was built for, inputs of different batch sizes or shapes that do not
+            broadcast, or masks that do not fit them.
+        """
         masks = self._check_inputs(xs, masks)
         self._in_shapes = [x.shape for x in xs]
         # Lower-rank inputs gain axes after the batch axis (Keras' expand_dims(x, 1)); then
@@ -146,7 +238,21 @@ class Merge(Layer):
 
     def compute_mask(self, xs: Sequence[np.ndarray],
                      masks: Optional[Sequence[Optional[np.ndarray]]]) -> Optional[np.ndarray]:
-        """Keras 3's Merge.compute_mask: the OR of the masks; None if any input has none."""
+        """Return the output mask: the OR of the inputs' masks, as Keras 3's Merge.compute_mask.
+
+        Parameters
+        ----------
+        xs : list of ndarray
+            The inputs (their masks alone decide).
+        masks : list of ndarray of bool or None
+            A mask per input (True at the steps to use), or None for an input without one;
+            None: no masks.
+
+        Returns
+        -------
+        ndarray of bool or None
+            The elementwise OR of the masks; None if any input has none.
+        """
         if masks is None or any(m is None for m in masks):
             return None
         out = np.asarray(masks[0], bool)
@@ -156,6 +262,22 @@ class Merge(Layer):
 
     def backward(self, dy: np.ndarray,  # type: ignore[override]
                  need_dx: bool = True) -> list[Optional[np.ndarray]]:
+        """Backpropagate a gradient through the last ``forward`` to each input.
+
+        Parameters
+        ----------
+        dy : ndarray of shape (batch, ...)
+            The gradient with respect to the output.
+        need_dx : bool, default=True
+            Whether to compute the gradients with respect to the inputs.
+
+        Returns
+        -------
+        list of ndarray or None
+            The gradient with respect to each input, of that input's shape (summed over the
+            axes it was broadcast along), each an array of its own; a None per input when
+            ``need_dx`` is False.
+        """
         if not need_dx:
             return [None] * len(self._in_shapes)
         return _own([_unbroadcast(g, s) for g, s in zip(self._merge_backward(dy), self._in_shapes)],
@@ -164,6 +286,23 @@ class Merge(Layer):
     plan_kind: Optional[str] = None  # the MergeOp kind, for the elementwise merges
 
     def inference_ops(self, inputs, new_slot):
+        """Describe what one call computes at prediction, as inference-plan ops over slots.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of each of the call's inputs, in order.
+        new_slot : callable
+            Called without arguments, it numbers a new slot (for the output).
+
+        Returns
+        -------
+        LayerOps or None
+            One ``MergeOp`` and the slot of its output, for inputs all of one shape (no
+            broadcasting), as vectors (batch, features) or sequences
+            (batch, timesteps, features); None otherwise, and for a merge without such an op,
+            which the model then runs through ``forward``.
+        """
         # Inputs of one shape only (no broadcasting), as vectors or sequences.
         shapes = {tuple(s) for s in self.input_shape}
         if self.plan_kind is None or len(shapes) != 1 or len(next(iter(shapes))) not in (1, 2):
@@ -189,7 +328,25 @@ def _sum(xs):
 
 
 class Add(Merge):
-    """The elementwise sum of the inputs."""
+    """Add its inputs elementwise, as ``keras.layers.Add``.
+
+    The output is the elementwise sum of 2 or more inputs whose shapes broadcast (see
+    :class:`~gru_native.layers.Merge`). The output mask is the OR of the input masks (None as
+    soon as one input has none); the masks do not change the sum.
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'add', then 'add_1', 'add_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, as every layer takes it; a merge layer
+        takes its inputs' shapes from the tensors it is called on.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights (a merge layer has none).
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs (default float32).
+    """
 
     plan_kind = "add"
 
@@ -202,7 +359,26 @@ class Add(Merge):
 
 
 class Subtract(Merge):
-    """inputs[0] - inputs[1], of exactly two inputs."""
+    """Subtract its second input from its first, as ``keras.layers.Subtract``.
+
+    The output is ``inputs[0] - inputs[1]``, of exactly two inputs whose shapes broadcast (see
+    :class:`~gru_native.layers.Merge`); called on another number of inputs, it raises
+    ValueError. The output mask is the OR of the input masks (None as soon as one input has
+    none); the masks do not change the difference.
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'subtract', then 'subtract_1', 'subtract_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, as every layer takes it; a merge layer
+        takes its inputs' shapes from the tensors it is called on.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights (a merge layer has none).
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs (default float32).
+    """
 
     plan_kind = "subtract"
     _exactly = 2
@@ -215,7 +391,25 @@ class Subtract(Merge):
 
 
 class Average(Merge):
-    """The elementwise mean of the inputs."""
+    """Average its inputs elementwise, as ``keras.layers.Average``.
+
+    The output is the elementwise mean of 2 or more inputs whose shapes broadcast (see
+    :class:`~gru_native.layers.Merge`). The output mask is the OR of the input masks (None as
+    soon as one input has none); the masks do not change the mean.
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'average', then 'average_1', 'average_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, as every layer takes it; a merge layer
+        takes its inputs' shapes from the tensors it is called on.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights (a merge layer has none).
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs (default float32).
+    """
 
     plan_kind = "average"
 
@@ -228,8 +422,26 @@ class Average(Merge):
 
 
 class Multiply(Merge):
-    """The product. As Keras 3: a masked input counts as 1 at its masked steps, and when every
-    input has a mask, steps masked in all of them are 0."""
+    """Multiply its inputs elementwise, as ``keras.layers.Multiply``.
+
+    The output is the elementwise product of 2 or more inputs whose shapes broadcast (see
+    :class:`~gru_native.layers.Merge`). As Keras 3: a masked input counts as 1 at its masked
+    steps, and when every input has a mask, steps masked in all of them are 0. The output mask
+    is the OR of the input masks (None as soon as one input has none).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'multiply', then 'multiply_1', 'multiply_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, as every layer takes it; a merge layer
+        takes its inputs' shapes from the tensors it is called on.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights (a merge layer has none).
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs (default float32).
+    """
 
     plan_kind = "multiply"
     def _merge(self, xs, masks, shape):
@@ -291,21 +503,82 @@ class _Extremum(Merge):
 
 
 class Maximum(_Extremum):
-    """The elementwise maximum of the inputs (masked steps drop out, as Keras 3)."""
+    """Take the elementwise maximum of its inputs, as ``keras.layers.Maximum``.
+
+    The inputs are 2 or more whose shapes broadcast (see :class:`~gru_native.layers.Merge`).
+    Masked steps drop out, as Keras 3: input by input, a masked element of the new input is
+    replaced by the running result and a masked element of the running result by the new
+    input, so masked steps drop out wherever another input has them. The gradient goes to the
+    input each output element came from alone; ties go to the earlier input. The output mask
+    is the OR of the input masks (None as soon as one input has none).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'maximum', then 'maximum_1', 'maximum_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, as every layer takes it; a merge layer
+        takes its inputs' shapes from the tensors it is called on.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights (a merge layer has none).
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs (default float32).
+    """
 
     plan_kind = "maximum"
     _better = staticmethod(np.greater)
 
 
 class Minimum(_Extremum):
-    """The elementwise minimum of the inputs (masked steps drop out, as Keras 3)."""
+    """Take the elementwise minimum of its inputs, as ``keras.layers.Minimum``.
+
+    The inputs are 2 or more whose shapes broadcast (see :class:`~gru_native.layers.Merge`).
+    Masked steps drop out, as Keras 3: input by input, a masked element of the new input is
+    replaced by the running result and a masked element of the running result by the new
+    input, so masked steps drop out wherever another input has them. The gradient goes to the
+    input each output element came from alone; ties go to the earlier input. The output mask
+    is the OR of the input masks (None as soon as one input has none).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name. By default Keras' automatic name, the class name in snake case:
+        'minimum', then 'minimum_1', 'minimum_2', ...
+    input_shape : tuple of int or None, optional
+        The shape of the inputs without the batch axis, as every layer takes it; a merge layer
+        takes its inputs' shapes from the tensors it is called on.
+    trainable : bool, default=True
+        Whether an optimizer moves the layer's weights (a merge layer has none).
+    dtype : str or numpy dtype, optional
+        The dtype of the layer's symbolic outputs (default float32).
+    """
 
     plan_kind = "minimum"
     _better = staticmethod(np.less)
 
 
 class Concatenate(Merge):
-    """Inputs of one shape but along `axis` (counted as Keras does, with the batch axis 0)."""
+    """Concatenate its inputs along an axis, as ``keras.layers.Concatenate``.
+
+    The inputs, 2 or more, have one rank and one shape but along `axis` (counted as Keras does,
+    with the batch axis 0). The output mask is Keras 3's (see ``compute_mask``): on the feature
+    axis, the OR of the masks; on the time axis, the masks concatenated in time.
+
+    Parameters
+    ----------
+    axis : int, default=-1
+        The axis to concatenate along, counted with the batch axis as 0 (-1: the last, the
+        features); it must be a non-batch axis of the inputs.
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        If `axis` is not an integer (as Keras).
+    """
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -320,6 +593,25 @@ class Concatenate(Merge):
         return axis - 1
 
     def compute_output_shape(self, input_shapes):
+        """Return the output shape for inputs of `input_shapes`.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple of int or None
+            The shape of each input without the batch axis (None for an unknown length).
+
+        Returns
+        -------
+        tuple of int or None
+            The inputs' shape with the sizes along `axis` summed (None if one is unknown),
+            without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            If `input_shapes` is not a list of 2 or more shapes, the shapes have different
+            ranks or differ off the concatenation axis, or `axis` is not a non-batch axis.
+        """
         shapes = self._check_shapes(input_shapes)
         if len({len(s) for s in shapes}) != 1:
             raise ValueError(f"layer {self.name!r}: a `Concatenate` layer requires inputs of one "
@@ -339,6 +631,33 @@ class Concatenate(Merge):
         return tuple(out)
 
     def forward(self, xs, masks=None, training=False):
+        """Concatenate a list of inputs along `axis`, keeping what ``backward`` needs.
+
+        Parameters
+        ----------
+        xs : list of ndarray
+            The inputs, each of shape (batch, ...) as the layer was built for.
+        masks : list of ndarray of bool or None, default=None
+            A mask per input, of shape (batch, timesteps) (True at the steps to use), or None
+            for an input without one; None: no masks.
+        training : bool, default=False
+            Whether the call is a training step (the concatenation is the same either way).
+
+        Returns
+        -------
+        y : ndarray of shape (batch, ...)
+            The inputs concatenated along `axis`.
+        mask : ndarray of bool or None
+            The output mask (see ``compute_mask``).
+
+        Raises
+        ------
+        RuntimeError
+            If the layer is not built.
+        ValueError
+            If `xs` is not a list, or has another number of inputs or other shapes than the
+            layer was built for, or inputs that do not concatenate.
+        """
         masks = self._check_inputs(xs, masks)
         k = self._non_batch_axis(len(self.input_shape[0])) + 1
         try:
@@ -351,10 +670,26 @@ class Concatenate(Merge):
         return y, self.compute_mask(xs, masks)
 
     def compute_mask(self, xs, masks):
-        """Keras 3's Concatenate.compute_mask: each mask broadcast to its input's shape (an input
-        without one: all True), concatenated on the axis, then any() over the last axis. On the
-        feature axis that is the OR of the masks, all True as soon as one input has none; on
-        the time axis, the masks concatenated in time."""
+        """Return the output mask, as Keras 3's Concatenate.compute_mask.
+
+        Each mask is broadcast to its input's shape (an input without one: all True), the
+        results are concatenated on the axis, then ``any()`` is taken over the last axis. On
+        the feature axis that is the OR of the masks, all True as soon as one input has none;
+        on the time axis, the masks concatenated in time.
+
+        Parameters
+        ----------
+        xs : list of ndarray
+            The inputs, each of shape (batch, ...).
+        masks : list of ndarray of bool or None
+            A mask per input (True at the steps to use), or None for an input without one;
+            None: no masks.
+
+        Returns
+        -------
+        ndarray of bool or None
+            The output mask; None when no input has a mask.
+        """
         if masks is None or all(m is None for m in masks):
             return None
         full = [np.ones(x.shape, bool) if m is None else
@@ -363,11 +698,42 @@ class Concatenate(Merge):
         return np.any(np.concatenate(full, axis=self._non_batch_axis(xs[0].ndim - 1) + 1), axis=-1)
 
     def backward(self, dy, need_dx=True):
+        """Backpropagate a gradient through the last ``forward`` to each input.
+
+        Parameters
+        ----------
+        dy : ndarray of shape (batch, ...)
+            The gradient with respect to the output.
+        need_dx : bool, default=True
+            Whether to compute the gradients with respect to the inputs.
+
+        Returns
+        -------
+        list of ndarray or None
+            The gradient with respect to each input (its part of `dy` along `axis`), each an
+            array of its own; a None per input when ``need_dx`` is False.
+        """
         if not need_dx:
             return [None] * self._n
         return _own([np.ascontiguousarray(g) for g in np.split(dy, self._splits, axis=self._k)], dy)
 
     def inference_ops(self, inputs, new_slot):
+        """Describe what one call computes at prediction, as inference-plan ops over slots.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of each of the call's inputs, in order.
+        new_slot : callable
+            Called without arguments, it numbers a new slot (for the output).
+
+        Returns
+        -------
+        LayerOps or None
+            One ``MergeOp`` and the slot of its output, for inputs all vectors
+            (batch, features) or all sequences (batch, timesteps, features); None otherwise
+            (the model then runs the layer through ``forward``).
+        """
         rank = len(self.input_shape[0])
         if rank not in (1, 2) or any(len(s) != rank for s in self.input_shape):
             return None
@@ -377,4 +743,12 @@ class Concatenate(Merge):
         return LayerOps([MergeOp("concat", tuple(inputs), out, axis)], [out])
 
     def get_config(self):
+        """Return the layer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's entries (``name``, ``trainable``, ``input_shape`` if it was given) and
+            the argument ``axis``.
+        """
         return dict(super().get_config(), axis=self.axis)

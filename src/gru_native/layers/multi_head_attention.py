@@ -75,10 +75,63 @@ def _project_backward(x, kernel, d_heads, d_kernel, d_bias, need_dx):
 
 
 class MultiHeadAttention(Layer):
-    """Multi-head scaled dot-product attention (Vaswani et al. 2017) of a query sequence over a
-    value sequence, as keras.layers.MultiHeadAttention (its EinsumDense weight layouts), over
-    the steps axis; called as layer(query, value, key=None, attention_mask=None,
-    use_causal_mask=..., return_attention_scores=...)."""
+    """Multi-head scaled dot-product attention of a query sequence over a value sequence.
+
+    As ``keras.layers.MultiHeadAttention`` (Vaswani et al. 2017; its EinsumDense weight
+    layouts), over the steps axis of (batch, steps, features) inputs. Each head projects the
+    query, key and value (kernels (features, heads, dim), biases (heads, dim)), scores
+    (batch, heads, Tq, Tv) = ``(q_h / sqrt(key_dim)) @ k_h.T``, takes the softmax over the key
+    steps (dropout on it in training) and its product with ``v_h``; the heads' results
+    ``(heads, value_dim)`` go through the output kernel ``(heads, value_dim, *output_shape)``.
+
+    Called as ``layer(query, value, key=None, query_mask=None, value_mask=None,
+    key_mask=None, attention_mask=None, return_attention_scores=False, training=None,
+    use_causal_mask=False)``: without a key, the value is the key; ``attention_mask``
+    (batch, Tq, Tv) is True (or 1) where a query step may attend to a key step. A pair
+    (query step, key step) counts when the query step, the value step and the key step are
+    valid, the causal mask allows it and ``attention_mask`` does; a query step with no such
+    pair has all-zero weights (its output is the output bias). The output
+    ``(batch, Tq, *output_shape)`` carries the query's mask on, as Keras; with
+    ``return_attention_scores`` the call also returns the weights
+    (batch, num_heads, Tq, Tv), before dropout, as Keras. In a graph the masks travel with
+    the tensors; a call on arrays takes them as ``query_mask``, ``value_mask`` and
+    ``key_mask`` (Keras 3 ignores an explicit query_mask on arrays; it is honoured here).
+
+    Parameters
+    ----------
+    num_heads : int
+        The number of attention heads.
+    key_dim : int
+        The size of each head's query and key projections.
+    value_dim : int, optional
+        The size of each head's value projection (default: `key_dim`).
+    dropout : float, default=0.0
+        Fraction of the attention weights dropped in training.
+    use_bias : bool, default=True
+        Whether the projections have biases.
+    output_shape : int or tuple of int, optional
+        The shape of the output at each query step (default: the query's features).
+    attention_axes : int or tuple of int, optional
+        The axes attention runs over: only the steps axis is supported (None, 1 or -2, or a
+        tuple of one of them).
+    kernel_initializer : str, dict or Initializer, default='glorot_uniform'
+        Initialiser of the projection kernels.
+    bias_initializer : str, dict or Initializer, default='zeros'
+        Initialiser of the projection biases.
+    seed : int, optional
+        Kept in the config, as Keras' argument: the dropout draws from
+        :func:`~gru_native.utils.rng` (see :func:`~gru_native.utils.set_random_seed`).
+    **kwargs
+        The arguments of :class:`~gru_native.layers.Layer`: ``name``, ``input_shape``,
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For an argument out of range, an `output_shape` that is not positive integers, or
+        `attention_axes` other than the steps axis; at a call in a graph, for explicit masks
+        (query_mask, value_mask, key_mask are for calls on arrays).
+    """
 
     multi_input = True
     call_option_names = ("use_causal_mask", "return_attention_scores")
@@ -143,10 +196,51 @@ class MultiHeadAttention(Layer):
         return query, value, key, pairs
 
     def compute_output_shape(self, input_shapes):
+        """Return the output shape: the query's steps, then `output_shape`.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple
+            The shapes (without the batch axis) of the query, the value, and optionally the
+            key and the attention mask.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(Tq, *output_shape)`` (by default ``(Tq, query features)``), without the batch
+            axis.
+
+        Raises
+        ------
+        ValueError
+            For inputs that are not (batch, steps, features), a key whose steps differ from
+            the value's, or an attention mask other than (batch, Tq, Tv).
+        """
         query = self._check_shapes(input_shapes)[0]
         return (query[0],) + (self.output_dims or (query[1],))
 
     def node_output_shapes(self, input_shapes, state_shapes):
+        """Return the shapes of what a call returns: the output, then the scores if asked.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple
+            The shapes (without the batch axis) of the query, the value, and optionally the
+            key and the attention mask.
+        state_shapes : list of tuple
+            Empty: the layer takes no initial states.
+
+        Returns
+        -------
+        list of tuple
+            The output's shape, followed with ``return_attention_scores`` by the scores'
+            ``(num_heads, Tq, Tv)``, without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            For shapes `compute_output_shape` refuses, or initial states.
+        """
         out = super().node_output_shapes(input_shapes, state_shapes)
         if self.call_options.get("return_attention_scores"):
             query, value = self._check_shapes(input_shapes)[:2]
@@ -154,6 +248,30 @@ class MultiHeadAttention(Layer):
         return out
 
     def build(self, input_shapes):
+        """Declare the weights for inputs of `input_shapes`; return the output shape.
+
+        The weights, Keras' EinsumDense layouts: ``query_kernel`` (query features, heads,
+        key_dim), ``key_kernel`` (key features, heads, key_dim), ``value_kernel`` (value
+        features, heads, value_dim), each followed with `use_bias` by its bias (heads, dim),
+        then ``attention_output_kernel`` ``(heads, value_dim, *output_shape)`` and with
+        `use_bias` ``attention_output_bias`` ``(*output_shape)``.
+
+        Parameters
+        ----------
+        input_shapes : list of tuple
+            The shapes (without the batch axis) of the query, the value, and optionally the
+            key and the attention mask.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(Tq, *output_shape)``, without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            For shapes `compute_output_shape` refuses.
+        """
         query, value, key, _ = self._check_shapes(input_shapes)
         out = super().build(input_shapes)
         N, bias = self.num_heads, self.use_bias
@@ -170,7 +288,20 @@ class MultiHeadAttention(Layer):
         return out
 
     def check_input_shape(self, shapes):
-        """The features of query, value and key must be those the kernels were built for."""
+        """Raise ValueError unless the inputs have the features the kernels were built for.
+
+        Parameters
+        ----------
+        shapes : list of tuple
+            The shapes (without the batch axis) of the query, the value, and optionally the
+            key and the attention mask.
+
+        Raises
+        ------
+        ValueError
+            For shapes `compute_output_shape` refuses, or query, value or key features other
+            than those the layer was built for.
+        """
         got = [s[1] for s in self._check_shapes(shapes)[:3]]
         built = [s[1] for s in self._check_shapes(self.input_shape)[:3]]
         if got != built:
@@ -178,8 +309,19 @@ class MultiHeadAttention(Layer):
                              f"value and key features {tuple(built)}, got {tuple(got)}")
 
     def projections(self, arrays=None):
-        """The weights (or `arrays` laid out like them: their gradients) as (kernel, bias or
-        None) of the query, key, value and output projections."""
+        """Return the weights as (kernel, bias) pairs of the four projections.
+
+        Parameters
+        ----------
+        arrays : list of ndarray, optional
+            Arrays laid out like the weights (their gradients) to pair instead of the weights.
+
+        Returns
+        -------
+        list of tuple
+            ``(kernel, bias or None)`` of the query, key, value and output projections, in
+            that order.
+        """
         arrays = self.weights if arrays is None else arrays
         if self.use_bias:
             return [(arrays[i], arrays[i + 1]) for i in range(0, 8, 2)]
@@ -187,6 +329,34 @@ class MultiHeadAttention(Layer):
 
     # ---- running ------------------------------------------------------------------------
     def call_node(self, inputs, masks, training):
+        """Run the forward of one node: the query, value, key and attention mask in.
+
+        Parameters
+        ----------
+        inputs : list of ndarray
+            The query (batch, Tq, features), the value (batch, Tv, features), and optionally
+            the key (batch, Tv, features) and the attention mask (batch, Tq, Tv), True or
+            nonzero where a pair counts.
+        masks : list of ndarray or None
+            The masks (batch, steps) of the query, the value and the key; None for none.
+        training : bool
+            Whether the call is a training step (dropout applies).
+
+        Returns
+        -------
+        outputs : list of ndarray
+            The output ``(batch, Tq, *output_shape)``, followed with
+            ``return_attention_scores`` by the weights (batch, num_heads, Tq, Tv), before
+            dropout.
+        masks : list of ndarray or None
+            The query's mask for the output, None for the scores.
+
+        Raises
+        ------
+        ValueError
+            For inputs of other features than the layer was built for, or a mask or an
+            attention mask of another shape than its input's.
+        """
         q, v = inputs[0], inputs[1]
         k = inputs[2] if len(inputs) > 2 else v
         self.check_input_shape([a.shape[1:] for a in inputs])
@@ -229,6 +399,25 @@ class MultiHeadAttention(Layer):
         return outputs, [masks[0]] + [None] * (len(outputs) - 1)
 
     def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
+        """Run the backward of the node just run: the outputs' gradients in, the inputs' out.
+
+        Parameters
+        ----------
+        d_outputs : list of ndarray or None
+            The gradient of the output, followed with ``return_attention_scores`` by that of
+            the scores (None for none).
+        need_dx : bool
+            Whether the inputs' gradients are needed.
+        dy_is_logits : bool, default=False
+            Unused: the layer has no final activation to fuse with a loss.
+
+        Returns
+        -------
+        list of ndarray or None
+            The gradients of the query and the value (without a key, the value's includes its
+            part as the key), else of the query, value and key, then None for an attention
+            mask; None for each when `need_dx` is False.
+        """
         q, v, k, qh, kh, vh, weights, drop, used, heads, n_inputs = self._cache
         (wq, _), (wk, _), (wv, _), (wo, _) = self.projections()
         (dwq, dbq), (dwk, dbk), (dwv, dbv), (dwo, dbo) = self.projections(self.grads)
@@ -257,6 +446,14 @@ class MultiHeadAttention(Layer):
         return [dq, dv, dk] + [None] * (n_inputs - 3)  # no gradient for an attention mask
 
     def get_config(self):
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's configuration with the constructor's arguments (``num_heads``,
+            ``key_dim``, ..., ``seed``).
+        """
         return dict(super().get_config(), num_heads=self.num_heads, key_dim=self.key_dim,
                     value_dim=self.value_dim, dropout=self.dropout, use_bias=self.use_bias,
                     output_shape=None if self.output_dims is None else list(self.output_dims),

@@ -16,8 +16,25 @@ _node_ids = itertools.count()
 
 
 class KerasTensor:
-    """A symbolic tensor: its shape (the batch axis first, None), its dtype, and the node (and
-    output index) that makes it. What `Input(...)` and a layer called on KerasTensors return."""
+    """A symbolic tensor, as Keras' ``KerasTensor``: a shape and dtype, and the call that makes it.
+
+    What :func:`~gru_native.layers.Input` and a layer called on KerasTensors return: its shape
+    (the batch axis first, None), its dtype, and the node (and output index) that makes it.
+    A functional model is the graph between its Input tensors and its output tensors.
+
+    Parameters
+    ----------
+    shape : tuple of int or None
+        The shape, the batch axis first (None for an unknown size).
+    dtype : str or numpy dtype
+        The dtype, kept as its name ('float32', ...).
+    node : Node, optional
+        The node whose call makes this tensor.
+    index : int, default=0
+        Which of the node's outputs this tensor is.
+    name : str, optional
+        The tensor's name (its layer's name, with ``_i`` for the i-th of several outputs).
+    """
 
     def __init__(self, shape: tuple, dtype: Any, node: Optional[Node] = None, index: int = 0,
                  name: Optional[str] = None) -> None:
@@ -28,6 +45,7 @@ class KerasTensor:
 
     @property
     def ndim(self) -> int:
+        """The number of axes, the batch axis included."""
         return len(self.shape)
 
     @property
@@ -40,10 +58,22 @@ class KerasTensor:
 
 
 class Node:
-    """One call of a layer: `inputs` are its input tensors in call order (a merge layer's list,
-    or a recurrent layer's x followed by its initial states), `options` the call's other
-    arguments (Attention's use_causal_mask, ...), `outputs` what it returns. Nodes are
-    numbered as they are made, which orders every node after the ones it reads."""
+    """One call of a layer in a graph: the layer, its input tensors, and its output tensors.
+
+    Nodes are numbered as they are made (``id``), which orders every node after the ones it
+    reads. The layer's call sets ``outputs``, what the call returns (a list of
+    :class:`~gru_native.layers.KerasTensor`).
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer called.
+    inputs : list of KerasTensor
+        Its input tensors in call order (a merge layer's list, or a recurrent layer's x
+        followed by its initial states).
+    options : dict, optional
+        The call's other arguments (Attention's ``use_causal_mask``, ...).
+    """
 
     def __init__(self, layer: Layer, inputs: list[KerasTensor],
                  options: Optional[dict[str, Any]] = None) -> None:

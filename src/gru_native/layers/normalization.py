@@ -40,6 +40,25 @@ class _Normalization(Layer):
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
 
     def build(self, input_shape):
+        """Declare the weights for inputs of `input_shape`; return the output shape.
+
+        The weights: gamma (features,) with `scale`, then beta (features,) with `center`.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis, their features last.
+
+        Returns
+        -------
+        tuple of int or None
+            The output shape: the input's.
+
+        Raises
+        ------
+        ValueError
+            For inputs of an unknown number of features.
+        """
         out = super().build(input_shape)
         if input_shape[-1] is None:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) needs a known number "
@@ -78,6 +97,14 @@ class _Normalization(Layer):
         return dy if gamma is None else dy * gamma
 
     def get_config(self):
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's configuration with the constructor's arguments (``axis``,
+            ``epsilon``, ``center``, ``scale``, the initialisers).
+        """
         return dict(super().get_config(), axis=self.axis, epsilon=self.epsilon, center=self.center,
                     scale=self.scale,
                     beta_initializer=initializers.to_config(self.beta_initializer),
@@ -85,7 +112,34 @@ class _Normalization(Layer):
 
 
 class LayerNormalization(_Normalization):
-    """Each position normalised over its own features: (x - mean) / sqrt(var + epsilon)."""
+    """Layer normalisation over the features, as ``keras.layers.LayerNormalization``.
+
+    Each position is normalised over its own features, ``(x - mean) / sqrt(var + epsilon)``,
+    then scaled by gamma and shifted by beta (per feature). The mask passes on.
+
+    Parameters
+    ----------
+    axis : int, default=-1
+        The axis normalised: the last (feature) axis only.
+    epsilon : float, default=1e-3
+        Added to the variance (positive).
+    center : bool, default=True
+        Whether to add the learnt offset beta.
+    scale : bool, default=True
+        Whether to multiply by the learnt scale gamma.
+    beta_initializer : str, dict or Initializer, default='zeros'
+        Initialiser of beta.
+    gamma_initializer : str, dict or Initializer, default='ones'
+        Initialiser of gamma.
+    **kwargs
+        The arguments of :class:`~gru_native.layers.Layer`: ``name``, ``input_shape``
+        (without the batch axis), ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For an `axis` other than -1, or an `epsilon` not above 0.
+    """
 
     def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: InitializerLike = "zeros",
@@ -94,10 +148,42 @@ class LayerNormalization(_Normalization):
                          **kwargs)
 
     def forward(self, x, mask=None, training=False):
+        """Normalise each position of a batch over its features.
+
+        Parameters
+        ----------
+        x : ndarray
+            The input batch, such as ``(batch, timesteps, features)``.
+        mask : ndarray of bool, optional
+            The input's mask, passed on.
+        training : bool, default=False
+            Whether the call is a training step (no effect).
+
+        Returns
+        -------
+        y : ndarray
+            The normalised batch, of the input's shape and dtype.
+        mask : ndarray of bool or None
+            The input's mask.
+        """
         return self._normalized(x, x.mean(axis=-1, keepdims=True),
                                 x.var(axis=-1, keepdims=True), mask)
 
     def backward(self, dy, need_dx=True):
+        """Write gamma's and beta's gradients from the output's; return the input's.
+
+        Parameters
+        ----------
+        dy : ndarray
+            The gradient of the loss w.r.t. the output of the last `forward`.
+        need_dx : bool, default=True
+            Whether the input's gradient is needed.
+
+        Returns
+        -------
+        ndarray or None
+            The gradient w.r.t. the input, None when `need_dx` is False.
+        """
         d_hat = self._affine_backward(dy)
         if not need_dx:
             return None
@@ -106,17 +192,66 @@ class LayerNormalization(_Normalization):
                             - x_hat * (d_hat * x_hat).mean(-1, keepdims=True))
 
     def inference_ops(self, inputs, new_slot):
+        """Return what one call computes at prediction: one normalisation op.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of the input.
+        new_slot : callable
+            ``new_slot()`` numbers a new slot.
+
+        Returns
+        -------
+        LayerOps
+            The op and its output slot.
+        """
         out = new_slot()
         return LayerOps([NormOp("layer", *self._gamma_beta(), None, None, self.epsilon,
                                 inputs[0], out)], [out])
 
 
 class BatchNormalization(_Normalization):
-    """Normalise the features by the batch's statistics in training (padded steps do not count)
-    and by the moving statistics at prediction or when frozen (trainable=False), as
-    keras.layers.BatchNormalization. The moving statistics move towards each training batch's
-    by `momentum`; they are non-trainable weights, saved with the model, that no optimizer
-    moves."""
+    """Batch normalisation of the features, as ``keras.layers.BatchNormalization``.
+
+    It normalises the features by the batch's statistics in training (over every axis but the
+    features; padded steps, mask False, do not count) and by the moving statistics at
+    prediction or when frozen (trainable=False), then scales by gamma and shifts by beta (per
+    feature). The moving statistics move towards each training batch's by `momentum`; they
+    are non-trainable weights, saved with the model, that no optimizer moves. The mask passes
+    on.
+
+    Parameters
+    ----------
+    axis : int, default=-1
+        The axis normalised: the last (feature) axis only.
+    momentum : float, default=0.99
+        The weight of the moving statistics' old value at each training batch:
+        ``moving = moving * momentum + batch * (1 - momentum)``.
+    epsilon : float, default=1e-3
+        Added to the variance (positive).
+    center : bool, default=True
+        Whether to add the learnt offset beta.
+    scale : bool, default=True
+        Whether to multiply by the learnt scale gamma.
+    beta_initializer : str, dict or Initializer, default='zeros'
+        Initialiser of beta.
+    gamma_initializer : str, dict or Initializer, default='ones'
+        Initialiser of gamma.
+    moving_mean_initializer : str, dict or Initializer, default='zeros'
+        Initialiser of the moving mean.
+    moving_variance_initializer : str, dict or Initializer, default='ones'
+        Initialiser of the moving variance.
+    **kwargs
+        The arguments of :class:`~gru_native.layers.Layer`: ``name``, ``input_shape``
+        (without the batch axis), ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For an `axis` other than -1, an `epsilon` not above 0, or a `momentum` outside
+        [0, 1].
+    """
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True,
@@ -131,6 +266,26 @@ class BatchNormalization(_Normalization):
         self.moving_variance_initializer = moving_variance_initializer
 
     def build(self, input_shape):
+        """Declare the weights for inputs of `input_shape`; return the output shape.
+
+        The weights: gamma (features,) with `scale`, beta (features,) with `center`, then
+        the non-trainable moving_mean and moving_variance (features,).
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis, their features last.
+
+        Returns
+        -------
+        tuple of int or None
+            The output shape: the input's.
+
+        Raises
+        ------
+        ValueError
+            For inputs of an unknown number of features.
+        """
         out = super().build(input_shape)
         self.add_weight("moving_mean", (input_shape[-1],), self.moving_mean_initializer,
                         trainable=False)
@@ -151,6 +306,25 @@ class BatchNormalization(_Normalization):
         return mean, var, valid, count
 
     def forward(self, x, mask=None, training=False):
+        """Normalise a batch; in training, by its statistics, which the moving ones move toward.
+
+        Parameters
+        ----------
+        x : ndarray
+            The input batch, such as ``(batch, timesteps, features)``.
+        mask : ndarray of bool, optional
+            True where a step is valid: only those make the batch's statistics. Passed on.
+        training : bool, default=False
+            Whether the call is a training step: a trainable layer then uses (and moves
+            towards) the batch's statistics, else the moving statistics.
+
+        Returns
+        -------
+        y : ndarray
+            The normalised batch, of the input's shape and dtype.
+        mask : ndarray of bool or None
+            The input's mask.
+        """
         moving_mean, moving_var = self.weights[-2], self.weights[-1]
         self._batch_stats = training and self.trainable
         if self._batch_stats:
@@ -162,6 +336,23 @@ class BatchNormalization(_Normalization):
         return self._normalized(x, mean, var, mask)
 
     def backward(self, dy, need_dx=True):
+        """Write gamma's and beta's gradients from the output's; return the input's.
+
+        Every output, padded or not, depends on the batch's statistics; only the valid
+        inputs make them.
+
+        Parameters
+        ----------
+        dy : ndarray
+            The gradient of the loss w.r.t. the output of the last `forward`.
+        need_dx : bool, default=True
+            Whether the input's gradient is needed.
+
+        Returns
+        -------
+        ndarray or None
+            The gradient w.r.t. the input, None when `need_dx` is False.
+        """
         d_hat = self._affine_backward(dy)
         if not need_dx:
             return None
@@ -173,6 +364,23 @@ class BatchNormalization(_Normalization):
         return self._inv * (d_hat - (share if self._valid is None else share * self._valid))
 
     def inference_ops(self, inputs, new_slot):
+        """Return what one call computes at prediction: one normalisation op.
+
+        The op reads the moving statistics themselves (views into the parameter buffer,
+        moved in place by fit), so the plan sees their latest values.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of the input.
+        new_slot : callable
+            ``new_slot()`` numbers a new slot.
+
+        Returns
+        -------
+        LayerOps
+            The op and its output slot.
+        """
         # The moving statistics themselves (views into the parameter buffer, moved in place by
         # fit), so the plan sees their latest values.
         out = new_slot()
@@ -180,6 +388,14 @@ class BatchNormalization(_Normalization):
                                 self.epsilon, inputs[0], out)], [out])
 
     def get_config(self):
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's configuration with the constructor's arguments (``axis``,
+            ``momentum``, ..., ``moving_variance_initializer``).
+        """
         return dict(super().get_config(), momentum=self.momentum,
                     moving_mean_initializer=initializers.to_config(self.moving_mean_initializer),
                     moving_variance_initializer=initializers.to_config(

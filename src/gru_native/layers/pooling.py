@@ -46,6 +46,25 @@ class _Pooling1D(Layer):
         self.data_format = standardize_data_format(data_format)
 
     def compute_output_shape(self, input_shape):
+        """Return the output shape for inputs of `input_shape` (without the batch axis).
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The inputs' shape without the batch axis: ``(steps, channels)``
+            (``(channels, steps)`` for 'channels_first'); None for an unknown length.
+
+        Returns
+        -------
+        tuple of int or None
+            The input shape with the number of steps pooled (None stays None).
+
+        Raises
+        ------
+        ValueError
+            If the inputs are not sequences (batch, steps, channels), or (with 'valid'
+            padding) are shorter than a window.
+        """
         if len(input_shape) != 2:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) expects inputs of "
                              f"shape (batch, steps, channels), got {(None,) + tuple(input_shape)}")
@@ -62,6 +81,25 @@ class _Pooling1D(Layer):
         return np.arange(out) * self.strides, total // 2, total - total // 2
 
     def forward(self, x, mask=None, training=False):
+        """Pool a batch of sequences over windows of steps, keeping what ``backward`` needs.
+
+        Parameters
+        ----------
+        x : ndarray of shape (batch, steps, channels)
+            The inputs ((batch, channels, steps) for 'channels_first').
+        mask : ndarray of bool of shape (batch, steps), default=None
+            The inputs' mask (ignored and dropped, as in Keras).
+        training : bool, default=False
+            Whether the call is a training step (the pooling is the same either way).
+
+        Returns
+        -------
+        y : ndarray of shape (batch, pooled_steps, channels)
+            The maximum or mean of each window ((batch, channels, pooled_steps) for
+            'channels_first').
+        mask : None
+            The mask is dropped.
+        """
         if self.data_format == "channels_first":
             x = x.transpose(0, 2, 1)
         starts, left, right = self._windows(x.shape[1])
@@ -86,6 +124,23 @@ class _Pooling1D(Layer):
         return (y.transpose(0, 2, 1) if self.data_format == "channels_first" else y), None
 
     def backward(self, dy, need_dx=True):
+        """Backpropagate a gradient through the last ``forward``.
+
+        Parameters
+        ----------
+        dy : ndarray of shape (batch, pooled_steps, channels)
+            The gradient with respect to the outputs ((batch, channels, pooled_steps) for
+            'channels_first').
+        need_dx : bool, default=True
+            Whether to compute the gradient with respect to the inputs.
+
+        Returns
+        -------
+        ndarray of shape (batch, steps, channels) or None
+            The gradient with respect to the inputs (the maximum: all to the first maximum of
+            each window; the mean: shared by the window's real steps), or None when
+            ``need_dx`` is False.
+        """
         if not need_dx:
             return None
         if self.data_format == "channels_first":
@@ -101,6 +156,22 @@ class _Pooling1D(Layer):
         return dx.transpose(0, 2, 1) if self.data_format == "channels_first" else dx
 
     def inference_ops(self, inputs, new_slot):
+        """Describe what one call computes at prediction, as inference-plan ops over slots.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of the call's input.
+        new_slot : callable
+            Called without arguments, it numbers a new slot (for the output).
+
+        Returns
+        -------
+        LayerOps or None
+            One ``PoolOp`` and the slot of its output; None for 'channels_first' (the plan
+            pools (batch, steps, channels) only), which the model then runs through
+            ``forward``.
+        """
         if self.data_format == "channels_first":
             return None  # the plan pools (batch, steps, channels) only: through forward
         out = new_slot()
@@ -108,21 +179,88 @@ class _Pooling1D(Layer):
                                 inputs[0], out)], [out])
 
     def get_config(self):
+        """Return the layer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's entries (``name``, ``trainable``, ``input_shape`` if it was given) and
+            the arguments ``pool_size``, ``strides``, ``padding`` and ``data_format``.
+        """
         return dict(super().get_config(), pool_size=self.pool_size, strides=self.strides,
                     padding=self.padding, data_format=self.data_format)
 
 
 class MaxPooling1D(_Pooling1D):
-    """The maximum over windows of `pool_size` steps moved by `strides`, as
-    keras.layers.MaxPooling1D ('same' padding split as TensorFlow splits it); drops a mask."""
+    """Take the maximum over windows of steps, as ``keras.layers.MaxPooling1D``.
+
+    On sequences of shape (batch, steps, channels), the maximum over windows of `pool_size`
+    steps moved by `strides`, per channel; 'same' padding is split as TensorFlow splits it (the
+    extra step on the right) and padded steps never win. As in Keras, the layer drops a mask
+    (its output mask is None).
+
+    Parameters
+    ----------
+    pool_size : int or tuple of int, default=2
+        The number of steps in a window: a positive int, or a tuple of one.
+    strides : int or tuple of int, default=None
+        The number of steps a window moves by: a positive int, or a tuple of one; None:
+        `pool_size`.
+    padding : {'valid', 'same'}, default='valid'
+        'valid': windows lie inside the input; 'same': the input is padded so that the output
+        has ``ceil(steps / strides)`` steps, the padding split as TensorFlow splits it (the
+        extra step on the right). Either is taken in any letter case.
+    data_format : {'channels_last', 'channels_first'}, default=None
+        The inputs' layout: (batch, steps, channels) for 'channels_last', (batch, channels,
+        steps) for 'channels_first'; None: 'channels_last' (Keras' ``image_data_format``
+        setting unless configured).
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        If `pool_size` or `strides` is not a positive integer (or a tuple of one), or
+        `padding` or `data_format` is not one of its choices.
+    """
 
     mode = "max"
 
 
 class AveragePooling1D(_Pooling1D):
-    """The mean over windows of `pool_size` steps moved by `strides`, as
-    keras.layers.AveragePooling1D; with 'same' padding the mean counts only real steps; drops
-    a mask."""
+    """Take the mean over windows of steps, as ``keras.layers.AveragePooling1D``.
+
+    On sequences of shape (batch, steps, channels), the mean over windows of `pool_size` steps
+    moved by `strides`, per channel; 'same' padding is split as TensorFlow splits it (the extra
+    step on the right) and the mean counts only real steps. As in Keras, the layer drops a mask
+    (its output mask is None).
+
+    Parameters
+    ----------
+    pool_size : int or tuple of int, default=2
+        The number of steps in a window: a positive int, or a tuple of one.
+    strides : int or tuple of int, default=None
+        The number of steps a window moves by: a positive int, or a tuple of one; None:
+        `pool_size`.
+    padding : {'valid', 'same'}, default='valid'
+        'valid': windows lie inside the input; 'same': the input is padded so that the output
+        has ``ceil(steps / strides)`` steps, the padding split as TensorFlow splits it (the
+        extra step on the right). Either is taken in any letter case.
+    data_format : {'channels_last', 'channels_first'}, default=None
+        The inputs' layout: (batch, steps, channels) for 'channels_last', (batch, channels,
+        steps) for 'channels_first'; None: 'channels_last' (Keras' ``image_data_format``
+        setting unless configured).
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        If `pool_size` or `strides` is not a positive integer (or a tuple of one), or
+        `padding` or `data_format` is not one of its choices.
+    """
 
     mode = "average"
 
@@ -140,6 +278,25 @@ class _GlobalPooling1D(Layer):
         self._axis = 1 if self.data_format == "channels_last" else 2
 
     def compute_output_shape(self, input_shape):
+        """Return the output shape for inputs of `input_shape` (without the batch axis).
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The inputs' shape without the batch axis: ``(steps, channels)``
+            (``(channels, steps)`` for 'channels_first'); None for an unknown length.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(channels,)``; under `keepdims`, ``(1, channels)`` (``(channels, 1)`` for
+            'channels_first').
+
+        Raises
+        ------
+        ValueError
+            If the inputs are not sequences (batch, steps, channels).
+        """
         if len(input_shape) != 2:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) expects inputs of "
                              f"shape (batch, steps, channels), got {(None,) + tuple(input_shape)}")
@@ -158,6 +315,25 @@ class _GlobalPooling1D(Layer):
         return y if self.keepdims else np.squeeze(y, axis=self._axis)
 
     def inference_ops(self, inputs, new_slot):
+        """Describe what one call computes at prediction, as inference-plan ops over slots.
+
+        An inference plan runs without masks: predicting with a mask, or through a graph
+        that makes one, runs the layers instead.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of the call's input.
+        new_slot : callable
+            Called without arguments, it numbers a new slot (for the output).
+
+        Returns
+        -------
+        LayerOps or None
+            One ``PoolOp`` and the slot of its output; None for 'channels_first' (the plan
+            pools (batch, steps, channels) only), which the model then runs through
+            ``forward``.
+        """
         # No mask to honour: predict with a mask, or a graph making one, runs the layers.
         if self.data_format == "channels_first":
             return None  # the plan pools (batch, steps, channels) only: through forward
@@ -166,16 +342,67 @@ class _GlobalPooling1D(Layer):
                                 inputs[0], out)], [out])
 
     def get_config(self):
+        """Return the layer's configuration, from which ``from_config`` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's entries (``name``, ``trainable``, ``input_shape`` if it was given) and
+            the arguments ``data_format`` and ``keepdims``.
+        """
         return dict(super().get_config(), data_format=self.data_format, keepdims=self.keepdims)
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
-    """The mean over the steps: (batch, steps, channels) -> (batch, channels); padded steps
-    (mask False) never count."""
+    """Average over the steps of each sequence, as ``keras.layers.GlobalAveragePooling1D``.
+
+    Sequences of shape (batch, steps, channels) become (batch, channels): the mean over the
+    steps, per channel. Padded steps (mask False) never count; a sequence with no valid step
+    averages to 0. The output mask is None.
+
+    Parameters
+    ----------
+    data_format : {'channels_last', 'channels_first'}, default=None
+        The inputs' layout: (batch, steps, channels) for 'channels_last', (batch, channels,
+        steps) for 'channels_first'; None: 'channels_last' (Keras' ``image_data_format``
+        setting unless configured).
+    keepdims : bool, default=False
+        Whether to keep the steps axis, of size 1: outputs of shape (batch, 1, channels)
+        ('channels_last') or (batch, channels, 1) ('channels_first').
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        If `data_format` is not one of its choices.
+    TypeError
+        If `keepdims` is not a bool.
+    """
 
     mode = "average"
 
     def forward(self, x, mask=None, training=False):
+        """Average a batch of sequences over their valid steps, keeping what ``backward`` needs.
+
+        Parameters
+        ----------
+        x : ndarray of shape (batch, steps, channels)
+            The inputs ((batch, channels, steps) for 'channels_first').
+        mask : ndarray of bool of shape (batch, steps), default=None
+            The inputs' mask (True at the steps to use), or None: every step counts.
+        training : bool, default=False
+            Whether the call is a training step (the pooling is the same either way).
+
+        Returns
+        -------
+        y : ndarray of shape (batch, channels)
+            The mean over the valid steps, 0 for a sequence without any (with the steps axis
+            of size 1 under `keepdims`).
+        mask : None
+            No mask: the steps are gone.
+        """
         self._shape, self._weight = x.shape, self._valid(x, mask)
         if self._weight is None:
             return self._shaped(x.mean(axis=self._axis, keepdims=True)), None
@@ -184,6 +411,22 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         return self._shaped((x * self._weight).sum(axis=self._axis, keepdims=True)), None
 
     def backward(self, dy, need_dx=True):
+        """Backpropagate a gradient through the last ``forward``.
+
+        Parameters
+        ----------
+        dy : ndarray of shape (batch, channels)
+            The gradient with respect to the outputs (with the steps axis of size 1 under
+            `keepdims`).
+        need_dx : bool, default=True
+            Whether to compute the gradient with respect to the inputs.
+
+        Returns
+        -------
+        ndarray of shape (batch, steps, channels) or None
+            The gradient with respect to the inputs, shared equally by the valid steps (zero
+            at the padded ones), or None when ``need_dx`` is False.
+        """
         if not need_dx:
             return None
         dy = dy if self.keepdims else np.expand_dims(dy, self._axis)
@@ -192,12 +435,55 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
-    """The maximum over the steps: (batch, steps, channels) -> (batch, channels); padded steps
-    (mask False) never count (Keras 3 ignores the mask there)."""
+    """Take the maximum over the steps of each sequence, as ``keras.layers.GlobalMaxPooling1D``.
+
+    Sequences of shape (batch, steps, channels) become (batch, channels): the maximum over the
+    steps, per channel. Padded steps (mask False) never count (Keras 3 ignores the mask
+    there); a sequence with no valid step gives 0. The output mask is None.
+
+    Parameters
+    ----------
+    data_format : {'channels_last', 'channels_first'}, default=None
+        The inputs' layout: (batch, steps, channels) for 'channels_last', (batch, channels,
+        steps) for 'channels_first'; None: 'channels_last' (Keras' ``image_data_format``
+        setting unless configured).
+    keepdims : bool, default=False
+        Whether to keep the steps axis, of size 1: outputs of shape (batch, 1, channels)
+        ('channels_last') or (batch, channels, 1) ('channels_first').
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        If `data_format` is not one of its choices.
+    TypeError
+        If `keepdims` is not a bool.
+    """
 
     mode = "max"
 
     def forward(self, x, mask=None, training=False):
+        """Take the maximum of a batch of sequences over their valid steps.
+
+        Parameters
+        ----------
+        x : ndarray of shape (batch, steps, channels)
+            The inputs ((batch, channels, steps) for 'channels_first').
+        mask : ndarray of bool of shape (batch, steps), default=None
+            The inputs' mask (True at the steps to use), or None: every step counts.
+        training : bool, default=False
+            Whether the call is a training step (the pooling is the same either way).
+
+        Returns
+        -------
+        y : ndarray of shape (batch, channels)
+            The maximum over the valid steps, 0 for a sequence without any (with the steps
+            axis of size 1 under `keepdims`).
+        mask : None
+            No mask: the steps are gone.
+        """
         valid = self._valid(x, mask)
         self._shape = x.shape
         if valid is not None:
@@ -211,6 +497,23 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         return self._shaped(y), None
 
     def backward(self, dy, need_dx=True):
+        """Backpropagate a gradient through the last ``forward``.
+
+        Parameters
+        ----------
+        dy : ndarray of shape (batch, channels)
+            The gradient with respect to the outputs (with the steps axis of size 1 under
+            `keepdims`).
+        need_dx : bool, default=True
+            Whether to compute the gradient with respect to the inputs.
+
+        Returns
+        -------
+        ndarray of shape (batch, steps, channels) or None
+            The gradient with respect to the inputs, all of it at the (first) maximum of each
+            sequence and channel (none for a sequence without a valid step), or None when
+            ``need_dx`` is False.
+        """
         if not need_dx:
             return None
         dy = dy if self.keepdims else np.expand_dims(dy, self._axis)

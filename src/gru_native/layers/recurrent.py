@@ -83,11 +83,57 @@ def scatter_gradient(dy, source, valid, repeats=True):
 
 
 class Recurrent(Layer):
-    """Masked steps (Masking, Embedding(mask_zero)) are skipped: they cost nothing and change
+    """The base of GRU and LSTM: Keras' recurrent-layer arguments, masks, dropout and states.
+
+    A subclass builds its weights and runs its kernels (``_run``, ``_run_backward``).
+    Masked steps (Masking, Embedding(mask_zero)) are skipped: they cost nothing and change
     nothing, the state passes through them; as in Keras 3 the sequence output at a masked step
     repeats the output of the last step run before it (the initial state before the first valid
     step; with go_backwards, of the next valid step), or is zero with zero_output_for_mask.
-    `n_states` is the number of state arrays (GRU: h; LSTM: h and c)."""
+    ``n_states`` is the number of state arrays (GRU: h; LSTM: h and c).
+
+    Parameters
+    ----------
+    units : int
+        Dimension of the output and state.
+    activation : {'tanh'}, default='tanh'
+        The candidate's activation: the kernels compute tanh (any other raises ValueError).
+    recurrent_activation : {'sigmoid'}, default='sigmoid'
+        The gates' activation: the kernels compute sigmoid (any other raises ValueError).
+    use_bias : bool, default=True
+        Whether the layer has a bias.
+    kernel_initializer : str, dict or Initializer, default='glorot_uniform'
+        Initialiser of the input kernel.
+    recurrent_initializer : str, dict or Initializer, default='orthogonal'
+        Initialiser of the recurrent kernel.
+    bias_initializer : str, dict or Initializer, default='zeros'
+        Initialiser of the bias.
+    dropout : float, default=0.0
+        Fraction of the inputs dropped in training (one mask per sequence, for all steps).
+    recurrent_dropout : float, default=0.0
+        Fraction of the state dropped where it enters the recurrent products, in training
+        (one mask per sequence, for all steps and gates).
+    return_sequences : bool, default=False
+        Return the output of every step (batch, timesteps, units), not only the last.
+    return_state : bool, default=False
+        Also return the final states, after the output.
+    go_backwards : bool, default=False
+        Read the sequences backwards (and return the reversed output sequence, as Keras).
+    stateful : bool, default=False
+        Keep the final states of a batch as the initial states of the next (sample i of each
+        batch continues sample i of the one before) until ``reset_states()``.
+    zero_output_for_mask : bool, default=False
+        Zeros, not repeats, as the sequence output at masked steps (Bidirectional sets it).
+    **kwargs
+        The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
+        ``trainable``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For an activation other than tanh or a recurrent activation other than sigmoid, or an
+        argument out of range.
+    """
 
     n_states = 1
 
@@ -122,6 +168,23 @@ class Recurrent(Layer):
         self._workspace = GRUWorkspace()  # scratch memory reused by every call
 
     def compute_output_shape(self, input_shape):
+        """Return the output shape for inputs of `input_shape`, ``(timesteps, features)``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis, ``(timesteps, features)``.
+
+        Returns
+        -------
+        tuple of int or None
+            ``(timesteps, units)`` with return_sequences, else ``(units,)``.
+
+        Raises
+        ------
+        ValueError
+            For inputs of another rank.
+        """
         if len(input_shape) != 2:
             raise ValueError(f"{type(self).__name__} expects inputs of shape (timesteps, "
                              f"features), got {input_shape}")
@@ -139,13 +202,54 @@ class Recurrent(Layer):
     # ---- calls: x, then optionally its initial states ----------------------------------------
     def __call__(self, inputs: Any, initial_state: Any = None, training: bool = False,
                  mask: Any = None) -> Any:
-        """As a Keras recurrent layer: `initial_state` is [h] (GRU) or [h, c] (LSTM), tensors
-        or arrays of shape (batch, units); their gradients flow back when training."""
+        """Call the layer on a batch of sequences, as a Keras recurrent layer.
+
+        On KerasTensors, record a node of a graph and return its symbolic outputs; on arrays,
+        run the layer (building it, with weights of its own, if needed).
+
+        Parameters
+        ----------
+        inputs : KerasTensor or array-like of shape (batch, timesteps, features)
+            The input sequences.
+        initial_state : KerasTensor, array-like or list of them, optional
+            The initial states, [h] (GRU) or [h, c] (LSTM), tensors or arrays of shape
+            (batch, units); their gradients flow back when training.
+        training : bool, default=False
+            Whether the call is a training step (dropout applies).
+        mask : array-like of bool of shape (batch, timesteps), optional
+            True where a step is valid.
+
+        Returns
+        -------
+        KerasTensor or ndarray, or list of them
+            The output; with return_state, the output followed by the final states.
+        """
         states = [] if initial_state is None else (
             list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state])
         return self._call([inputs] + states, len(states), training, mask)
 
     def node_output_shapes(self, input_shape, state_shapes):
+        """Return the shapes of what a call returns: the output, then the final states.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None
+            The shape of the inputs without the batch axis, ``(timesteps, features)``.
+        state_shapes : list of tuple
+            The shapes of the initial states the call is given, without the batch axis
+            (empty: none).
+
+        Returns
+        -------
+        list of tuple
+            The output's shape, followed with return_state by ``(units,)`` per state, each
+            without the batch axis.
+
+        Raises
+        ------
+        ValueError
+            For initial states other than ``n_states`` of shape (batch, units).
+        """
         if state_shapes and (len(state_shapes) != self.n_states or any(
                 tuple(s) != (self.units,) for s in state_shapes)):
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes initial_state as "
@@ -155,6 +259,31 @@ class Recurrent(Layer):
         return [y] + [(self.units,)] * self.n_states if self.return_state else [y]
 
     def call_node(self, inputs, masks, training):
+        """Run the forward of one node: x and its initial states in, the outputs out.
+
+        Parameters
+        ----------
+        inputs : list of ndarray
+            The sequences x (batch, timesteps, features), followed by the initial states
+            (batch, units) when the call has them.
+        masks : list of ndarray or None
+            The mask of each input; x's (batch, timesteps) is the one read.
+        training : bool
+            Whether the call is a training step.
+
+        Returns
+        -------
+        outputs : list of ndarray
+            The output, followed with return_state by the final states.
+        masks : list of ndarray or None
+            The mask of each output: x's on a sequence output, else None.
+
+        Raises
+        ------
+        ValueError
+            For another number of initial states than ``n_states``, or inputs of another
+            shape.
+        """
         x, initial = inputs[0], inputs[1:]
         if initial and len(initial) != self.n_states:
             raise ValueError(f"layer {self.name!r} takes {self.n_states} initial state(s), got "
@@ -162,6 +291,30 @@ class Recurrent(Layer):
         return self._forward(x, masks[0], training, initial or None)
 
     def forward(self, x, mask=None, training=False):
+        """Run the layer over a batch of sequences, keeping what `backward` needs.
+
+        Parameters
+        ----------
+        x : ndarray of shape (batch, timesteps, features)
+            The input sequences.
+        mask : ndarray of bool of shape (batch, timesteps), optional
+            True where a step is valid; masked steps are skipped.
+        training : bool, default=False
+            Whether the call is a training step (dropout applies).
+
+        Returns
+        -------
+        y : ndarray or list of ndarray
+            The output: (batch, timesteps, units) with return_sequences, else (batch, units);
+            with return_state, a list of it followed by the final states.
+        mask : ndarray of bool or None
+            The output's mask: `mask` on a sequence output, else None.
+
+        Raises
+        ------
+        ValueError
+            For inputs of another shape, or a stateful layer's batch of another size.
+        """
         outputs, masks = self._forward(x, mask, training, None)
         return (outputs if self.return_state else outputs[0]), masks[0]
 
@@ -222,10 +375,43 @@ class Recurrent(Layer):
         return out
 
     def backward(self, dy, need_dx=True):
+        """Write the weights' gradients from the output's; return the input's gradient.
+
+        Parameters
+        ----------
+        dy : ndarray or list of ndarray
+            The gradient of the loss w.r.t. the output of the last `forward` (with
+            return_state, a list: the output's, then each final state's, None for none).
+        need_dx : bool, default=True
+            Whether the input's gradient is needed.
+
+        Returns
+        -------
+        ndarray or None
+            The gradient w.r.t. x, None when `need_dx` is False.
+        """
         d_outputs = list(dy) if self.return_state else [dy]
         return self.backward_node(d_outputs, need_dx)[0]
 
     def backward_node(self, d_outputs, need_dx, dy_is_logits=False):
+        """Run the backward of the node just run: the outputs' gradients in, the inputs' out.
+
+        Parameters
+        ----------
+        d_outputs : list of ndarray or None
+            The gradient of the output, followed with return_state by those of the final
+            states (None for none).
+        need_dx : bool
+            Whether the gradient of x is needed.
+        dy_is_logits : bool, default=False
+            Unused: a recurrent layer has no final activation to fuse with a loss.
+
+        Returns
+        -------
+        list of ndarray or None
+            The gradient of x (None when `need_dx` is False), followed by those of the
+            initial states when the call had them.
+        """
         dy, d_finals = d_outputs[0], list(d_outputs[1:]) or [None] * self.n_states
         dy_seq = d_repeated_initial = None
         if self.return_sequences:
@@ -250,28 +436,79 @@ class Recurrent(Layer):
         raise NotImplementedError
 
     def plan_op(self, x, initial, new_slot, reverse, return_state):
-        """This layer's RecurrentOp over slot x (initial: the state slots, or ()), its outputs
-        in new slots; `reverse` runs it backwards in time."""
+        """Return this layer's recurrent op of an inference plan, its outputs in new slots.
+
+        Parameters
+        ----------
+        x : int
+            The slot of the input sequence.
+        initial : sequence of int
+            The slots of the initial states, or ().
+        new_slot : callable
+            ``new_slot()`` numbers a new slot.
+        reverse : bool
+            Whether the op runs backwards in time.
+        return_state : bool
+            Whether the op also outputs the final states.
+
+        Returns
+        -------
+        RecurrentOp
+            The op, over the layer's weights.
+        """
         kind, kernel, recurrent, bias, reset_after = self._plan_weights()
         outputs = tuple(new_slot() for _ in range(1 + (self.n_states if return_state else 0)))
         return RecurrentOp(kind, kernel, recurrent, bias, bool(reset_after), bool(reverse),
                            bool(self.return_sequences), x, tuple(initial), outputs)
 
     def inference_ops(self, inputs, new_slot):
+        """Return what one call computes at prediction: one recurrent op.
+
+        Parameters
+        ----------
+        inputs : sequence of int
+            The slot of x, then those of the initial states.
+        new_slot : callable
+            ``new_slot()`` numbers a new slot.
+
+        Returns
+        -------
+        LayerOps or None
+            The op and its output slots; None (the model then predicts through `forward`)
+            for a stateful layer (a carried state) or one going backwards that returns
+            sequences (Keras' reversed output order).
+        """
         if self.stateful or (self.go_backwards and self.return_sequences):
             return None  # carried state, or Keras' reversed output order: through forward
         op = self.plan_op(inputs[0], inputs[1:], new_slot, self.go_backwards, self.return_state)
         return LayerOps([op], list(op.outputs))
 
     def twin(self):
+        """Return this layer for another node of a graph (a layer called twice).
+
+        Returns
+        -------
+        Layer
+            A copy with the same weight and gradient views and a workspace of its own
+            (where a call keeps its cache).
+        """
         twin = super().twin()
         twin._workspace = GRUWorkspace()  # a cache lives in its workspace: one per node
         return twin
 
     def reset_states(self) -> None:
+        """Forget the states a stateful layer carries: the next batch starts from zeros."""
         self.states = None
 
     def get_config(self):
+        """Return the layer's configuration, from which `from_config` makes it again.
+
+        Returns
+        -------
+        dict
+            The Layer's configuration with the recurrent arguments (``units``,
+            ``activation``, ..., ``zero_output_for_mask``).
+        """
         return dict(super().get_config(), units=self.units, activation=self.activation,
                     recurrent_activation=self.recurrent_activation, use_bias=self.use_bias,
                     kernel_initializer=initializers.to_config(self.kernel_initializer),

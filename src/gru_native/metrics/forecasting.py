@@ -64,25 +64,87 @@ def _per_target(values: np.ndarray) -> np.ndarray:
 
 
 def mae(y_true: Any, y_pred: Any) -> float:
-    """Mean absolute error: ``mean(|y_true - y_pred|)``, in the data's units."""
+    """Compute the mean absolute error of a forecast.
+
+    ``mean(|y_true - y_pred|)``, in the data's units.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (steps,), (steps, targets) or (windows, steps, targets)
+        The actual values, the targets on the last axis.
+    y_pred : array-like of the same shape
+        The forecast.
+
+    Returns
+    -------
+    float
+        The mean absolute error.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in shape or hold NaN or infinite values.
+    """
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
     return float(np.mean(np.abs(y_true - y_pred)))
 
 
 def rmse(y_true: Any, y_pred: Any) -> float:
-    """Root mean squared error: ``sqrt(mean((y_true - y_pred)^2))`` of each target, averaged over
-    the targets (the last axis of a multi-dimensional forecast), as scikit-learn's
-    root_mean_squared_error."""
+    """Compute the root mean squared error of a forecast.
+
+    ``sqrt(mean((y_true - y_pred)^2))`` of each target, averaged over the targets (the last axis of
+    a multi-dimensional forecast), as scikit-learn's ``root_mean_squared_error``. In the data's
+    units.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (steps,), (steps, targets) or (windows, steps, targets)
+        The actual values, the targets on the last axis.
+    y_pred : array-like of the same shape
+        The forecast.
+
+    Returns
+    -------
+    float
+        The root mean squared error.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in shape or hold NaN or infinite values.
+    """
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
     squared = _per_target(np.square(y_true - y_pred))
     return float(np.mean(np.sqrt(np.mean(squared, axis=1))))
 
 
 def mape(y_true: Any, y_pred: Any) -> float:
-    """Mean absolute percentage error as a fraction: ``mean(|y_true - y_pred| / |y_true|)``; 0.1 is
-    10%. That is sktime's, scikit-learn's and utilsforecast's convention (neither multiplies by
-    100). A zero in y_true raises: its percentage error is undefined (scikit-learn divides by
-    machine epsilon there instead, utilsforecast counts it as 0); smape or mase handle zeros."""
+    """Compute the mean absolute percentage error of a forecast, as a fraction.
+
+    ``mean(|y_true - y_pred| / |y_true|)``; 0.1 is 10%. That is sktime's, scikit-learn's and
+    utilsforecast's convention (neither multiplies by 100). A zero in ``y_true`` raises: its
+    percentage error is undefined (scikit-learn divides by machine epsilon there instead,
+    utilsforecast counts it as 0); :func:`~gru_native.metrics.smape` or
+    :func:`~gru_native.metrics.mase` handle zeros.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (steps,), (steps, targets) or (windows, steps, targets)
+        The actual values, the targets on the last axis.
+    y_pred : array-like of the same shape
+        The forecast.
+
+    Returns
+    -------
+    float
+        The mean absolute percentage error, as a fraction.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` holds a zero, or the arrays are empty, differ in shape or hold NaN or
+        infinite values.
+    """
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
     zeros = int(np.count_nonzero(y_true == 0))
     if zeros:
@@ -92,17 +154,36 @@ def mape(y_true: Any, y_pred: Any) -> float:
 
 
 def smape(y_true: Any, y_pred: Any) -> float:
-    """Symmetric mean absolute percentage error in percent, the M4 competition's definition:
+    """Compute the symmetric mean absolute percentage error of a forecast, in percent.
+
+    The M4 competition's definition:
     ``200 * mean(|y_true - y_pred| / (|y_true| + |y_pred|))``, in [0, 200].
 
-    An entry where y_true and y_pred are both 0 (a perfect forecast of 0, 0/0 in the formula)
-    counts as 0, as sktime and utilsforecast count it.
+    An entry where ``y_true`` and ``y_pred`` are both 0 (a perfect forecast of 0, 0/0 in the
+    formula) counts as 0, as sktime and utilsforecast count it.
 
-    sktime's mean_absolute_percentage_error(symmetric=True) is the same formula as a fraction:
+    sktime's ``mean_absolute_percentage_error(symmetric=True)`` is the same formula as a fraction:
     ``mean(2 |y - f| / (|y| + |f|))``, in [0, 2], so smape = 100 times it (sktime also floors the
     denominator at machine epsilon, which changes nothing but the 0/0 entries). utilsforecast's
-    smape leaves out the factor 2: ``mean(|y - f| / (|y| + |f|))``, in [0, 1], half of ours /
-    100."""
+    smape leaves out the factor 2: ``mean(|y - f| / (|y| + |f|))``, in [0, 1], half of ours / 100.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (steps,), (steps, targets) or (windows, steps, targets)
+        The actual values, the targets on the last axis.
+    y_pred : array-like of the same shape
+        The forecast.
+
+    Returns
+    -------
+    float
+        The symmetric mean absolute percentage error, in percent.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in shape or hold NaN or infinite values.
+    """
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
     denominator = np.abs(y_true) + np.abs(y_pred)
     error = np.abs(y_true - y_pred)
@@ -111,21 +192,44 @@ def smape(y_true: Any, y_pred: Any) -> float:
 
 
 def mase(y_true: Any, y_pred: Any, y_train: Any, seasonality: int = 1) -> float:
-    """Mean absolute scaled error, the M4 competition's definition: the forecast's MAE divided
-    by the in-sample MAE of the seasonal naive forecast of y_train, i.e.
-    ``mean(|y_train[t] - y_train[t - seasonality]|)`` over t = seasonality .. len(y_train) - 1.
+    """Compute the mean absolute scaled error of a forecast, the M4 competition's definition.
 
-    y_train is the series the forecast continues: 1-D for a 1-D forecast; (train_steps,
-    targets) for a forecast whose last axis holds the targets (1-D also passes for a single
-    target). Each target is scaled by its own history and the ratios are averaged over the
-    targets. sktime's mean_absolute_scaled_error gives the same value for one target and, with
-    multioutput="raw_values", the same ratio per target; its default "uniform_average" divides
-    the targets' mean MAE by their mean scale instead, and it floors a zero scale at machine
-    epsilon where this raises.
+    The forecast's MAE divided by the in-sample MAE of the seasonal naive forecast of ``y_train``,
+    i.e. ``mean(|y_train[t] - y_train[t - seasonality]|)`` over
+    ``t = seasonality .. len(y_train) - 1``.
 
-    seasonality: the season's length in steps (1: the naive forecast, the last value). y_train
-    needs more than `seasonality` values, and must not repeat itself every `seasonality` steps
-    (a zero scale: MASE is undefined)."""
+    Each target is scaled by its own history and the ratios are averaged over the targets.
+    sktime's ``mean_absolute_scaled_error`` gives the same value for one target and, with
+    ``multioutput="raw_values"``, the same ratio per target; its default ``"uniform_average"``
+    divides the targets' mean MAE by their mean scale instead, and it floors a zero scale at
+    machine epsilon where this raises.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (steps,), (steps, targets) or (windows, steps, targets)
+        The actual values, the targets on the last axis.
+    y_pred : array-like of the same shape
+        The forecast.
+    y_train : array-like of shape (train_steps,) or (train_steps, targets)
+        The series the forecast continues: 1-D for a 1-D forecast; ``(train_steps, targets)`` for
+        a forecast whose last axis holds the targets (1-D also passes for a single target). It
+        needs more than ``seasonality`` values, and must not repeat itself every ``seasonality``
+        steps (a zero scale: MASE is undefined).
+    seasonality : int, default=1
+        The season's length in steps (1: the naive forecast, the last value).
+
+    Returns
+    -------
+    float
+        The mean absolute scaled error, a ratio.
+
+    Raises
+    ------
+    ValueError
+        If ``y_train`` has the wrong shape, too few steps, or a zero scale; if ``seasonality`` is
+        not a positive integer; or if the arrays are empty, differ in shape or hold NaN or infinite
+        values.
+    """
     y_true, y_pred = _arrays(y_true=y_true, y_pred=y_pred)
     y_train = _array(y_train, "y_train")
     seasonality = check_int(seasonality, "seasonality", 1)
@@ -153,15 +257,35 @@ def mase(y_true: Any, y_pred: Any, y_train: Any, seasonality: int = 1) -> float:
 
 
 def pinball_loss(y_true: Any, y_quantiles: Any, quantiles: Sequence[float]) -> float:
-    """The mean pinball (quantile) loss, averaged over the quantiles: for each quantile q, the
-    mean over the entries of max(q (y - f_q), (q - 1) (y - f_q)), which is scikit-learn's
-    mean_pinball_loss(y_true, f_q, alpha=q); then the mean over the Q quantiles (utilsforecast's
-    mqloss, neuralforecast's MQLoss). In the data's units.
+    """Compute the mean pinball (quantile) loss of a quantile forecast.
 
-    y_quantiles: y_true's shape plus a last axis of the Q quantile forecasts, or, for y_true
-    with a target axis, the layout of the losses.Pinball loss's predictions: the targets' axis
-    of size targets * Q, the quantile axis fastest (what a model trained with Pinball predicts).
-    quantiles: in (0, 1), strictly increasing, in the order of the quantile axis."""
+    For each quantile ``q``, the mean over the entries of ``max(q (y - f_q), (q - 1) (y - f_q))``,
+    which is scikit-learn's ``mean_pinball_loss(y_true, f_q, alpha=q)``; then the mean over the Q
+    quantiles (utilsforecast's ``mqloss``, neuralforecast's ``MQLoss``). In the data's units.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (steps,), (steps, targets) or (windows, steps, targets)
+        The actual values, the targets on the last axis.
+    y_quantiles : array-like
+        The quantile forecasts: ``y_true``'s shape plus a last axis of the Q quantile forecasts,
+        or, for ``y_true`` with a target axis, the layout of the
+        :class:`~gru_native.losses.Pinball` loss's predictions: the targets' axis of size
+        ``targets * Q``, the quantile axis fastest (what a model trained with Pinball predicts).
+    quantiles : sequence of float
+        The quantiles, in (0, 1), strictly increasing, in the order of the quantile axis.
+
+    Returns
+    -------
+    float
+        The mean pinball loss.
+
+    Raises
+    ------
+    ValueError
+        If ``y_quantiles`` has the wrong shape, ``quantiles`` is not a strictly increasing
+        sequence in (0, 1), or the arrays are empty or hold NaN or infinite values.
+    """
     quantiles = check_quantiles(quantiles)
     n_q = len(quantiles)
     y_true = _array(y_true, "y_true")
@@ -180,8 +304,31 @@ def pinball_loss(y_true: Any, y_quantiles: Any, quantiles: Sequence[float]) -> f
 
 
 def coverage(y_true: Any, lower: Any, upper: Any) -> float:
-    """The fraction (in [0, 1]) of y_true inside its interval [lower, upper], both ends
-    included, as utilsforecast.losses.coverage. A lower bound above its upper one raises."""
+    """Compute the fraction of the actual values inside their prediction intervals.
+
+    The fraction (in [0, 1]) of ``y_true`` inside its interval ``[lower, upper]``, both ends
+    included, as ``utilsforecast.losses.coverage``. A lower bound above its upper one raises.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (steps,), (steps, targets) or (windows, steps, targets)
+        The actual values.
+    lower : array-like of the same shape
+        The lower bounds of the intervals.
+    upper : array-like of the same shape
+        The upper bounds of the intervals.
+
+    Returns
+    -------
+    float
+        The fraction of ``y_true`` covered, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If a lower bound is above its upper one, or the arrays are empty, differ in shape or hold
+        NaN or infinite values.
+    """
     y_true, lower, upper = _arrays(y_true=y_true, lower=lower, upper=upper)
     crossed = int(np.count_nonzero(lower > upper))
     if crossed:

@@ -210,43 +210,71 @@ class Model:
 
     @property
     def inputs(self) -> list[KerasTensor]:
+        """The model's input tensors, as a list in input order."""
         return list(self.graph.inputs)
 
     @property
     def outputs(self) -> list[KerasTensor]:
+        """The model's output tensors, as a list in output order."""
         return list(self.graph.outputs)
 
     @property
     def input(self) -> Any:
+        """The input tensors as given: one tensor, a list or a dict by name."""
         return _structured(self.graph.inputs, self._input_keys)
 
     @property
     def output(self) -> Any:
+        """The output tensors as given: one tensor, a list or a dict by name."""
         return _structured(self.graph.outputs, self._output_keys)
 
     @property
     def layers(self) -> list[Layer]:
+        """The model's layers in run order (empty until the model is built)."""
         return list(self._all_layers) if self.built else []
 
     @property
     def input_shape(self) -> Any:
+        """The input shape, batch axis first (None); a list of them for several inputs."""
         shapes = [t.shape for t in self.graph.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self) -> Any:
+        """The output shape, batch axis first (None); a list of them for several outputs."""
         shapes = [t.shape for t in self.graph.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def input_names(self) -> list[str]:
+        """The inputs' names: the keys of an inputs dict, else the Input layers' names."""
         return list(self._input_names)
 
     @property
     def output_names(self) -> list[str]:
+        """The outputs' names: the keys of an outputs dict, else the output layers' names."""
         return list(self._output_names)
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        """Return a layer of the model by name or by index, as keras.Model.get_layer.
+
+        Parameters
+        ----------
+        name : str, optional
+            The layer's name.
+        index : int, optional
+            The layer's position in `layers`; when given, `name` is not looked at.
+
+        Returns
+        -------
+        Layer
+            The layer.
+
+        Raises
+        ------
+        ValueError
+            If no layer has that name (the message lists the layers' names).
+        """
         if index is not None:
             return self.layers[index]
         for layer in self.layers:
@@ -350,6 +378,7 @@ class Model:
 
     @property
     def compiled_metrics(self) -> list[Any]:
+        """Every compiled metric object: each output's metrics, then its weighted metrics."""
         return [m for ms in self.output_metrics + self.output_weighted_metrics for m in ms]
 
     def _check_compiled(self):
@@ -537,12 +566,25 @@ class Model:
         return [values[id(t)] for t in self.graph.outputs], [masks[id(t)] for t in self.graph.outputs]
 
     def inference_plan(self, precision: str = "float32"):
-        """The built model's InferencePlan for predict and stream (its graph as typed ops over
-        one scratch arena, run by one nogil call into C: models/plan.py), or None when a node
-        has no plan op (masks, stateful layers, Embedding...: predict then runs node by node).
-        Made once per parameter buffer and precision: the plan points into the buffer, so it
-        sees every weight update (a reduced-precision plan packs its copies again when the
-        weights they were made from changed)."""
+        """Return the built model's inference plan for predict and stream, or None.
+
+        The plan is the model's graph as typed ops over one scratch arena, run by one nogil
+        call into C (``models/plan.py``). It is None when a node has no plan op (masks,
+        stateful layers, Embedding...: predict then runs node by node). It is made once per
+        parameter buffer and precision: the plan points into the buffer, so it sees every
+        weight update (a reduced-precision plan packs its copies again when the weights they
+        were made from changed).
+
+        Parameters
+        ----------
+        precision : {'float32', 'bfloat16', 'int8'}, default='float32'
+            The precision the plan computes in, as for `predict`.
+
+        Returns
+        -------
+        InferencePlan or None
+            The plan, or None when the model has none.
+        """
         held = self._plans.get(check_choice(precision, "precision", PRECISIONS))
         if held is not None and held[0] is self.parameters.params:
             return held[1]
@@ -1144,7 +1186,37 @@ class Model:
     def train_on_batch(self, x: Data, y: Data, sample_weight: Optional[Data] = None,
                        class_weight: Optional[dict[int, float]] = None,
                        return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
-        """As keras.Model.train_on_batch: one optimizer step on x as one batch."""
+        """Run one optimizer step on x as one batch, as keras.Model.train_on_batch.
+
+        Parameters
+        ----------
+        x : array-like, list or dict of array-like
+            The batch's inputs, as `fit` takes them.
+        y : array-like, list or dict of array-like
+            The batch's targets, as `fit` takes them.
+        sample_weight : array-like, list or dict of array-like, optional
+            Weights of the samples (or timesteps), as `fit` takes them.
+        class_weight : dict, optional
+            {class: weight}, as `fit` takes it; not together with `sample_weight`.
+        return_dict : bool, default=False
+            Return {name: value} instead of the loss (a list: the loss, then the metrics).
+        mask : array-like of bool, optional
+            A (samples, timesteps) array, True where a step of the first input is valid.
+
+        Returns
+        -------
+        float, list of float or dict
+            The batch's loss alone, a list (the loss, then the metrics) or, with
+            `return_dict`, {name: value}.
+
+        Raises
+        ------
+        ValueError
+            With a DataParallel (`compile`'s `distribute`: train with `fit` instead), or for
+            data that does not fit the model.
+        RuntimeError
+            If the model is not compiled with an optimizer and a loss.
+        """
         self._check_compiled()
         if self.distribute is not None:
             raise ValueError("train_on_batch does not train over DataParallel ranks: use fit "
@@ -1161,7 +1233,27 @@ class Model:
 
     def test_on_batch(self, x: Data, y: Data, sample_weight: Optional[Data] = None,
                       return_dict: bool = False, mask: Optional[ArrayLike] = None) -> Logs:
-        """As keras.Model.test_on_batch: the loss and metrics of x as one batch."""
+        """Compute the loss and metrics of x as one batch, as keras.Model.test_on_batch.
+
+        Parameters
+        ----------
+        x : array-like, list or dict of array-like
+            The batch's inputs, as `fit` takes them.
+        y : array-like, list or dict of array-like
+            The batch's targets, as `fit` takes them.
+        sample_weight : array-like, list or dict of array-like, optional
+            Weights of the samples (or timesteps), as `fit` takes them.
+        return_dict : bool, default=False
+            Return {name: value} instead of the loss (a list: the loss, then the metrics).
+        mask : array-like of bool, optional
+            A (samples, timesteps) array, True where a step of the first input is valid.
+
+        Returns
+        -------
+        float, list of float or dict
+            The loss alone, a list (the loss, then the metrics) or, with `return_dict`,
+            {name: value}.
+        """
         xs = self._inputs(x)
         return self.evaluate(xs, y, batch_size=len(xs[0]), verbose=0, sample_weight=sample_weight,
                              return_dict=return_dict, mask=mask)
@@ -1179,6 +1271,22 @@ class Model:
             return self._structured_outputs(self._forward(xs, training=True, mask=mask)[0])
 
     def predict_on_batch(self, x: Data, mask: Optional[ArrayLike] = None) -> Outputs:
+        """Compute the outputs for x as one batch, as keras.Model.predict_on_batch.
+
+        Through the inference plan when the model has one and there is no mask.
+
+        Parameters
+        ----------
+        x : array-like, list or dict of array-like
+            The batch's inputs, as `fit` takes them.
+        mask : array-like of bool, optional
+            A (samples, timesteps) array, True where a step of the first input is valid.
+
+        Returns
+        -------
+        ndarray, list or dict of ndarray
+            The outputs: one array, or a list / dict as the model's outputs were given.
+        """
         xs = self._inputs(x, check_finite=False)
         return self._structured_outputs(self._predict_batch(xs, self._step_mask(mask, xs)))
 
@@ -1213,6 +1321,7 @@ class Model:
                       check_choice(precision, "precision", PRECISIONS))
 
     def reset_states(self) -> None:
+        """Reset the states of the model's stateful layers to zeros, as Keras."""
         for layer in self.layers:
             if hasattr(layer, "reset_states"):
                 layer.reset_states()
@@ -1220,12 +1329,37 @@ class Model:
     # ---- weights ----------------------------------------------------------------------------
     @property
     def weights(self) -> list[np.ndarray]:
+        """The weights of every layer, in order: views into the one parameter buffer."""
         return [w for layer in self._weighted for w in layer.weights]
 
     def get_weights(self) -> list[np.ndarray]:
+        """Return copies of the model's weights, as keras.Model.get_weights.
+
+        Returns
+        -------
+        list of ndarray
+            A copy of each weight, in the order of `weights`.
+        """
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights: Iterable[ArrayLike]) -> None:
+        """Set the model's weights from a list of arrays, as keras.Model.set_weights.
+
+        Each layer checks its arrays (shapes, finite values) before it writes them; when a
+        later layer refuses its arrays, the earlier ones get their values back: a bad list
+        changes nothing.
+
+        Parameters
+        ----------
+        weights : iterable of array-like
+            One array per weight, in the order of `get_weights`.
+
+        Raises
+        ------
+        ValueError
+            If the model is not built yet, for a list of the wrong length, or for an array a
+            layer refuses.
+        """
         weights = list(weights)
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before set_weights")
@@ -1248,19 +1382,60 @@ class Model:
             raise
 
     def count_params(self) -> int:
+        """Return the number of weights in the model, as keras.Model.count_params.
+
+        Returns
+        -------
+        int
+            The total size of the model's weights.
+
+        Raises
+        ------
+        ValueError
+            If the model is not built yet.
+        """
         if not self.built:
             raise ValueError("the model is not built yet: give the first layer an input_shape")
         return sum(layer.count_params() for layer in self._weighted)
 
     def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
+        """Print Keras 3's table of the layers, their output shapes and parameter counts.
+
+        A functional model's table also says what each layer is connected to.
+
+        Parameters
+        ----------
+        print_fn : callable, optional
+            Called with the text to print; by default ``print``.
+        """
         summary.print_summary(self, print if print_fn is None else print_fn)
 
     # ---- saving -----------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """Return the model's config, as keras.Model.get_config.
+
+        Returns
+        -------
+        dict
+            Its layers, its nodes in run order (each the layer and its inputs as [layer
+            name, node index, tensor index]), and its inputs and outputs likewise.
+        """
         return saving.graph_config(self)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Model:
+        """Create a model from its config, as keras.Model.from_config.
+
+        Parameters
+        ----------
+        config : dict
+            A config from `get_config`.
+
+        Returns
+        -------
+        Model
+            A new model with the config's graph (new weights).
+        """
         inputs, outputs = saving.graph_from_config(config)
         return cls(inputs, outputs, name=config["name"], dtype=config["dtype"])
 
@@ -1279,15 +1454,61 @@ class Model:
             saving.save_model(self, filepath)
 
     def save_weights(self, filepath: PathLike) -> None:
-        """Write the weights alone (rank 0 only with DataParallel, as `save`)."""
+        """Write the weights alone, and their layout, to a file.
+
+        With DataParallel, rank 0 writes and the other ranks do not, as `save`.
+        `load_weights` reads it back.
+
+        Parameters
+        ----------
+        filepath : str or os.PathLike
+            Where to write.
+
+        Raises
+        ------
+        ValueError
+            If the model is not built yet.
+        """
         if self.distribute is None or self.distribute.is_chief:
             saving.save_weights(self, filepath)
 
     def load_weights(self, filepath: PathLike) -> None:
+        """Set the weights from a file written by `save_weights` (or `save`).
+
+        The file's weights are checked layer by layer against the model's before any is set:
+        on any error the model is left as it was.
+
+        Parameters
+        ----------
+        filepath : str or os.PathLike
+            The file to read.
+
+        Raises
+        ------
+        ValueError
+            If the model is not built yet, or for a file that is not a gru_native weights
+            file or whose weights do not fit the model.
+        """
         saving.load_weights(self, filepath)
 
     def export(self, filepath: PathLike, format: str = "onnx") -> None:
-        """Write the model for other runtimes: format 'onnx' (models/onnx_export.py)."""
+        """Write the model for other runtimes, as an ONNX file.
+
+        For onnxruntime and other ONNX runtimes (``models/onnx_export.py``); needs the
+        ``onnx`` package.
+
+        Parameters
+        ----------
+        filepath : str or os.PathLike
+            Where to write.
+        format : {'onnx'}, default='onnx'
+            The file format.
+
+        Raises
+        ------
+        ValueError
+            For a format other than 'onnx'.
+        """
         if format != "onnx":
             raise ValueError(f"unknown export format {format!r}; known: 'onnx'")
         export_onnx(self, filepath)

@@ -483,9 +483,27 @@ def model_from_arrays(arrays):
 
 
 def load_model(filepath: PathLike) -> Any:
-    """A model written by `model.save`, compiled as it was, ready to predict or resume.
-    Raises ValueError naming what is wrong for a file that is not a sound gru_native model file
-    (FileNotFoundError and other errors opening it as they are)."""
+    """Load a model written by `Model.save`, compiled as it was, ready to predict or resume.
+
+    Parameters
+    ----------
+    filepath : str or os.PathLike
+        The file to read.
+
+    Returns
+    -------
+    Model
+        The model (a Sequential or functional Model, as it was saved), with its weights and
+        its optimizer's state.
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong, for a file that is not a sound gru_native model file.
+    FileNotFoundError
+        If the file does not exist (this and other errors opening the file are raised as
+        they are).
+    """
     path = os.fsdecode(os.fspath(filepath))
     with Archive(path) as archive:
         try:

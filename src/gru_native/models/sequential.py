@@ -63,6 +63,24 @@ class Sequential(Model):
         return list(self._stack)
 
     def add(self, layer: Union[Layer, KerasTensor]) -> None:
+        """Add a layer on top of the stack, as keras.Sequential.add.
+
+        The model is built again when the input shape is known; a layer that does not fit
+        leaves the model as it was.
+
+        Parameters
+        ----------
+        layer : Layer or KerasTensor
+            The layer to stack, or an ``Input(...)`` as the first entry.
+
+        Raises
+        ------
+        TypeError
+            For an entry that is not a gru_native layer.
+        ValueError
+            For an Input after the first entry, or a layer with return_state=True (a
+            Sequential model has a single output).
+        """
         previous = self.input_shape if self.built else None
         if not self._append(layer):
             return
@@ -105,7 +123,18 @@ class Sequential(Model):
         return None
 
     def build(self, input_shape: Sequence[Optional[int]]) -> None:
-        """Build every layer for inputs of `input_shape` (batch axis first, as Keras)."""
+        """Build every layer for inputs of `input_shape`, as keras.Sequential.build.
+
+        Parameters
+        ----------
+        input_shape : sequence of int or None
+            The input shape, batch axis first (as Keras), e.g. ``(None, timesteps, features)``.
+
+        Raises
+        ------
+        ValueError
+            If the model has no layers, or for a shape that does not fit them.
+        """
         if not self._stack:
             raise ValueError("the model has no layers")
         shape = as_shape(tuple(input_shape)[1:], "input_shape")
@@ -137,6 +166,14 @@ class Sequential(Model):
         return array
 
     def get_config(self) -> dict[str, Any]:
+        """Return the model's config, as keras.Sequential.get_config.
+
+        Returns
+        -------
+        dict
+            The name, dtype and each layer's config, and the input shape once built
+            (``build_input_shape``).
+        """
         config: dict[str, Any] = {"name": self.name, "dtype": self.dtype.name,
                                   "layers": [serialize(layer) for layer in self._stack]}
         if self.built:
@@ -145,6 +182,19 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """Create a model from its config, as keras.Sequential.from_config.
+
+        Parameters
+        ----------
+        config : dict
+            A config from `get_config`.
+
+        Returns
+        -------
+        Sequential
+            A new model with the config's layers (new weights), built when the config has
+            its input shape.
+        """
         model = cls([deserialize(c) for c in config["layers"]], name=config["name"],
                     dtype=config["dtype"])
         if not model.built and "build_input_shape" in config:

@@ -49,11 +49,39 @@ def _optional_positive(name, value):
 
 
 class Optimizer:
-    """What every optimizer shares: the learning rate (a float or a schedule), Keras' clipping
-    (clipnorm per variable, global_clipnorm over all, clipvalue per element; at most one of
-    them, as Keras) and weight decay (p -= p * weight_decay * learning_rate before the update),
-    the step count, the slots, config and state. Subclasses name their slots and run their
-    kernel in `_update`."""
+    """The base class of the optimizers: what every optimizer shares.
+
+    The learning rate (a float or a schedule), Keras' clipping (clipnorm per variable,
+    global_clipnorm over all, clipvalue per element; at most one of them, as Keras) and weight
+    decay (``p -= p * weight_decay * learning_rate`` before the update), the step count, the
+    slots, config and state. Subclasses name their slots and run their kernel in ``_update``.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule
+        The learning rate, or a schedule evaluated once per step at `iterations`.
+    weight_decay : float, optional
+        Weight decay: each step first does ``p -= p * weight_decay * learning_rate``.
+    clipnorm : float, optional
+        Clip each variable's gradient to this norm.
+    clipvalue : float, optional
+        Clip each gradient element to [-clipvalue, clipvalue].
+    global_clipnorm : float, optional
+        Clip the gradients to this norm over all variables together. At most one of
+        `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as Keras.
+    name : str, optional
+        The optimizer's name; by default the class name in lower case.
+    **kwargs
+        Keras arguments accepted for a Keras config to load: ``ema_momentum``, and
+        ``use_ema``, ``ema_overwrite_frequency``, ``loss_scale_factor`` and
+        ``gradient_accumulation_steps`` at their defaults only.
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range value, more than one clipping argument, or an unknown or
+        unsupported keyword argument.
+    """
 
     def __init__(self, learning_rate: LearningRate, weight_decay: Optional[float] = None,
                  clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
@@ -122,12 +150,29 @@ class Optimizer:
 
     @property
     def built(self):
+        """Whether `build` has made the slots."""
         return self._slots is not None
 
     def build(self, params, segments=None):
-        """Zeroed slots for a flat buffer laid out like `params` (1-D float32 or float64);
-        segments lists the (offset, size) of each variable, None for one variable over the whole
-        buffer. Building again starts afresh (new slots, iterations 0)."""
+        """Make zeroed slots for a flat buffer laid out like `params`.
+
+        Building again starts afresh (new slots, iterations 0).
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+            The flat parameter buffer: 1-D float32 or float64, in native byte order.
+        segments : list of (int, int), optional
+            The (offset, size) of each variable in `params`; None for one variable over the
+            whole buffer.
+
+        Raises
+        ------
+        TypeError
+            If `params` is not a float32 or float64 NumPy array in native byte order.
+        ValueError
+            If `params` is not 1-D, or for segments that do not fit it.
+        """
         if not isinstance(params, np.ndarray):
             raise TypeError(f"params must be a NumPy array, got {type(params).__name__}")
         if params.dtype not in (np.float32, np.float64):  # in native byte order: updated in place
@@ -144,8 +189,23 @@ class Optimizer:
     # -- one step ------------------------------------------------------------------------------
 
     def apply(self, params, grads):
-        """One step over the whole buffer, in place, at the learning rate of this step;
-        increments iterations. With clipnorm the gradients are clipped in place."""
+        """Take one step over the whole buffer, in place, at the learning rate of this step.
+
+        Increments `iterations`. With clipnorm the gradients are clipped in place.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+            The parameter buffer, updated in place; laid out as at `build`.
+        grads : ndarray of shape (n_params,)
+            The gradients, in the same layout and dtype.
+
+        Raises
+        ------
+        ValueError
+            If the optimizer is not built, or for arrays whose shape or dtype differ from the
+            buffer's it was built for.
+        """
         if not self.built:
             raise ValueError(f"{type(self).__name__} is not built: call build(params, segments) "
                              "before apply")
@@ -178,8 +238,10 @@ class Optimizer:
     # resume from the last finite step.
 
     def save_step_state(self):
-        """Copy the slots and the step count aside (into buffers kept between steps), for
-        `undo_step`."""
+        """Copy the slots and the step count aside, for `undo_step`.
+
+        The copies go into buffers kept between steps.
+        """
         for name, a in self._slots.items():
             saved = self._saved_slots.get(name)
             if saved is None or saved.shape != a.shape or saved.dtype != a.dtype:
@@ -194,15 +256,29 @@ class Optimizer:
         self.iterations = self._saved_iterations
 
     def slots_are_finite(self):
-        """Whether every slot holds only finite values (an overflowing gradient can make
-        Adam's velocity infinite while the weights stay finite)."""
+        """Tell whether every slot holds only finite values.
+
+        An overflowing gradient can make Adam's velocity infinite while the weights stay
+        finite.
+
+        Returns
+        -------
+        bool
+            True when no slot holds NaN or infinity (also before `build`).
+        """
         return all(all_finite(a) for a in (self._slots or {}).values())
 
     # -- config and state ------------------------------------------------------------------
 
     def get_config(self):
-        """The hyper-parameters (JSON-friendly), enough to make the same optimizer afresh; a
-        schedule as its config {"class_name": ..., "config": ...}."""
+        """Return the hyper-parameters, enough to make the same optimizer afresh.
+
+        Returns
+        -------
+        dict
+            The hyper-parameters (JSON-friendly); a schedule as its config
+            {"class_name": ..., "config": ...}.
+        """
         learning_rate = self._learning_rate
         if isinstance(learning_rate, LearningRateSchedule):
             learning_rate = schedules.serialize(learning_rate)
@@ -212,27 +288,68 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config):
-        """The optimizer of `config`; a learning_rate dict is a schedule's config, as Keras."""
+        """Create the optimizer of `config`, as Keras' from_config.
+
+        Parameters
+        ----------
+        config : dict
+            The hyper-parameters, as `get_config` returns them; a learning_rate dict is a
+            schedule's config, as Keras.
+
+        Returns
+        -------
+        Optimizer
+            A new optimizer (unbuilt).
+        """
         if isinstance(config.get("learning_rate"), dict):
             config = {**config, "learning_rate": schedules.deserialize(config["learning_rate"])}
         return cls(**config)
 
     def get_state(self):
-        """Copies of what training changes: iterations, learning_rate and the slots (none before
-        build). With a schedule, learning_rate is its current value, which set_state ignores:
-        the schedule and iterations give it."""
+        """Return copies of what training changes: iterations, learning_rate and the slots.
+
+        Returns
+        -------
+        dict of ndarray
+            ``iterations``, ``learning_rate`` and the slots by name (none before `build`).
+            With a schedule, learning_rate is its current value, which `set_state` ignores:
+            the schedule and iterations give it.
+        """
         state = {"iterations": np.array(self.iterations, np.int64),
                  "learning_rate": np.array(self.learning_rate, np.float64)}
         state.update((k, v.copy()) for k, v in (self._slots or {}).items())
         return state
 
     def state_names(self):
-        """The keys of get_state(): iterations, learning_rate and the slots (once built)."""
+        """Return the keys of `get_state`.
+
+        Returns
+        -------
+        tuple of str
+            'iterations', 'learning_rate' and the slots' names (once built).
+        """
         return ("iterations", "learning_rate") + (tuple(self._slots) if self.built else ())
 
     def set_state(self, state):
-        """Restore what get_state returned, after build with the same layout, so that training
-        resumes exactly where it stopped."""
+        """Restore what `get_state` returned, so that training resumes exactly where it stopped.
+
+        Call it after `build` with the same layout.
+
+        Parameters
+        ----------
+        state : dict of array-like
+            ``iterations``, the slots by name and optionally ``learning_rate`` (ignored with
+            a schedule).
+
+        Raises
+        ------
+        ValueError
+            If the optimizer is not built while `state` holds slots, or for missing or
+            unexpected keys, an iterations count out of range, or slots of the wrong shape,
+            not finite, or negative where they average squared gradients.
+        TypeError
+            For a slot whose dtype cannot be cast to the buffer's.
+        """
         slots = self._slots if self.built else {}
         want = set(slots) | {"iterations"}
         got = set(state)
@@ -273,8 +390,41 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum, Keras' form:
-    m = momentum * m - lr * g;  p += m  (nesterov: p += momentum * m - lr * g)."""
+    """Gradient descent with optional (Nesterov) momentum, as keras.optimizers.SGD.
+
+    Keras' form: ``m = momentum * m - lr * g; p += m`` (nesterov:
+    ``p += momentum * m - lr * g``).
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default=0.01
+        The learning rate, or a schedule evaluated once per step at `iterations`.
+    momentum : float, default=0.0
+        The momentum, in [0, 1]; 0 keeps no momentum slot.
+    nesterov : bool, default=False
+        Use Nesterov momentum.
+    weight_decay : float, optional
+        Weight decay: each step first does ``p -= p * weight_decay * learning_rate``.
+    clipnorm : float, optional
+        Clip each variable's gradient to this norm.
+    clipvalue : float, optional
+        Clip each gradient element to [-clipvalue, clipvalue].
+    global_clipnorm : float, optional
+        Clip the gradients to this norm over all variables together. At most one of
+        `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as Keras.
+    name : str, default='SGD'
+        The optimizer's name.
+    **kwargs
+        Keras arguments accepted for a Keras config to load: ``ema_momentum``, and
+        ``use_ema``, ``ema_overwrite_frequency``, ``loss_scale_factor`` and
+        ``gradient_accumulation_steps`` at their defaults only.
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range value, more than one clipping argument, or an unknown or
+        unsupported keyword argument.
+    """
 
     def __init__(self, learning_rate: LearningRate = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: Optional[float] = None,
@@ -293,13 +443,58 @@ class SGD(Optimizer):
                                  nesterov=self.nesterov, **common)
 
     def get_config(self):
+        """Return the hyper-parameters, enough to make the same optimizer afresh.
+
+        Returns
+        -------
+        dict
+            The base hyper-parameters, with momentum and nesterov.
+        """
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class Adam(Optimizer):
-    """Adam, Keras' form (epsilon added to sqrt(v), bias correction in the step size):
-    lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t);  m += (g - m)(1 - beta_1);
-    v += (g^2 - v)(1 - beta_2);  p -= lr_t m / (sqrt(v) + epsilon). amsgrad uses max(v) so far."""
+    """Adam, as keras.optimizers.Adam.
+
+    Keras' form (epsilon added to sqrt(v), bias correction in the step size):
+    ``lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); m += (g - m)(1 - beta_1);
+    v += (g^2 - v)(1 - beta_2); p -= lr_t m / (sqrt(v) + epsilon)``. amsgrad uses max(v) so
+    far.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default=0.001
+        The learning rate, or a schedule evaluated once per step at `iterations`.
+    beta_1 : float, default=0.9
+        The decay rate of the first moment, in [0, 1).
+    beta_2 : float, default=0.999
+        The decay rate of the second moment, in [0, 1).
+    epsilon : float, default=1e-7
+        Added to sqrt(v), for numerical stability.
+    amsgrad : bool, default=False
+        Use the maximum of v so far (AMSGrad).
+    weight_decay : float, optional
+        Weight decay: each step first does ``p -= p * weight_decay * learning_rate``.
+    clipnorm : float, optional
+        Clip each variable's gradient to this norm.
+    clipvalue : float, optional
+        Clip each gradient element to [-clipvalue, clipvalue].
+    global_clipnorm : float, optional
+        Clip the gradients to this norm over all variables together. At most one of
+        `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as Keras.
+    name : str, default='adam'
+        The optimizer's name.
+    **kwargs
+        Keras arguments accepted for a Keras config to load: ``ema_momentum``, and
+        ``use_ema``, ``ema_overwrite_frequency``, ``loss_scale_factor`` and
+        ``gradient_accumulation_steps`` at their defaults only.
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range value, more than one clipping argument, or an unknown or
+        unsupported keyword argument.
+    """
 
     def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
@@ -325,13 +520,56 @@ class Adam(Optimizer):
                                   step=self.iterations + 1, **common)
 
     def get_config(self):
+        """Return the hyper-parameters, enough to make the same optimizer afresh.
+
+        Returns
+        -------
+        dict
+            The base hyper-parameters, with beta_1, beta_2, epsilon and amsgrad.
+        """
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter), as Keras: every parameter first
-    decays by p * weight_decay * lr, then takes the Adam step."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as keras.optimizers.AdamW.
+
+    Every parameter first decays by ``p * weight_decay * lr``, then takes the Adam step.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default=0.001
+        The learning rate, or a schedule evaluated once per step at `iterations`.
+    weight_decay : float, default=0.004
+        The decoupled weight decay, >= 0 (not None).
+    beta_1 : float, default=0.9
+        The decay rate of the first moment, in [0, 1).
+    beta_2 : float, default=0.999
+        The decay rate of the second moment, in [0, 1).
+    epsilon : float, default=1e-7
+        Added to sqrt(v), for numerical stability.
+    amsgrad : bool, default=False
+        Use the maximum of v so far (AMSGrad).
+    clipnorm : float, optional
+        Clip each variable's gradient to this norm.
+    clipvalue : float, optional
+        Clip each gradient element to [-clipvalue, clipvalue].
+    global_clipnorm : float, optional
+        Clip the gradients to this norm over all variables together. At most one of
+        `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as Keras.
+    name : str, default='adamw'
+        The optimizer's name.
+    **kwargs
+        Keras arguments accepted for a Keras config to load: ``ema_momentum``, and
+        ``use_ema``, ``ema_overwrite_frequency``, ``loss_scale_factor`` and
+        ``gradient_accumulation_steps`` at their defaults only.
+
+    Raises
+    ------
+    ValueError
+        For a weight_decay of None, an out-of-range value, more than one clipping argument,
+        or an unknown or unsupported keyword argument.
+    """
 
     def __init__(self, learning_rate: LearningRate = 0.001, weight_decay: float = 0.004,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
@@ -345,9 +583,47 @@ class AdamW(Adam):
 
 
 class RMSprop(Optimizer):
-    """RMSprop, Keras' form (epsilon inside the square root):
-    v = rho v + (1 - rho) g^2;  inc = lr g / sqrt(v + epsilon)  (centered: v - avg^2 + epsilon,
-    avg = rho avg + (1 - rho) g);  momentum > 0: mom = momentum mom + inc, p -= mom; else p -= inc."""
+    """RMSprop, as keras.optimizers.RMSprop.
+
+    Keras' form (epsilon inside the square root): ``v = rho v + (1 - rho) g^2;
+    inc = lr g / sqrt(v + epsilon)`` (centered: ``v - avg^2 + epsilon``, with
+    ``avg = rho avg + (1 - rho) g``); with momentum > 0: ``mom = momentum mom + inc;
+    p -= mom``, else ``p -= inc``.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default=0.001
+        The learning rate, or a schedule evaluated once per step at `iterations`.
+    rho : float, default=0.9
+        The decay rate of the running mean of squared gradients, in [0, 1).
+    momentum : float, default=0.0
+        The momentum, in [0, 1]; 0 keeps no momentum slot.
+    epsilon : float, default=1e-7
+        Added to v inside the square root, for numerical stability.
+    centered : bool, default=False
+        Normalise by the variance of the gradient (its running mean subtracted).
+    weight_decay : float, optional
+        Weight decay: each step first does ``p -= p * weight_decay * learning_rate``.
+    clipnorm : float, optional
+        Clip each variable's gradient to this norm.
+    clipvalue : float, optional
+        Clip each gradient element to [-clipvalue, clipvalue].
+    global_clipnorm : float, optional
+        Clip the gradients to this norm over all variables together. At most one of
+        `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as Keras.
+    name : str, default='rmsprop'
+        The optimizer's name.
+    **kwargs
+        Keras arguments accepted for a Keras config to load: ``ema_momentum``, and
+        ``use_ema``, ``ema_overwrite_frequency``, ``loss_scale_factor`` and
+        ``gradient_accumulation_steps`` at their defaults only.
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range value, more than one clipping argument, or an unknown or
+        unsupported keyword argument.
+    """
 
     def __init__(self, learning_rate: LearningRate = 0.001, rho: float = 0.9,
                  momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
@@ -374,6 +650,13 @@ class RMSprop(Optimizer):
                                      momentum=self.momentum, epsilon=self.epsilon, **common)
 
     def get_config(self):
+        """Return the hyper-parameters, enough to make the same optimizer afresh.
+
+        Returns
+        -------
+        dict
+            The base hyper-parameters, with rho, momentum, epsilon and centered.
+        """
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
                 "epsilon": self.epsilon, "centered": self.centered}
 
@@ -386,12 +669,39 @@ for _cls in (SGD, Adam, AdamW, RMSprop):
 
 
 def serialize(optimizer):
-    """{"class_name": ..., "config": ...}, which `get` and `deserialize` turn back into it."""
+    """Return an optimizer's config with its class name.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer.
+
+    Returns
+    -------
+    dict
+        {"class_name": ..., "config": ...}, which `get` and `deserialize` turn back into it.
+    """
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
 def deserialize(config):
-    """The optimizer of {"class_name": ..., "config": ...}, as `serialize` writes it."""
+    """Create the optimizer of a config with its class name.
+
+    Parameters
+    ----------
+    config : dict
+        {"class_name": ..., "config": ...}, as `serialize` writes it.
+
+    Returns
+    -------
+    Optimizer
+        A new optimizer.
+
+    Raises
+    ------
+    ValueError
+        For a config that is not such a dict, or an unknown class name.
+    """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"an optimizer config must be a dict with 'class_name' and 'config', "
                          f"got {config!r}")
@@ -399,6 +709,24 @@ def deserialize(config):
 
 
 def get(identifier: Union[str, dict[str, Any], Optimizer]) -> Optimizer:
-    """An optimizer from a name ('sgd', 'adam', 'adamw', 'rmsprop', any case; default settings),
-    a config dict {"class_name": ..., "config": ...}, or an Optimizer (returned as is)."""
+    """Return an optimizer from a name, a config dict or an optimizer.
+
+    Parameters
+    ----------
+    identifier : str, dict or Optimizer
+        A name ('sgd', 'adam', 'adamw', 'rmsprop', any case; default settings), a config
+        dict {"class_name": ..., "config": ...}, or an Optimizer (returned as is).
+
+    Returns
+    -------
+    Optimizer
+        The optimizer.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+    TypeError
+        For an identifier of another kind.
+    """
     return REGISTRY.get(identifier)

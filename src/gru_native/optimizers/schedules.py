@@ -38,20 +38,47 @@ def _rate(value, name):
 
 
 class LearningRateSchedule:
-    """Base of the schedules. A subclass returns the rate after `step` steps from
-    `__call__(step)` and, to be saved with its optimizer, its arguments from `get_config`
-    (registered in REGISTRY under its class name, so that loading finds it)."""
+    """The base class of the learning-rate schedules.
+
+    A subclass returns the rate after `step` steps from ``__call__(step)`` and, to be saved
+    with its optimizer, its arguments from `get_config` (registered in `REGISTRY` under its
+    class name, so that loading finds it).
+    """
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must override "
                                   "`__call__(self, step)`.")
 
     def get_config(self) -> dict[str, Any]:
+        """Return the schedule's arguments, enough to make the same schedule afresh.
+
+        Returns
+        -------
+        dict
+            The arguments by name.
+
+        Raises
+        ------
+        NotImplementedError
+            Unless a subclass overrides it (a schedule without it cannot be saved).
+        """
         raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must override "
                                   "`get_config()` in order to be serializable.")
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        """Create the schedule of `config`, as Keras' from_config.
+
+        Parameters
+        ----------
+        config : dict
+            The arguments, as `get_config` returns them.
+
+        Returns
+        -------
+        LearningRateSchedule
+            A new schedule.
+        """
         return cls(**config)
 
     def __repr__(self):
@@ -79,30 +106,88 @@ class _StepDecay(LearningRateSchedule):
         return math.floor(p) if self.staircase else p
 
     def get_config(self) -> dict[str, Any]:
+        """Return the schedule's arguments, enough to make the same schedule afresh.
+
+        Returns
+        -------
+        dict
+            The arguments: initial_learning_rate, decay_steps, decay_rate, staircase and name.
+        """
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
 
 
 class ExponentialDecay(_StepDecay):
-    """initial_learning_rate * decay_rate ** (step / decay_steps), the exponent floored with
-    staircase (a decay every decay_steps steps)."""
+    """An exponential decay of the learning rate, as keras.optimizers.schedules.ExponentialDecay.
+
+    The rate is ``initial_learning_rate * decay_rate ** (step / decay_steps)``, the exponent
+    floored with `staircase` (a decay every `decay_steps` steps).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        The rate at step 0, >= 0.
+    decay_steps : int or float
+        The steps over which the rate decays by `decay_rate`, > 0.
+    decay_rate : float
+        The decay factor, >= 0.
+    staircase : bool, default=False
+        Floor the exponent: a decay every `decay_steps` steps.
+    name : str, optional
+        The schedule's name; by default the class name.
+    """
 
     def __call__(self, step: int) -> float:
         return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 class InverseTimeDecay(_StepDecay):
-    """initial_learning_rate / (1 + decay_rate * step / decay_steps), the quotient floored with
-    staircase."""
+    """An inverse time decay of the learning rate, as keras.optimizers.schedules.InverseTimeDecay.
+
+    The rate is ``initial_learning_rate / (1 + decay_rate * step / decay_steps)``, the
+    quotient ``step / decay_steps`` floored with `staircase`.
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        The rate at step 0, >= 0.
+    decay_steps : int or float
+        The steps the decay is counted in, > 0 (a float is allowed, as in Keras).
+    decay_rate : float
+        The decay rate, >= 0.
+    staircase : bool, default=False
+        Floor the quotient ``step / decay_steps``.
+    name : str, optional
+        The schedule's name; by default the class name.
+    """
 
     def __call__(self, step: int) -> float:
         return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """values[0] while step <= boundaries[0], values[i] while boundaries[i - 1] < step <=
-    boundaries[i], values[-1] past boundaries[-1]."""
+    """A piecewise constant learning rate, as keras.optimizers.schedules.PiecewiseConstantDecay.
+
+    The rate is ``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
+    ``boundaries[i - 1] < step <= boundaries[i]``, and ``values[-1]`` past
+    ``boundaries[-1]``.
+
+    Parameters
+    ----------
+    boundaries : list of int or float
+        The steps where the rate changes: at least one, >= 0, strictly increasing.
+    values : list of float
+        The rates, >= 0: one more than `boundaries`.
+    name : str, default='PiecewiseConstant'
+        The schedule's name.
+
+    Raises
+    ------
+    ValueError
+        If `values` does not hold one more entry than `boundaries`, `boundaries` is empty or
+        not strictly increasing, or for a negative boundary or value.
+    """
 
     def __init__(self, boundaries: list[Steps], values: list[float],
                  name: Optional[str] = "PiecewiseConstant") -> None:
@@ -126,14 +211,39 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return self.values[bisect.bisect_left(self.boundaries, step)]
 
     def get_config(self) -> dict[str, Any]:
+        """Return the schedule's arguments, enough to make the same schedule afresh.
+
+        Returns
+        -------
+        dict
+            The arguments: boundaries, values and name.
+        """
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
 class PolynomialDecay(LearningRateSchedule):
-    """From initial_learning_rate to end_learning_rate in decay_steps steps:
-    (initial - end) * (1 - step / decay_steps) ** power + end, constant at end afterwards; with
-    cycle, decay_steps grows to the first multiple of itself not below step (a new, slower
-    decay from initial at each multiple passed)."""
+    """A polynomial decay of the learning rate, as keras.optimizers.schedules.PolynomialDecay.
+
+    From `initial_learning_rate` to `end_learning_rate` in `decay_steps` steps:
+    ``(initial - end) * (1 - step / decay_steps) ** power + end``, constant at end
+    afterwards; with `cycle`, decay_steps grows to the first multiple of itself not below
+    step (a new, slower decay from initial at each multiple passed).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        The rate at step 0, >= 0.
+    decay_steps : int or float
+        The steps the decay takes, > 0.
+    end_learning_rate : float, default=0.0001
+        The rate at the end of the decay, >= 0.
+    power : float, default=1.0
+        The power of the polynomial, >= 0 (1: a linear decay).
+    cycle : bool, default=False
+        Decay again, more slowly, past `decay_steps` (see above).
+    name : str, default='PolynomialDecay'
+        The schedule's name.
+    """
 
     def __init__(self, initial_learning_rate: float, decay_steps: Steps,
                  end_learning_rate: float = 0.0001, power: float = 1.0, cycle: bool = False,
@@ -156,6 +266,14 @@ class PolynomialDecay(LearningRateSchedule):
                 + self.end_learning_rate)
 
     def get_config(self) -> dict[str, Any]:
+        """Return the schedule's arguments, enough to make the same schedule afresh.
+
+        Returns
+        -------
+        dict
+            The arguments: initial_learning_rate, decay_steps, end_learning_rate, power,
+            cycle and name.
+        """
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
                 "power": self.power, "cycle": self.cycle, "name": self.name}
@@ -167,10 +285,28 @@ def _cosine(fraction, alpha):
 
 
 class CosineDecay(LearningRateSchedule):
-    """A cosine decay (Loshchilov & Hutter, SGDR) over decay_steps steps, from its start rate to
-    alpha times it. Without warmup_target it starts at initial_learning_rate; with one, the rate
-    first rises linearly from initial_learning_rate to warmup_target over warmup_steps steps
-    (Goyal et al.), then decays from warmup_target."""
+    """A cosine decay of the learning rate, as keras.optimizers.schedules.CosineDecay.
+
+    A cosine decay (Loshchilov & Hutter, SGDR) over `decay_steps` steps, from its start rate
+    to `alpha` times it. Without `warmup_target` it starts at `initial_learning_rate`; with
+    one, the rate first rises linearly from `initial_learning_rate` to `warmup_target` over
+    `warmup_steps` steps (Goyal et al.), then decays from `warmup_target`.
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        The rate at step 0, >= 0.
+    decay_steps : int or float
+        The steps the cosine decay takes, > 0.
+    alpha : float, default=0.0
+        The final rate as a fraction of the start rate, in [0, 1].
+    name : str, default='CosineDecay'
+        The schedule's name.
+    warmup_target : float, optional
+        The rate the warmup rises to, >= 0; None for no warmup.
+    warmup_steps : int or float, default=0
+        The steps the warmup takes, >= 0.
+    """
 
     def __init__(self, initial_learning_rate: float, decay_steps: Steps, alpha: float = 0.0,
                  name: Optional[str] = "CosineDecay", warmup_target: Optional[float] = None,
@@ -195,17 +331,44 @@ class CosineDecay(LearningRateSchedule):
                                             self.alpha)
 
     def get_config(self) -> dict[str, Any]:
+        """Return the schedule's arguments, enough to make the same schedule afresh.
+
+        Returns
+        -------
+        dict
+            The arguments: initial_learning_rate, decay_steps, alpha, name, warmup_target
+            and warmup_steps.
+        """
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
 
 class CosineDecayRestarts(LearningRateSchedule):
-    """Cosine decays with warm restarts (SGDR): the first period decays from
-    initial_learning_rate to alpha times it over first_decay_steps steps; each next period is
-    t_mul times longer and starts from m_mul times the previous start (alpha stays a fraction of
-    initial_learning_rate, as in Keras). t_mul must be >= 1: shorter and shorter periods would
-    end the schedule after first_decay_steps / (1 - t_mul) steps."""
+    """Cosine decays with warm restarts (SGDR), as keras.optimizers.schedules.CosineDecayRestarts.
+
+    The first period decays from `initial_learning_rate` to `alpha` times it over
+    `first_decay_steps` steps; each next period is `t_mul` times longer and starts from
+    `m_mul` times the previous start (`alpha` stays a fraction of `initial_learning_rate`, as
+    in Keras).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        The rate at step 0, >= 0.
+    first_decay_steps : int or float
+        The steps of the first period, > 0.
+    t_mul : float, default=2.0
+        How many times longer each period is than the one before; must be >= 1: shorter and
+        shorter periods would end the schedule after ``first_decay_steps / (1 - t_mul)``
+        steps.
+    m_mul : float, default=1.0
+        How many times the previous period's start rate each period starts from, >= 0.
+    alpha : float, default=0.0
+        The lowest rate as a fraction of `initial_learning_rate`, in [0, 1].
+    name : str, default='SGDRDecay'
+        The schedule's name.
+    """
 
     def __init__(self, initial_learning_rate: float, first_decay_steps: Steps,
                  t_mul: float = 2.0, m_mul: float = 1.0, alpha: float = 0.0,
@@ -238,6 +401,13 @@ class CosineDecayRestarts(LearningRateSchedule):
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
 
     def get_config(self) -> dict[str, Any]:
+        """Return the schedule's arguments, enough to make the same schedule afresh.
+
+        Returns
+        -------
+        dict
+            The arguments: initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha and name.
+        """
         return {"initial_learning_rate": self.initial_learning_rate,
                 "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
                 "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
@@ -252,14 +422,41 @@ for _cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, Polynom
 
 
 def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
-    """{"class_name": ..., "config": ...}, which `deserialize` turns back into it."""
+    """Return a schedule's config with its class name.
+
+    Parameters
+    ----------
+    learning_rate_schedule : LearningRateSchedule
+        The schedule.
+
+    Returns
+    -------
+    dict
+        {"class_name": ..., "config": ...}, which `deserialize` turns back into it.
+    """
     return {"class_name": type(learning_rate_schedule).__name__,
             "config": learning_rate_schedule.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
-    """The schedule a config {"class_name": ..., "config": ...} describes (Keras' form, with
-    its "module" and "registered_name", loads as well)."""
+    """Create the schedule a config with its class name describes.
+
+    Parameters
+    ----------
+    config : dict
+        {"class_name": ..., "config": ...}, as `serialize` writes it (Keras' form, with its
+        "module" and "registered_name", loads as well).
+
+    Returns
+    -------
+    LearningRateSchedule
+        A new schedule.
+
+    Raises
+    ------
+    ValueError
+        For a config that is not such a dict, or an unknown class name.
+    """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"a learning rate schedule config must be a dict with 'class_name' and "
                          f"'config', got {config!r}")
@@ -267,5 +464,24 @@ def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
 
 
 def get(identifier: Union[dict[str, Any], LearningRateSchedule]) -> LearningRateSchedule:
-    """A schedule from a config dict, or a LearningRateSchedule (returned as is)."""
+    """Return a schedule from a config dict or a schedule.
+
+    Parameters
+    ----------
+    identifier : dict or LearningRateSchedule
+        A config dict {"class_name": ..., "config": ...}, or a LearningRateSchedule
+        (returned as is).
+
+    Returns
+    -------
+    LearningRateSchedule
+        The schedule.
+
+    Raises
+    ------
+    ValueError
+        For an unknown class name.
+    TypeError
+        For an identifier of another kind.
+    """
     return REGISTRY.get(identifier)

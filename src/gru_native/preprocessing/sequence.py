@@ -18,12 +18,39 @@ def make_windows(series: ArrayLike, lookback: int, horizon: int = 1,
                  stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Cut a time series into (inputs, targets) pairs for forecasting.
 
-    Window i holds `series[i*stride : i*stride + lookback]` and its target the `horizon` steps
-    right after it. A series of shape (T,) gives X of shape (n, lookback, 1) and y of shape
-    (n, horizon), ready for a Dense(horizon) output; a series of shape (T, F) gives X of shape
-    (n, lookback, F) and y of shape (n, horizon, F). n = (T - lookback - horizon) // stride + 1;
-    trailing steps that do not fill a window are left out. X and y are new arrays of the
-    series' dtype.
+    Window i holds ``series[i*stride : i*stride + lookback]`` and its target the `horizon`
+    steps right after it. A series of shape (T,) gives X of shape (n, lookback, 1) and y of
+    shape (n, horizon), ready for a Dense(horizon) output; a series of shape (T, F) gives X of
+    shape (n, lookback, F) and y of shape (n, horizon, F).
+    ``n = (T - lookback - horizon) // stride + 1``; trailing steps that do not fill a window
+    are left out.
+
+    Parameters
+    ----------
+    series : array-like of shape (T,) or (T, F)
+        The time series: T timesteps of one or F features.
+    lookback : int
+        Timesteps in each input window, >= 1.
+    horizon : int, default=1
+        Timesteps in each target, right after its window, >= 1.
+    stride : int, default=1
+        Timesteps between the starts of two windows, >= 1.
+
+    Returns
+    -------
+    X : ndarray of shape (n, lookback, 1) or (n, lookback, F)
+        The input windows: a new array of the series' dtype.
+    y : ndarray of shape (n, horizon) or (n, horizon, F)
+        The targets: a new array of the series' dtype.
+
+    Raises
+    ------
+    ValueError
+        For a series of another shape, holding NaN or infinite values, or too short for one
+        window (fewer than lookback + horizon steps), or for a lookback, horizon or stride
+        that is not a positive integer.
+    TypeError
+        For a non-numeric series.
     """
     lookback = check_int(lookback, "lookback", 1)
     horizon = check_int(horizon, "horizon", 1)

@@ -16,7 +16,7 @@ _Tokenizer = TypeVar("_Tokenizer", bound="Tokenizer")
 
 
 class Tokenizer:
-    """Keras 2's keras.preprocessing.text.Tokenizer: texts to sequences of word indices.
+    """Turn texts into sequences of word indices, as Keras 2's keras.preprocessing.text.Tokenizer.
 
     Words are indexed from 1 by decreasing count, ties in order of first appearance; 0 is left
     for padding. An `oov_token` takes index 1 and stands for every word outside the vocabulary.
@@ -28,6 +28,38 @@ class Tokenizer:
 
     One deliberate difference from Keras: a word of the texts equal to `oov_token` shares the OOV
     index 1 instead of moving the OOV token to another index.
+
+    Parameters
+    ----------
+    num_words : int, optional
+        Keep only the indices below it when converting; by default every word.
+    oov_token : str, optional
+        The token that takes index 1 and stands for every word outside the vocabulary; by
+        default such words are dropped.
+    lower : bool, default=True
+        Lowercase the texts.
+    filters : str, default=Keras' punctuation, tab and newline
+        Characters that become separators: ``'!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\\t\\n'``.
+    split : str, default=' '
+        The separator the texts are split on.
+    char_level : bool, default=False
+        Make every character a token.
+
+    Attributes
+    ----------
+    word_counts : collections.Counter
+        The count of each word seen, in order of first appearance.
+    word_index : dict
+        {word: index} of every word seen (and the OOV token).
+    index_word : dict
+        {index: word}, the reverse of `word_index`.
+
+    Raises
+    ------
+    TypeError
+        For an `oov_token` that is not a string or None, or `filters` that is not a string.
+    ValueError
+        For a `num_words` that is not a positive integer, or an empty `split`.
     """
 
     def __init__(self, num_words: Optional[int] = None, oov_token: Optional[str] = None,
@@ -52,7 +84,24 @@ class Tokenizer:
         self.index_word: dict[int, str] = {}
 
     def fit_on_texts(self: _Tokenizer, texts: Iterable[Text]) -> _Tokenizer:
-        """Count the words of `texts` (adding to earlier calls) and rebuild the index."""
+        """Count the words of `texts` (adding to earlier calls) and rebuild the index.
+
+        Parameters
+        ----------
+        texts : iterable of str or of list of str
+            The texts: strings, or lists of tokens used as they are.
+
+        Returns
+        -------
+        self
+            The tokenizer.
+
+        Raises
+        ------
+        TypeError
+            For one string instead of a list of them, or a text that is neither a string nor
+            a list of tokens.
+        """
         for tokens in self._tokenized(texts):
             self.word_counts.update(tokens)
         # most_common sorts stably, so equal counts keep their order of first appearance
@@ -63,8 +112,27 @@ class Tokenizer:
         return self
 
     def texts_to_sequences(self, texts: Iterable[Text]) -> list[list[int]]:
-        """Each text as a list of word indices; words out of the vocabulary or at an index of
-        num_words or more become the OOV index, or are dropped without an oov_token."""
+        """Turn each text into a list of word indices.
+
+        Parameters
+        ----------
+        texts : iterable of str or of list of str
+            The texts, as `fit_on_texts` takes them.
+
+        Returns
+        -------
+        list of list of int
+            Each text's word indices; words out of the vocabulary or at an index of
+            num_words or more become the OOV index, or are dropped without an oov_token.
+
+        Raises
+        ------
+        NotFittedError
+            If the tokenizer has no vocabulary yet (call `fit_on_texts` first).
+        TypeError
+            For one string instead of a list of them, or a text that is neither a string nor
+            a list of tokens.
+        """
         self._check_fitted()
         oov = self.word_index.get(self.oov_token)
         limit = self.num_words or math.inf
@@ -76,8 +144,24 @@ class Tokenizer:
         return sequences
 
     def sequences_to_texts(self, sequences: Iterable[Iterable[int]]) -> list[str]:
-        """Each sequence of indices as its words joined by spaces. As Keras, indices without a
-        word (0 included) or of num_words or more become the OOV token, or are dropped."""
+        """Turn each sequence of word indices back into a text.
+
+        Parameters
+        ----------
+        sequences : iterable of iterable of int
+            Sequences of word indices.
+
+        Returns
+        -------
+        list of str
+            Each sequence's words joined by spaces. As Keras, indices without a word (0
+            included) or of num_words or more become the OOV token, or are dropped.
+
+        Raises
+        ------
+        NotFittedError
+            If the tokenizer has no vocabulary yet (call `fit_on_texts` first).
+        """
         self._check_fitted()
         limit = self.num_words or math.inf
         texts = []

@@ -759,7 +759,31 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
 
     def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike,
                     sample_weight: Optional[ArrayLike] = None) -> _Estimator:
-        """One epoch over (X, y), from the current weights."""
+        """Train one epoch over (X, y), from the current weights.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences as `fit` takes them.
+        y : array-like
+            The targets: (samples,) or (samples, outputs), with as many outputs as the first
+            call's.
+        sample_weight : array-like of shape (samples,), optional
+            Weighs each sample's loss as Keras does; samples of weight 0 are left out.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For parameters out of range, or X, y and sample_weight that do not fit together or
+            the first call's.
+        TypeError
+            For a parameter of the wrong type.
+        """
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _output_layer(self):
@@ -936,9 +960,34 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
     def partial_fit(self: _Estimator, X: SequenceData, y: ArrayLike,
                     classes: Optional[ArrayLike] = None,
                     sample_weight: Optional[ArrayLike] = None) -> _Estimator:
-        """One epoch over (X, y), from the current weights. `classes` (every label y can take)
-        is required on the first call, as scikit-learn's partial_fit; for a multilabel y it is
-        np.arange(n_labels)."""
+        """Train one epoch over (X, y), from the current weights.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences as `fit` takes them.
+        y : array-like
+            Class labels, or a 0/1 indicator matrix (samples, labels) for multilabel targets.
+        classes : array-like, optional
+            Every label y can take: required on the first call, as scikit-learn's
+            partial_fit; for a multilabel y it is ``np.arange(n_labels)``.
+        sample_weight : array-like of shape (samples,), optional
+            Weighs each sample's loss as Keras does; samples of weight 0 are left out.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If `classes` is missing on the first call or differs from the first call's, for
+            labels not in `classes`, parameters out of range, or X, y and sample_weight that
+            do not fit together.
+        TypeError
+            For a parameter of the wrong type, or labels of types that cannot be compared.
+        """
         return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     @property
@@ -1030,8 +1079,20 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
 
     @lazy_over_dask
     def predict_proba(self, X: SequenceData) -> np.ndarray:
-        """Class probabilities, (samples, classes) in the order of ``classes_``; for a multilabel
-        y, each label's probability, (samples, labels)."""
+        """Predict the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like, list of array-like or dask collection
+            Sequences as `fit` takes them; a dask array or DataFrame of windows gives a lazy
+            dask collection of the probabilities.
+
+        Returns
+        -------
+        ndarray of shape (samples, classes) or (samples, labels)
+            Each class's probability in the order of ``classes_``; for a multilabel y, each
+            label's probability.
+        """
         p = self._outputs(X)
         if self._multilabel or len(self.classes_) > 2:
             return p
@@ -1039,6 +1100,19 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
 
     @lazy_over_dask
     def predict_log_proba(self, X: SequenceData) -> np.ndarray:
+        """Predict the logarithms of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like, list of array-like or dask collection
+            Sequences as `fit` takes them; a dask array or DataFrame of windows gives a lazy
+            dask collection of the log-probabilities.
+
+        Returns
+        -------
+        ndarray of shape (samples, classes) or (samples, labels)
+            The logarithm of `predict_proba` (-inf where a probability is 0).
+        """
         with np.errstate(divide="ignore"):  # log(0) = -inf is the answer there
             return np.log(self.predict_proba(X))
 

@@ -417,10 +417,41 @@ class GRUForecaster(BaseEstimator):
                           ids: Optional[Sequence] = None, series: Series = None,
                           past_covariates: Any = None,
                           static_covariates: Any = None) -> Forecasts:
-        """The forecast quantiles (`quantiles_`, sorted: they never cross), the trailing axis:
-        arrays (steps, Q) for a 1-D series, (steps, targets, Q) otherwise, a list of them, or
-        for a DataFrame a column '<target>-q<level>' per target and quantile. Arguments as
-        predict."""
+        """Forecast the quantiles of the `steps` steps after the end of each series.
+
+        The quantiles are `quantiles_`, sorted: they never cross. Arguments as `predict`.
+
+        Parameters
+        ----------
+        steps : int
+            Steps to forecast; beyond `horizon`, forecasts are fed back in blocks of `horizon`
+            (not with past covariates, unknown beyond the forecast origin).
+        future_covariates : array-like, list of array-like or DataFrame, optional
+            A model fitted with future covariates needs them for the forecast steps, as for
+            `predict`.
+        ids : sequence, optional
+            The ids of the series to forecast, among the fitted ones (or among `series`); by
+            default all.
+        series : array-like, list of array-like or DataFrame, optional
+            Other series (as fit takes them, with their covariates) to forecast with the fitted
+            model, without refitting (each standardised by its own history).
+        past_covariates : array-like, list of array-like or list of str, optional
+            The past covariates of `series`.
+        static_covariates : array-like or DataFrame, optional
+            The static covariates of `series`.
+
+        Returns
+        -------
+        ndarray, list of ndarray or DataFrame
+            The quantiles on the trailing axis: arrays (steps, Q) for a 1-D series, (steps,
+            targets, Q) otherwise, a list of them for a list, or for a DataFrame a column
+            '<target>-q<level>' per target and quantile.
+
+        Raises
+        ------
+        ValueError
+            If the model was not fitted with ``quantiles=(...)``.
+        """
         check_is_fitted(self)
         if self.quantiles_ is None:
             raise ValueError("predict_quantiles needs a model fitted with quantiles=(...)")
@@ -523,16 +554,44 @@ class GRUForecaster(BaseEstimator):
     def backtest(self, series: Series, start: Union[int, float], horizon: Optional[int] = None,
                  stride: int = 1, retrain: bool = False, seasonality: int = 1,
                  metrics: Sequence[str] = ("mae", "rmse", "smape", "mase")) -> dict[str, Any]:
-        """Historical forecasts from rolling origins (darts' historical_forecasts,
-        neuralforecast's cross_validation): for each series, origins from `start` (a step
-        index, or a fraction of the series' length) to the end less `horizon`, every `stride`
-        steps; at each origin, the next `horizon` steps forecast from the history before it,
-        with the fitted model (retrain=False: the same as predict(horizon, series=history)) or
-        a model refitted on the histories (retrain=True). Series given as fit takes them,
-        without covariates.
+        """Forecast from rolling origins in the past and score the forecasts.
 
-        Returns {'forecasts': per series a list of (origin, forecast) pairs, 'metrics': per
-        series {name: value} averaged over its origins, 'mean': {name: mean over series}}."""
+        Historical forecasts, as darts' historical_forecasts or neuralforecast's
+        cross_validation: for each series, origins from `start` to the end less `horizon`,
+        every `stride` steps; at each origin, the next `horizon` steps forecast from the
+        history before it, with the fitted model (``retrain=False``: the same as
+        ``predict(horizon, series=history)``) or a model refitted on the histories
+        (``retrain=True``).
+
+        Parameters
+        ----------
+        series : array-like, list of array-like or DataFrame
+            The series, given as fit takes them, without covariates.
+        start : int or float
+            The first origin: a step index (>= 1), or a fraction of each series' length.
+        horizon : int, optional
+            Steps forecast at each origin; by default the estimator's `horizon`.
+        stride : int, default=1
+            Steps between two origins.
+        retrain : bool, default=False
+            Refit a model (same parameters) on the histories at each origin instead of using
+            the fitted one.
+        seasonality : int, default=1
+            The season length for 'mase' (the naive forecast it scales by).
+        metrics : sequence of str, default=('mae', 'rmse', 'smape', 'mase')
+            Names of forecast accuracy functions of `gru_native.metrics`.
+
+        Returns
+        -------
+        dict
+            {'forecasts': per series a list of (origin, forecast) pairs, 'metrics': per series
+            {name: value} averaged over its origins, 'mean': {name: mean over series}}.
+
+        Raises
+        ------
+        ValueError
+            For a series too short to leave `horizon` steps after an origin from `start`.
+        """
         check_is_fitted(self)
         horizon = self.horizon if horizon is None else check_int(horizon, "horizon", 1)
         stride = check_int(stride, "stride", 1)

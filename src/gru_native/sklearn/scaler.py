@@ -60,16 +60,30 @@ def _stacked_steps(X):
 
 
 class SequenceScaler(TransformerMixin, BaseEstimator):
-    """Standardise each feature of sequences: ``(x - mean_) / scale_``, with the statistics taken
-    over all samples and timesteps, as sklearn's StandardScaler over the stacked timesteps.
+    """Standardise each feature of sequences, as sklearn's StandardScaler over their timesteps.
 
-    Takes arrays (n, T, F), arrays (n, T) as one feature, or lists of arrays (T_i, F) of
-    different lengths (not padded, so padding does not bias the statistics), and returns the
-    same form. Floating inputs keep their dtype; others become float64.
+    ``(x - mean_) / scale_``, with the statistics taken over all samples and timesteps, as
+    sklearn's StandardScaler over the stacked timesteps. Takes arrays (samples, timesteps,
+    features), arrays (samples, timesteps) as one feature, or lists of arrays (timesteps_i,
+    features) of different lengths (not padded, so padding does not bias the statistics), and
+    returns the same form. Floating inputs keep their dtype; others become float64.
 
-    Fitted attributes: `mean_` (None when with_mean and with_std are both False), `scale_` (the
-    standard deviation, 1 for features that are constant; None when with_std is False) and
-    `n_features_in_`.
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract the mean.
+    with_std : bool, default=True
+        Divide by the standard deviation.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,) or None
+        The mean of each feature (None when `with_mean` and `with_std` are both False).
+    scale_ : ndarray of shape (n_features,) or None
+        The standard deviation of each feature, 1 for features that are constant (None when
+        `with_std` is False).
+    n_features_in_ : int
+        The features per timestep.
     """
 
     def __init__(self, with_mean: bool = True, with_std: bool = True) -> None:
@@ -77,7 +91,29 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         self.with_std = with_std
 
     def fit(self: _Scaler, X: SequenceData, y: Any = None) -> _Scaler:
-        """Compute the per-feature mean and standard deviation; y is ignored."""
+        """Compute the per-feature mean and standard deviation.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            (samples, timesteps, features), (samples, timesteps) for one feature, or a list
+            of sequences (timesteps_i, features) or (timesteps_i,) of any lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+            The fitted scaler.
+
+        Raises
+        ------
+        ValueError
+            For X of another shape, holding no timesteps, NaN or infinite values, or
+            sequences with different numbers of features.
+        TypeError
+            If `with_mean` or `with_std` is not a bool.
+        """
         check_bool(self.with_mean, "with_mean")
         check_bool(self.with_std, "with_std")
         steps, _ = _stacked_steps(X)
@@ -95,6 +131,25 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: SequenceData) -> Union[np.ndarray, list[np.ndarray]]:
+        """Standardise X with the fitted statistics.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences as `fit` takes them, with the fitted number of features.
+
+        Returns
+        -------
+        ndarray or list of ndarray
+            The standardised sequences, in X's form (a new array: never X's memory).
+
+        Raises
+        ------
+        NotFittedError
+            If the scaler is not fitted yet.
+        ValueError
+            For X with another number of features than at fit, or not of a form `fit` takes.
+        """
         steps, restore = self._fitted_steps(X)
         if self.with_mean:
             steps -= self.mean_
@@ -103,6 +158,25 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         return restore(steps)
 
     def inverse_transform(self, X: SequenceData) -> Union[np.ndarray, list[np.ndarray]]:
+        """Undo `transform`: scale back and add the mean.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Standardised sequences, in a form `fit` takes.
+
+        Returns
+        -------
+        ndarray or list of ndarray
+            The sequences in their original units, in X's form (a new array).
+
+        Raises
+        ------
+        NotFittedError
+            If the scaler is not fitted yet.
+        ValueError
+            For X with another number of features than at fit, or not of a form `fit` takes.
+        """
         steps, restore = self._fitted_steps(X)
         if self.with_std:
             steps *= self.scale_
