@@ -1,8 +1,9 @@
 """The API reference covers the public API: every public name is listed in docs/api.rst and has
-a docstring, and every docstring of a public name or of a public class's own method passes
-numpydoc's validation, its Parameters matching its signature. The site's build
-(tools/build_docs.sh) checks that they render."""
+a docstring, every docstring of a public name or of a public class's own method passes
+numpydoc's validation, its Parameters matching its signature, and the Examples in them run and
+print what they show. The site's build (tools/build_docs.sh) checks that they render."""
 
+import doctest
 import importlib
 import inspect
 import pkgutil
@@ -123,3 +124,39 @@ def test_docstrings_follow_numpydoc(name):
     errors = [f"{code}: {message}" for code, message in validate(name)["errors"]
               if code not in IGNORED]
     assert not errors, "\n".join(errors)
+
+
+def resolved(name):
+    """The object a dotted name of validated_names() names."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+            break
+        except ImportError:
+            continue
+    for part in parts[i:]:
+        obj = getattr(obj, part)
+    return obj
+
+
+def with_examples():
+    """The validated names whose docstrings (gru_native's own, not a re-exported class's) hold
+    doctest examples."""
+    names = []
+    for name in validated_names():
+        obj = resolved(name)
+        target = obj.fget if isinstance(obj, property) else obj
+        if ">>>" in (inspect.getdoc(target) or "") \
+                and (getattr(target, "__module__", "") or "").startswith("gru_native"):
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("name", with_examples())
+def test_docstring_examples_run(name):
+    obj = resolved(name)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(recurse=False).find(obj, name, globs={}):
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0

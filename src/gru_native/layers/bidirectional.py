@@ -43,6 +43,18 @@ class Bidirectional(Layer):
     ------
     ValueError
         For another `merge_mode`, or a `layer` with ``return_state=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gru_native.layers import GRU, LSTM, Bidirectional
+    >>> from gru_native.utils import set_random_seed
+    >>> set_random_seed(0)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    >>> Bidirectional(GRU(4, return_sequences=True))(x).shape  # concatenated: 2 * 4 features
+    (2, 5, 8)
+    >>> Bidirectional(LSTM(4), merge_mode="sum")(x).shape
+    (2, 4)
     """
 
     def __init__(self, layer: Recurrent, merge_mode: MergeMode = "concat",

@@ -33,6 +33,22 @@ class Dense(Layer):
     **kwargs
         The Layer's arguments: ``name``, ``input_shape`` (without the batch axis),
         ``trainable``, ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gru_native.layers import Dense
+    >>> from gru_native.utils import set_random_seed
+    >>> set_random_seed(0)
+    >>> dense = Dense(4, activation="relu")
+    >>> x = np.random.default_rng(0).normal(size=(2, 3)).astype("float32")
+    >>> y = dense(x)
+    >>> y.shape, bool((y >= 0).all())
+    ((2, 4), True)
+    >>> [w.shape for w in dense.get_weights()]  # kernel, bias
+    [(3, 4), (4,)]
+    >>> Dense(4)(np.zeros((2, 5, 3), dtype="float32")).shape  # per timestep
+    (2, 5, 4)
     """
 
     def __init__(self, units: int, activation: ActivationLike = None, use_bias: bool = True,

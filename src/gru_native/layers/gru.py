@@ -71,6 +71,22 @@ class GRU(Recurrent):
     ValueError
         For an activation other than tanh or a recurrent activation other than sigmoid, or an
         argument out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gru_native.layers import GRU
+    >>> from gru_native.utils import set_random_seed
+    >>> set_random_seed(0)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    >>> gru = GRU(4)
+    >>> gru(x).shape
+    (2, 4)
+    >>> [w.shape for w in gru.get_weights()]  # kernel, recurrent_kernel, bias (reset_after)
+    [(3, 12), (4, 12), (2, 12)]
+    >>> sequences, h = GRU(4, return_sequences=True, return_state=True)(x)
+    >>> sequences.shape, h.shape
+    ((2, 5, 4), (2, 4))
     """
 
     def __init__(self, units: int, activation: str = "tanh", recurrent_activation: str = "sigmoid",

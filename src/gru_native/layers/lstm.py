@@ -83,6 +83,22 @@ class LSTM(Recurrent):
     ValueError
         For an activation other than tanh or a recurrent activation other than sigmoid, or an
         argument out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gru_native.layers import LSTM
+    >>> from gru_native.utils import set_random_seed
+    >>> set_random_seed(0)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    >>> lstm = LSTM(4)
+    >>> lstm(x).shape
+    (2, 4)
+    >>> [w.shape for w in lstm.get_weights()]  # kernel, recurrent_kernel, bias
+    [(3, 16), (4, 16), (16,)]
+    >>> sequences, h, c = LSTM(4, return_sequences=True, return_state=True)(x)
+    >>> sequences.shape, h.shape, c.shape
+    ((2, 5, 4), (2, 4), (2, 4))
     """
 
     n_states = 2

@@ -83,6 +83,32 @@ class Model:
     ------
     ValueError
         For a dtype other than float32 or float64, or only one of `inputs` and `outputs`.
+
+    Examples
+    --------
+    A GRU read by two heads, a value and a class, trained together:
+
+    >>> import numpy as np
+    >>> from gru_native import Input, Model
+    >>> from gru_native.layers import GRU, Dense
+    >>> from gru_native.utils import set_random_seed
+    >>> set_random_seed(0)
+    >>> x = np.random.default_rng(0).normal(size=(32, 10, 3)).astype("float32")
+    >>> y_value = x[:, :, 0].mean(axis=1, keepdims=True)
+    >>> y_kind = x[:, -1, :].argmax(axis=1)
+    >>> inputs = Input(shape=(10, 3))
+    >>> hidden = GRU(8)(inputs)
+    >>> value = Dense(1, name="value")(hidden)
+    >>> kind = Dense(3, activation="softmax", name="kind")(hidden)
+    >>> model = Model(inputs, [value, kind])
+    >>> model.output_shape
+    [(None, 1), (None, 3)]
+    >>> model.compile(optimizer="adam", loss=["mse", "sparse_categorical_crossentropy"])
+    >>> history = model.fit(x, [y_value, y_kind], epochs=2, batch_size=16, verbose=0)
+    >>> sorted(history.history)
+    ['kind_loss', 'loss', 'value_loss']
+    >>> [p.shape for p in model.predict(x, verbose=0)]
+    [(32, 1), (32, 3)]
     """
 
     optimizer: Optional[Optimizer]
@@ -861,6 +887,25 @@ class Model:
             For arguments, data or weights that do not fit the model, checked before anything
             changes, or a batch that raises or changes shape (fit stops, the model as its last
             complete step left it).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gru_native.layers import GRU, Dense
+        >>> from gru_native.models import Sequential
+        >>> from gru_native.utils import set_random_seed
+        >>> set_random_seed(0)
+        >>> x = np.random.default_rng(0).normal(size=(32, 10, 3)).astype("float32")
+        >>> y = x[:, :, 0].mean(axis=1, keepdims=True)
+        >>> model = Sequential([GRU(8, input_shape=(10, 3)), Dense(1)])
+        >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        >>> history = model.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, verbose=0)
+        >>> sorted(history.history)
+        ['loss', 'mae', 'val_loss', 'val_mae']
+        >>> len(history.history["loss"])
+        2
+        >>> model.history is history
+        True
         """
         dp = self.distribute
         with dp.collective() if dp is not None else contextlib.nullcontext():
@@ -1138,6 +1183,24 @@ class Model:
         ValueError
             For a precision the model cannot run in (no inference plan, a layer with weights
             and no such kernel: Conv1D), or data that does not fit the model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gru_native.layers import GRU, Dense
+        >>> from gru_native.models import Sequential
+        >>> from gru_native.utils import set_random_seed
+        >>> set_random_seed(0)
+        >>> x = np.random.default_rng(0).normal(size=(32, 10, 3)).astype("float32")
+        >>> model = Sequential([GRU(8, input_shape=(10, 3)), Dense(2)])
+        >>> y = model.predict(x, verbose=0)
+        >>> y.shape, y.dtype
+        ((32, 2), dtype('float32'))
+        >>> bool(np.allclose(model.predict(x, batch_size=4, verbose=0), y, atol=1e-6))
+        True
+        >>> y_bf16 = model.predict(x, verbose=0, precision="bfloat16")
+        >>> bool(np.allclose(y_bf16, y, atol=0.05))
+        True
         """
         verbose = self._verbose(verbose)
         precision = check_choice(precision, "precision", PRECISIONS)
@@ -1314,6 +1377,27 @@ class Model:
         ------
         ValueError
             If the model is not built yet (give input_shape, or fit / predict once).
+
+        Examples
+        --------
+        Step through a sequence one timestep at a time: the last output is what `predict`
+        gives for the whole sequence.
+
+        >>> import numpy as np
+        >>> from gru_native.layers import GRU, Dense
+        >>> from gru_native.models import Sequential
+        >>> from gru_native.utils import set_random_seed
+        >>> set_random_seed(0)
+        >>> x = np.random.default_rng(0).normal(size=(1, 10, 3)).astype("float32")
+        >>> model = Sequential([GRU(8, input_shape=(10, 3)), Dense(1)])
+        >>> stream = model.stream(batch_size=1)
+        >>> for t in range(10):
+        ...     y_t = stream.step(x[:, t])
+        >>> y_t.shape
+        (1, 1)
+        >>> bool(np.allclose(y_t, model.predict(x, verbose=0), atol=1e-5))
+        True
+        >>> stream.reset()
         """
         if not self.built:
             raise ValueError("build the model (give input_shape, or fit/predict once) before stream")
@@ -1449,6 +1533,28 @@ class Model:
         ----------
         filepath : str or os.PathLike
             Where to write.
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from gru_native import load_model
+        >>> from gru_native.layers import GRU, Dense
+        >>> from gru_native.models import Sequential
+        >>> from gru_native.utils import set_random_seed
+        >>> set_random_seed(0)
+        >>> x = np.random.default_rng(0).normal(size=(4, 10, 3)).astype("float32")
+        >>> model = Sequential([GRU(8, input_shape=(10, 3)), Dense(1)])
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "model.keras")
+        ...     model.save(path)
+        ...     restored = load_model(path)
+        >>> type(restored).__name__
+        'Sequential'
+        >>> bool(np.array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0)))
+        True
         """
         if self.distribute is None or self.distribute.is_chief:
             saving.save_model(self, filepath)

@@ -37,6 +37,24 @@ class Sequential(Model):
     ValueError
         For an Input after the first entry, or a layer with return_state=True (a Sequential
         model has a single output).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gru_native.layers import GRU, Dense
+    >>> from gru_native.models import Sequential
+    >>> from gru_native.utils import set_random_seed
+    >>> set_random_seed(0)
+    >>> x = np.random.default_rng(0).normal(size=(32, 10, 3)).astype("float32")
+    >>> y = x[:, :, 0].mean(axis=1, keepdims=True)
+    >>> model = Sequential([GRU(8, input_shape=(10, 3))])
+    >>> model.add(Dense(1))
+    >>> model.input_shape, model.output_shape
+    ((None, 10, 3), (None, 1))
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    >>> model.predict(x, verbose=0).shape
+    (32, 1)
     """
 
     def __init__(self, layers: Optional[Iterable[Union[Layer, KerasTensor]]] = None,

@@ -752,6 +752,22 @@ class GRURegressor(RegressorMixin, _GRUEstimator):
         predict then requires.
     settings_ : dict
         The 'auto' parameters resolved.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from gru_native import GRURegressor
+    >>> X = np.random.default_rng(0).normal(size=(40, 8, 2))
+    >>> y = X[:, :, 0].mean(axis=1)
+    >>> reg = GRURegressor(units=8, max_iter=3, random_state=0)
+    >>> with warnings.catch_warnings():  # 3 epochs stop short of convergence: a quick demo
+    ...     warnings.simplefilter("ignore")
+    ...     reg = reg.fit(X, y)
+    >>> reg.predict(X).shape
+    (40,)
+    >>> reg.n_iter_, reg.n_features_in_
+    (3, 2)
     """
 
     # 'auto' keeps the global scaling: 'znorm' was measured on classification only
@@ -950,6 +966,25 @@ class GRUClassifier(ClassifierMixin, _GRUEstimator):
         The features per timestep (for a 2-D X its columns).
     settings_ : dict
         The 'auto' parameters resolved.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from gru_native import GRUClassifier
+    >>> X = np.random.default_rng(0).normal(size=(40, 8, 2))
+    >>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
+    >>> clf = GRUClassifier(units=8, max_iter=3, random_state=0)
+    >>> with warnings.catch_warnings():  # 3 epochs stop short of convergence: a quick demo
+    ...     warnings.simplefilter("ignore")
+    ...     clf = clf.fit(X, y)
+    >>> print(clf.classes_)
+    ['down' 'up']
+    >>> set(clf.predict(X)) <= {"down", "up"}
+    True
+    >>> proba = clf.predict_proba(X)
+    >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+    ((40, 2), True)
     """
 
     # 'auto' for long sequences: shapes at one scale (measured on the archives,

@@ -124,6 +124,19 @@ class GRUForecaster(BaseEstimator):
         stopping; None without).
     n_iter_ : ndarray of shape (n_models,)
         Epochs each network ran.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gru_native import GRUForecaster
+    >>> t = np.arange(120)
+    >>> series = [np.sin(2 * np.pi * t / 12), np.cos(2 * np.pi * t / 12) + 2.0]
+    >>> forecaster = GRUForecaster(lookback=24, horizon=6, units=8, n_models=1, max_iter=3,
+    ...                            random_state=0)
+    >>> forecaster = forecaster.fit(series)
+    >>> forecasts = forecaster.predict(12)  # two blocks of the horizon, for each series
+    >>> len(forecasts), forecasts[0].shape
+    (2, (12,))
     """
 
     def __init__(self, lookback: Union[int, Literal["auto"]] = "auto", horizon: int = 1,
