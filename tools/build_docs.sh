@@ -2,7 +2,9 @@
 # Build the documentation site (docs/) in a fresh venv with every warning an error: the API
 # reference from the docstrings, the user guide, and the gallery, which runs examples/ in quick
 # mode (docs/conf.py sets it). Then run the user guide's doctests.
-# Usage: tools/build_docs.sh [outdir]   (default: docs/_build; the site is in outdir/html)
+# Usage: tools/build_docs.sh [outdir [wheel]]   (outdir default: docs/_build; the site is in
+# outdir/html). A wheel of the package (.ci/run passes build_wheel.sh's) is installed instead of
+# building the package again.
 set -euo pipefail
 start=$SECONDS
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +14,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 python3 -m venv "$tmp/venv"
 # Own build dir: never reuse (or pollute) the normal build/ tree, which the test run may be using.
-"$tmp/venv/bin/pip" install -q --config-settings=build-dir="$tmp/build" "$repo[docs]"
+if [[ -n "${2:-}" ]]; then
+    "$tmp/venv/bin/pip" install -q "$(realpath "$2")[docs]"
+else
+    "$tmp/venv/bin/pip" install -q --config-settings=build-dir="$tmp/build" "$repo[docs]"
+fi
 echo "build_docs.sh: installed after $((SECONDS - start)) s"
 
 # What an earlier build generated goes: autosummary's pages of names since removed would be
