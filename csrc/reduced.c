@@ -33,6 +33,8 @@ struct reduced_matrix {
     uint16_t *pairs;  /* int8: (panels, groups, PANEL) pairs of int8, the first in the low byte */
     float *scale;     /* int8: per column */
     float *source;    /* the float32 weights last packed, (k, n) */
+    float *feedback;  /* int8 calibrated: the (k, k) factor of reduced_calibrate, else NULL */
+    float *work;      /* int8 calibrated: (k, n), the weights as the error feedback moves them */
 };
 
 static int groups_of(const reduced_matrix *m) { return (m->k + 1) / 2; }
@@ -116,6 +118,8 @@ void reduced_free(reduced_matrix *m)
     free(m->pairs);
     free(m->scale);
     free(m->source);
+    free(m->feedback);
+    free(m->work);
     free(m);
 }
 
@@ -130,6 +134,13 @@ static void pack_bfloat16(reduced_matrix *m, const float *a)
         }
 }
 
+/* a on the int8 grid of step 1 / inv (inv 0: a zero column), clamped where error feedback
+ * has moved a past the column's largest weight. */
+static int int8_of(float a, float inv)
+{
+    return (int)fminf(127, fmaxf(-127, (float)lrintf(a * inv)));
+}
+
 static void pack_int8(reduced_matrix *m, const float *a)
 {
     const int k = m->k, n = m->n;
@@ -138,17 +149,49 @@ static void pack_int8(reduced_matrix *m, const float *a)
         for (int i = 0; i < k; i++) top = fmaxf(top, fabsf(a[(size_t)i * n + j]));
         m->scale[j] = top / 127;
     }
-    for (int g = 0; g < groups_of(m); g++)
+    float *w = m->feedback ? memcpy(m->work, a, (size_t)k * n * sizeof *a) : (float *)a;
+    memset(m->pairs, 0, (size_t)panels_of(m) * groups_of(m) * PANEL * sizeof *m->pairs);
+    for (int i = 0; i < k; i++) {
+        float *row = w + (size_t)i * n;
         for (int j = 0; j < n; j++) {
-            const float inv = m->scale[j] > 0 ? 1 / m->scale[j] : 0;
-            uint16_t pair = 0;
-            for (int e = 0; e < 2; e++) {
-                const int i = 2 * g + e;
-                const int q = i < k ? (int)lrintf(a[(size_t)i * n + j] * inv) : 0;
-                pair |= (uint16_t)((uint8_t)(int8_t)q << (8 * e));
-            }
-            m->pairs[entry_index(m, g, j)] = pair;
+            const int q = int8_of(row[j], m->scale[j] > 0 ? 1 / m->scale[j] : 0);
+            m->pairs[entry_index(m, i / 2, j)] |= (uint16_t)((uint8_t)(int8_t)q << (8 * (i % 2)));
+            if (m->feedback) row[j] = (row[j] - q * m->scale[j]) / m->feedback[(size_t)i * k + i];
         }
+        if (!m->feedback) continue;
+        /* row now holds the error over u[i, i]: the later rows take it up along u's row i */
+        for (int r = i + 1; r < k; r++) {
+            const float f = m->feedback[(size_t)i * k + r];
+            float *later = w + (size_t)r * n;
+            for (int j = 0; j < n; j++) later[j] -= f * row[j];
+        }
+    }
+}
+
+int reduced_calibrate(reduced_matrix *m, const float *u)
+{
+    if (m->kind != REDUCED_INT8) return -1;
+    const size_t kk = (size_t)m->k * m->k;
+    float *feedback = NULL, *work = NULL;
+    if (u) {
+        for (size_t e = 0; e < kk; e++)
+            if (!isfinite(u[e])) return -1;
+        for (int i = 0; i < m->k; i++)
+            if (!(u[(size_t)i * m->k + i] > 0)) return -1;
+        feedback = malloc(kk * sizeof *feedback);
+        work = malloc((size_t)m->k * m->n * sizeof *work);
+        if (!feedback || !work) {
+            free(feedback);
+            free(work);
+            return -1;
+        }
+        memcpy(feedback, u, kk * sizeof *u);
+    }
+    free(m->feedback);
+    free(m->work);
+    m->feedback = feedback, m->work = work;
+    if (m->packed) pack_int8(m, m->source);
+    return 0;
 }
 
 int reduced_sync(reduced_matrix *m, const float *a)

@@ -38,6 +38,16 @@ void reduced_free(reduced_matrix *m);
  * unchanged) when a holds a NaN or an infinity, which neither format keeps as float32 would. */
 int reduced_sync(reduced_matrix *m, const float *a);
 
+/* int8 only: every later pack rounds with error feedback (GPTQ, Frantar et al., 2023) in
+ * place of rounding each weight to its nearest: row i's rounding error is taken up by rows
+ * i + 1 .. k - 1, weighted by how the inputs of the product vary together, so that x q stays
+ * close to x a for inputs like the calibration data rather than each weight to its own. `u`
+ * ((k, k) row-major, copied) is the upper Cholesky factor of the inverse of those inputs' second
+ * moments, U^T U = (E[x^T x] + damping)^-1. The scales stay max |a[:, j]| / 127. u NULL: round
+ * to nearest again. A packed m is packed again at once, from the weights it holds. Returns 0; -1 (m unchanged) when m is
+ * not int8, u is not finite with a positive diagonal, or an allocation fails. */
+int reduced_calibrate(reduced_matrix *m, const float *u);
+
 /* y[r, j0:j1] = x[r, :] a[:, j0:j1] for `rows` rows (row strides ldx, ldy): x has k columns.
  * Single-threaded; allocates nothing. */
 void reduced_matmul(const reduced_matrix *m, size_t rows, int j0, int j1, const float *x,

@@ -36,12 +36,19 @@ def int8_product(v, m):
     m = np.asarray(m, np.float32)
     scale = np.abs(m).max(0) / np.float32(127)
     q = np.rint(m * np.where(scale > 0, np.float32(1) / np.where(scale > 0, scale, 1), 0))
+    qx, sx = int16_rows(v)
+    return (qx @ q.astype(np.float64)) * (sx * scale)
+
+
+def int16_rows(v):
+    """Each row of v quantised to int16 over its own max |v| (symmetric, rounding half away
+    from zero) as the kernel does: (the integers, each row's step), float64."""
     v = np.asarray(v, np.float32)
     sx = np.abs(v).max(-1, keepdims=True) / np.float32(32767)
     inv = np.where(sx > 0, np.float32(1) / np.where(sx > 0, sx, 1), np.float32(0))
     t = np.clip(v * inv, -32767, 32767)
     qx = np.trunc(t + np.where(t >= 0, np.float32(0.5), np.float32(-0.5)))
-    return (qx.astype(np.float64) @ q.astype(np.float64)) * (sx.astype(np.float64) * scale)
+    return qx.astype(np.float64), sx.astype(np.float64)
 
 
 PRODUCTS = {"bfloat16": bfloat16_product, "int8": int8_product}
@@ -168,3 +175,87 @@ def test_stream_steps_equal_predict_in_the_same_precision(rng, precision):
     stream = model.stream(2, precision=precision)
     got = np.stack([stream.step(x[:, t]) for t in range(7)], axis=1)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def dequantised(m):
+    """The values an int8 ReducedMatrix multiplies by (q * scale), read back through products
+    with the identity (each row of it quantises to int16 exactly)."""
+    return m.matmul(np.eye(m.k, dtype=np.float32)).astype(np.float64)
+
+
+def gptq_reference(a, u):
+    """a (k, n) rounded to per-column symmetric int8 with error feedback (GPTQ: row i's error
+    over u[i, i] taken up by the later rows along u's row i), dequantised, float64."""
+    w = np.array(a, np.float64)
+    scale = np.abs(w).max(0) / 127
+    inv = np.where(scale > 0, 1 / np.where(scale > 0, scale, 1), 0)
+    q = np.zeros_like(w)
+    for i in range(len(w)):
+        q[i] = np.clip(np.rint(w[i] * inv), -127, 127) * scale
+        err = (w[i] - q[i]) / u[i, i]
+        w[i + 1:] -= np.outer(u[i, i + 1:], err)
+    return q
+
+
+def correlated_inputs(rng, k):
+    """A sampler of inputs whose k features move together (a few shared factors and noise), as
+    the states of a recurrent layer do: draw(rows)."""
+    mix = rng.standard_normal((4, k))
+    return lambda rows: (rng.standard_normal((rows, 4)) @ mix
+                         + 0.1 * rng.standard_normal((rows, k))).astype(np.float32)
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_error_feedback_matches_the_numpy_reference_and_beats_rounding(rng, portable):
+    from gru_native.models.calibration import feedback_factor
+    k, n = 33, 70
+    a = rng.standard_normal((k, n)).astype(np.float32)
+    draw = correlated_inputs(rng, k)
+    x = draw(2000)
+    u = feedback_factor(x.T.astype(np.float64) @ x / len(x))
+    m = ReducedMatrix(a, "int8", portable=portable)
+    nearest = dequantised(m)
+    m.calibrate(u)
+    got = dequantised(m)
+    want = gptq_reference(a, u.astype(np.float64))
+    scale = np.abs(a).max(0) / 127
+    # the same grid; float32 against float64 feedback may flip a weight sitting on a half step
+    assert np.mean(np.abs(got - want) <= 1e-4 * scale) > 0.99
+    assert np.all(np.abs(got) <= np.abs(a).max(0) * (1 + 1e-6))  # clamped to +-127 steps
+    fresh = draw(500)  # inputs like those it was calibrated on
+    error = np.abs(fresh @ (got - a)).mean()
+    assert error < 0.5 * np.abs(fresh @ (nearest - a)).mean()
+    qx, sx = int16_rows(fresh)
+    want = (qx @ got) * sx  # the products read the fed weights
+    np.testing.assert_allclose(m.matmul(fresh), want, rtol=0,
+                               atol=2e-6 * np.sqrt(k) * np.abs(want).max())
+
+
+def test_identity_feedback_rounds_to_nearest_and_none_goes_back(rng):
+    """With uncorrelated unit inputs (u = I) there is nothing to steer: round to nearest."""
+    a = rng.standard_normal((20, 9)).astype(np.float32)
+    m = ReducedMatrix(a, "int8")
+    nearest = dequantised(m)
+    m.calibrate(np.eye(20, dtype=np.float32))
+    np.testing.assert_array_equal(dequantised(m), nearest)
+    m.calibrate(np.triu(np.full((20, 20), 0.3, np.float32)) + np.eye(20, dtype=np.float32))
+    fed = dequantised(m)
+    assert not np.array_equal(fed, nearest)
+    m.sync(2 * a)  # a later pack keeps the feedback
+    np.testing.assert_allclose(dequantised(m), 2 * fed, rtol=1e-6)
+    m.calibrate(None)
+    np.testing.assert_allclose(dequantised(m), 2 * nearest, rtol=1e-6)
+
+
+def test_bad_feedback_factors_are_clear_errors(rng):
+    a = rng.standard_normal((4, 3)).astype(np.float32)
+    m = ReducedMatrix(a, "int8")
+    nearest = dequantised(m)
+    for bad in (np.zeros((4, 4)), np.full((4, 4), np.nan), -np.eye(4)):
+        with pytest.raises(ValueError, match="positive diagonal"):
+            m.calibrate(bad)
+    with pytest.raises(ValueError, match="shape"):
+        m.calibrate(np.eye(3))
+    with pytest.raises(ValueError, match="only int8"):
+        ReducedMatrix(a, "bfloat16").calibrate(np.eye(4))
+    np.testing.assert_array_equal(dequantised(m), nearest)  # unchanged

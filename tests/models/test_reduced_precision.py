@@ -37,7 +37,8 @@ def test_reduced_weights_follow_every_kind_of_weight_change(rng, tmp_path, preci
     y = rng.standard_normal((4, 2)).astype(np.float32)
     stream = model.stream(4, precision=precision)
     _assert_reduced_predict_of_current_weights(model, x, precision)
-    model.fit(x, y, epochs=2, verbose=0)  # optimizer steps
+    for _ in range(2):  # optimizer steps (fit would also calibrate int8: tests below)
+        model.train_on_batch(x, y)
     _assert_reduced_predict_of_current_weights(model, x, precision)
     model.set_weights(_model(seed=1).get_weights())
     _assert_reduced_predict_of_current_weights(model, x, precision)
@@ -148,3 +149,70 @@ def test_trained_forecaster_keeps_its_outputs_and_error(sunspots_model, precisio
     mae_full, mae_reduced = np.abs(full - y).mean(), np.abs(reduced - y).mean()
     assert mae_full < np.abs(y - x[:, -1]).mean()  # better than repeating the last year
     assert abs(mae_reduced - mae_full) <= 0.005
+
+
+def _twin(model):
+    """A model of the same layers and weights, not calibrated."""
+    twin = type(model).from_config(model.get_config())
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def test_fit_calibrates_int8_on_evenly_spaced_training_samples(rng):
+    model = _model()
+    x = rng.standard_normal((1100, 5, 3)).astype(np.float32)
+    y = rng.standard_normal((1100, 2)).astype(np.float32)
+    model.fit(x, y, epochs=1, batch_size=256, verbose=0)
+    test = rng.standard_normal((64, 5, 3)).astype(np.float32)
+    twin = _twin(model)
+    nearest = twin.predict(test, verbose=0, precision="int8")
+    np.testing.assert_allclose(nearest, reference_predict(twin, test, PRODUCTS["int8"]),
+                               rtol=0, atol=2e-4 * np.abs(nearest).max())
+    stream = twin.stream(64, precision="int8")  # made before calibrate: steps calibrated too
+    twin.calibrate(x[::3])  # up to 512 samples: every third of 1,100
+    calibrated = model.predict(test, verbose=0, precision="int8")
+    assert not np.allclose(calibrated, nearest, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(twin.predict(test, verbose=0, precision="int8"), calibrated)
+    steps = [stream.step(test[:, t]) for t in range(5)]
+    np.testing.assert_allclose(steps[-1], calibrated, rtol=1e-5, atol=1e-6)
+    # the other precisions are not touched
+    np.testing.assert_array_equal(model.predict(test, verbose=0), twin.predict(test, verbose=0))
+
+
+def test_calibrated_int8_keeps_a_trained_classifier_closer_than_rounding(digits_model):
+    model, x, y = digits_model
+    full = model.predict(x, verbose=0)
+    calibrated = model.predict(x, verbose=0, precision="int8")  # fit calibrated it
+    nearest = _twin(model).predict(x, verbose=0, precision="int8")
+    error = np.abs(calibrated - full).max() / np.abs(full).max()
+    assert error <= BOUNDS["int8"]
+    assert error < 0.75 * np.abs(nearest - full).max() / np.abs(full).max()
+    np.testing.assert_array_equal(calibrated.argmax(1), full.argmax(1))
+
+
+def test_bad_calibrations_are_clear_errors(rng):
+    x = rng.standard_normal((4, 5, 3)).astype(np.float32)
+    double = gn.Sequential([layers.GRU(4, input_shape=(5, 3))], dtype="float64")
+    with pytest.raises(ValueError, match="float32 models"):
+        double.calibrate(x)
+    conv = gn.Sequential([layers.Conv1D(4, 2, input_shape=(5, 3), name="conv"), layers.GRU(4)])
+    with pytest.raises(ValueError, match="no int8 inference plan.*'conv' \\(Conv1D\\)"):
+        conv.calibrate(x)
+    model = _model()
+    with pytest.raises(ValueError, match="not a dataset"):
+        model.calibrate(gn.data.timeseries_dataset_from_array(x[:, 0], None, 2))
+    with pytest.raises(ValueError):
+        model.calibrate(x[:, :, :2])  # not the model's input shape
+    plan = model.inference_plan("int8")
+    before = model.predict(x, verbose=0, precision="int8")
+    with pytest.raises(ValueError, match="one entry per op"):
+        plan.calibrate([None])
+    with pytest.raises(ValueError, match="one entry per op"):
+        model.inference_plan("bfloat16").calibrate([None] * 3)
+    with pytest.raises(ValueError, match="calibration 2: op 2 \\(DenseOp\\)"):
+        plan.calibrate([None, None, (np.eye(12), np.eye(12))])
+    with pytest.raises(ValueError, match="calibration 0"):
+        plan.calibrate([(np.eye(3), np.eye(5)), None, None])  # the GRU's units are 16
+    with pytest.raises(ValueError, match="positive diagonal"):
+        plan.calibrate([None, (np.eye(16), -np.eye(12)), None])
+    np.testing.assert_array_equal(model.predict(x, verbose=0, precision="int8"), before)

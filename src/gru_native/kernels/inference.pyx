@@ -17,7 +17,7 @@ from libc.string cimport memcpy
 
 from cython cimport floating
 
-from .arrays cimport data_ptr
+from .arrays cimport as_array, data_ptr
 from .conv1d cimport (CONV1D_CAUSAL, CONV1D_SAME, CONV1D_VALID, conv1d_forward_work_size,
                       conv1d_geometry, conv1d_shape)
 from .dense cimport dense_shape, run_dense_forward
@@ -26,8 +26,8 @@ from .gru import bias_shape
 from .gru cimport gru_forward_reduced_f32, gru_forward_work_size, gru_shape, run_gru_forward
 from .lstm cimport (lstm_forward_reduced_f32, lstm_forward_work_size, lstm_shape,
                     run_lstm_forward)
-from .reduced cimport (REDUCED_BFLOAT16, REDUCED_INT8, reduced_free, reduced_matrix,
-                       reduced_new, reduced_sync)
+from .reduced cimport (REDUCED_BFLOAT16, REDUCED_INT8, reduced_calibrate, reduced_free,
+                       reduced_matrix, reduced_new, reduced_sync)
 from .blas cimport bind_blas
 from .threads cimport resolve_threads
 from .plan_ops import (ACTIVATIONS, CONV_PADDINGS, MERGE_KINDS, NORM_KINDS, OP_TYPES, PADDINGS,
@@ -507,6 +507,20 @@ def _check_op(int i, op, dtype, dict width, dict steps, dict producer, dict last
             pool_size, strides, same, epsilon, conv)
 
 
+cdef cnp.ndarray _feedback_factor(u, int k, int i):
+    """u as a (k, k) float32 error feedback factor, finite with a positive diagonal, or
+    ValueError naming op i."""
+    cdef cnp.ndarray uu = as_array(u, np.float32, f"calibration {i}", (k, k))
+    if not np.isfinite(uu).all() or not (np.diagonal(uu) > 0).all():
+        raise ValueError(f"calibration {i}: a factor must be finite with a positive diagonal")
+    return uu
+
+
+cdef int _set_feedback(reduced_matrix *m, cnp.ndarray u):
+    """reduced_calibrate with u (checked) or NULL for None; -1 when an allocation failed."""
+    return reduced_calibrate(m, NULL if u is None else <const float *>cnp.PyArray_DATA(u))
+
+
 cdef class InferencePlan:
     """`InferencePlan(ops, dtype, inputs, input_shapes, outputs)`: `ops` a list of op records
     (kernels/plan_ops.py) in run order, `inputs` the slot of each plan input and
@@ -515,7 +529,8 @@ cdef class InferencePlan:
     here (ValueError naming the op and the field); `run(inputs)` returns the list of outputs.
     `precision` (PRECISIONS): 'bfloat16' or 'int8' runs a float32 plan's recurrent and dense
     products from reduced copies of their weights, packed again on any run that finds the
-    weights changed; a plan with a convolution has none (ValueError)."""
+    weights changed; a plan with a convolution has none (ValueError). An int8 plan's copies
+    are rounded to nearest until `calibrate` gives them error feedback factors."""
     cdef Op *c_ops
     cdef int n_ops
     cdef int *op_slots
@@ -679,6 +694,34 @@ cdef class InferencePlan:
                 c.uq = reduced_new(kind, c.units, gates * c.units, 0)
             if c.wq == NULL or (c.kind != OP_DENSE and c.uq == NULL):
                 raise MemoryError(f"could not allocate the {self.precision} weights of op {i}")
+
+    def calibrate(self, calibration):
+        """int8 plans: round the weights' int8 copies with error feedback from now on (packing
+        them again at once). `calibration`: per op, None (round to nearest) or (the kernel's
+        factor, the recurrent kernel's or None for a dense op), each the (k, k) factor of
+        reduced.ReducedMatrix.calibrate. ValueError, with nothing changed, for another
+        precision, a list of another length, or a factor that does not fit its op."""
+        cdef int i
+        cdef Op *c
+        if self.precision != "int8" or len(calibration) != self.n_ops:
+            raise ValueError(f"calibration is for int8 plans, one entry per op; got "
+                             f"{len(calibration)} entries for the {self.n_ops} ops of a "
+                             f"{self.precision} plan")
+        factors = []  # per op: (w's factor, u's), each None or checked
+        for i in range(self.n_ops):
+            c = &self.c_ops[i]
+            pair = (None, None) if calibration[i] is None else tuple(calibration[i])
+            if calibration[i] is not None and (len(pair) != 2 or c.wq == NULL or pair[0] is None
+                                               or (pair[1] is None) != (c.uq == NULL)):
+                raise ValueError(f"calibration {i}: op {i} ({type(self.ops[i]).__name__}) takes "
+                                 "None or (kernel factor, recurrent kernel factor or None)")
+            factors.append(tuple(None if u is None else _feedback_factor(u, k, i)
+                                 for u, k in zip(pair, (c.features, c.units))))
+        for i in range(self.n_ops):
+            c = &self.c_ops[i]
+            if (c.wq != NULL and _set_feedback(c.wq, factors[i][0]) < 0) \
+                    or (c.uq != NULL and _set_feedback(c.uq, factors[i][1]) < 0):
+                raise MemoryError(f"could not allocate op {i}'s error feedback")
 
     cdef void _sync_reduced(self) except *:
         """Pack again the reduced copies of weights that changed since they were packed (an

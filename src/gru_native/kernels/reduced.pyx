@@ -62,6 +62,21 @@ cdef class ReducedMatrix:
                              "cannot keep them")
         return bool(packed)
 
+    def calibrate(self, u):
+        """int8: pack with error feedback (GPTQ) from now on, `u` the (k, k) upper Cholesky
+        factor of the inverse second moments of the product's inputs (csrc/reduced.h); None
+        rounds to nearest again. Packs again at once, from the weights last packed."""
+        cdef cnp.ndarray uu
+        cdef int failed
+        if u is None:
+            failed = reduced_calibrate(self.ptr, NULL)
+        else:
+            uu = as_array(u, np.float32, "u", (self.k, self.k))
+            failed = reduced_calibrate(self.ptr, <const float *>cnp.PyArray_DATA(uu))
+        if failed:
+            raise ValueError(f"could not calibrate a {self.precision} matrix: only int8 ones "
+                             "take a factor, finite with a positive diagonal")
+
     def matmul(self, x, columns=None):
         """x @ a for float32 x (rows, k): (rows, n), or (rows, j1 - j0) for columns=(j0, j1)."""
         j0, j1 = (0, self.n) if columns is None else columns

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
     from .model import Model
 
 
-def _ops(model: Model, precision: str = "float32"):
+def graph_ops(model: Model, precision: str = "float32", new_slot=None):
     """(ops, input slots, input shapes, output slots), or a str: why the model has no plan (in
-    `precision`: a layer with weights and no kernel in it has none)."""
+    `precision`: a layer with weights and no kernel in it has none). `new_slot()` numbers the
+    slots (by default from 0)."""
     graph = model.graph
-    new_slot = itertools.count().__next__
+    new_slot = new_slot or itertools.count().__next__
     slot_of: dict[int, int] = {}
     inputs, shapes = [], []
     for t, integer in zip(graph.inputs, graph.integer_inputs()):
@@ -65,7 +66,7 @@ INSTRUCTIONS = {"bfloat16": "AVX512_BF16", "int8": "AVX512_VNNI"}
 def build_plan(model: Model, precision: str = "float32") -> Optional[InferencePlan]:
     """The model's InferencePlan in `precision`, pointing into its parameter buffer, or None.
     A RuntimeWarning when this CPU runs the reduced precision's portable loops."""
-    made = _ops(model, precision)
+    made = graph_ops(model, precision)
     if isinstance(made, str):
         return None
     ops, inputs, shapes, outputs = made
@@ -79,5 +80,5 @@ def build_plan(model: Model, precision: str = "float32") -> Optional[InferencePl
 
 def why_no_plan(model: Model, precision: str = "float32") -> Optional[str]:
     """Why `build_plan` gives None for the model in `precision` (None when it gives a plan)."""
-    made = _ops(model, precision)
+    made = graph_ops(model, precision)
     return made if isinstance(made, str) else None
