@@ -1228,8 +1228,9 @@ class Model:
         precision : {'float32', 'bfloat16', 'int8'}, default='float32'
             'float32' (the model's dtype), or for a float32 model 'bfloat16' or 'int8': the
             GRU, LSTM and Dense products read bfloat16 copies of the weights, or int8 ones (per
-            column) with each row of their input quantised to int16 as it comes; sums, gates,
-            states and every other op stay float32.
+            column; rounded with error feedback once the model is calibrated: `calibrate`,
+            which fit does) with each row of their input quantised to int16 as it comes; sums,
+            gates, states and every other op stay float32.
 
         Returns
         -------
