@@ -177,6 +177,11 @@ def test_fit_calibrates_int8_on_evenly_spaced_training_samples(rng):
     np.testing.assert_allclose(steps[-1], calibrated, rtol=1e-5, atol=1e-6)
     # the other precisions are not touched
     np.testing.assert_array_equal(model.predict(test, verbose=0), twin.predict(test, verbose=0))
+    # a calibration moves to a model of the same layers as get_calibration gives it
+    third = _twin(model)
+    assert third.get_calibration() is None
+    third.set_calibration(model.get_calibration())
+    np.testing.assert_array_equal(third.predict(test, verbose=0, precision="int8"), calibrated)
 
 
 def test_calibrated_int8_keeps_a_trained_classifier_closer_than_rounding(digits_model):
@@ -198,6 +203,21 @@ def test_bad_calibrations_are_clear_errors(rng):
     conv = gn.Sequential([layers.Conv1D(4, 2, input_shape=(5, 3), name="conv"), layers.GRU(4)])
     with pytest.raises(ValueError, match="no int8 inference plan.*'conv' \\(Conv1D\\)"):
         conv.calibrate(x)
+    with pytest.raises(ValueError, match="float32 models"):
+        double.set_calibration([None])
+    model = _model()
+    model.calibrate(x)
+    kept = model.get_calibration()
+    for bad, message in [([None], "a list of 3 entries"), (kept[:2] + [(np.eye(12), np.eye(2))],
+                                                           "calibration 2: expected"),
+                         ([kept[0], (np.eye(16), np.eye(16)), None], "calibration 1: a factor must"
+                                                                       " be \\(12, 12\\)"),
+                         ([(np.eye(3), np.full((16, 16), np.inf)), None, None], "finite")]:
+        with pytest.raises(ValueError, match=message):
+            model.set_calibration(bad)
+    for a, b in zip(model.get_calibration(), kept):  # left as it was
+        for u, v in zip(a, b or ()):
+            np.testing.assert_array_equal(u, v)
     model = _model()
     with pytest.raises(ValueError, match="not a dataset"):
         model.calibrate(gn.data.timeseries_dataset_from_array(x[:, 0], None, 2))

@@ -418,6 +418,11 @@ def test_object_arrays_are_never_unpickled(saved, tmp_path):
     (lambda s: s.update(extra=np.zeros(3)), r"unexpected entries \['extra'\]"),
 ])
 def test_optimizer_state_that_does_not_fit_is_rejected(saved, change, message):
+    assert_changed_file_is_rejected(saved, change, message)
+
+
+def assert_changed_file_is_rejected(saved, change, message):
+    """The saved file's arrays changed by change(arrays) make load_model raise `message`."""
     path, arrays, _ = saved
     arrays = {k: v.copy() for k, v in arrays.items()}
     change(arrays)
@@ -452,3 +457,49 @@ def test_load_weights_needs_a_built_model_and_a_weights_file(tmp_path):
         model.load_weights(tmp_path / "other.npz")
     with pytest.raises(FileNotFoundError):
         model.load_weights(tmp_path / "missing.npz")
+
+
+def test_the_int8_calibration_is_saved_and_pickled(tmp_path, data):
+    x, y = data
+    model = make_model()
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)  # calibrates int8
+    want = model.predict(x, verbose=0, precision="int8")
+    model.save(tmp_path / "model.gru")
+    for clone in (load_model(tmp_path / "model.gru"), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(clone.predict(x, verbose=0, precision="int8"), want)
+        for a, b in zip(clone.get_calibration(), model.get_calibration()):
+            assert (a is None) == (b is None)
+            for u, v in zip(a or (), b or ()):
+                np.testing.assert_array_equal(u, v)
+    uncalibrated = make_model()
+    uncalibrated.build((None, None, 3))
+    uncalibrated.save(tmp_path / "plain.gru")
+    assert load_model(tmp_path / "plain.gru").get_calibration() is None
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.update({"calibration/0/kernel": s["calibration/0/kernel"][:2, :2]}),
+     r"'calibration/0/kernel' must be float32 of shape \(3, 3\)"),
+    (lambda s: s.update({"calibration/0/kernel": s["calibration/0/kernel"].astype(np.float64)}),
+     "must be float32"),
+    (lambda s: s["calibration/1/recurrent_kernel"].__setitem__((0, 1), np.nan),
+     "calibration is invalid.*finite"),
+    (lambda s: s["calibration/1/recurrent_kernel"].__setitem__((2, 2), -1.0),
+     "calibration is invalid.*positive diagonal"),
+    (lambda s: s.pop("calibration/1/recurrent_kernel"), "must have the entries"),
+    (lambda s: s.update({"calibration/4/recurrent_kernel": np.eye(2, dtype=np.float32)}),
+     "must have the entries"),
+])
+def test_an_int8_calibration_that_does_not_fit_is_rejected(saved, change, message):
+    assert_changed_file_is_rejected(saved, change, message)
+
+
+def test_a_calibration_for_a_model_without_int8_is_rejected(tmp_path, data):
+    x, _ = data
+    model = Sequential([gru_native.layers.Conv1D(4, 2, input_shape=(7, 3)), GRU(3)])
+    model.save(tmp_path / "conv.gru")
+    arrays = saved_arrays(tmp_path / "conv.gru")
+    arrays["calibration/0/kernel"] = np.eye(3, dtype=np.float32)
+    write_arrays(tmp_path / "conv.gru", arrays)
+    with pytest.raises(ValueError, match="calibration, which its model cannot take"):
+        load_model(tmp_path / "conv.gru")

@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 DAMPING = 0.01
 
 
+def int8_ops(model: Model, new_slot=None):
+    """The model's plan ops as graph_ops gives them for int8, or ValueError saying why it has
+    no int8 plan."""
+    if model.dtype != np.float32:
+        raise ValueError(f"model {model.name!r} computes in {model.dtype}: int8 inference, and "
+                         "so its calibration, is for float32 models")
+    made = graph_ops(model, "int8", new_slot)
+    if isinstance(made, str):
+        raise ValueError(f"model {model.name!r} has no int8 inference plan to calibrate: {made}")
+    return made
+
+
 def probe_ops(ops, new_slot):
     """The ops with, after each recurrent op, its twin that writes the state of every step to a
     slot of its own; and per op, the slots its int8 products read: (input, states) for a
@@ -53,10 +65,7 @@ def second_moments(model: Model, xs: list, batch_size: int) -> list:
     step) of what its kernel and recurrent kernel read (None for a dense op's second), float64.
     ValueError when the model has no float32 inference plan."""
     new_slot = itertools.count().__next__
-    made = graph_ops(model, "int8", new_slot)
-    if isinstance(made, str):
-        raise ValueError(f"model {model.name!r} has no int8 inference plan to calibrate: {made}")
-    ops, inputs, shapes, _ = made
+    ops, inputs, shapes, _ = int8_ops(model, new_slot)
     probed, reads = probe_ops(ops, new_slot)
     wanted = sorted({s for pair in reads if pair for s in pair if s is not None})
     plan = InferencePlan(probed, np.float32, inputs, shapes, wanted)
@@ -82,6 +91,43 @@ def feedback_factor(moment: np.ndarray) -> np.ndarray:
     h[dead, dead] = 1
     h[np.diag_indices_from(h)] += DAMPING * np.mean(np.diag(h))
     return np.ascontiguousarray(np.linalg.cholesky(np.linalg.inv(h)).T, np.float32)
+
+
+def factor_sizes(model: Model) -> list:
+    """Per op of the model's int8 plan: None, or (k of its kernel's factor, k of its recurrent
+    kernel's or None for a dense op). ValueError when the model has no int8 plan."""
+    return [(op.kernel.shape[0], op.recurrent_kernel.shape[0]) if isinstance(op, RecurrentOp)
+            else (op.kernel.shape[0], None) if isinstance(op, DenseOp) else None
+            for op in int8_ops(model)[0]]
+
+
+def checked_calibration(model: Model, calibration) -> list:
+    """`calibration` (per op of the model's int8 plan: None or (kernel factor, recurrent kernel
+    factor or None)) as float32 (k, k) copies, every factor finite with a positive diagonal;
+    ValueError naming the first entry that does not fit."""
+    sizes = factor_sizes(model)
+    if not isinstance(calibration, (list, tuple)) or len(calibration) != len(sizes):
+        raise ValueError(f"a calibration of model {model.name!r} is a list of {len(sizes)} "
+                         "entries, one per op of its int8 plan")
+    checked = []
+    for i, (entry, size) in enumerate(zip(calibration, sizes)):
+        if entry is None:
+            checked.append(None)
+            continue
+        pair = tuple(entry) if isinstance(entry, (list, tuple)) else ()
+        if size is None or len(pair) != 2 or pair[0] is None or (pair[1] is None) != (size[1] is None):
+            raise ValueError(f"calibration {i}: expected "
+                             f"{'None' if size is None else '(kernel factor, recurrent kernel factor or None)'}")
+        factors = []
+        for u, k in zip(pair, size):
+            u = None if u is None else np.array(u, np.float32)
+            if u is not None and (u.shape != (k, k) or not np.isfinite(u).all()
+                                  or not (np.diagonal(u) > 0).all()):
+                raise ValueError(f"calibration {i}: a factor must be ({k}, {k}), finite, with a "
+                                 f"positive diagonal")
+            factors.append(u)
+        checked.append(tuple(factors))
+    return checked
 
 
 def calibration_factors(model: Model, xs: list, batch_size: int) -> list:

@@ -42,7 +42,7 @@ from .sample_weights import check_sample_weight, class_sample_weights, loss_weig
 from .saving import PathLike
 from .graph import Graph, flatten_tensors, unique_names
 from .onnx_export import export_onnx
-from .calibration import calibration_factors
+from .calibration import calibration_factors, checked_calibration
 from .plan import build_plan, why_no_plan
 from .progbar import Progbar
 from .streaming import Stream
@@ -636,7 +636,8 @@ class Model:
         calls of a sharp classifier, about half the error). `fit` calibrates on up to
         512 of its training samples (arrays only) when it ends; calibrate again after
         changing the weights another way (set_weights, load_weights) or to use other data.
-        A model whose parameters are later rebuilt drops its calibration.
+        `save` and pickling keep the calibration; a model whose parameters are later rebuilt
+        drops it.
 
         Parameters
         ----------
@@ -653,17 +654,45 @@ class Model:
             kernel, no inference plan at all) or `x` is not arrays of the model's inputs.
         """
         batch_size = self._batch_size(batch_size)
-        if self.dtype != np.float32:
-            raise ValueError(f"model {self.name!r} computes in {self.dtype}: int8 inference, "
-                             "and so its calibration, is for float32 models")
         if read_in_batches(x):
             raise ValueError("calibrate takes arrays (one per model input), not a dataset")
-        xs = self._inputs(x)
-        factors = calibration_factors(self, xs, batch_size)
-        self._calibration = (self.parameters.params, factors)
+        self.set_calibration(calibration_factors(self, self._inputs(x), batch_size))
+
+    def get_calibration(self) -> Optional[list]:
+        """Return the model's int8 calibration (what `calibrate` measured), or None.
+
+        Returns
+        -------
+        list or None
+            Per op of the model's inference plan: None, or the error feedback factors of its
+            kernel and recurrent kernel (None for a dense op), float32 (k, k) arrays, copies.
+            None when the model is not calibrated.
+        """
+        if self._calibration is None or self._calibration[0] is not self.parameters.params:
+            return None
+        return [None if pair is None else tuple(None if u is None else u.copy() for u in pair)
+                for pair in self._calibration[1]]
+
+    def set_calibration(self, calibration: list) -> None:
+        """Set the model's int8 calibration, as `get_calibration` gave it (`save` keeps it).
+
+        Parameters
+        ----------
+        calibration : list
+            Per op of the model's inference plan: None, or (kernel factor, recurrent kernel
+            factor or None), each a (k, k) array, finite with a positive diagonal.
+
+        Raises
+        ------
+        ValueError
+            When it does not fit the model's int8 plan, or the model has none (the model's
+            calibration is then left as it was).
+        """
+        checked = checked_calibration(self, calibration)
+        self._calibration = (self.parameters.params, checked)
         held = self._plans.get("int8")
         if held is not None and held[0] is self.parameters.params:
-            held[1].calibrate(factors)  # streams made before hold this plan too
+            held[1].calibrate(checked)  # streams made before hold this plan too
 
     def _calibrate_after_fit(self, train) -> None:
         """fit's calibration of int8 inference on up to CALIBRATION_SAMPLES of its training

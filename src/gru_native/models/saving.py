@@ -25,11 +25,14 @@ from ..layers import InputLayer
 from ..layers.base import as_shape, deserialize, layer_limits, serialize, uninitialized_weights
 from .archive import Archive, ArchiveError, Arrays, reason
 from ..file_writing import write_archive
+from .calibration import factor_sizes
 from .graph import Graph, flatten_tensors
 
 _FORMAT = "gru_native.model/1"
 _FORMAT_PREFIX = "gru_native.model/"
 _OPTIMIZER_PREFIX = "optimizer/"
+_CALIBRATION_PREFIX = "calibration/"  # then "{op}/kernel" or "{op}/recurrent_kernel"
+_FACTORS = ("kernel", "recurrent_kernel")
 
 # What a file may describe, far above any real model (a 10,000-layer config is about 5 MB):
 # without limits, 137 KB of JSON listing a million layers loads for 18 s into 1.2 GB, and
@@ -157,6 +160,10 @@ def model_to_arrays(model):
         }
         for key, value in model.optimizer.get_state().items():
             arrays[_OPTIMIZER_PREFIX + key] = np.asarray(value)
+    for i, pair in enumerate(model.get_calibration() or []):
+        for name, factor in zip(_FACTORS, pair or ()):
+            if factor is not None:
+                arrays[f"{_CALIBRATION_PREFIX}{i}/{name}"] = factor
     arrays["config"] = _json_array(config)
     return arrays
 
@@ -416,7 +423,9 @@ def _model_from(source):
         raise ValueError("not a gru_native model: it has no 'config' entry")
     state_names = {name[len(_OPTIMIZER_PREFIX):] for name in source.names
                    if name.startswith(_OPTIMIZER_PREFIX)}
-    unexpected = source.names - {"config", "params"} - {_OPTIMIZER_PREFIX + n for n in state_names}
+    calibration_names = {name for name in source.names if name.startswith(_CALIBRATION_PREFIX)}
+    unexpected = source.names - {"config", "params"} - calibration_names \
+        - {_OPTIMIZER_PREFIX + n for n in state_names}
     if unexpected:
         raise ValueError(f"it has unexpected entries {sorted(unexpected)}")
     config = _check_config(_read_json(source, "config"))
@@ -445,6 +454,8 @@ def _model_from(source):
         raise ValueError("the model built from its config does not match its weights")
     if params is not None:
         _set_flat_weights(model, params)
+    if calibration_names:
+        _read_calibration(source, calibration_names, model)
     if "compile" in config:
         _compile(model, config["compile"])
         if state_names:
@@ -456,6 +467,32 @@ def _model_from(source):
                 raise ValueError(f"its optimizer state does not fit the optimizer "
                                  f"{type(model.optimizer).__name__} ({reason(e)})") from e
     return model
+
+
+def _read_calibration(source, names, model):
+    """Give `model` the int8 calibration of the entries `names`: one per factor of its int8
+    plan, names and headers checked before any is read, values by set_calibration."""
+    try:
+        sizes = factor_sizes(model)
+    except ValueError as e:
+        raise ValueError(f"it holds an int8 calibration, which its model cannot take ({e})") from e
+    want = {f"{_CALIBRATION_PREFIX}{i}/{name}": k for i, pair in enumerate(sizes)
+            for name, k in zip(_FACTORS, pair or ()) if k is not None}
+    if names != set(want):
+        raise ValueError(f"its int8 calibration must have the entries {sorted(want)}, got "
+                         f"{sorted(names)}")
+    for name, k in want.items():
+        got, shape = source.header(name)
+        if got != np.float32 or tuple(shape) != (k, k):
+            raise ValueError(f"the calibration factor {name!r} must be float32 of shape "
+                             f"({k}, {k}), got {got} of shape {tuple(shape)}")
+    calibration = [None if pair is None else tuple(
+        None if k is None else source.read(f"{_CALIBRATION_PREFIX}{i}/{name}")
+        for name, k in zip(_FACTORS, pair)) for i, pair in enumerate(sizes)]
+    try:
+        model.set_calibration(calibration)
+    except ValueError as e:
+        raise ValueError(f"its int8 calibration is invalid ({e})") from e
 
 
 def _compile(model, c):
@@ -540,7 +577,7 @@ def _read_weights(source, model):
     A weights file written before layouts were saved is checked by its size alone."""
     names = source.names
     unexpected = names - {"params", "layout", "config"} - {
-        name for name in names if name.startswith(_OPTIMIZER_PREFIX)}
+        name for name in names if name.startswith((_OPTIMIZER_PREFIX, _CALIBRATION_PREFIX))}
     if unexpected:
         raise ValueError(f"it has unexpected entries {sorted(unexpected)}")
     if "layout" in names:
