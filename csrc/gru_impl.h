@@ -15,14 +15,22 @@
 typedef struct {
     const gru_shape *s;
     const int *lengths;
-    REAL *gx;     /* (B, T, 3H) input projections x W, by position */
+    REAL *gx;     /* (B, T, 3H) input projections x W, by position; or, with gx_by_row, only
+                   * the current step's, row bi at bi * 3H */
     const REAL *u, *b, *hmask;
     REAL *gs;     /* one step's recurrent products, step_stride(s) per row */
     REAL *hm;     /* h * hmask, the recurrent GEMM's input (with hmask only) */
     REAL *h;      /* the running state, ends as h_last */
     REAL *y, *cache;
     const reduced_matrix *wq, *uq;  /* reduced-precision copies of w and u, or NULL */
+    int gx_by_row;  /* each step's input projection made just before it (stepwise_input) */
 } FN(forward_call);
+
+/* Row bi's input projection at position o of its sequence. */
+static inline const REAL *FN(gx_at)(const FN(forward_call) *c, int bi, size_t o)
+{
+    return c->gx + (c->gx_by_row ? (size_t)bi : o) * 3 * c->s->H;
+}
 
 /* The state the recurrent GEMMs read: h, or h * hmask under recurrent dropout. */
 static const REAL *FN(recurrent_input)(const FN(forward_call) *c, int lo, int hi)
@@ -59,7 +67,7 @@ GRU_SIMD_CLONES static void FN(gates_after)(const FN(forward_call) *c, int lo, i
         const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
-        const REAL *gxr = c->gx + o * G, *gr = c->gs + (size_t)bi * S;
+        const REAL *gxr = FN(gx_at)(c, bi, o), *gr = c->gs + (size_t)bi * S;
         REAL *hr = c->h + (size_t)bi * H;
         /* z r n and h U_n + b_hn go straight to the cache when training, else back into gs */
         REAL *zrn = c->cache ? c->cache + bth + o * G : c->gs + (size_t)bi * S;
@@ -106,7 +114,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
         REAL *gr = c->gs + (size_t)bi * S;
         const REAL *hr = hin + (size_t)bi * H;
         if (k >= len) { memset(gr + 3 * H, 0, (size_t)H * sizeof(REAL)); continue; }
-        const REAL *gxr = c->gx + ((size_t)bi * T + step_pos(s->reverse, len, k)) * G;
+        const REAL *gxr = FN(gx_at)(c, bi, (size_t)bi * T + step_pos(s->reverse, len, k));
 #pragma omp simd
         for (int j = 0; j < H; j++) {
             const REAL r = SIGMOID(gxr[H + j] + b[H + j] + gr[H + j]);
@@ -120,7 +128,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
         const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
-        const REAL *gxr = c->gx + o * G;
+        const REAL *gxr = FN(gx_at)(c, bi, o);
         REAL *gr = c->gs + (size_t)bi * S, *hr = c->h + (size_t)bi * H;
         if (c->cache) memcpy(c->cache + o * H, hr, (size_t)H * sizeof(REAL));
 #pragma omp simd
@@ -134,7 +142,8 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
     }
 }
 
-/* The whole forward of sequences [lo, hi): their input GEMM, then every step. */
+/* The whole forward of sequences [lo, hi): their input GEMM, then every step (with gx_by_row,
+ * each step's input product just before it). */
 static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REAL *w,
                              const REAL *h0, int lo, int hi)
 {
@@ -142,13 +151,15 @@ static void FN(forward_rows)(const FN(forward_call) *c, const REAL *x, const REA
     const int T = s->T, F = s->F, H = s->H, G = 3 * H;
     const size_t bth = (size_t)s->B * T * H;
     if (hi <= lo) return;
-    FN(product_polled)(c->wq, (size_t)(hi - lo) * T, 0, G, F, x + (size_t)lo * T * F, F, w, G,
-                       c->gx + (size_t)lo * T * G, G);
+    if (!c->gx_by_row)
+        FN(product_polled)(c->wq, (size_t)(hi - lo) * T, 0, G, F, x + (size_t)lo * T * F, F, w,
+                           G, c->gx + (size_t)lo * T * G, G);
     if (!h0)
         memset(c->h + (size_t)lo * H, 0, (size_t)(hi - lo) * H * sizeof(REAL));
     else if (h0 != c->h)  /* h0 may be h_last itself: a state carried from call to call */
         memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, (size_t)(hi - lo) * H * sizeof(REAL));
     for (int k = 0; k < T && !gru_interrupt_pending(); k++) {
+        if (c->gx_by_row) FN(step_input)(c->wq, lo, hi, k, T, F, G, s->reverse, x, w, c->gx);
         if (s->reset_after)
             FN(forward_step_after)(c, lo, hi, k);
         else
@@ -179,12 +190,14 @@ static void FN(forward_with)(const gru_shape *s, int max_threads, const REAL *x,
                              REAL *y, REAL *h_last, REAL *cache, REAL *work)
 {
     REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 3 * s->H;
-    const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
-                                h_last, y, cache, wq, uq};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
     const int units_nt = units_threads(s->B, s->H, max_threads);
+    const int units = units_nt > 1 && !cache && !hmask && s->reset_after;
+    const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
+                                h_last, y, cache, wq, uq,
+                                !units && stepwise_input(cache != NULL, s->reverse, lengths)};
     gru_blas_single_thread();
-    if (units_nt > 1 && !cache && !hmask && s->reset_after) {
+    if (units) {
         const size_t bh = (size_t)s->B * s->H;
         const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 3, u, wq, uq, gx, gs,
                                      step_stride(s), &c, FN(gates_into)};

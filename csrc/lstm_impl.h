@@ -11,13 +11,15 @@
 typedef struct {
     const lstm_shape *s;
     const int *lengths;
-    REAL *gx;            /* (B, T, 4H) input projections x W, by position */
+    REAL *gx;            /* (B, T, 4H) input projections x W, by position; or, with gx_by_row,
+                          * only the current step's, row bi at bi * 4H */
     const REAL *u, *b, *hmask;
     REAL *gs;            /* one step's h U (4H) and tanh(c') (H), 5H per row */
     REAL *hm;            /* h * hmask, the recurrent GEMM's input (with hmask only) */
     REAL *h, *c;         /* the running states, end as h_last and c_last */
     REAL *y, *cache;
     const reduced_matrix *wq, *uq;  /* reduced-precision copies of w and u, or NULL */
+    int gx_by_row;       /* each step's input projection made just before it (stepwise_input) */
 } FN(lstm_forward_call);
 
 /* The fused gate pass of step k for rows [lo, hi) and units [j0, j1), gs holding h U: the
@@ -33,7 +35,7 @@ GRU_SIMD_CLONES static void FN(lstm_gates)(const FN(lstm_forward_call) *c, int l
         const int len = seq_len(c->lengths, bi, T);
         if (k >= len) continue;
         const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
-        const REAL *gxr = c->gx + o * G;
+        const REAL *gxr = c->gx + (c->gx_by_row ? (size_t)bi : o) * G;
         REAL *gr = c->gs + (size_t)bi * S, *hr = c->h + (size_t)bi * H, *cr = c->c + (size_t)bi * H;
         /* the gates and tanh(c') go straight to the cache when training, else back into gs */
         REAL *gates = c->cache ? c->cache + 2 * bth + o * G : gr;
@@ -75,7 +77,8 @@ static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo, int hi, int k)
     FN(lstm_gates)(c, lo, hi, k, 0, H);
 }
 
-/* The whole forward of sequences [lo, hi): their input GEMM, then every step. */
+/* The whole forward of sequences [lo, hi): their input GEMM, then every step (with gx_by_row,
+ * each step's input product just before it). */
 static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x, const REAL *w,
                                   const REAL *h0, const REAL *c0, int lo, int hi)
 {
@@ -83,13 +86,17 @@ static void FN(lstm_forward_rows)(const FN(lstm_forward_call) *c, const REAL *x,
     const int T = s->T, F = s->F, H = s->H, G = 4 * H;
     const size_t rows = (size_t)(hi - lo) * H * sizeof(REAL);
     if (hi <= lo) return;
-    FN(product_polled)(c->wq, (size_t)(hi - lo) * T, 0, G, F, x + (size_t)lo * T * F, F, w, G,
-                       c->gx + (size_t)lo * T * G, G);
+    if (!c->gx_by_row)
+        FN(product_polled)(c->wq, (size_t)(hi - lo) * T, 0, G, F, x + (size_t)lo * T * F, F, w,
+                           G, c->gx + (size_t)lo * T * G, G);
     if (!h0) memset(c->h + (size_t)lo * H, 0, rows);
     else if (h0 != c->h) memcpy(c->h + (size_t)lo * H, h0 + (size_t)lo * H, rows);
     if (!c0) memset(c->c + (size_t)lo * H, 0, rows);
     else if (c0 != c->c) memcpy(c->c + (size_t)lo * H, c0 + (size_t)lo * H, rows);
-    for (int k = 0; k < T && !gru_interrupt_pending(); k++) FN(lstm_step)(c, lo, hi, k);
+    for (int k = 0; k < T && !gru_interrupt_pending(); k++) {
+        if (c->gx_by_row) FN(step_input)(c->wq, lo, hi, k, T, F, G, s->reverse, x, w, c->gx);
+        FN(lstm_step)(c, lo, hi, k);
+    }
     /* Past a sequence's end: zero outputs and the cached h_{t-1}, dU's GEMM operand. */
     for (int bi = lo; c->lengths && bi < hi; bi++) {
         FN(zero_tail)(T, bi, c->lengths[bi], c->y, H);
@@ -115,12 +122,14 @@ static void FN(lstm_forward_with)(const lstm_shape *s, int max_threads, const RE
 {
     REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 4 * s->H;
     REAL *hm = gs + (size_t)s->B * 5 * s->H;
-    const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
-                                     cache, wq, uq};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
     const int units_nt = units_threads(s->B, s->H, max_threads);
+    const int units = units_nt > 1 && !cache && !hmask;
+    const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
+                                     cache, wq, uq,
+                                     !units && stepwise_input(cache != NULL, s->reverse, lengths)};
     gru_blas_single_thread();
-    if (units_nt > 1 && !cache && !hmask) {
+    if (units) {
         const size_t bh = (size_t)s->B * s->H;
         const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 4, u, wq, uq, gx, gs, 5 * s->H, &c,
                                      FN(lstm_gates_into)};

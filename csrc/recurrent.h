@@ -31,4 +31,13 @@ static inline int units_threads(int B, int H, int max_threads)
     return n < max_threads ? n : max_threads;
 }
 
+/* Whether a forward split by sequences makes each step's input projection just before the
+ * step (recurrent_impl.h's step_input) instead of the whole sequence's first: at inference
+ * (training caches the whole sequence's), with every row at the same position (not reversed
+ * with lengths). */
+static inline int stepwise_input(int training, int reverse, const int *lengths)
+{
+    return !training && !(reverse && lengths);
+}
+
 #endif

@@ -40,6 +40,17 @@ static void FN(product_polled)(const reduced_matrix *q, size_t rows, int j, int 
     }
 }
 
+/* Step k's input projection x_t W of rows [lo, hi) into gx's rows lo .. hi - 1 (G columns):
+ * a block that the step's gate pass then reads from cache, where the whole sequence's
+ * (B, T, G) streams back from memory a step at a time. Every row at the same position
+ * (stepwise_input). */
+static void FN(step_input)(const reduced_matrix *q, int lo, int hi, int k, int T, int F, int G,
+                           int reverse, const REAL *x, const REAL *w, REAL *gx)
+{
+    FN(product)(q, (size_t)(hi - lo), 0, G, F, x + ((size_t)lo * T + step_pos(reverse, T, k)) * F,
+                T * F, w, G, gx + (size_t)lo * G, G);
+}
+
 /* y[j0:j0+W] = x[0:k] a[:, j0:j0+W]: its sums in registers while the rows of a stream
  * through, four rows added together before they join the sums (fewer dependent additions, and
  * a rounding within the BLAS's). */

@@ -182,6 +182,26 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, res
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("reverse, use_lengths", [
+    (False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_inference_by_rows_matches_numpy_reference(rng, dtype, reset_after, reverse, use_lengths,
+                                                   threads):
+    """Several sequences at inference, split by rows over the threads: each step's input
+    projection made just before the step (stepwise_input in recurrent.h), except reversed
+    with lengths (the whole sequence's first)."""
+    T, I, H, B = 7, 3, 9, 5
+    x, W, U, b, h0 = random_gru(rng, T, I, H, B, reset_after, dtype, scale=0.5)
+    lengths = np.array([7, 3, 0, 5, 7]) if use_lengths else None
+    y, h_last, _ = gru_native.gru_forward(x, W, U, b, h0, lengths, reset_after=reset_after,
+                                          reverse=reverse, n_threads=threads)
+    ry, rh, _ = ref.forward(x, W, U, b, h0, lengths, reset_after=reset_after, reverse=reverse)
+    assert_close(y, ry, TOL[dtype], "y")
+    assert_close(h_last, rh, TOL[dtype], "h_last")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reverse, use_h0, use_lengths", [
     (False, False, False), (True, True, False), (False, True, True), (True, False, True)])
 @pytest.mark.parametrize("threads", [1, 2])

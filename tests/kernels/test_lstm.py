@@ -75,6 +75,24 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, dty
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reverse, use_lengths", [
+    (False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_inference_by_rows_matches_numpy_reference(rng, dtype, reverse, use_lengths, threads):
+    """Several sequences at inference, split by rows over the threads: each step's input
+    projection made just before the step (stepwise_input in recurrent.h), except reversed
+    with lengths (the whole sequence's first)."""
+    T, I, H, B = 7, 3, 9, 5
+    x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, dtype, scale=0.5)
+    lengths = np.array([7, 3, 0, 5, 7]) if use_lengths else None
+    y, h_last, c_last, _ = lstm_forward(x, W, U, b, h0, c0, lengths, reverse=reverse,
+                                        n_threads=threads)
+    ry, rh, rc, _ = ref.forward(x, W, U, b, h0, c0, lengths, reverse, None)
+    for name, got, want in (("y", y, ry), ("h_last", h_last, rh), ("c_last", c_last, rc)):
+        assert_close(got, want, TOL[dtype], name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reverse, use_states, use_lengths", [
     (False, False, False), (True, True, False), (False, True, True), (True, False, True)])
 @pytest.mark.parametrize("threads", [1, 2])
