@@ -60,8 +60,10 @@ MetricLike = Any
 Data = Union[ArrayLike, Sequence[ArrayLike], dict[str, ArrayLike]]
 # what predict returns: one array, or a list / dict as the model's outputs were given
 Outputs = Union[np.ndarray, list[np.ndarray], dict[str, np.ndarray]]
-# the training samples fit calibrates int8 inference on, at most
+# fit keeps at most this many of its training samples (and bytes of them) to calibrate int8
+# inference on, when it is first used
 CALIBRATION_SAMPLES = 512
+CALIBRATION_BYTES = 16 << 20
 
 
 class Model:
@@ -138,6 +140,7 @@ class Model:
         self.history = None
         self._plans = {}  # precision: (parameter buffer, inference plan), for predict and stream
         self._calibration = None  # (parameter buffer, int8 error feedback factors per plan op)
+        self._calibration_samples = None  # (parameter buffer, fit's inputs to calibrate on)
         self._checked_targets: set = set()  # (loss id, y.shape[1:], y.dtype) checked
         self._last_params = None  # the weights before the current step, to undo a diverged one
         self._diverged = None
@@ -615,7 +618,10 @@ class Model:
         InferencePlan or None
             The plan, or None when the model has none.
         """
-        held = self._plans.get(check_choice(precision, "precision", PRECISIONS))
+        precision = check_choice(precision, "precision", PRECISIONS)
+        if precision == "int8":
+            self._calibrate_on_fit_samples()
+        held = self._plans.get(precision)
         if held is not None and held[0] is self.parameters.params:
             return held[1]
         plan = build_plan(self, precision)
@@ -668,6 +674,7 @@ class Model:
             kernel and recurrent kernel (None for a dense op), float32 (k, k) arrays, copies.
             None when the model is not calibrated.
         """
+        self._calibrate_on_fit_samples()
         if self._calibration is None or self._calibration[0] is not self.parameters.params:
             return None
         return [None if pair is None else tuple(None if u is None else u.copy() for u in pair)
@@ -690,20 +697,31 @@ class Model:
         """
         checked = checked_calibration(self, calibration)
         self._calibration = (self.parameters.params, checked)
+        self._calibration_samples = None  # this calibration wins over fit's pending one
         held = self._plans.get("int8")
         if held is not None and held[0] is self.parameters.params:
             held[1].calibrate(checked)  # streams made before hold this plan too
 
-    def _calibrate_after_fit(self, train) -> None:
-        """fit's calibration of int8 inference on up to CALIBRATION_SAMPLES of its training
-        arrays, evenly spaced (datasets are not read again); nothing for a model without an
-        int8 plan."""
+    def _keep_calibration_samples(self, train) -> None:
+        """After fit: keep up to CALIBRATION_SAMPLES of its training arrays (evenly spaced, at
+        most CALIBRATION_BYTES), on which int8 inference is calibrated when first used rather
+        than at the end of every fit (a forward pass over them, as long as a short fit's own).
+        Nothing for a dataset (not read again) or a model without an int8 plan."""
         if not isinstance(train, ArrayBatches) or self.dtype != np.float32 \
                 or why_no_plan(self, "int8") is not None:
             return
         xs = train.arrays[0]
-        every = -(-len(xs[0]) // CALIBRATION_SAMPLES)
-        self.calibrate([x[::every] for x in xs], batch_size=CALIBRATION_SAMPLES)
+        sample_bytes = sum(x[:1].nbytes for x in xs)
+        keep = max(1, min(CALIBRATION_SAMPLES, CALIBRATION_BYTES // max(sample_bytes, 1)))
+        every = -(-len(xs[0]) // keep)
+        self._calibration_samples = (self.parameters.params, [x[::every].copy() for x in xs])
+
+    def _calibrate_on_fit_samples(self) -> None:
+        """Calibrate int8 inference on the samples fit kept, if it kept some for the current
+        parameter buffer (once: they are dropped)."""
+        pending, self._calibration_samples = self._calibration_samples, None
+        if pending is not None and pending[0] is self.parameters.params:
+            self.calibrate(pending[1], batch_size=CALIBRATION_SAMPLES)
 
     def _predict_batch(self, xs, mask, precision="float32"):
         """The model's outputs for one batch at inference, through the inference plan when the
@@ -1065,7 +1083,7 @@ class Model:
                 if self.stop_training:
                     break
             cbs.on_train_end(logs)
-            self._calibrate_after_fit(train)
+            self._keep_calibration_samples(train)
             return self.history
 
     def _start_data_parallel(self, *fit_arguments) -> None:

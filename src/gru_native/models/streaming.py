@@ -62,6 +62,8 @@ class Stream:
                 or not x_t.flags.c_contiguous or not x_t.flags.aligned or x_t.shape != self._shape:
             x_t = self._converted(x_t)
         writes = int(self._writes[0])
+        if writes != self._checked and self._plan.precision == "int8":
+            self.model.inference_plan("int8")  # after a fit: its calibration, into this plan
         # checks x for NaN and infinity; updates the states
         ys = self._plan.step([x_t], self._states, check_weights=writes != self._checked)
         self._checked = writes
