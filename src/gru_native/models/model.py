@@ -639,11 +639,12 @@ class Model:
         the int8 copies of the weights with error feedback (GPTQ): each product's rounding
         error is steered to the directions its inputs in `x` seldom take, which keeps the
         outputs closer to float32's than rounding each weight to its nearest (on the closest
-        calls of a sharp classifier, about half the error). `fit` calibrates on up to
-        512 of its training samples (arrays only) when it ends; calibrate again after
-        changing the weights another way (set_weights, load_weights) or to use other data.
-        `save` and pickling keep the calibration; a model whose parameters are later rebuilt
-        drops it.
+        calls of a sharp classifier, about half the error). `fit` keeps up to 512 of its
+        training samples (arrays only) and the model calibrates on them the first time int8
+        is used after it (an int8 predict or stream, get_calibration, save, pickling).
+        Calibrate again to use other data, or after set_weights or load_weights (a
+        calibration stays with the weights it was measured on until then). `save` and
+        pickling keep it; a model whose parameters are later rebuilt drops it.
 
         Parameters
         ----------
@@ -721,7 +722,7 @@ class Model:
         parameter buffer (once: they are dropped)."""
         pending, self._calibration_samples = self._calibration_samples, None
         if pending is not None and pending[0] is self.parameters.params:
-            self.calibrate(pending[1], batch_size=CALIBRATION_SAMPLES)
+            self.calibrate(pending[1])
 
     def _predict_batch(self, xs, mask, precision="float32"):
         """The model's outputs for one batch at inference, through the inference plan when the
