@@ -30,6 +30,20 @@ size_t gru_forward_work_size(const gru_shape *s)
            + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H;
 }
 
+/* Whether a forward splits every step by units (recurrent_impl.h's units_forward): at
+ * inference of few sequences with many units, reset gate after U. */
+static int splits_units(const gru_shape *s, int max_threads, int training, int masked)
+{
+    return units_threads(s->B, s->H, max_threads) > 1 && !training && !masked && s->reset_after;
+}
+
+size_t gru_inference_work_size(const gru_shape *s, int max_threads)
+{
+    gru_shape steps = *s;
+    if (!splits_units(s, max_threads, 0, 0)) steps.T = 1;  /* one step's input projections */
+    return gru_forward_work_size(&steps);
+}
+
 size_t gru_backward_work_size(const gru_shape *s)
 {
     size_t btg = (size_t)s->B * s->T * 3 * s->H;

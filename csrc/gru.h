@@ -36,6 +36,9 @@ typedef struct {
 /* What the forward keeps for the backward: h_{t-1}, [z r n] and h U_n + b_hn (or r*h_{t-1}). */
 size_t gru_cache_size(const gru_shape *s);
 size_t gru_forward_work_size(const gru_shape *s);
+/* Enough for a forward at inference (no cache, hmask or lengths) run with max_threads: one
+ * step's input projections in place of the sequence's, unless it splits the steps by units. */
+size_t gru_inference_work_size(const gru_shape *s, int max_threads);
 size_t gru_backward_work_size(const gru_shape *s);
 
 /* y, cache may be NULL (no sequence output / inference only); h0, lengths, hmask may be NULL

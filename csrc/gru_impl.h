@@ -189,13 +189,14 @@ static void FN(forward_with)(const gru_shape *s, int max_threads, const REAL *x,
                              const REAL *b, const REAL *h0, const int *lengths, const REAL *hmask,
                              REAL *y, REAL *h_last, REAL *cache, REAL *work)
 {
-    REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 3 * s->H;
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
     const int units_nt = units_threads(s->B, s->H, max_threads);
-    const int units = units_nt > 1 && !cache && !hmask && s->reset_after;
+    const int units = splits_units(s, max_threads, cache != NULL, hmask != NULL);
+    const int by_row = !units && stepwise_input(cache != NULL, s->reverse, lengths);
+    /* the input projections of every step, or of one (gru_inference_work_size) */
+    REAL *gx = work, *gs = gx + (size_t)s->B * (by_row ? 1 : s->T) * 3 * s->H;
     const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
-                                h_last, y, cache, wq, uq,
-                                !units && stepwise_input(cache != NULL, s->reverse, lengths)};
+                                h_last, y, cache, wq, uq, by_row};
     gru_blas_single_thread();
     if (units) {
         const size_t bh = (size_t)s->B * s->H;

@@ -26,6 +26,20 @@ size_t lstm_forward_work_size(const lstm_shape *s)
            + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H;
 }
 
+/* Whether a forward splits every step by units (recurrent_impl.h's units_forward): at
+ * inference of few sequences with many units. */
+static int splits_units(const lstm_shape *s, int max_threads, int training, int masked)
+{
+    return units_threads(s->B, s->H, max_threads) > 1 && !training && !masked;
+}
+
+size_t lstm_inference_work_size(const lstm_shape *s, int max_threads)
+{
+    lstm_shape steps = *s;
+    if (!splits_units(s, max_threads, 0, 0)) steps.T = 1;  /* one step's input projections */
+    return lstm_forward_work_size(&steps);
+}
+
 size_t lstm_backward_work_size(const lstm_shape *s)
 {
     /* gate gradients of every step, one step's, and the two carries; under recurrent dropout the

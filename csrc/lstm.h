@@ -27,6 +27,9 @@ typedef struct {
 /* What the forward keeps for the backward: h_{t-1}, c_{t-1}, [i f g o] and tanh(c'). */
 size_t lstm_cache_size(const lstm_shape *s);
 size_t lstm_forward_work_size(const lstm_shape *s);
+/* Enough for a forward at inference (no cache, hmask or lengths) run with max_threads: one
+ * step's input projections in place of the sequence's, unless it splits the steps by units. */
+size_t lstm_inference_work_size(const lstm_shape *s, int max_threads);
 size_t lstm_backward_work_size(const lstm_shape *s);
 
 /* y, cache may be NULL; h0, c0, lengths, hmask may be NULL (zeros / all T / none). b must be

@@ -120,14 +120,15 @@ static void FN(lstm_forward_with)(const lstm_shape *s, int max_threads, const RE
                                   const REAL *c0, const int *lengths, const REAL *hmask, REAL *y,
                                   REAL *h_last, REAL *c_last, REAL *cache, REAL *work)
 {
-    REAL *gx = work, *gs = gx + (size_t)s->B * s->T * 4 * s->H;
-    REAL *hm = gs + (size_t)s->B * 5 * s->H;
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
     const int units_nt = units_threads(s->B, s->H, max_threads);
-    const int units = units_nt > 1 && !cache && !hmask;
+    const int units = splits_units(s, max_threads, cache != NULL, hmask != NULL);
+    const int by_row = !units && stepwise_input(cache != NULL, s->reverse, lengths);
+    /* the input projections of every step, or of one (lstm_inference_work_size) */
+    REAL *gx = work, *gs = gx + (size_t)s->B * (by_row ? 1 : s->T) * 4 * s->H;
+    REAL *hm = gs + (size_t)s->B * 5 * s->H;
     const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
-                                     cache, wq, uq,
-                                     !units && stepwise_input(cache != NULL, s->reverse, lengths)};
+                                     cache, wq, uq, by_row};
     gru_blas_single_thread();
     if (units) {
         const size_t bh = (size_t)s->B * s->H;

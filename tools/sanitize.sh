@@ -37,7 +37,7 @@ status=0
     tests/kernels/test_dense_kernels.py tests/kernels/test_conv1d.py tests/kernels/test_attention_kernels.py \
     tests/models/test_optimizers.py tests/kernels/test_inference.py tests/kernels/test_fastmath.py \
     tests/kernels/test_threads.py tests/kernels/test_kernel_properties.py tests/kernels/test_plan_graphs.py \
-    tests/kernels/test_plan_conv1d.py || status=$?
+    tests/kernels/test_plan_conv1d.py tests/kernels/test_lstm.py tests/kernels/test_reduced.py || status=$?
 
 if compgen -G "$tmp/*san.*" >/dev/null; then
     cat "$tmp"/*san.*

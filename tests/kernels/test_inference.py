@@ -205,15 +205,29 @@ def test_concurrent_predictions_on_one_model_are_correct(rng):
     assert not errors and not results
 
 
+@pytest.mark.parametrize("cell", [layers.GRU, layers.LSTM])
+def test_a_batch_scratch_holds_one_steps_input_projections(rng, cell):
+    """Split by rows at inference, a recurrent op makes each step's input projections just
+    before the step: its scratch does not grow with the sequence (only sequence outputs do)."""
+    model = gn.Sequential([cell(16, input_shape=(None, 3)), layers.Dense(2)])
+    plan = model.inference_plan()
+    sizes = []
+    for steps in (5, 500):
+        x = rng.normal(size=(8, steps, 3)).astype(np.float32)
+        np.testing.assert_allclose(model.predict(x, verbose=0), reference_predict(model, x),
+                                   rtol=1e-4, atol=1e-5)
+        sizes.append(plan.scratch_bytes)
+    assert sizes[0] == sizes[1] < 8 * 16 * 4 * 20  # a few (batch, units) blocks
+
+
 def test_a_long_call_frees_its_scratch_and_a_short_one_keeps_it(rng):
-    """One predict over 100,000 steps needs ~100 MB of scratch (the GRU's gates for every step,
-    its output sequence): freed when the call returns, while a short call's scratch is kept
-    for the next calls."""
+    """One predict over 100,000 steps needs ~100 MB of scratch (the GRU's output sequence):
+    freed when the call returns, while a short call's scratch is kept for the next calls."""
     import tracemalloc
 
     from gru_native.kernels.inference import SCRATCH_KEPT_BYTES
 
-    model = gn.Sequential([layers.GRU(64, return_sequences=True, input_shape=(None, 1)),
+    model = gn.Sequential([layers.GRU(250, return_sequences=True, input_shape=(None, 1)),
                            layers.Dense(1)])
     plan = model.inference_plan()
     model.predict(rng.normal(size=(1, 50, 1)), verbose=0)

@@ -299,6 +299,6 @@ def test_memory_errors_name_the_size_and_leave_the_model_usable(rng):
     np.testing.assert_array_equal(model.predict(x, verbose=0), before)
     model.fit(x, before, verbose=0)  # still trains
     big = gn.Sequential([layers.GRU(4096, recurrent_initializer="glorot_uniform",
-                                    input_shape=(None, 2))])
-    with pytest.raises(MemoryError, match="GiB"):  # the scratch of 64 x 200,000 steps x 3 x 4096
+                                    return_sequences=True, input_shape=(None, 2))])
+    with pytest.raises(MemoryError, match="GiB"):  # the output of 64 x 200,000 steps x 4096
         big.predict(np.zeros((64, 200_000, 2), np.float32), batch_size=64)

@@ -27,6 +27,7 @@ cdef extern from "gru.h" nogil:
 
     size_t gru_cache_size(const gru_shape *s)
     size_t gru_forward_work_size(const gru_shape *s)
+    size_t gru_inference_work_size(const gru_shape *s, int max_threads)
     size_t gru_backward_work_size(const gru_shape *s)
 
     void gru_forward_f32(const gru_shape *s, int max_threads, const float *x, const float *w,

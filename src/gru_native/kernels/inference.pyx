@@ -23,8 +23,8 @@ from .conv1d cimport (CONV1D_CAUSAL, CONV1D_SAME, CONV1D_VALID, conv1d_forward_w
 from .dense cimport dense_shape, run_dense_forward
 from .interrupt cimport gru_interrupt_watch, raise_if_interrupted, start_interruptible
 from .gru import bias_shape
-from .gru cimport gru_forward_reduced_f32, gru_forward_work_size, gru_shape, run_gru_forward
-from .lstm cimport (lstm_forward_reduced_f32, lstm_forward_work_size, lstm_shape,
+from .gru cimport gru_forward_reduced_f32, gru_inference_work_size, gru_shape, run_gru_forward
+from .lstm cimport (lstm_forward_reduced_f32, lstm_inference_work_size, lstm_shape,
                     run_lstm_forward)
 from .reduced cimport (REDUCED_BFLOAT16, REDUCED_INT8, reduced_calibrate, reduced_free,
                        reduced_matrix, reduced_new, reduced_sync)
@@ -965,11 +965,11 @@ cdef class InferencePlan:
             T = L.steps[x]
             if op.kind == OP_GRU:
                 _gru_shape(&g, op, B, T)
-                L.work = max(L.work, gru_forward_work_size(&g) + <size_t>B * g.H)
+                L.work = max(L.work, gru_inference_work_size(&g, nt) + <size_t>B * g.H)
                 L.steps[self.op_slots[op.out0]] = T if op.return_sequences else 0
             elif op.kind == OP_LSTM:
                 _lstm_shape(&l, op, B, T)
-                L.work = max(L.work, lstm_forward_work_size(&l) + 2 * <size_t>B * l.H)
+                L.work = max(L.work, lstm_inference_work_size(&l, nt) + 2 * <size_t>B * l.H)
                 L.steps[self.op_slots[op.out0]] = T if op.return_sequences else 0
             elif op.kind == OP_REPEAT:
                 L.steps[self.op_slots[op.out0]] = op.n
@@ -1054,10 +1054,10 @@ cdef void run_ops(floating *work, const Op *ops, int n_ops, const int *op_slots,
             width = <size_t>B * op.units
             if op.kind == OP_GRU:
                 _gru_shape(&g, op, B, L.steps[ins[0]])
-                h_last = work + gru_forward_work_size(&g)  # scratch after the work area
+                h_last = work + gru_inference_work_size(&g, nt)  # scratch after the work area
             else:
                 _lstm_shape(&l, op, B, L.steps[ins[0]])
-                h_last = work + lstm_forward_work_size(&l)
+                h_last = work + lstm_inference_work_size(&l, nt)
             c_last = h_last + width
             if states != NULL:  # a stream: from the carried states, updated in place
                 h_last, c_last = <floating *>states[2 * i], <floating *>states[2 * i + 1]

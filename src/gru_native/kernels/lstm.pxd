@@ -12,6 +12,7 @@ cdef extern from "lstm.h" nogil:
 
     size_t lstm_cache_size(const lstm_shape *s)
     size_t lstm_forward_work_size(const lstm_shape *s)
+    size_t lstm_inference_work_size(const lstm_shape *s, int max_threads)
     size_t lstm_backward_work_size(const lstm_shape *s)
 
     void lstm_forward_f32(const lstm_shape *s, int max_threads, const float *x, const float *w,
