@@ -9,7 +9,7 @@ inputs (fit gives its training data), for every int8 product:
 - a recurrent op's kernel: the layer's input at every step;
 - its recurrent kernel: the layer's state at every step;
 - a dense op's kernel: its input (at every step of a sequence).
-and made into the factors the int8 plan takes (`InferencePlan(..., calibration=)`)."""
+and made into the factors the int8 plan takes (`InferencePlan.calibrate`)."""
 
 from __future__ import annotations
 
