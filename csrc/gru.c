@@ -8,6 +8,7 @@
 #include "fastmath.h"
 #include "gru.h"
 #include "interrupt.h"
+#include "packed.h"
 #include "recurrent.h"
 #include "reduced.h"
 #include "threads.h"
@@ -25,9 +26,10 @@ size_t gru_cache_size(const gru_shape *s)
 size_t gru_forward_work_size(const gru_shape *s)
 {
     /* input projections of every step, one step's recurrent products, h * hmask, the two
-     * state buffers of units_forward (recurrent_impl.h) */
+     * state buffers of units_forward (recurrent_impl.h), U packed for the steps */
     return (size_t)s->B * s->T * 3 * s->H + (size_t)s->B * step_stride(s)
-           + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H;
+           + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H
+           + packed_size(s->H, 3 * s->H);
 }
 
 /* Whether a forward splits every step by units (recurrent_impl.h's units_forward): at
@@ -50,9 +52,9 @@ size_t gru_backward_work_size(const gru_shape *s)
     size_t bh = (size_t)s->B * s->H;
     /* gate gradients (input side, and the hidden side's n block when it differs), a step's
      * scratch, the carry; under recurrent dropout the gradient reaching h * hmask and h * hmask
-     * at every step; U^T */
+     * at every step; U^T, plain or packed (the larger) */
     return btg + (s->reset_after ? btg / 3 : 0) + (size_t)s->B * step_stride(s) + bh
-           + (s->masked_state ? bh + (size_t)s->T * bh : 0) + (size_t)3 * s->H * s->H;
+           + (s->masked_state ? bh + (size_t)s->T * bh : 0) + packed_size(3 * s->H, s->H);
 }
 
 /* The float32 activations on arrays, for the tests of their error bounds (cloned as the gate

@@ -23,6 +23,8 @@ typedef struct {
     REAL *h;      /* the running state, ends as h_last */
     REAL *y, *cache;
     const reduced_matrix *wq, *uq;  /* reduced-precision copies of w and u, or NULL */
+    const REAL *up;  /* u packed for the steps' products (reset_after: FN(packed_for_steps)), or
+                      * NULL */
     int gx_by_row;  /* each step's input projection made just before it (stepwise_input) */
 } FN(forward_call);
 
@@ -94,7 +96,7 @@ static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, in
 {
     const int H = c->s->H, G = 3 * H, S = 4 * H;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    FN(step_product)(c->uq, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
+    FN(step_product)(c->uq, c->up, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
                      c->gs + (size_t)lo * S, S);
     FN(gates_after)(c, lo, hi, k, 0, H);
 }
@@ -108,7 +110,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
     const REAL *b = c->b;
     REAL *gsl = c->gs + (size_t)lo * S;
     const REAL *hin = FN(recurrent_input)(c, lo, hi);
-    FN(step_product)(c->uq, hi - lo, 0, 2 * H, H, hin + (size_t)lo * H, H, c->u, G, gsl, S);
+    FN(step_product)(c->uq, NULL, hi - lo, 0, 2 * H, H, hin + (size_t)lo * H, H, c->u, G, gsl, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
         REAL *gr = c->gs + (size_t)bi * S;
@@ -123,7 +125,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
             gr[3 * H + j] = r * hr[j];
         }
     }
-    FN(step_product)(c->uq, hi - lo, 2 * H, H, H, gsl + 3 * H, S, c->u, G, gsl + 2 * H, S);
+    FN(step_product)(c->uq, NULL, hi - lo, 2 * H, H, H, gsl + 3 * H, S, c->u, G, gsl + 2 * H, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
         if (k >= len) continue;
@@ -195,15 +197,22 @@ static void FN(forward_with)(const gru_shape *s, int max_threads, const REAL *x,
     const int by_row = !units && stepwise_input(cache != NULL, s->reverse, lengths);
     /* the input projections of every step, or of one (gru_inference_work_size) */
     REAL *gx = work, *gs = gx + (size_t)s->B * (by_row ? 1 : s->T) * 3 * s->H;
-    const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, gs + (size_t)s->B * step_stride(s),
-                                h_last, y, cache, wq, uq, by_row};
+    const size_t bh = (size_t)s->B * s->H;
+    REAL *hm = gs + (size_t)s->B * step_stride(s);
+    /* past h * hmask and the two state buffers of units_forward; the reset gate before U takes
+     * parts of U in the middle of a step, left to the BLAS */
+    REAL *packed = hm + (s->masked_state ? 3 : 2) * bh;
+    const REAL *up = units || uq || !s->reset_after
+                         ? NULL
+                         : FN(packed_for_steps)((s->B + nt - 1) / nt, s->H, 3 * s->H, u, 3 * s->H,
+                                                0, packed);
+    const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, y, cache, wq, uq, up,
+                                by_row};
     gru_blas_single_thread();
     if (units) {
-        const size_t bh = (size_t)s->B * s->H;
         const FN(units_cell) cell = {s->B, s->T, s->F, s->H, 3, u, wq, uq, gx, gs,
                                      step_stride(s), &c, FN(gates_into)};
-        FN(units_forward)(&cell, units_nt, x, w, h0, lengths,
-                          gs + (size_t)s->B * step_stride(s) + (s->masked_state ? bh : 0),
+        FN(units_forward)(&cell, units_nt, x, w, h0, lengths, hm + (s->masked_state ? bh : 0),
                           h_last, y);
         return;
     }
@@ -232,7 +241,9 @@ void FN(gru_forward)(const gru_shape *s, int max_threads, const REAL *x, const R
 typedef struct {
     const gru_shape *s;
     const int *lengths;
-    const REAL *cache, *dy, *ut, *hmask;  /* ut: U^T, (3H, H) */
+    const REAL *cache, *dy, *hmask;
+    const REAL *ut, *utp;  /* U^T, (3H, H); or packed (reset_after: FN(packed_for_steps)), ut
+                            * unused */
     REAL *dgx;        /* (B, T, 3H) gradient of x W + b_x, by position */
     REAL *dghn;       /* (B, T, H) gradient of h U_n + b_hn (reset_after; its z, r blocks are dgx's) */
     REAL *ds;         /* one step's gate gradients, step_stride(s) per row */
@@ -249,10 +260,12 @@ static void FN(add_recurrent_grad)(const FN(backward_call) *c, int lo, int hi, c
     const int H = c->s->H;
     const REAL *ut_part = c->ut + (size_t)first * H;
     if (!c->hmask) {
-        GEMM(0, 0, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, ut_part, H, 1, c->carry + (size_t)lo * H, H);
+        FN(step_gemm)(c->utp, hi - lo, H, k, d + (size_t)lo * ld, ld, ut_part, H, 1,
+                      c->carry + (size_t)lo * H, H);
         return;
     }
-    GEMM(0, 0, hi - lo, H, k, 1, d + (size_t)lo * ld, ld, ut_part, H, 0, c->dhm + (size_t)lo * H, H);
+    FN(step_gemm)(c->utp, hi - lo, H, k, d + (size_t)lo * ld, ld, ut_part, H, 0,
+                  c->dhm + (size_t)lo * H, H);
     for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry[i] += c->hmask[i] * c->dhm[i];
 }
 
@@ -419,10 +432,15 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
     const size_t bh = (size_t)s->B * s->H;
     REAL *dhm = carry + bh, *hsm = dhm + bh;
     REAL *ut = carry + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
-    const FN(backward_call) c = {s, lengths, cache, dy, ut, hmask, dgx, dghn, ds, carry, dhm, hsm};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
+    /* the reset gate before U takes parts of U^T, left to the BLAS */
+    const REAL *utp = s->reset_after ? FN(packed_for_steps)((s->B + nt - 1) / nt, 3 * s->H, s->H,
+                                                            u, 3 * s->H, 1, ut)
+                                     : NULL;
+    const FN(backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, dghn, ds, carry,
+                                 dhm, hsm};
     gru_blas_single_thread();
-    FN(transpose)(s->H, 3 * s->H, u, ut);
+    if (!utp) FN(transpose)(s->H, 3 * s->H, u, ut);
     if (nt == 1) {
         FN(backward_rows)(&c, w, dh_last, dx, dh0, 0, s->B);
         FN(weight_grads)(&c, x, dw, du, db, 0, 3 * s->H);

@@ -8,6 +8,7 @@
 #include "fastmath.h"
 #include "interrupt.h"
 #include "lstm.h"
+#include "packed.h"
 #include "recurrent.h"
 #include "reduced.h"
 #include "threads.h"
@@ -21,9 +22,10 @@ size_t lstm_cache_size(const lstm_shape *s)
 size_t lstm_forward_work_size(const lstm_shape *s)
 {
     /* input projections of every step; one step's h U and tanh(c') (5H per sequence); h * hmask;
-     * the two state buffers of units_forward (recurrent_impl.h) */
+     * the two state buffers of units_forward (recurrent_impl.h); U packed for the steps */
     return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 5 * s->H
-           + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H;
+           + (s->masked_state ? (size_t)s->B * s->H : 0) + 2 * (size_t)s->B * s->H
+           + packed_size(s->H, 4 * s->H);
 }
 
 /* Whether a forward splits every step by units (recurrent_impl.h's units_forward): at
@@ -43,10 +45,10 @@ size_t lstm_inference_work_size(const lstm_shape *s, int max_threads)
 size_t lstm_backward_work_size(const lstm_shape *s)
 {
     /* gate gradients of every step, one step's, and the two carries; under recurrent dropout the
-     * gradient reaching h * hmask and h * hmask at every step; U^T */
+     * gradient reaching h * hmask and h * hmask at every step; U^T, plain or packed (the larger) */
     const size_t bh = (size_t)s->B * s->H;
     return (size_t)s->B * s->T * 4 * s->H + (size_t)s->B * 4 * s->H + 2 * bh
-           + (s->masked_state ? bh + (size_t)s->T * bh : 0) + (size_t)4 * s->H * s->H;
+           + (s->masked_state ? bh + (size_t)s->T * bh : 0) + packed_size(4 * s->H, s->H);
 }
 
 #define REAL float

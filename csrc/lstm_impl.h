@@ -19,6 +19,7 @@ typedef struct {
     REAL *h, *c;         /* the running states, end as h_last and c_last */
     REAL *y, *cache;
     const reduced_matrix *wq, *uq;  /* reduced-precision copies of w and u, or NULL */
+    const REAL *up;      /* u packed for the steps' products (FN(packed_for_steps)), or NULL */
     int gx_by_row;       /* each step's input projection made just before it (stepwise_input) */
 } FN(lstm_forward_call);
 
@@ -72,7 +73,7 @@ static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo, int hi, int k)
         for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->hm[i] = c->h[i] * c->hmask[i];
         hin = c->hm;
     }
-    FN(step_product)(c->uq, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
+    FN(step_product)(c->uq, c->up, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
                      c->gs + (size_t)lo * S, S);
     FN(lstm_gates)(c, lo, hi, k, 0, H);
 }
@@ -127,8 +128,12 @@ static void FN(lstm_forward_with)(const lstm_shape *s, int max_threads, const RE
     /* the input projections of every step, or of one (lstm_inference_work_size) */
     REAL *gx = work, *gs = gx + (size_t)s->B * (by_row ? 1 : s->T) * 4 * s->H;
     REAL *hm = gs + (size_t)s->B * 5 * s->H;
+    /* past h * hmask and the two state buffers of units_forward */
+    REAL *packed = hm + (size_t)(s->masked_state ? 3 : 2) * s->B * s->H;
+    const REAL *up = units || uq ? NULL : FN(packed_for_steps)((s->B + nt - 1) / nt, s->H, 4 * s->H,
+                                                               u, 4 * s->H, 0, packed);
     const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
-                                     cache, wq, uq, by_row};
+                                     cache, wq, uq, up, by_row};
     gru_blas_single_thread();
     if (units) {
         const size_t bh = (size_t)s->B * s->H;
@@ -166,7 +171,8 @@ void FN(lstm_forward)(const lstm_shape *s, int max_threads, const REAL *x, const
 typedef struct {
     const lstm_shape *s;
     const int *lengths;
-    const REAL *cache, *dy, *ut, *hmask;  /* ut: U^T, (4H, H) */
+    const REAL *cache, *dy, *hmask;
+    const REAL *ut, *utp;  /* U^T, (4H, H); or packed (FN(packed_for_steps)), ut unused */
     REAL *dgx;             /* (B, T, 4H) gradient of the gate pre-activations, by position */
     REAL *ds;              /* one step's, 4H per row */
     REAL *carry_h, *carry_c;
@@ -208,10 +214,10 @@ GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, 
      * carry: their dA is zero) */
     const REAL *dsl = c->ds + (size_t)lo * G;
     if (!c->hmask) {
-        GEMM(0, 0, hi - lo, H, G, 1, dsl, G, c->ut, H, 1, c->carry_h + (size_t)lo * H, H);
+        FN(step_gemm)(c->utp, hi - lo, H, G, dsl, G, c->ut, H, 1, c->carry_h + (size_t)lo * H, H);
         return;
     }
-    GEMM(0, 0, hi - lo, H, G, 1, dsl, G, c->ut, H, 0, c->dhm + (size_t)lo * H, H);
+    FN(step_gemm)(c->utp, hi - lo, H, G, dsl, G, c->ut, H, 0, c->dhm + (size_t)lo * H, H);
     for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry_h[i] += c->hmask[i] * c->dhm[i];
 }
 
@@ -263,11 +269,12 @@ void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, cons
     const size_t bh = (size_t)s->B * s->H;
     REAL *dhm = carry_c + bh, *hsm = dhm + bh;
     REAL *ut = carry_c + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
-    const FN(lstm_backward_call) c = {s, lengths, cache, dy, ut, hmask, dgx, ds, carry_h, carry_c,
-                                      dhm, hsm};
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
+    const REAL *utp = FN(packed_for_steps)((s->B + nt - 1) / nt, 4 * s->H, s->H, u, 4 * s->H, 1, ut);
+    const FN(lstm_backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, ds, carry_h,
+                                      carry_c, dhm, hsm};
     gru_blas_single_thread();
-    FN(transpose)(s->H, 4 * s->H, u, ut);
+    if (!utp) FN(transpose)(s->H, 4 * s->H, u, ut);
     if (nt == 1) {
         FN(lstm_backward_rows)(&c, w, dh_last, dc_last, dx, dh0, dc0, 0, s->B);
         FN(lstm_weight_grads)(&c, x, dw, du, db, 0, 4 * s->H);

@@ -98,12 +98,53 @@ GRU_SIMD_CLONES static void FN(row_times_matrix)(int k, int n, const REAL *x, co
     }
 }
 
-/* A step's recurrent product, FN(product) of m rows: up to STEP_ROWS_DIRECT rows (one-sequence
- * prediction, streaming) in float32/float64 row by row, more through the BLAS. */
 #define STEP_ROWS_DIRECT 2
-static void FN(step_product)(const reduced_matrix *q, int m, int j, int n, int k, const REAL *a,
-                             int lda, const REAL *b, int ldb, REAL *c, int ldc)
+
+/* The (k, n) matrix b packed into p (packed.h) for the products of steps of up to `rows` rows,
+ * when that is their fastest path: float32 on a CPU with the packed kernel, more rows than
+ * the direct loop below takes. Returns p, or NULL (b not packed: the steps take the BLAS). */
+static const REAL *FN(packed_for_steps)(int rows, int k, int n, const REAL *b, int ldb,
+                                        int transposed, REAL *p)
 {
+#if REDUCED_PRODUCTS
+    if (rows > STEP_ROWS_DIRECT && packed_native()) {
+        packed_pack(k, n, b, ldb, transposed, p);
+        return p;
+    }
+#else
+    (void)rows, (void)k, (void)n, (void)b, (void)ldb, (void)transposed, (void)p;
+#endif
+    return NULL;
+}
+
+/* c = beta c + a b (beta 0 or 1) for a step's m rows, b (k, n) read from its packed copy when
+ * given (FN(packed_for_steps)), else through the BLAS. */
+static void FN(step_gemm)(const REAL *packed, int m, int n, int k, const REAL *a, int lda,
+                          const REAL *b, int ldb, int beta, REAL *c, int ldc)
+{
+#if REDUCED_PRODUCTS
+    if (packed) {
+        packed_matmul(m, k, n, a, lda, packed, c, ldc, beta);
+        return;
+    }
+#else
+    (void)packed;
+#endif
+    GEMM(0, 0, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* A step's recurrent product, FN(product) of m rows with columns [j, j + n) of b: up to
+ * STEP_ROWS_DIRECT rows (one-sequence prediction, streaming) in float32/float64 row by row,
+ * more from b's packed copy of those columns when given (FN(packed_for_steps)), else through
+ * the BLAS. */
+static void FN(step_product)(const reduced_matrix *q, const REAL *packed, int m, int j, int n,
+                             int k, const REAL *a, int lda, const REAL *b, int ldb, REAL *c,
+                             int ldc)
+{
+    if (packed && !q && m > STEP_ROWS_DIRECT) {
+        FN(step_gemm)(packed, m, n, k, a, lda, b + j, ldb, 0, c, ldc);
+        return;
+    }
     if (q || m > STEP_ROWS_DIRECT) {
         FN(product)(q, (size_t)m, j, n, k, a, lda, b, ldb, c, ldc);
         return;
@@ -145,7 +186,7 @@ static void FN(units_team)(const FN(units_cell) *cell, const REAL *x, const REAL
         const REAL *hin = hbuf + (k % 2) * bh;
         REAL *hout = hbuf + ((k + 1) % 2) * bh;
         for (int g = 0; g < cell->gates; g++)
-            FN(step_product)(cell->uq, B, g * H + j0, j1 - j0, H, hin, H, cell->u, G,
+            FN(step_product)(cell->uq, NULL, B, g * H + j0, j1 - j0, H, hin, H, cell->u, G,
                              cell->gs + g * H + j0, cell->gs_stride);
         for (int bi = 0; bi < B; bi++)  /* a GRU's update reads h, and ended rows keep it */
             memcpy(hout + (size_t)bi * H + j0, hin + (size_t)bi * H + j0, width);

@@ -3,8 +3,8 @@
 # the CPU has, so a test run on one machine tests one clone. This builds the package with each
 # other clone alone (CMake's GRU_CLONE) that this CPU can run, below the one the normal test run
 # takes, and runs the kernel tests on it (one build dir: the second build recompiles only the
-# kernels); on the baseline, the reduced-precision products take
-# their portable loops too (csrc/reduced.h), as on a CPU without AVX512_BF16 and VNNI.
+# kernels); on the baseline, the reduced-precision products take their portable loops too
+# (csrc/reduced.h), as on a CPU without AVX512_BF16 and VNNI.
 set -euo pipefail
 start=$SECONDS
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,12 +28,14 @@ for clone in "${clones[@]}"; do
     "$py" -m pip install -q --no-build-isolation --no-deps --force-reinstall \
         --config-settings=cmake.define.GRU_CLONE="$clone" --config-settings=build-dir="$tmp/build" "$repo"
     echo "test_clones.sh: $clone built after $((SECONDS - start)) s"
-    # -p no:cacheprovider: write no .pytest_cache into the shared work tree
     reduced=native
     [[ $clone == x86-64 ]] && reduced=portable
-    # not the interrupt and fork tests (signals and processes) nor the convolution and dense ones
-    # (no clones in their kernels): the same code in every clone
-    (cd "$repo" && GRU_NATIVE_REDUCED=$reduced "$py" -m pytest -q -p no:cacheprovider tests/kernels \
+    # Neither clone's CPU has AVX-512: the recurrent steps' products take the BLAS
+    # (csrc/packed.h), not the packed kernel of the normal test run. Not the interrupt and fork
+    # tests (signals and processes) nor the convolution and dense ones (no clones in their
+    # kernels): the same code in every clone. -p no:cacheprovider: no .pytest_cache written into
+    # the shared work tree.
+    (cd "$repo" && GRU_NATIVE_REDUCED=$reduced GRU_NATIVE_PACKED=blas "$py" -m pytest -q -p no:cacheprovider tests/kernels \
         --deselect tests/kernels/test_interrupt.py --deselect tests/kernels/test_fork.py \
         --deselect tests/kernels/test_conv1d.py --deselect tests/kernels/test_dense_kernels.py) \
         || { status=1; echo "test_clones.sh: $clone FAILED"; }

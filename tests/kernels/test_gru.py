@@ -181,6 +181,32 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, res
         assert_close(h_last, rh, TOL[dtype], "h_last")
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("use_mask", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batch_step_products_match_numpy_reference(rng, reset_after, use_mask, threads):
+    """A batch's step products in float32 read U packed in tiles of 64 columns (csrc/packed.h)
+    where the CPU has AVX-512 (reset_after; the BLAS elsewhere): 3H = 300 columns forward, 100
+    backward, both ending in a partial tile, and 13 rows (7 and 6 on two threads) in blocks of
+    four ending in a partial one. Forward and backward against the reference."""
+    T, I, H, B = 6, 5, 100, 13
+    x, W, U, b, h0 = random_gru(rng, T, I, H, B, reset_after, np.float32, scale=0.2)
+    hmask = recurrent_mask_for(rng, H, B, np.float32, rate=0.1) if use_mask else None
+    dy = rng.normal(size=(B, T, H)).astype(np.float32)
+    dh = rng.normal(size=(B, H)).astype(np.float32)
+    opts = dict(reset_after=reset_after, recurrent_mask=hmask)
+    y, h_last, cache = gru_native.gru_forward(x, W, U, b, h0, training=True, n_threads=threads,
+                                              **opts)
+    grads = gru_native.gru_backward(cache, dy, dh, need_dx=True, need_dh0=True, n_threads=threads)
+    inferred, _, _ = gru_native.gru_forward(x, W, U, b, h0, n_threads=threads, **opts)
+    opts["hmask"] = opts.pop("recurrent_mask")
+    ry, rh, tape = ref.forward(x, W, U, b, h0, **opts)
+    want = (ry, rh) + ref.backward(x, W, U, tape, dy, dh, **opts)
+    names = ["y", "h_last", "dx", "dh0", "dkernel", "drecurrent", "dbias"]
+    for name, g, w in zip(names + ["inferred y"], (y, h_last) + grads + (inferred,), want + (ry,)):
+        assert_close(g, w, TOL[np.float32], name)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("reverse, use_lengths", [

@@ -74,6 +74,28 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, dty
         assert_close(got, want, TOL[dtype], name)
 
 
+@pytest.mark.parametrize("use_mask", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batch_step_products_match_numpy_reference(rng, use_mask, threads):
+    """A batch's step products in float32 read U packed in tiles of 64 columns (csrc/packed.h)
+    where the CPU has AVX-512 (the BLAS elsewhere): 4H = 400 columns forward, 100 backward,
+    both ending in a partial tile, and 13 rows (7 and 6 on two threads) in blocks of four
+    ending in a partial one. Forward and backward against the reference."""
+    T, I, H, B = 6, 5, 100, 13
+    x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, np.float32, scale=0.2)
+    hmask = recurrent_mask_for(rng, H, B, np.float32, rate=0.1) if use_mask else None
+    dy, dh, dc = output_grads(rng, T, H, B, "yhc", np.float32)
+    y, h_last, c_last, cache = lstm_forward(x, W, U, b, h0, c0, training=True,
+                                            recurrent_mask=hmask, n_threads=threads)
+    grads = lstm_backward(cache, dy, dh, dc, need_dh0=True, n_threads=threads)
+    inferred = lstm_forward(x, W, U, b, h0, c0, recurrent_mask=hmask, n_threads=threads)[0]
+    ry, rh, rc, tape = ref.forward(x, W, U, b, h0, c0, None, False, hmask)
+    want = (ry, rh, rc) + ref.backward(x, W, U, tape, dy, dh, dc, None, False, hmask)
+    for name, g, w in zip(NAMES + ["inferred y"], (y, h_last, c_last) + grads + (inferred,),
+                          want + (ry,)):
+        assert_close(g, w, TOL[np.float32], name)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reverse, use_lengths", [
     (False, False), (True, False), (False, True), (True, True)])
