@@ -99,15 +99,20 @@ GRU_SIMD_CLONES static void FN(row_times_matrix)(int k, int n, const REAL *x, co
 }
 
 #define STEP_ROWS_DIRECT 2
+/* Multiply-adds of a step's product from which the BLAS packs its operand at every call:
+ * OpenBLAS multiplies smaller products with its small-matrix kernels, without packing, as fast
+ * as the packed kernel. */
+#define STEP_PACKED_MIN 1e6
 
 /* The (k, n) matrix b packed into p (packed.h) for the products of steps of up to `rows` rows,
- * when that is their fastest path: float32 on a CPU with the packed kernel, more rows than
- * the direct loop below takes. Returns p, or NULL (b not packed: the steps take the BLAS). */
+ * when that is their fastest path: float32 on a CPU with the packed kernel, more rows than the
+ * direct loop below takes, products the BLAS would pack b for. Returns p, or NULL (b not
+ * packed: the steps take the BLAS). */
 static const REAL *FN(packed_for_steps)(int rows, int k, int n, const REAL *b, int ldb,
                                         int transposed, REAL *p)
 {
 #if REDUCED_PRODUCTS
-    if (rows > STEP_ROWS_DIRECT && packed_native()) {
+    if (rows > STEP_ROWS_DIRECT && (double)rows * k * n >= STEP_PACKED_MIN && packed_native()) {
         packed_pack(k, n, b, ldb, transposed, p);
         return p;
     }

@@ -77,11 +77,12 @@ def test_step_products_of_one_or_two_sequences_match_numpy_reference(rng, B, dty
 @pytest.mark.parametrize("use_mask", [False, True])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_batch_step_products_match_numpy_reference(rng, use_mask, threads):
-    """A batch's step products in float32 read U packed in tiles of 64 columns (csrc/packed.h)
-    where the CPU has AVX-512 (the BLAS elsewhere): 4H = 400 columns forward, 100 backward,
-    both ending in a partial tile, and 13 rows (7 and 6 on two threads) in blocks of four
-    ending in a partial one. Forward and backward against the reference."""
-    T, I, H, B = 6, 5, 100, 13
+    """A batch's step products in float32 of 10^6 multiply-adds or more read U packed in tiles
+    of 64 columns (csrc/packed.h) where the CPU has AVX-512 (the BLAS elsewhere): 4H = 600
+    columns forward, 150 backward, both ending in a partial tile, and 27 rows (14 and 13 on two
+    threads) in blocks of four ending in a partial one. Forward and backward against the
+    reference."""
+    T, I, H, B = 4, 5, 150, 27
     x, W, U, b, h0, c0 = random_lstm(rng, T, I, H, B, np.float32, scale=0.2)
     hmask = recurrent_mask_for(rng, H, B, np.float32, rate=0.1) if use_mask else None
     dy, dh, dc = output_grads(rng, T, H, B, "yhc", np.float32)
