@@ -1,5 +1,6 @@
 /* Sizes of the LSTM kernels; the kernels themselves are written once in lstm_impl.h and
  * instantiated below for float and double. */
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>

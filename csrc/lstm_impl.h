@@ -174,7 +174,9 @@ typedef struct {
     const REAL *cache, *dy, *hmask;
     const REAL *ut, *utp;  /* U^T, (4H, H); or packed (FN(packed_for_steps)), ut unused */
     REAL *dgx;             /* (B, T, 4H) gradient of the gate pre-activations, by position */
-    REAL *ds;              /* one step's, 4H per row */
+    REAL *ds;              /* one step's, 4H per row (without ds_in_dgx) */
+    int ds_in_dgx;         /* every row at one position (not reversed with lengths): a step's
+                            * product reads its rows of dgx, ds unused */
     REAL *carry_h, *carry_c;
     REAL *dhm;             /* (B, H) gradient reaching h * hmask (with hmask only) */
     REAL *hsm;             /* (B, T, H) h * hmask by position, for dU (with hmask only) */
@@ -186,9 +188,10 @@ GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, 
     const lstm_shape *s = c->s;
     const int T = s->T, H = s->H, G = 4 * H;
     const size_t bth = (size_t)s->B * T * H;
+    const int pos = step_pos(s->reverse, T, k);  /* every row's, with ds_in_dgx */
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, T);
-        REAL *dsr = c->ds + (size_t)bi * G;
+        REAL *dsr = c->ds_in_dgx ? c->dgx + ((size_t)bi * T + pos) * G : c->ds + (size_t)bi * G;
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *cp = c->cache + bth + o * H, *gates = c->cache + 2 * bth + o * G;
@@ -199,25 +202,27 @@ GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, 
             const REAL dh = ch[j] + (dyr ? dyr[j] : 0);
             const REAL i = gates[j], f = gates[H + j], g = gates[2 * H + j], og = gates[3 * H + j];
             const REAL dc = cc[j] + dh * og * (1 - tc[j] * tc[j]);
-            dgxr[j] = dsr[j] = dc * g * i * (1 - i);
-            dgxr[H + j] = dsr[H + j] = dc * cp[j] * f * (1 - f);
-            dgxr[2 * H + j] = dsr[2 * H + j] = dc * i * (1 - g * g);
-            dgxr[3 * H + j] = dsr[3 * H + j] = dh * tc[j] * og * (1 - og);
+            dgxr[j] = dc * g * i * (1 - i);
+            dgxr[H + j] = dc * cp[j] * f * (1 - f);
+            dgxr[2 * H + j] = dc * i * (1 - g * g);
+            dgxr[3 * H + j] = dh * tc[j] * og * (1 - og);
             cc[j] = dc * f;
             ch[j] = 0;  /* dh_{t-1} is all from the recurrent product below */
         }
+        if (dsr != dgxr) memcpy(dsr, dgxr, (size_t)G * sizeof(REAL));
         if (c->hmask)
             for (int j = 0; j < H; j++)
                 c->hsm[o * H + j] = c->cache[o * H + j] * c->hmask[(size_t)bi * H + j];
     }
     /* dh_{t-1} = dA U^T, through hmask under recurrent dropout (rows past their end keep their
      * carry: their dA is zero) */
-    const REAL *dsl = c->ds + (size_t)lo * G;
+    const REAL *dsl = c->ds_in_dgx ? c->dgx + ((size_t)lo * T + pos) * G : c->ds + (size_t)lo * G;
+    const int ld = c->ds_in_dgx ? T * G : G;
     if (!c->hmask) {
-        FN(step_gemm)(c->utp, hi - lo, H, G, dsl, G, c->ut, H, 1, c->carry_h + (size_t)lo * H, H);
+        FN(step_gemm)(c->utp, hi - lo, H, G, dsl, ld, c->ut, H, 1, c->carry_h + (size_t)lo * H, H);
         return;
     }
-    FN(step_gemm)(c->utp, hi - lo, H, G, dsl, G, c->ut, H, 0, c->dhm + (size_t)lo * H, H);
+    FN(step_gemm)(c->utp, hi - lo, H, G, dsl, ld, c->ut, H, 0, c->dhm + (size_t)lo * H, H);
     for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry_h[i] += c->hmask[i] * c->dhm[i];
 }
 
@@ -271,8 +276,10 @@ void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, cons
     REAL *ut = carry_c + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
     const REAL *utp = FN(packed_for_steps)((s->B + nt - 1) / nt, 4 * s->H, s->H, u, 4 * s->H, 1, ut);
-    const FN(lstm_backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, ds, carry_h,
-                                      carry_c, dhm, hsm};
+    /* a step's rows of dgx, T * 4H apart, as the product's operand (its row stride an int) */
+    const int ds_in_dgx = !(s->reverse && lengths) && (size_t)s->T * 4 * s->H <= INT_MAX;
+    const FN(lstm_backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, ds, ds_in_dgx,
+                                      carry_h, carry_c, dhm, hsm};
     gru_blas_single_thread();
     if (!utp) FN(transpose)(s->H, 4 * s->H, u, ut);
     if (nt == 1) {
