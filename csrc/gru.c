@@ -72,7 +72,7 @@ GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 }
 
 #define REAL float
-#define REDUCED_PRODUCTS 1
+#define FLOAT32_PRODUCTS 1
 #define FN(name) name##_f32
 #define GEMM gemm_f32
 #define SIGMOID sigmoid_f32
@@ -80,7 +80,7 @@ GRU_SIMD_CLONES void gru_tanh_f32(const float *x, float *y, size_t n)
 #include "recurrent_impl.h"
 #include "gru_impl.h"
 #undef REAL
-#undef REDUCED_PRODUCTS
+#undef FLOAT32_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID
@@ -96,7 +96,7 @@ void gru_forward_reduced_f32(const gru_shape *s, int max_threads, const float *x
 }
 
 #define REAL double
-#define REDUCED_PRODUCTS 0
+#define FLOAT32_PRODUCTS 0
 #define FN(name) name##_f64
 #define GEMM gemm_f64
 #define SIGMOID sigmoid_f64
@@ -104,7 +104,7 @@ void gru_forward_reduced_f32(const gru_shape *s, int max_threads, const float *x
 #include "recurrent_impl.h"
 #include "gru_impl.h"
 #undef REAL
-#undef REDUCED_PRODUCTS
+#undef FLOAT32_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID

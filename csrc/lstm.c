@@ -53,7 +53,7 @@ size_t lstm_backward_work_size(const lstm_shape *s)
 }
 
 #define REAL float
-#define REDUCED_PRODUCTS 1
+#define FLOAT32_PRODUCTS 1
 #define FN(name) name##_f32
 #define GEMM gemm_f32
 #define SIGMOID sigmoid_f32
@@ -61,7 +61,7 @@ size_t lstm_backward_work_size(const lstm_shape *s)
 #include "recurrent_impl.h"
 #include "lstm_impl.h"
 #undef REAL
-#undef REDUCED_PRODUCTS
+#undef FLOAT32_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID
@@ -77,7 +77,7 @@ void lstm_forward_reduced_f32(const lstm_shape *s, int max_threads, const float 
 }
 
 #define REAL double
-#define REDUCED_PRODUCTS 0
+#define FLOAT32_PRODUCTS 0
 #define FN(name) name##_f64
 #define GEMM gemm_f64
 #define SIGMOID sigmoid_f64
@@ -85,7 +85,7 @@ void lstm_forward_reduced_f32(const lstm_shape *s, int max_threads, const float 
 #include "recurrent_impl.h"
 #include "lstm_impl.h"
 #undef REAL
-#undef REDUCED_PRODUCTS
+#undef FLOAT32_PRODUCTS
 #undef FN
 #undef GEMM
 #undef SIGMOID

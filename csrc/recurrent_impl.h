@@ -1,5 +1,7 @@
 /* REAL-typed helpers of the recurrent kernels: gru.c and lstm.c include this file before their
- * kernels, once per REAL (float, double), as they include those. */
+ * kernels, once per REAL (float, double), as they include those. FLOAT32_PRODUCTS is 1 in the
+ * float instantiation, whose products may read a reduced-precision (reduced.h) or packed
+ * (packed.h) copy of the weights. */
 
 /* Zero what sequence bi holds past its length len in a (B, T, width) array. */
 static void FN(zero_tail)(int T, int bi, int len, REAL *a, int width)
@@ -14,7 +16,7 @@ static void FN(zero_tail)(int T, int bi, int len, REAL *a, int width)
 static void FN(product)(const reduced_matrix *q, size_t rows, int j, int n, int k, const REAL *a,
                         int lda, const REAL *w, int ldw, REAL *c, int ldc)
 {
-#if REDUCED_PRODUCTS
+#if FLOAT32_PRODUCTS
     if (q) {
         reduced_matmul(q, rows, j, j + n, a, (size_t)lda, c, (size_t)ldc);
         return;
@@ -111,7 +113,7 @@ GRU_SIMD_CLONES static void FN(row_times_matrix)(int k, int n, const REAL *x, co
 static const REAL *FN(packed_for_steps)(int rows, int k, int n, const REAL *b, int ldb,
                                         int transposed, REAL *p)
 {
-#if REDUCED_PRODUCTS
+#if FLOAT32_PRODUCTS
     if (rows > STEP_ROWS_DIRECT && (double)rows * k * n >= STEP_PACKED_MIN && packed_native()) {
         packed_pack(k, n, b, ldb, transposed, p);
         return p;
@@ -127,7 +129,7 @@ static const REAL *FN(packed_for_steps)(int rows, int k, int n, const REAL *b, i
 static void FN(step_gemm)(const REAL *packed, int m, int n, int k, const REAL *a, int lda,
                           const REAL *b, int ldb, int beta, REAL *c, int ldc)
 {
-#if REDUCED_PRODUCTS
+#if FLOAT32_PRODUCTS
     if (packed) {
         packed_matmul(m, k, n, a, lda, packed, c, ldc, beta);
         return;

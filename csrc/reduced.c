@@ -3,10 +3,10 @@
  *
  * Layout: k is cut in groups of two values, the group count rounded up with zeros, and the
  * columns in panels of 16 (the last one padded with zeros); one entry holds a group's two
- * weights of one column (a 32-bit word of two bfloat16, or 16 bits of two int8), and a
- * panel's entries lie group after group (entry_index). One broadcast 32-bit word of x (two
- * bfloat16 or two int16) then multiplies 16 columns' entries per instruction (vdpbf16ps,
- * vpdpwssd: two products a lane; int8 entries are widened to int16 in the register), and a
+ * weights of one column (a 32-bit word of two bfloat16, or of two int8 values as int16, so
+ * that the product widens nothing), and a panel's entries lie group after group
+ * (entry_index). One broadcast 32-bit word of x (two bfloat16 or two int16) then multiplies 16
+ * columns' entries per instruction (vdpbf16ps, vpdpwssd: two products a lane), and a
  * tile reads each of its panels from start to end: one row's product streams through memory
  * instead of taking 64 bytes of every row of a row-major matrix (which one core reads more
  * slowly). */
@@ -29,8 +29,8 @@ struct reduced_matrix {
     int kind, k, n;
     int native;       /* 1: this CPU's instruction, 0: the portable loop */
     int packed;       /* 0 until the first reduced_sync */
-    uint32_t *words;  /* bfloat16: (panels, groups, PANEL) words of two bfloat16 */
-    uint16_t *pairs;  /* int8: (panels, groups, PANEL) pairs of int8, the first in the low byte */
+    uint32_t *words;  /* (panels, groups, PANEL) words of two bfloat16 or two int16 (int8's
+                       * values), the first in the low half */
     float *scale;     /* int8: per column */
     float *source;    /* the float32 weights last packed, (k, n) */
     float *feedback;  /* int8 calibrated: the (k, k) factor of reduced_calibrate, else NULL */
@@ -40,7 +40,7 @@ struct reduced_matrix {
 static int groups_of(const reduced_matrix *m) { return (m->k + 1) / 2; }
 static int panels_of(const reduced_matrix *m) { return (m->n + PANEL - 1) / PANEL; }
 
-/* Where the entry of group g and column j lies in words or pairs. */
+/* Where the entry of group g and column j lies in words. */
 static size_t entry_index(const reduced_matrix *m, int g, int j)
 {
     return ((size_t)(j / PANEL) * groups_of(m) + g) * PANEL + j % PANEL;
@@ -95,14 +95,11 @@ reduced_matrix *reduced_new(int kind, int k, int n, int portable)
     m->native = !portable && reduced_native(kind);
     const size_t entries = (size_t)panels_of(m) * groups_of(m) * PANEL;
     m->source = malloc((size_t)k * n * sizeof *m->source);
-    int ok = m->source != NULL;
-    if (kind == REDUCED_BFLOAT16) {
-        m->words = calloc(entries, sizeof *m->words);
-        ok = ok && m->words;
-    } else {
-        m->pairs = calloc(entries, sizeof *m->pairs);
+    m->words = calloc(entries, sizeof *m->words);
+    int ok = m->source && m->words;
+    if (kind == REDUCED_INT8) {
         m->scale = malloc((size_t)n * sizeof *m->scale);
-        ok = ok && m->pairs && m->scale;
+        ok = ok && m->scale;
     }
     if (!ok) {
         reduced_free(m);
@@ -115,7 +112,6 @@ void reduced_free(reduced_matrix *m)
 {
     if (!m) return;
     free(m->words);
-    free(m->pairs);
     free(m->scale);
     free(m->source);
     free(m->feedback);
@@ -150,12 +146,12 @@ static void pack_int8(reduced_matrix *m, const float *a)
         m->scale[j] = top / 127;
     }
     float *w = m->feedback ? memcpy(m->work, a, (size_t)k * n * sizeof *a) : (float *)a;
-    memset(m->pairs, 0, (size_t)panels_of(m) * groups_of(m) * PANEL * sizeof *m->pairs);
+    memset(m->words, 0, (size_t)panels_of(m) * groups_of(m) * PANEL * sizeof *m->words);
     for (int i = 0; i < k; i++) {
         float *row = w + (size_t)i * n;
         for (int j = 0; j < n; j++) {
             const int q = int8_of(row[j], m->scale[j] > 0 ? 1 / m->scale[j] : 0);
-            m->pairs[entry_index(m, i / 2, j)] |= (uint16_t)((uint8_t)(int8_t)q << (8 * (i % 2)));
+            m->words[entry_index(m, i / 2, j)] |= (uint32_t)(uint16_t)(int16_t)q << (16 * (i % 2));
             if (m->feedback) row[j] = (row[j] - q * m->scale[j]) / m->feedback[(size_t)i * k + i];
         }
         if (!m->feedback) continue;
@@ -292,14 +288,14 @@ GRU_SIMD_CLONES static void int8_tile_portable(const reduced_matrix *m, int R, i
 {
     for (int r = 0; r < R; r++)
         for (int p = j / PANEL; p * PANEL < j + w; p++) {
-            const uint16_t *base = m->pairs + entry_index(m, g0, p * PANEL);
+            const uint32_t *base = m->words + entry_index(m, g0, p * PANEL);
             int32_t acc[PANEL] = {0};
             for (int g = 0; g < ng; g++) {
                 const int16_t *xq = (const int16_t *)(xw + r * ldw + g);
-                const uint16_t *bg = base + (size_t)g * PANEL;
+                const uint32_t *bg = base + (size_t)g * PANEL;
 #pragma omp simd
                 for (int i = 0; i < PANEL; i++)
-                    acc[i] += xq[0] * (int8_t)(bg[i] & 0xff) + xq[1] * (int8_t)(bg[i] >> 8);
+                    acc[i] += xq[0] * (int16_t)(bg[i] & 0xffff) + xq[1] * (int16_t)(bg[i] >> 16);
             }
             const int c0 = p * PANEL > j ? p * PANEL : j;
             const int c1 = p * PANEL + PANEL < j + w ? p * PANEL + PANEL : j + w;
@@ -343,20 +339,12 @@ static inline void tile_source_of(const reduced_matrix *m, const void *entries, 
     }
 }
 
-/* Vector v's bfloat16 words of group g. */
+/* Vector v's words of group g. */
 #define WORDS_LOAD(t, v, g)                                                                  \
     ((t)->split ? _mm512_mask_loadu_epi32(                                                   \
                       _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 64 * (size_t)(g)), \
                       (t)->hi_mask[v], (t)->hi[v] + 64 * (size_t)(g))                        \
                 : _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 64 * (size_t)(g)))
-
-/* Vector v's int8 pairs of group g, each widened to two int16 in its 32-bit lane. */
-#define PAIRS_LOAD(t, v, g)                                                                  \
-    _mm512_cvtepi8_epi16(                                                                    \
-        (t)->split ? _mm256_mask_loadu_epi16(                                                \
-                         _mm256_maskz_loadu_epi16((t)->lo_mask[v], (t)->lo[v] + 32 * (size_t)(g)), \
-                         (t)->hi_mask[v], (t)->hi[v] + 32 * (size_t)(g))                     \
-                   : _mm256_maskz_loadu_epi16((t)->lo_mask[v], (t)->lo[v] + 32 * (size_t)(g)))
 
 TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows(
     int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, float *y, size_t ldy,
@@ -421,7 +409,7 @@ TARGET_VNNI static inline __attribute__((always_inline)) void int8_tile_rows(
         UNROLLED for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_si512();
     for (int g = 0; g < ng; g++) {
         __m512i bv[4];
-        UNROLLED for (int v = 0; v < 4; v++) bv[v] = PAIRS_LOAD(t, v, g);
+        UNROLLED for (int v = 0; v < 4; v++) bv[v] = WORDS_LOAD(t, v, g);
         UNROLLED for (int r = 0; r < R; r++) {
             const __m512i xv = _mm512_set1_epi32((int)xw[r * ldw + g]);
             UNROLLED for (int v = 0; v < 4; v++)
@@ -445,7 +433,7 @@ TARGET_VNNI static void int8_tile_native(const reduced_matrix *m, int R, int j, 
                                          const float *sx, float *y, size_t ldy, int add)
 {
     tile_source t;
-    tile_source_of(m, m->pairs, sizeof *m->pairs, j, w, g0, &t);
+    tile_source_of(m, m->words, sizeof *m->words, j, w, g0, &t);
     switch (R) {  /* one copy per row count: the accumulators stay in registers */
     case 4: int8_tile_rows(4, &t, xw, ldw, ng, scale, sx, y, ldy, add); break;
     case 3: int8_tile_rows(3, &t, xw, ldw, ng, scale, sx, y, ldy, add); break;

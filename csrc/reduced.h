@@ -7,8 +7,8 @@
  * int8: symmetric per-column weights, q = round(a / scale), scale = max |a[:, j]| / 127; x
  *   quantised per row to int16 when the product runs (dynamic, symmetric: max |x| over
  *   32767, so that the error is the weights'); integer sums (AVX512_VNNI's vpdpwssd where the
- *   CPU has it, the int8 weights widened in the register), scaled by the row's step and the
- *   column's scale.
+ *   CPU has it; the int8 values are kept as int16, so that the product widens nothing), scaled
+ *   by the row's step and the column's scale.
  * Where the CPU lacks the instruction, a portable loop computes the same thing (the int8
  * result bit for bit, the bfloat16 result to float32 rounding).
  *
