@@ -307,21 +307,19 @@ GRU_SIMD_CLONES static void int8_tile_portable(const reduced_matrix *m, int R, i
 }
 
 #if REDUCED_X86
-/* Where the four vectors of a tile (columns [j, j + w), groups from g0) find their entries
- * (of `size` bytes): group g's at lo[v] + 16 g entries for the lanes of lo_mask[v]; when j is
- * not a panel's start, a vector's last lanes are the next panel's first columns, at
- * hi[v] + 16 g (hi_mask[v]). */
+/* Where the four vectors of a tile (columns [j, j + w), groups from g0) find their words:
+ * group g's at lo[v] + 16 g for the lanes of lo_mask[v]; when j is not a panel's start, a
+ * vector's last lanes are the next panel's first columns, at hi[v] + 16 g (hi_mask[v]). */
 typedef struct {
-    const char *lo[4], *hi[4];
+    const uint32_t *lo[4], *hi[4];
     __mmask16 lo_mask[4], hi_mask[4], mask[4];  /* mask: all the vector's columns */
     int split;  /* j is not a panel's start */
 } tile_source;
 
-static inline void tile_source_of(const reduced_matrix *m, const void *entries, size_t size,
-                                  int j, int w, int g0, tile_source *t)
+static inline void tile_source_of(const reduced_matrix *m, int j, int w, int g0, tile_source *t)
 {
     const size_t panel_entries = (size_t)groups_of(m) * PANEL;
-    const char *base = entries;
+    const uint32_t *base = m->words;
     const int o = j % PANEL;
     t->split = o != 0;
     for (int v = 0; v < 4; v++) {
@@ -331,10 +329,10 @@ static inline void tile_source_of(const reduced_matrix *m, const void *entries, 
         t->mask[v] = mask;
         t->lo_mask[v] = mask & first;
         t->hi_mask[v] = mask & (__mmask16)~first;
-        t->lo[v] = base + ((size_t)p * panel_entries + (size_t)g0 * PANEL + o) * size;
+        t->lo[v] = base + (size_t)p * panel_entries + (size_t)g0 * PANEL + o;
         /* the next panel's entries, lane l at entry l - (16 - o): only the lanes of hi_mask read */
-        t->hi[v] = t->hi_mask[v] ? base + ((size_t)(p + 1) * panel_entries
-                                           + (size_t)g0 * PANEL - (PANEL - o)) * size
+        t->hi[v] = t->hi_mask[v] ? base + (size_t)(p + 1) * panel_entries + (size_t)g0 * PANEL
+                                       - (PANEL - o)
                                  : t->lo[v];
     }
 }
@@ -342,9 +340,9 @@ static inline void tile_source_of(const reduced_matrix *m, const void *entries, 
 /* Vector v's words of group g. */
 #define WORDS_LOAD(t, v, g)                                                                  \
     ((t)->split ? _mm512_mask_loadu_epi32(                                                   \
-                      _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 64 * (size_t)(g)), \
-                      (t)->hi_mask[v], (t)->hi[v] + 64 * (size_t)(g))                        \
-                : _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + 64 * (size_t)(g)))
+                      _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + PANEL * (size_t)(g)), \
+                      (t)->hi_mask[v], (t)->hi[v] + PANEL * (size_t)(g))                     \
+                : _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + PANEL * (size_t)(g)))
 
 TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows(
     int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, float *y, size_t ldy,
@@ -374,7 +372,7 @@ TARGET_BF16 static void bfloat16_tile_native(const reduced_matrix *m, int R, int
                                              float *y, size_t ldy, int add)
 {
     tile_source t;
-    tile_source_of(m, m->words, sizeof *m->words, j, w, g0, &t);
+    tile_source_of(m, j, w, g0, &t);
     switch (R) {  /* one copy per row count: the accumulators stay in registers */
     case 4: bfloat16_tile_rows(4, &t, xw, ldw, ng, y, ldy, add); break;
     case 3: bfloat16_tile_rows(3, &t, xw, ldw, ng, y, ldy, add); break;
@@ -433,7 +431,7 @@ TARGET_VNNI static void int8_tile_native(const reduced_matrix *m, int R, int j, 
                                          const float *sx, float *y, size_t ldy, int add)
 {
     tile_source t;
-    tile_source_of(m, m->words, sizeof *m->words, j, w, g0, &t);
+    tile_source_of(m, j, w, g0, &t);
     switch (R) {  /* one copy per row count: the accumulators stay in registers */
     case 4: int8_tile_rows(4, &t, xw, ldw, ng, scale, sx, y, ldy, add); break;
     case 3: int8_tile_rows(3, &t, xw, ldw, ng, scale, sx, y, ldy, add); break;
