@@ -3,8 +3,8 @@
  *
  * Layout: k is cut in groups of two values, the group count rounded up with zeros, and the
  * columns in panels of 16 (the last one padded with zeros); one entry holds a group's two
- * weights of one column (a 32-bit word of two bfloat16, or of two int8 values as int16, so
- * that the product widens nothing), and a panel's entries lie group after group
+ * weights of one column (a 32-bit word of two bfloat16: bfloat16's weights, or int8 values on
+ * vdpbf16ps; or of two int8 values as int16, so that vpdpwssd's product widens nothing), and a panel's entries lie group after group
  * (entry_index). One broadcast 32-bit word of x (two bfloat16 or two int16) then multiplies 16
  * columns' entries per instruction (vdpbf16ps, vpdpwssd: two products a lane), and a
  * tile reads each of its panels from start to end: one row's product streams through memory
@@ -28,9 +28,11 @@
 struct reduced_matrix {
     int kind, k, n;
     int native;       /* 1: this CPU's instruction, 0: the portable loop */
+    int int8_as_bfloat16;  /* int8 on vdpbf16ps: its values kept as bfloat16 (exact: |q| <= 127),
+                            * x rounded to bfloat16 */
     int packed;       /* 0 until the first reduced_sync */
     uint32_t *words;  /* (panels, groups, PANEL) words of two bfloat16 or two int16 (int8's
-                       * values), the first in the low half */
+                       * values off vdpbf16ps), the first in the low half */
     float *scale;     /* int8: per column */
     float *source;    /* the float32 weights last packed, (k, n) */
     float *feedback;  /* int8 calibrated: the (k, k) factor of reduced_calibrate, else NULL */
@@ -75,15 +77,22 @@ static float from_bfloat16(uint32_t h)
 
 int reduced_native(int kind)
 {
-    const char *forced = getenv("GRU_NATIVE_REDUCED");  /* "portable": the loops (for tests) */
+    const char *forced = getenv("GRU_NATIVE_REDUCED");  /* portable, vnni: for tests */
     if (forced && strcmp(forced, "portable") == 0) return 0;
 #if REDUCED_X86
     __builtin_cpu_init();
-    if (kind == REDUCED_BFLOAT16) return __builtin_cpu_supports("avx512bf16") != 0;
-    if (kind == REDUCED_INT8) return __builtin_cpu_supports("avx512vnni") != 0;
+    const int bf16 = __builtin_cpu_supports("avx512bf16") && !(forced && strcmp(forced, "vnni") == 0);
+    if (kind == REDUCED_BFLOAT16) return bf16;
+    if (kind == REDUCED_INT8) return bf16 || __builtin_cpu_supports("avx512vnni");
 #endif
     (void)kind;
     return 0;
+}
+
+const char *reduced_instruction(const reduced_matrix *m)
+{
+    if (!m->native) return NULL;
+    return m->kind == REDUCED_BFLOAT16 || m->int8_as_bfloat16 ? "vdpbf16ps" : "vpdpwssd";
 }
 
 reduced_matrix *reduced_new(int kind, int k, int n, int portable)
@@ -93,6 +102,7 @@ reduced_matrix *reduced_new(int kind, int k, int n, int portable)
     if (!m) return NULL;
     m->kind = kind, m->k = k, m->n = n;
     m->native = !portable && reduced_native(kind);
+    m->int8_as_bfloat16 = kind == REDUCED_INT8 && m->native && reduced_native(REDUCED_BFLOAT16);
     const size_t entries = (size_t)panels_of(m) * groups_of(m) * PANEL;
     m->source = malloc((size_t)k * n * sizeof *m->source);
     m->words = calloc(entries, sizeof *m->words);
@@ -151,7 +161,8 @@ static void pack_int8(reduced_matrix *m, const float *a)
         float *row = w + (size_t)i * n;
         for (int j = 0; j < n; j++) {
             const int q = int8_of(row[j], m->scale[j] > 0 ? 1 / m->scale[j] : 0);
-            m->words[entry_index(m, i / 2, j)] |= (uint32_t)(uint16_t)(int16_t)q << (16 * (i % 2));
+            const uint32_t half = m->int8_as_bfloat16 ? to_bfloat16((float)q) : (uint16_t)(int16_t)q;
+            m->words[entry_index(m, i / 2, j)] |= half << (16 * (i % 2));
             if (m->feedback) row[j] = (row[j] - q * m->scale[j]) / m->feedback[(size_t)i * k + i];
         }
         if (!m->feedback) continue;
@@ -344,15 +355,14 @@ static inline void tile_source_of(const reduced_matrix *m, int j, int w, int g0,
                       (t)->hi_mask[v], (t)->hi[v] + PANEL * (size_t)(g))                     \
                 : _mm512_maskz_loadu_epi32((t)->lo_mask[v], (t)->lo[v] + PANEL * (size_t)(g)))
 
+/* scale: int8's column scales from the tile's first column, or NULL (bfloat16) */
 TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows(
-    int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, float *y, size_t ldy,
-    int add)
+    int R, const tile_source *t, const uint32_t *xw, int ldw, int ng, const float *scale,
+    float *y, size_t ldy, int add)
 {
     __m512 acc[ROWS][4];
     UNROLLED for (int r = 0; r < R; r++)
-        UNROLLED for (int v = 0; v < 4; v++)
-            acc[r][v] = add ? _mm512_maskz_loadu_ps(t->mask[v], y + r * ldy + 16 * v)
-                            : _mm512_setzero_ps();
+        UNROLLED for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
     for (int g = 0; g < ng; g++) {
         __m512i bv[4];
         UNROLLED for (int v = 0; v < 4; v++) bv[v] = WORDS_LOAD(t, v, g);
@@ -362,22 +372,28 @@ TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows
                 acc[r][v] = _mm512_dpbf16_ps(acc[r][v], xv, (__m512bh)bv[v]);
         }
     }
-    UNROLLED for (int r = 0; r < R; r++)
-        UNROLLED for (int v = 0; v < 4; v++)
-            _mm512_mask_storeu_ps(y + r * ldy + 16 * v, t->mask[v], acc[r][v]);
+    UNROLLED for (int v = 0; v < 4; v++) {
+        const __m512 sc = scale ? _mm512_maskz_loadu_ps(t->mask[v], scale + 16 * v) : _mm512_setzero_ps();
+        UNROLLED for (int r = 0; r < R; r++) {
+            float *yr = y + r * ldy + 16 * v;
+            __m512 out = scale ? _mm512_mul_ps(acc[r][v], sc) : acc[r][v];
+            if (add) out = _mm512_add_ps(_mm512_maskz_loadu_ps(t->mask[v], yr), out);
+            _mm512_mask_storeu_ps(yr, t->mask[v], out);
+        }
+    }
 }
 
 TARGET_BF16 static void bfloat16_tile_native(const reduced_matrix *m, int R, int j, int w,
                                              int g0, const uint32_t *xw, int ldw, int ng,
-                                             float *y, size_t ldy, int add)
+                                             const float *scale, float *y, size_t ldy, int add)
 {
     tile_source t;
     tile_source_of(m, j, w, g0, &t);
     switch (R) {  /* one copy per row count: the accumulators stay in registers */
-    case 4: bfloat16_tile_rows(4, &t, xw, ldw, ng, y, ldy, add); break;
-    case 3: bfloat16_tile_rows(3, &t, xw, ldw, ng, y, ldy, add); break;
-    case 2: bfloat16_tile_rows(2, &t, xw, ldw, ng, y, ldy, add); break;
-    default: bfloat16_tile_rows(1, &t, xw, ldw, ng, y, ldy, add);
+    case 4: bfloat16_tile_rows(4, &t, xw, ldw, ng, scale, y, ldy, add); break;
+    case 3: bfloat16_tile_rows(3, &t, xw, ldw, ng, scale, y, ldy, add); break;
+    case 2: bfloat16_tile_rows(2, &t, xw, ldw, ng, scale, y, ldy, add); break;
+    default: bfloat16_tile_rows(1, &t, xw, ldw, ng, scale, y, ldy, add);
     }
 }
 /* x's chunk as bfloat16 words with the CPU's conversion (the same rounding as to_bfloat16). */
@@ -448,12 +464,13 @@ static void block_product(const reduced_matrix *m, int R, int j0, int j1, const 
     enum { WORDS = CHUNK / 2 };  /* a chunk's words per row */
     uint32_t words[ROWS * WORDS];
     float sx[ROWS];
-    const int int8 = m->kind == REDUCED_INT8;
-    if (int8) int16_row_steps(R, x, ldx, m->k, sx);
+    const int int16_x = m->kind == REDUCED_INT8 && !m->int8_as_bfloat16;
+    const float *scale = m->kind == REDUCED_INT8 ? m->scale : NULL;
+    if (int16_x) int16_row_steps(R, x, ldx, m->k, sx);
     for (int c0 = 0; c0 < m->k; c0 += CHUNK) {
         const int kc = m->k - c0 < CHUNK ? m->k - c0 : CHUNK;
         const int ng = (kc + 1) / 2, add = c0 > 0, g0 = c0 / 2;
-        if (int8) int16_words(R, x, ldx, c0, kc, m->k, sx, words, WORDS);
+        if (int16_x) int16_words(R, x, ldx, c0, kc, m->k, sx, words, WORDS);
 #if REDUCED_X86
         else if (m->native) bfloat16_words_native(R, x, ldx, c0, kc, m->k, words, WORDS);
 #endif
@@ -461,21 +478,22 @@ static void block_product(const reduced_matrix *m, int R, int j0, int j1, const 
         for (int j = j0; j < j1; j += TILE) {
             const int w = j1 - j < TILE ? j1 - j : TILE;
             float *yt = y + (j - j0);
-            if (int8) {
+            if (int16_x) {
 #if REDUCED_X86
                 if (m->native) {
-                    int8_tile_native(m, R, j, w, g0, words, WORDS, ng, m->scale + j, sx, yt, ldy,
+                    int8_tile_native(m, R, j, w, g0, words, WORDS, ng, scale + j, sx, yt, ldy,
                                      add);
                     continue;
                 }
 #endif
-                int8_tile_portable(m, R, j, w, g0, words, WORDS, ng, m->scale + j, sx, yt, ldy,
+                int8_tile_portable(m, R, j, w, g0, words, WORDS, ng, scale + j, sx, yt, ldy,
                                    add);
                 continue;
             }
 #if REDUCED_X86
             if (m->native) {
-                bfloat16_tile_native(m, R, j, w, g0, words, WORDS, ng, yt, ldy, add);
+                bfloat16_tile_native(m, R, j, w, g0, words, WORDS, ng, scale ? scale + j : NULL,
+                                     yt, ldy, add);
                 continue;
             }
 #endif

@@ -29,20 +29,25 @@ def bfloat16_product(v, m):
     return bfloat16(v) @ bfloat16(m)
 
 
-def int8_product(v, m):
-    """v @ m with m per-column symmetric int8 and each row of v quantised to int16 over its own
-    max |v| (symmetric, rounding half away from zero), in float32 as the kernel computes the
-    scales (csrc/reduced.c, int16_words)."""
+def int8_product(v, m, instruction="as a new matrix"):
+    """v @ m with m per-column symmetric int8, and v as `instruction` takes it (int8_inputs;
+    by default as a matrix made now would), in float32 as the kernel computes the scales."""
     m = np.asarray(m, np.float32)
     scale = np.abs(m).max(0) / np.float32(127)
     q = np.rint(m * np.where(scale > 0, np.float32(1) / np.where(scale > 0, scale, 1), 0))
-    qx, sx = int16_rows(v)
+    if instruction == "as a new matrix":
+        instruction = ReducedMatrix(np.ones((1, 1), np.float32), "int8").instruction
+    qx, sx = int8_inputs(v, instruction)
     return (qx @ q.astype(np.float64)) * (sx * scale)
 
 
-def int16_rows(v):
-    """Each row of v quantised to int16 over its own max |v| (symmetric, rounding half away
-    from zero) as the kernel does: (the integers, each row's step), float64."""
+def int8_inputs(v, instruction):
+    """The rows of v as an int8 product with `instruction` takes them: (values, each row's
+    step), float64. On vdpbf16ps each rounded to bfloat16 (step 1); on vpdpwssd and the
+    portable loop quantised to int16 over the row's own max |v| (symmetric, rounding half away
+    from zero: csrc/reduced.c, int16_words)."""
+    if instruction == "vdpbf16ps":
+        return bfloat16(v), np.ones(np.shape(v)[:-1] + (1,))
     v = np.asarray(v, np.float32)
     sx = np.abs(v).max(-1, keepdims=True) / np.float32(32767)
     inv = np.where(sx > 0, np.float32(1) / np.where(sx > 0, sx, 1), np.float32(0))
@@ -51,40 +56,57 @@ def int16_rows(v):
     return qx.astype(np.float64), sx.astype(np.float64)
 
 
+def reduced_matrix(monkeypatch, a, precision, path):
+    """A ReducedMatrix of a on `path`: 'native' (this CPU's best), 'vnni' (as a CPU with
+    AVX512_VNNI and no AVX512_BF16) or 'portable'."""
+    if path == "vnni":
+        monkeypatch.setenv("GRU_NATIVE_REDUCED", "vnni")
+    m = ReducedMatrix(a, precision, portable=path == "portable")
+    monkeypatch.delenv("GRU_NATIVE_REDUCED", raising=False)
+    return m
+
+
+PATHS = ("native", "vnni", "portable")
+
+
 PRODUCTS = {"bfloat16": bfloat16_product, "int8": int8_product}
 
 
-@pytest.mark.parametrize("portable", [False, True])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("precision", REDUCED)
 @pytest.mark.parametrize("k, n, rows", [(1, 1, 1), (3, 5, 2), (7, 16, 5), (50, 150, 1),
                                         (33, 70, 9), (513, 20, 3), (2049, 65, 4)])
-def test_product_matches_the_numpy_reference(rng, precision, portable, k, n, rows):
+def test_product_matches_the_numpy_reference(rng, monkeypatch, precision, path, k, n, rows):
     """Odd k (a group part-filled), k past one chunk (512), n below, at and past a tile."""
     a = rng.standard_normal((k, n)).astype(np.float32)
     x = rng.standard_normal((rows, k)).astype(np.float32)
-    got = ReducedMatrix(a, precision, portable=portable).matmul(x)
-    want = PRODUCTS[precision](x, a)
+    m = reduced_matrix(monkeypatch, a, precision, path)
+    got = m.matmul(x)
+    want = (bfloat16_product(x, a) if precision == "bfloat16"
+            else int8_product(x, a, m.instruction))
     # float32 sums (and conversions of integer sums) of k terms each larger than the result
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.sqrt(k) * np.abs(want).max())
 
 
-@pytest.mark.parametrize("portable", [False, True])
-def test_int8_sums_at_their_largest_stay_exact(portable):
-    """Every weight and input at its largest quantised value (127, 32767) of one sign: a
-    chunk's integer sums come as close to 2^31 as they can and must not wrap."""
+@pytest.mark.parametrize("path", PATHS)
+def test_int8_sums_at_their_largest_stay_exact(monkeypatch, path):
+    """Every weight and input at its largest quantised value (127, and 32767 as int16) of one
+    sign: a chunk's integer sums come as close to 2^31 as they can and must not wrap."""
     k = 1537  # three chunks, the last one value long
     for sign in (1, -1):
         a = np.full((k, 3), sign, np.float32)
         x = np.ones((2, k), np.float32)
-        got = ReducedMatrix(a, "int8", portable=portable).matmul(x)
+        got = reduced_matrix(monkeypatch, a, "int8", path).matmul(x)
         np.testing.assert_allclose(got, sign * k, rtol=1e-6)
 
 
 @pytest.mark.parametrize("precision", REDUCED)
-def test_column_ranges_and_both_paths_agree(rng, precision):
+def test_column_ranges_and_the_portable_loop_agree(rng, monkeypatch, precision):
     a = rng.standard_normal((40, 100)).astype(np.float32)
     x = rng.standard_normal((6, 40)).astype(np.float32)
-    fast, portable = ReducedMatrix(a, precision), ReducedMatrix(a, precision, portable=True)
+    # the portable loop computes what a CPU without AVX512_BF16 does
+    fast = reduced_matrix(monkeypatch, a, precision, "native" if precision == "bfloat16" else "vnni")
+    portable = ReducedMatrix(a, precision, portable=True)
     whole = fast.matmul(x)
     for j0, j1 in [(0, 100), (3, 60), (50, 51), (17, 100)]:
         np.testing.assert_array_equal(fast.matmul(x, (j0, j1)), whole[:, j0:j1])
@@ -125,16 +147,32 @@ def test_bad_arguments_are_clear_errors(rng):
     assert PRECISIONS == ("float32", "bfloat16", "int8")
 
 
+def expected_instruction(precision, flags, forced):
+    """The instruction csrc/reduced.h promises for precision on a CPU with these /proc/cpuinfo
+    flags under GRU_NATIVE_REDUCED=forced."""
+    bf16 = "avx512_bf16" in flags and forced not in ("vnni", "portable")
+    if bf16:
+        return "vdpbf16ps"
+    if precision == "int8" and "avx512_vnni" in flags and forced != "portable":
+        return "vpdpwssd"
+    return None
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64" or not os.path.exists("/proc/cpuinfo"),
+                    reason="reads the CPU's flags from /proc/cpuinfo")
+@pytest.mark.parametrize("forced", [None, "vnni", "portable"])
 @pytest.mark.parametrize("precision", REDUCED)
-def test_native_says_which_path_runs(monkeypatch, precision):
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else None
-    if os.environ.get("GRU_NATIVE_REDUCED") == "portable":
-        assert not native(precision)
-    elif flags is not None and platform.machine() == "x86_64":
-        flag = {"bfloat16": "avx512_bf16", "int8": "avx512_vnni"}[precision]
-        assert native(precision) == (flag in flags.split())
-    monkeypatch.setenv("GRU_NATIVE_REDUCED", "portable")  # read when asked
-    assert not native(precision)
+def test_native_and_instruction_say_which_path_runs(monkeypatch, precision, forced):
+    flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    if forced is None:
+        forced = os.environ.get("GRU_NATIVE_REDUCED")
+    else:
+        monkeypatch.setenv("GRU_NATIVE_REDUCED", forced)  # read when asked
+    want = expected_instruction(precision, flags, forced)
+    a = np.ones((3, 2), np.float32)
+    assert ReducedMatrix(a, precision).instruction == want
+    assert native(precision) == (want is not None)
+    assert ReducedMatrix(a, precision, portable=True).instruction is None
 
 
 MODELS = {
@@ -179,7 +217,7 @@ def test_stream_steps_equal_predict_in_the_same_precision(rng, precision):
 
 def dequantised(m):
     """The values an int8 ReducedMatrix multiplies by (q * scale), read back through products
-    with the identity (each row of it quantises to int16 exactly)."""
+    with the identity (each row of it exact in int16 and in bfloat16)."""
     return m.matmul(np.eye(m.k, dtype=np.float32)).astype(np.float64)
 
 
@@ -205,15 +243,15 @@ def correlated_inputs(rng, k):
                          + 0.1 * rng.standard_normal((rows, k))).astype(np.float32)
 
 
-@pytest.mark.parametrize("portable", [False, True])
-def test_error_feedback_matches_the_numpy_reference_and_beats_rounding(rng, portable):
+@pytest.mark.parametrize("path", PATHS)
+def test_error_feedback_matches_the_numpy_reference_and_beats_rounding(rng, monkeypatch, path):
     from gru_native.models.calibration import feedback_factor
     k, n = 33, 70
     a = rng.standard_normal((k, n)).astype(np.float32)
     draw = correlated_inputs(rng, k)
     x = draw(2000)
     u = feedback_factor(x.T.astype(np.float64) @ x / len(x))
-    m = ReducedMatrix(a, "int8", portable=portable)
+    m = reduced_matrix(monkeypatch, a, "int8", path)
     nearest = dequantised(m)
     m.calibrate(u)
     got = dequantised(m)
@@ -225,7 +263,7 @@ def test_error_feedback_matches_the_numpy_reference_and_beats_rounding(rng, port
     fresh = draw(500)  # inputs like those it was calibrated on
     error = np.abs(fresh @ (got - a)).mean()
     assert error < 0.5 * np.abs(fresh @ (nearest - a)).mean()
-    qx, sx = int16_rows(fresh)
+    qx, sx = int8_inputs(fresh, m.instruction)
     want = (qx @ got) * sx  # the products read the fed weights
     np.testing.assert_allclose(m.matmul(fresh), want, rtol=0,
                                atol=2e-6 * np.sqrt(k) * np.abs(want).max())

@@ -24,8 +24,9 @@ cdef int reduced_kind(str precision) except -1:
 
 
 def native(str precision):
-    """Whether this CPU runs `precision`'s products with its own instruction (AVX512_BF16's
-    vdpbf16ps, AVX512_VNNI's vpdpwssd) rather than the portable loop."""
+    """Whether this CPU runs `precision`'s products with an instruction of its own (bfloat16:
+    AVX512_BF16's vdpbf16ps; int8: vdpbf16ps, or AVX512_VNNI's vpdpwssd on a CPU without
+    AVX512_BF16) rather than the portable loop."""
     return bool(reduced_native(reduced_kind(precision)))
 
 
@@ -33,7 +34,9 @@ cdef class ReducedMatrix:
     """`ReducedMatrix(a, precision, portable=False)`: the float32 (k, n) matrix `a` kept in
     `precision` ('bfloat16' or 'int8'); portable=True takes the portable loop even where the
     CPU has the instruction. `sync(a)` packs a again when it changed; `matmul(x)` is x @ a for
-    float32 x (rows, k), or columns [j0, j1) of it."""
+    float32 x (rows, k), or columns [j0, j1) of it. `instruction`: what the products run on,
+    'vdpbf16ps' or 'vpdpwssd' (x rounded to bfloat16, or quantised to int16), None for the
+    portable loop (as vpdpwssd)."""
     cdef reduced_matrix *ptr
     cdef readonly int k, n
     cdef readonly str precision
@@ -48,6 +51,11 @@ cdef class ReducedMatrix:
         if self.ptr == NULL:
             raise MemoryError(f"could not allocate a {precision} matrix of shape {a.shape}")
         self.sync(a)
+
+    @property
+    def instruction(self):
+        cdef const char *name = reduced_instruction(self.ptr)
+        return None if name == NULL else name.decode()
 
     def __dealloc__(self):
         reduced_free(self.ptr)

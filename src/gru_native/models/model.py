@@ -1277,8 +1277,9 @@ class Model:
             'float32' (the model's dtype), or for a float32 model 'bfloat16' or 'int8': the
             GRU, LSTM and Dense products read bfloat16 copies of the weights, or int8 ones (per
             column; rounded with error feedback once the model is calibrated: `calibrate`,
-            which fit does) with each row of their input quantised to int16 as it comes; sums,
-            gates, states and every other op stay float32.
+            which fit does) with their input rounded to bfloat16 (quantised to int16 on a CPU
+            without AVX512_BF16) as it comes; sums, gates, states and every other op stay
+            float32.
 
         Returns
         -------

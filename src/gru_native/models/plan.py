@@ -60,7 +60,7 @@ def graph_ops(model: Model, precision: str = "float32", new_slot=None):
 
 
 # The instruction each reduced precision's products need to be faster than float32's.
-INSTRUCTIONS = {"bfloat16": "AVX512_BF16", "int8": "AVX512_VNNI"}
+INSTRUCTIONS = {"bfloat16": "AVX512_BF16", "int8": "AVX512_BF16 or AVX512_VNNI"}
 
 
 def build_plan(model: Model, precision: str = "float32") -> Optional[InferencePlan]:
