@@ -247,6 +247,9 @@ typedef struct {
     REAL *dgx;        /* (B, T, 3H) gradient of x W + b_x, by position */
     REAL *dghn;       /* (B, T, H) gradient of h U_n + b_hn (reset_after; its z, r blocks are dgx's) */
     REAL *ds;         /* one step's gate gradients, step_stride(s) per row */
+    REAL *dbr;        /* each row's sums over its steps of [a_z a_r a_n], and of a_n * r
+                       * (reset_after), step_stride(s) per row: db is their column sums (no
+                       * pass over all of dgx after the steps) */
     REAL *carry;      /* (B, H) */
     REAL *dhm;        /* (B, H) gradient reaching h * hmask (with hmask only) */
     REAL *hsm;        /* (B, T, H) h * hmask by position, for dU (with hmask only) */
@@ -290,7 +293,7 @@ GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, 
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G, *hn = c->cache + 4 * bth + o * H;
-        REAL *dgxr = c->dgx + o * G, *dghnr = c->dghn + o * H;
+        REAL *dgxr = c->dgx + o * G, *dghnr = c->dghn + o * H, *dbr = c->dbr + (size_t)bi * S;
         FN(add_output_grad)(c, o, cr);
 #pragma omp simd
         for (int j = 0; j < H; j++) {
@@ -303,6 +306,10 @@ GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, 
             dgxr[H + j] = dsr[H + j] = ar;
             dgxr[2 * H + j] = an;
             dghnr[j] = dsr[2 * H + j] = an * r;
+            dbr[j] += az;
+            dbr[H + j] += ar;
+            dbr[2 * H + j] += an;
+            dbr[3 * H + j] += an * r;
             cr[j] = dh * z;
         }
         if (c->hmask)
@@ -325,14 +332,17 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
         if (k >= len) { memset(dsr, 0, (size_t)G * sizeof(REAL)); continue; }
         const size_t o = (size_t)bi * T + step_pos(s->reverse, len, k);
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
-        REAL *dgxr = c->dgx + o * G;
+        REAL *dgxr = c->dgx + o * G, *dbr = c->dbr + (size_t)bi * S;
         FN(add_output_grad)(c, o, cr);
 #pragma omp simd
         for (int j = 0; j < H; j++) {
             const REAL dh = cr[j];
             const REAL z = zrn[j], n = zrn[2 * H + j];
-            dgxr[j] = dsr[j] = dh * (hp[j] - n) * z * (1 - z);
-            dgxr[2 * H + j] = dsr[2 * H + j] = dh * (1 - z) * (1 - n * n);
+            const REAL az = dh * (hp[j] - n) * z * (1 - z), an = dh * (1 - z) * (1 - n * n);
+            dgxr[j] = dsr[j] = az;
+            dgxr[2 * H + j] = dsr[2 * H + j] = an;
+            dbr[j] += az;
+            dbr[2 * H + j] += an;
             cr[j] = dh;
         }
     }
@@ -345,6 +355,7 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
         const REAL *hp = c->cache + o * H, *zrn = c->cache + bth + o * G;
         const REAL *m = c->hmask ? c->hmask + (size_t)bi * H : NULL;
         REAL *dsr = c->ds + (size_t)bi * S, *cr = c->carry + (size_t)bi * H, *dgxr = c->dgx + o * G;
+        REAL *dbr = c->dbr + (size_t)bi * S;
         if (m) {  /* the state the recurrent GEMMs saw */
             for (int j = 0; j < H; j++) c->hsm[o * H + j] = hp[j] * m[j];
             hp = c->hsm + o * H;
@@ -352,7 +363,9 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
 #pragma omp simd
         for (int j = 0; j < H; j++) {
             const REAL z = zrn[j], r = zrn[H + j], drh = dsr[3 * H + j];
-            dgxr[H + j] = dsr[H + j] = drh * hp[j] * r * (1 - r);
+            const REAL ar = drh * hp[j] * r * (1 - r);
+            dgxr[H + j] = dsr[H + j] = ar;
+            dbr[H + j] += ar;
             cr[j] = cr[j] * z + drh * r * (m ? m[j] : 1);
         }
     }
@@ -372,6 +385,7 @@ static void FN(backward_rows)(const FN(backward_call) *c, const REAL *w, const R
         memcpy(c->carry + (size_t)lo * H, dh_last + (size_t)lo * H, rows);
     else
         memset(c->carry + (size_t)lo * H, 0, rows);
+    memset(c->dbr + (size_t)lo * 4 * H, 0, (size_t)(hi - lo) * 4 * H * sizeof(REAL));
     for (int k = T - 1; k >= 0 && !gru_interrupt_pending(); k--) {
         if (s->reset_after)
             FN(backward_step_after)(c, lo, hi, k);
@@ -390,7 +404,8 @@ static void FN(backward_rows)(const FN(backward_call) *c, const REAL *w, const R
              dx + (size_t)lo * T * F, F);
 }
 
-/* Weight gradients, columns [c0, c1) of the 3H gate columns, each one GEMM over all T*B rows. */
+/* Weight gradients, columns [c0, c1) of the 3H gate columns, each one GEMM over all T*B rows;
+ * the biases' from each row's sums (dbr). */
 static void FN(weight_grads)(const FN(backward_call) *c, const REAL *x, REAL *dw, REAL *du,
                              REAL *db, int c0, int c1)
 {
@@ -402,7 +417,7 @@ static void FN(weight_grads)(const FN(backward_call) *c, const REAL *x, REAL *dw
     if (nc <= 0) return;
     /* dW = X^T dGX */
     GEMM(1, 0, F, nc, (int)bt, 1, x, F, c->dgx + c0, G, 0, dw + c0, G);
-    FN(column_sums)(bt, G, c0, c1, c->dgx, db);
+    FN(column_sums)(s->B, 4 * H, c0, c1, c->dbr, db);
     /* dU_zr = H_prev^T [a_z a_r] (the hidden side's z, r gradients equal the input side's) */
     const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
     if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hs, H, c->dgx + c0, G, 0, du + c0, G);
@@ -412,7 +427,7 @@ static void FN(weight_grads)(const FN(backward_call) *c, const REAL *x, REAL *dw
     if (s->reset_after) {
         /* dU_n = H_prev^T (a_n * r) */
         GEMM(1, 0, H, c1 - a0, (int)bt, 1, hs, H, c->dghn + (a0 - split), H, 0, du + a0, G);
-        FN(column_sums)(bt, H, a0 - split, c1 - split, c->dghn, db + G + split);
+        FN(column_sums)(s->B, 4 * H, a0 - split, c1 - split, c->dbr + G, db + G + split);
     } else {
         /* dU_n = (r*H_prev)^T a_n */
         GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, c->dgx + a0, G, 0, du + a0, G);
@@ -428,7 +443,8 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
     REAL *dgx = work;
     REAL *dghn = dgx + btg;
     REAL *ds = dghn + (s->reset_after ? btg / 3 : 0);
-    REAL *carry = ds + (size_t)s->B * step_stride(s);
+    REAL *dbr = ds + (size_t)s->B * step_stride(s);
+    REAL *carry = dbr + (size_t)s->B * step_stride(s);
     const size_t bh = (size_t)s->B * s->H;
     REAL *dhm = carry + bh, *hsm = dhm + bh;
     REAL *ut = carry + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
@@ -437,8 +453,8 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
     const REAL *utp = s->reset_after ? FN(packed_for_steps)((s->B + nt - 1) / nt, 3 * s->H, s->H,
                                                             u, 3 * s->H, 1, ut)
                                      : NULL;
-    const FN(backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, dghn, ds, carry,
-                                 dhm, hsm};
+    const FN(backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, dghn, ds, dbr,
+                                 carry, dhm, hsm};
     gru_blas_single_thread();
     if (!utp) FN(transpose)(s->H, 3 * s->H, u, ut);
     if (nt == 1) {

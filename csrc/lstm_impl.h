@@ -177,6 +177,8 @@ typedef struct {
     REAL *ds;              /* one step's, 4H per row (without ds_in_dgx) */
     int ds_in_dgx;         /* every row at one position (not reversed with lengths): a step's
                             * product reads its rows of dgx, ds unused */
+    REAL *dbr;             /* (B, 4H): each row's sums of dA over its steps, whose column
+                            * sums are db (no pass over all of dgx after the steps) */
     REAL *carry_h, *carry_c;
     REAL *dhm;             /* (B, H) gradient reaching h * hmask (with hmask only) */
     REAL *hsm;             /* (B, T, H) h * hmask by position, for dU (with hmask only) */
@@ -197,15 +199,22 @@ GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, 
         const REAL *cp = c->cache + bth + o * H, *gates = c->cache + 2 * bth + o * G;
         const REAL *tc = c->cache + 6 * bth + o * H, *dyr = c->dy ? c->dy + o * H : NULL;
         REAL *dgxr = c->dgx + o * G, *ch = c->carry_h + (size_t)bi * H, *cc = c->carry_c + (size_t)bi * H;
+        REAL *dbr = c->dbr + (size_t)bi * G;
 #pragma omp simd
         for (int j = 0; j < H; j++) {
             const REAL dh = ch[j] + (dyr ? dyr[j] : 0);
             const REAL i = gates[j], f = gates[H + j], g = gates[2 * H + j], og = gates[3 * H + j];
             const REAL dc = cc[j] + dh * og * (1 - tc[j] * tc[j]);
-            dgxr[j] = dc * g * i * (1 - i);
-            dgxr[H + j] = dc * cp[j] * f * (1 - f);
-            dgxr[2 * H + j] = dc * i * (1 - g * g);
-            dgxr[3 * H + j] = dh * tc[j] * og * (1 - og);
+            const REAL ai = dc * g * i * (1 - i), af = dc * cp[j] * f * (1 - f);
+            const REAL ag = dc * i * (1 - g * g), ao = dh * tc[j] * og * (1 - og);
+            dgxr[j] = ai;
+            dgxr[H + j] = af;
+            dgxr[2 * H + j] = ag;
+            dgxr[3 * H + j] = ao;
+            dbr[j] += ai;
+            dbr[H + j] += af;
+            dbr[2 * H + j] += ag;
+            dbr[3 * H + j] += ao;
             cc[j] = dc * f;
             ch[j] = 0;  /* dh_{t-1} is all from the recurrent product below */
         }
@@ -238,6 +247,7 @@ static void FN(lstm_backward_rows)(const FN(lstm_backward_call) *c, const REAL *
     else memset(c->carry_h + at, 0, rows);
     if (dc_last) memcpy(c->carry_c + at, dc_last + at, rows);
     else memset(c->carry_c + at, 0, rows);
+    memset(c->dbr + (size_t)lo * G, 0, (size_t)(hi - lo) * G * sizeof(REAL));
     for (int k = T - 1; k >= 0 && !gru_interrupt_pending(); k--) FN(lstm_step_back)(c, lo, hi, k);
     if (dh0) memcpy(dh0 + at, c->carry_h + at, rows);
     if (dc0) memcpy(dc0 + at, c->carry_c + at, rows);
@@ -251,7 +261,8 @@ static void FN(lstm_backward_rows)(const FN(lstm_backward_call) *c, const REAL *
 }
 
 /* Weight gradients, columns [c0, c1) of the 4H gate columns: dW = X^T dA, dU = H_prev^T dA,
- * db = the column sums of dA, each one GEMM over all T*B rows. */
+ * db = the column sums of dA (of dbr: each row's were summed in its steps), each GEMM over all T*B
+ * rows. */
 static void FN(lstm_weight_grads)(const FN(lstm_backward_call) *c, const REAL *x, REAL *dw,
                                   REAL *du, REAL *db, int c0, int c1)
 {
@@ -261,7 +272,7 @@ static void FN(lstm_weight_grads)(const FN(lstm_backward_call) *c, const REAL *x
     GEMM(1, 0, F, nc, (int)bt, 1, x, F, c->dgx + c0, G, 0, dw + c0, G);
     /* the states the recurrent product saw: h_{t-1}, or h_{t-1} * hmask */
     GEMM(1, 0, H, nc, (int)bt, 1, c->hmask ? c->hsm : c->cache, H, c->dgx + c0, G, 0, du + c0, G);
-    FN(column_sums)(bt, G, c0, c1, c->dgx, db);
+    FN(column_sums)(c->s->B, G, c0, c1, c->dbr, db);
 }
 
 void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, const REAL *w,
@@ -270,7 +281,8 @@ void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, cons
                        REAL *dh0, REAL *dc0, REAL *dw, REAL *du, REAL *db, REAL *work)
 {
     REAL *dgx = work, *ds = dgx + (size_t)s->B * s->T * 4 * s->H;
-    REAL *carry_h = ds + (size_t)s->B * 4 * s->H, *carry_c = carry_h + (size_t)s->B * s->H;
+    REAL *dbr = ds + (size_t)s->B * 4 * s->H;
+    REAL *carry_h = dbr + (size_t)s->B * 4 * s->H, *carry_c = carry_h + (size_t)s->B * s->H;
     const size_t bh = (size_t)s->B * s->H;
     REAL *dhm = carry_c + bh, *hsm = dhm + bh;
     REAL *ut = carry_c + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
@@ -279,7 +291,7 @@ void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, cons
     /* a step's rows of dgx, T * 4H apart, as the product's operand (its row stride an int) */
     const int ds_in_dgx = !(s->reverse && lengths) && (size_t)s->T * 4 * s->H <= INT_MAX;
     const FN(lstm_backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, ds, ds_in_dgx,
-                                      carry_h, carry_c, dhm, hsm};
+                                      dbr, carry_h, carry_c, dhm, hsm};
     gru_blas_single_thread();
     if (!utp) FN(transpose)(s->H, 4 * s->H, u, ut);
     if (nt == 1) {
