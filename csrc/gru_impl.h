@@ -204,8 +204,7 @@ static void FN(forward_with)(const gru_shape *s, int max_threads, const REAL *x,
     REAL *packed = hm + (s->masked_state ? 3 : 2) * bh;
     const REAL *up = units || uq || !s->reset_after
                          ? NULL
-                         : FN(packed_for_steps)((s->B + nt - 1) / nt, s->H, 3 * s->H, u, 3 * s->H,
-                                                0, packed);
+                         : FN(packed_for_steps)(s->B, nt, s->H, 3 * s->H, u, 3 * s->H, 0, packed);
     const FN(forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, y, cache, wq, uq, up,
                                 by_row};
     gru_blas_single_thread();
@@ -450,8 +449,8 @@ void FN(gru_backward)(const gru_shape *s, int max_threads, const REAL *x, const 
     REAL *ut = carry + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 3, max_threads);
     /* the reset gate before U takes parts of U^T, left to the BLAS */
-    const REAL *utp = s->reset_after ? FN(packed_for_steps)((s->B + nt - 1) / nt, 3 * s->H, s->H,
-                                                            u, 3 * s->H, 1, ut)
+    const REAL *utp = s->reset_after ? FN(packed_for_steps)(s->B, nt, 3 * s->H, s->H, u, 3 * s->H,
+                                                            1, ut)
                                      : NULL;
     const FN(backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, dghn, ds, dbr,
                                  carry, dhm, hsm};

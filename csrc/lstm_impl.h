@@ -130,8 +130,9 @@ static void FN(lstm_forward_with)(const lstm_shape *s, int max_threads, const RE
     REAL *hm = gs + (size_t)s->B * 5 * s->H;
     /* past h * hmask and the two state buffers of units_forward */
     REAL *packed = hm + (size_t)(s->masked_state ? 3 : 2) * s->B * s->H;
-    const REAL *up = units || uq ? NULL : FN(packed_for_steps)((s->B + nt - 1) / nt, s->H, 4 * s->H,
-                                                               u, 4 * s->H, 0, packed);
+    const REAL *up = units || uq ? NULL
+                                 : FN(packed_for_steps)(s->B, nt, s->H, 4 * s->H, u, 4 * s->H, 0,
+                                                        packed);
     const FN(lstm_forward_call) c = {s, lengths, gx, u, b, hmask, gs, hm, h_last, c_last, y,
                                      cache, wq, uq, up, by_row};
     gru_blas_single_thread();
@@ -287,7 +288,7 @@ void FN(lstm_backward)(const lstm_shape *s, int max_threads, const REAL *x, cons
     REAL *dhm = carry_c + bh, *hsm = dhm + bh;
     REAL *ut = carry_c + bh + (s->masked_state ? bh + (size_t)s->T * bh : 0);
     const int nt = pick_threads(s->B, s->T, s->F, s->H, 4, max_threads);
-    const REAL *utp = FN(packed_for_steps)((s->B + nt - 1) / nt, 4 * s->H, s->H, u, 4 * s->H, 1, ut);
+    const REAL *utp = FN(packed_for_steps)(s->B, nt, 4 * s->H, s->H, u, 4 * s->H, 1, ut);
     /* a step's rows of dgx, T * 4H apart, as the product's operand (its row stride an int) */
     const int ds_in_dgx = !(s->reverse && lengths) && (size_t)s->T * 4 * s->H <= INT_MAX;
     const FN(lstm_backward_call) c = {s, lengths, cache, dy, hmask, ut, utp, dgx, ds, ds_in_dgx,

@@ -106,20 +106,21 @@ GRU_SIMD_CLONES static void FN(row_times_matrix)(int k, int n, const REAL *x, co
  * as the packed kernel. */
 #define STEP_PACKED_MIN 1e6
 
-/* The (k, n) matrix b packed into p (packed.h) for the products of steps of up to `rows` rows,
- * when that is their fastest path: float32 on a CPU with the packed kernel, more rows than the
- * direct loop below takes, products the BLAS would pack b for. Returns p, or NULL (b not
- * packed: the steps take the BLAS). */
-static const REAL *FN(packed_for_steps)(int rows, int k, int n, const REAL *b, int ldb,
+/* The (k, n) matrix b packed into p (packed.h) for the products of steps whose B rows nt threads
+ * share, when that is their fastest path: float32 on a CPU with the packed kernel, more rows a
+ * thread than the direct loop below takes, products the BLAS would pack b for. Returns p, or
+ * NULL (b not packed: the steps take the BLAS). */
+static const REAL *FN(packed_for_steps)(int B, int nt, int k, int n, const REAL *b, int ldb,
                                         int transposed, REAL *p)
 {
 #if FLOAT32_PRODUCTS
+    const int rows = (B + nt - 1) / nt;
     if (rows > STEP_ROWS_DIRECT && (double)rows * k * n >= STEP_PACKED_MIN && packed_native()) {
         packed_pack(k, n, b, ldb, transposed, p);
         return p;
     }
 #else
-    (void)rows, (void)k, (void)n, (void)b, (void)ldb, (void)transposed, (void)p;
+    (void)B, (void)nt, (void)k, (void)n, (void)b, (void)ldb, (void)transposed, (void)p;
 #endif
     return NULL;
 }
