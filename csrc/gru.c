@@ -51,8 +51,9 @@ size_t gru_backward_work_size(const gru_shape *s)
     size_t btg = (size_t)s->B * s->T * 3 * s->H;
     size_t bh = (size_t)s->B * s->H;
     /* gate gradients (input side, and the hidden side's n block when it differs), a step's
-     * scratch, each row's sums of the gradients, the carry; under recurrent dropout the gradient reaching h * hmask and h * hmask
-     * at every step; U^T, plain or packed (the larger) */
+     * scratch, each row's sums of the gradients, the carry; under recurrent dropout the
+     * gradient reaching h * hmask and h * hmask at every step; U^T, plain or packed (the
+     * larger) */
     return btg + (s->reset_after ? btg / 3 : 0) + 2 * (size_t)s->B * step_stride(s) + bh
            + (s->masked_state ? bh + (size_t)s->T * bh : 0) + packed_size(3 * s->H, s->H);
 }

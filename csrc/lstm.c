@@ -45,8 +45,9 @@ size_t lstm_inference_work_size(const lstm_shape *s, int max_threads)
 
 size_t lstm_backward_work_size(const lstm_shape *s)
 {
-    /* gate gradients of every step, one step's, each row's sums of them, and the two carries; under recurrent dropout the
-     * gradient reaching h * hmask and h * hmask at every step; U^T, plain or packed (the larger) */
+    /* gate gradients of every step, one step's, each row's sums of them, and the two carries;
+     * under recurrent dropout the gradient reaching h * hmask and h * hmask at every step; U^T,
+     * plain or packed (the larger) */
     const size_t bh = (size_t)s->B * s->H;
     return (size_t)s->B * s->T * 4 * s->H + 2 * (size_t)s->B * 4 * s->H + 2 * bh
            + (s->masked_state ? bh + (size_t)s->T * bh : 0) + packed_size(4 * s->H, s->H);

@@ -4,12 +4,12 @@
  * Layout: k is cut in groups of two values, the group count rounded up with zeros, and the
  * columns in panels of 16 (the last one padded with zeros); one entry holds a group's two
  * weights of one column (a 32-bit word of two bfloat16: bfloat16's weights, or int8 values on
- * vdpbf16ps; or of two int8 values as int16, so that vpdpwssd's product widens nothing), and a panel's entries lie group after group
- * (entry_index). One broadcast 32-bit word of x (two bfloat16 or two int16) then multiplies 16
- * columns' entries per instruction (vdpbf16ps, vpdpwssd: two products a lane), and a
- * tile reads each of its panels from start to end: one row's product streams through memory
- * instead of taking 64 bytes of every row of a row-major matrix (which one core reads more
- * slowly). */
+ * vdpbf16ps; or of two int8 values as int16, so that vpdpwssd's product widens nothing), and
+ * a panel's entries lie group after group (entry_index). One broadcast 32-bit word of x (two
+ * bfloat16 or two int16) then multiplies 16 columns' entries per instruction (vdpbf16ps,
+ * vpdpwssd: two products a lane), and a tile reads each of its panels from start to end: one
+ * row's product streams through memory instead of taking 64 bytes of every row of a row-major
+ * matrix (which one core reads more slowly). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,7 +81,8 @@ int reduced_native(int kind)
     if (forced && strcmp(forced, "portable") == 0) return 0;
 #if REDUCED_X86
     __builtin_cpu_init();
-    const int bf16 = __builtin_cpu_supports("avx512bf16") && !(forced && strcmp(forced, "vnni") == 0);
+    const int vnni_only = forced && strcmp(forced, "vnni") == 0;
+    const int bf16 = __builtin_cpu_supports("avx512bf16") && !vnni_only;
     if (kind == REDUCED_BFLOAT16) return bf16;
     if (kind == REDUCED_INT8) return bf16 || __builtin_cpu_supports("avx512vnni");
 #endif
@@ -161,7 +162,8 @@ static void pack_int8(reduced_matrix *m, const float *a)
         float *row = w + (size_t)i * n;
         for (int j = 0; j < n; j++) {
             const int q = int8_of(row[j], m->scale[j] > 0 ? 1 / m->scale[j] : 0);
-            const uint32_t half = m->int8_as_bfloat16 ? to_bfloat16((float)q) : (uint16_t)(int16_t)q;
+            const uint32_t half = m->int8_as_bfloat16 ? to_bfloat16((float)q)
+                                                      : (uint16_t)(int16_t)q;
             m->words[entry_index(m, i / 2, j)] |= half << (16 * (i % 2));
             if (m->feedback) row[j] = (row[j] - q * m->scale[j]) / m->feedback[(size_t)i * k + i];
         }
@@ -373,7 +375,8 @@ TARGET_BF16 static inline __attribute__((always_inline)) void bfloat16_tile_rows
         }
     }
     UNROLLED for (int v = 0; v < 4; v++) {
-        const __m512 sc = scale ? _mm512_maskz_loadu_ps(t->mask[v], scale + 16 * v) : _mm512_setzero_ps();
+        const __m512 sc = scale ? _mm512_maskz_loadu_ps(t->mask[v], scale + 16 * v)
+                                : _mm512_setzero_ps();
         UNROLLED for (int r = 0; r < R; r++) {
             float *yr = y + r * ldy + 16 * v;
             __m512 out = scale ? _mm512_mul_ps(acc[r][v], sc) : acc[r][v];

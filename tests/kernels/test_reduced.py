@@ -105,7 +105,8 @@ def test_column_ranges_and_the_portable_loop_agree(rng, monkeypatch, precision):
     a = rng.standard_normal((40, 100)).astype(np.float32)
     x = rng.standard_normal((6, 40)).astype(np.float32)
     # the portable loop computes what a CPU without AVX512_BF16 does
-    fast = reduced_matrix(monkeypatch, a, precision, "native" if precision == "bfloat16" else "vnni")
+    path = "native" if precision == "bfloat16" else "vnni"
+    fast = reduced_matrix(monkeypatch, a, precision, path)
     portable = ReducedMatrix(a, precision, portable=True)
     whole = fast.matmul(x)
     for j0, j1 in [(0, 100), (3, 60), (50, 51), (17, 100)]:
