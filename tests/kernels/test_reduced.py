@@ -59,11 +59,10 @@ def int8_inputs(v, instruction):
 def reduced_matrix(monkeypatch, a, precision, path):
     """A ReducedMatrix of a on `path`: 'native' (this CPU's best), 'vnni' (as a CPU with
     AVX512_VNNI and no AVX512_BF16) or 'portable'."""
-    if path == "vnni":
-        monkeypatch.setenv("GRU_NATIVE_REDUCED", "vnni")
-    m = ReducedMatrix(a, precision, portable=path == "portable")
-    monkeypatch.delenv("GRU_NATIVE_REDUCED", raising=False)
-    return m
+    with monkeypatch.context() as env:  # the environment as it was afterwards
+        if path == "vnni":
+            env.setenv("GRU_NATIVE_REDUCED", "vnni")
+        return ReducedMatrix(a, precision, portable=path == "portable")
 
 
 PATHS = ("native", "vnni", "portable")
