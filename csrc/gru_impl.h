@@ -384,7 +384,8 @@ static void FN(backward_rows)(const FN(backward_call) *c, const REAL *w, const R
         memcpy(c->carry + (size_t)lo * H, dh_last + (size_t)lo * H, rows);
     else
         memset(c->carry + (size_t)lo * H, 0, rows);
-    memset(c->dbr + (size_t)lo * 4 * H, 0, (size_t)(hi - lo) * 4 * H * sizeof(REAL));
+    memset(c->dbr + (size_t)lo * step_stride(s), 0,
+           (size_t)(hi - lo) * step_stride(s) * sizeof(REAL));
     for (int k = T - 1; k >= 0 && !gru_interrupt_pending(); k--) {
         if (s->reset_after)
             FN(backward_step_after)(c, lo, hi, k);
@@ -416,7 +417,7 @@ static void FN(weight_grads)(const FN(backward_call) *c, const REAL *x, REAL *dw
     if (nc <= 0) return;
     /* dW = X^T dGX */
     GEMM(1, 0, F, nc, (int)bt, 1, x, F, c->dgx + c0, G, 0, dw + c0, G);
-    FN(column_sums)(s->B, 4 * H, c0, c1, c->dbr, db);
+    FN(column_sums)(s->B, step_stride(s), c0, c1, c->dbr, db);
     /* dU_zr = H_prev^T [a_z a_r] (the hidden side's z, r gradients equal the input side's) */
     const int split = 2 * H, a1 = c1 < split ? c1 : split, a0 = c0 > split ? c0 : split;
     if (a1 > c0) GEMM(1, 0, H, a1 - c0, (int)bt, 1, hs, H, c->dgx + c0, G, 0, du + c0, G);
@@ -426,7 +427,7 @@ static void FN(weight_grads)(const FN(backward_call) *c, const REAL *x, REAL *dw
     if (s->reset_after) {
         /* dU_n = H_prev^T (a_n * r) */
         GEMM(1, 0, H, c1 - a0, (int)bt, 1, hs, H, c->dghn + (a0 - split), H, 0, du + a0, G);
-        FN(column_sums)(s->B, 4 * H, a0 - split, c1 - split, c->dbr + G, db + G + split);
+        FN(column_sums)(s->B, step_stride(s), a0 - split, c1 - split, c->dbr + G, db + G + split);
     } else {
         /* dU_n = (r*H_prev)^T a_n */
         GEMM(1, 0, H, c1 - a0, (int)bt, 1, aux, H, c->dgx + a0, G, 0, du + a0, G);
