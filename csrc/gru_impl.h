@@ -34,14 +34,6 @@ static inline const REAL *FN(gx_at)(const FN(forward_call) *c, int bi, size_t o)
     return c->gx + (c->gx_by_row ? (size_t)bi : o) * 3 * c->s->H;
 }
 
-/* The state the recurrent GEMMs read: h, or h * hmask under recurrent dropout. */
-static const REAL *FN(recurrent_input)(const FN(forward_call) *c, int lo, int hi)
-{
-    if (!c->hmask) return c->h;
-    for (size_t i = (size_t)lo * c->s->H; i < (size_t)hi * c->s->H; i++) c->hm[i] = c->h[i] * c->hmask[i];
-    return c->hm;
-}
-
 /* What the forward keeps of sequence row o after a reset_before step (gr: [z r n r*h], hr: the
  * new h): z, r, n and r*h for the backward, and the output. h_{t-1} was kept before the step
  * overwrote it. */
@@ -95,7 +87,7 @@ GRU_SIMD_CLONES static void FN(gates_after)(const FN(forward_call) *c, int lo, i
 static void FN(forward_step_after)(const FN(forward_call) *c, int lo, int hi, int k)
 {
     const int H = c->s->H, G = 3 * H, S = 4 * H;
-    const REAL *hin = FN(recurrent_input)(c, lo, hi);
+    const REAL *hin = FN(recurrent_input)(lo, hi, H, c->h, c->hmask, c->hm);
     FN(step_product)(c->uq, c->up, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
                      c->gs + (size_t)lo * S, S);
     FN(gates_after)(c, lo, hi, k, 0, H);
@@ -109,7 +101,7 @@ GRU_SIMD_CLONES static void FN(forward_step_before)(const FN(forward_call) *c, i
     const int T = s->T, H = s->H, G = 3 * H, S = 4 * H;
     const REAL *b = c->b;
     REAL *gsl = c->gs + (size_t)lo * S;
-    const REAL *hin = FN(recurrent_input)(c, lo, hi);
+    const REAL *hin = FN(recurrent_input)(lo, hi, H, c->h, c->hmask, c->hm);
     FN(step_product)(c->uq, NULL, hi - lo, 0, 2 * H, H, hin + (size_t)lo * H, H, c->u, G, gsl, S);
     for (int bi = lo; bi < hi; bi++) {
         const int len = seq_len(c->lengths, bi, s->T);
@@ -254,23 +246,6 @@ typedef struct {
     REAL *hsm;        /* (B, T, H) h * hmask by position, for dU (with hmask only) */
 } FN(backward_call);
 
-/* carry += d U_part^T for rows [lo, hi), d having k columns and row stride ld, U_part the k
- * columns of U from `first`: straight into carry, or through hmask under recurrent dropout. */
-static void FN(add_recurrent_grad)(const FN(backward_call) *c, int lo, int hi, const REAL *d,
-                                   int ld, int k, int first)
-{
-    const int H = c->s->H;
-    const REAL *ut_part = c->ut + (size_t)first * H;
-    if (!c->hmask) {
-        FN(step_gemm)(c->utp, hi - lo, H, k, d + (size_t)lo * ld, ld, ut_part, H, 1,
-                      c->carry + (size_t)lo * H, H);
-        return;
-    }
-    FN(step_gemm)(c->utp, hi - lo, H, k, d + (size_t)lo * ld, ld, ut_part, H, 0,
-                  c->dhm + (size_t)lo * H, H);
-    for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry[i] += c->hmask[i] * c->dhm[i];
-}
-
 /* carry += dy at the step's output position (rows whose sequence still runs at step k). */
 static void FN(add_output_grad)(const FN(backward_call) *c, size_t o, REAL *cr)
 {
@@ -315,7 +290,8 @@ GRU_SIMD_CLONES static void FN(backward_step_after)(const FN(backward_call) *c, 
             for (int j = 0; j < H; j++) c->hsm[o * H + j] = hp[j] * c->hmask[(size_t)bi * H + j];
     }
     /* dh_{t-1} = dh * z + dGH U^T */
-    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, G, 0);
+    FN(add_recurrent_grad)(c->utp, c->ut, c->hmask, lo, hi, H, G, c->ds + (size_t)lo * S, S,
+                           c->dhm, c->carry);
 }
 
 /* The same, reset gate before U: d(r*h) = a_n U_n^T needs its own GEMM in the middle. */
@@ -369,7 +345,8 @@ GRU_SIMD_CLONES static void FN(backward_step_before)(const FN(backward_call) *c,
         }
     }
     /* dh_{t-1} += [a_z a_r] U_zr^T */
-    FN(add_recurrent_grad)(c, lo, hi, c->ds, S, 2 * H, 0);
+    FN(add_recurrent_grad)(c->utp, c->ut, c->hmask, lo, hi, H, 2 * H, c->ds + (size_t)lo * S, S,
+                           c->dhm, c->carry);
 }
 
 /* Backward through time of sequences [lo, hi): every step, then their dX. */

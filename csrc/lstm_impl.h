@@ -68,11 +68,7 @@ GRU_SIMD_CLONES static void FN(lstm_gates)(const FN(lstm_forward_call) *c, int l
 static void FN(lstm_step)(const FN(lstm_forward_call) *c, int lo, int hi, int k)
 {
     const int H = c->s->H, G = 4 * H, S = 5 * H;
-    const REAL *hin = c->h;
-    if (c->hmask) {  /* the state the recurrent product sees */
-        for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->hm[i] = c->h[i] * c->hmask[i];
-        hin = c->hm;
-    }
+    const REAL *hin = FN(recurrent_input)(lo, hi, H, c->h, c->hmask, c->hm);
     FN(step_product)(c->uq, c->up, hi - lo, 0, G, H, hin + (size_t)lo * H, H, c->u, G,
                      c->gs + (size_t)lo * S, S);
     FN(lstm_gates)(c, lo, hi, k, 0, H);
@@ -228,12 +224,7 @@ GRU_SIMD_CLONES static void FN(lstm_step_back)(const FN(lstm_backward_call) *c, 
      * carry: their dA is zero) */
     const REAL *dsl = c->ds_in_dgx ? c->dgx + ((size_t)lo * T + pos) * G : c->ds + (size_t)lo * G;
     const int ld = c->ds_in_dgx ? T * G : G;
-    if (!c->hmask) {
-        FN(step_gemm)(c->utp, hi - lo, H, G, dsl, ld, c->ut, H, 1, c->carry_h + (size_t)lo * H, H);
-        return;
-    }
-    FN(step_gemm)(c->utp, hi - lo, H, G, dsl, ld, c->ut, H, 0, c->dhm + (size_t)lo * H, H);
-    for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) c->carry_h[i] += c->hmask[i] * c->dhm[i];
+    FN(add_recurrent_grad)(c->utp, c->ut, c->hmask, lo, hi, H, G, dsl, ld, c->dhm, c->carry_h);
 }
 
 static void FN(lstm_backward_rows)(const FN(lstm_backward_call) *c, const REAL *w,

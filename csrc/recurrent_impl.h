@@ -161,6 +161,31 @@ static void FN(step_product)(const reduced_matrix *q, const REAL *packed, int m,
         FN(row_times_matrix)(k, n, a + (size_t)r * lda, b + j, ldb, c + (size_t)r * ldc);
 }
 
+/* The state rows [lo, hi) of a step's recurrent product read (H units each): h, or under
+ * recurrent dropout h * hmask, written into hm. */
+static const REAL *FN(recurrent_input)(int lo, int hi, int H, const REAL *h, const REAL *hmask,
+                                       REAL *hm)
+{
+    if (!hmask) return h;
+    for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) hm[i] = h[i] * hmask[i];
+    return hm;
+}
+
+/* carry += d U_part^T for rows [lo, hi) (d: the first row's k gate gradients, row stride ld;
+ * U_part^T: ut, (k, H), or its packed copy utp): straight into carry, or under recurrent
+ * dropout into dhm and through hmask. */
+static void FN(add_recurrent_grad)(const REAL *utp, const REAL *ut, const REAL *hmask, int lo,
+                                   int hi, int H, int k, const REAL *d, int ld, REAL *dhm,
+                                   REAL *carry)
+{
+    if (!hmask) {
+        FN(step_gemm)(utp, hi - lo, H, k, d, ld, ut, H, 1, carry + (size_t)lo * H, H);
+        return;
+    }
+    FN(step_gemm)(utp, hi - lo, H, k, d, ld, ut, H, 0, dhm + (size_t)lo * H, H);
+    for (size_t i = (size_t)lo * H; i < (size_t)hi * H; i++) carry[i] += hmask[i] * dhm[i];
+}
+
 /* What a cell (GRU, LSTM) gives the units-split inference loop below. */
 typedef struct {
     int B, T, F, H, gates;  /* gates: blocks of H columns in W, U and a step's products */
